@@ -1,0 +1,75 @@
+"""The project's errors.
+
+Every error a user can cause or fix derives from `AutoalignError`; the CLI turns these into a
+one-line message and exit code 1. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class AutoalignError(Exception):
+    """Base class of every error autoalign raises on purpose."""
+
+
+class ConfigError(AutoalignError):
+    """A configuration or agenda file is malformed.
+
+    Carries the file, the dotted field path and the reason, so a message can point at the fix.
+    """
+
+    def __init__(self, reason: str, *, file: str | None = None, field: str | None = None) -> None:
+        self.reason = reason
+        self.file = file
+        self.field = field
+        where = ": ".join(part for part in (file, field) if part)
+        super().__init__(f"{where}: {reason}" if where else reason)
+
+
+class UnknownProviderError(ConfigError):
+    """A model id names a provider autoalign does not know."""
+
+
+class MissingCredentialsError(ConfigError):
+    """A provider needs a key that is not in the environment."""
+
+
+class ModelError(AutoalignError):
+    """A model provider failed in a way retries did not fix.
+
+    Attributes:
+        provider: provider prefix of the model id (`openai`, `anthropic`, ...).
+        model: the full `provider:model` id.
+        status: HTTP status when the provider gave one.
+        retryable: whether the failure was of a kind that is normally transient.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        model: str,
+        status: int | None = None,
+        retryable: bool = False,
+    ) -> None:
+        self.provider = provider
+        self.model = model
+        self.status = status
+        self.retryable = retryable
+        super().__init__(message)
+
+
+class BudgetExceededError(AutoalignError):
+    """The next call would take the run over its token or dollar budget."""
+
+
+class DataError(AutoalignError):
+    """Stored or produced data is not what it must be (a missing artifact, a broken reference)."""
+
+
+class StoreError(AutoalignError):
+    """The research database cannot be used as it is."""
+
+
+class SchemaVersionError(StoreError):
+    """The database was migrated by a newer autoalign than this one."""

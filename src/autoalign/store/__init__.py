@@ -1,0 +1,31 @@
+"""The research database: artifacts, provenance, the LLM call ledger, flaws, judgments, claims."""
+
+from ._records import (
+    ArtifactRecord,
+    CacheRecord,
+    CallRecord,
+    EdgeRecord,
+    EventRecord,
+    FlawRecord,
+    JudgmentRecord,
+    RunRecord,
+    UsageTotals,
+)
+from ._store import DB_ENV_VAR, DEFAULT_DB_PATH, Parent, Store, resolve_url
+
+__all__ = [
+    "DB_ENV_VAR",
+    "DEFAULT_DB_PATH",
+    "ArtifactRecord",
+    "CacheRecord",
+    "CallRecord",
+    "EdgeRecord",
+    "EventRecord",
+    "FlawRecord",
+    "JudgmentRecord",
+    "Parent",
+    "RunRecord",
+    "Store",
+    "UsageTotals",
+    "resolve_url",
+]

@@ -1,0 +1,136 @@
+"""Plain, frozen records the store hands out, detached from any database session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunRecord:
+    """A run of an agenda."""
+
+    id: int
+    name: str
+    agenda_digest: str
+    config: dict[str, Any]
+    seed: int
+    status: str
+    stop_reason: str | None
+    budget_tokens: int | None
+    budget_usd: float | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArtifactRecord:
+    """An artifact with its current status (the latest event's)."""
+
+    id: int
+    run_id: int | None
+    kind: str
+    stage: str
+    role: str | None
+    model: str | None
+    prompt_digest: str | None
+    step_key: str | None
+    title: str | None
+    content_text: str
+    content_json: Any
+    status: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventRecord:
+    """One status change of an artifact."""
+
+    artifact_id: int
+    status: str
+    reason: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class EdgeRecord:
+    """A provenance edge: `child_id` was made from (or saw) `parent_id`."""
+
+    child_id: int
+    parent_id: int
+    relation: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallRecord:
+    """One row of the LLM call ledger."""
+
+    id: int
+    run_id: int | None
+    role: str
+    model: str
+    step_key: str | None
+    input_tokens: int
+    output_tokens: int
+    latency_s: float
+    cost_usd: float | None
+    cache_hit: bool
+    attempts: int
+    error: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CacheRecord:
+    """A cached model answer."""
+
+    key: str
+    model: str
+    raw: str
+    output: Any
+    error: str | None
+    input_tokens: int
+    output_tokens: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class UsageTotals:
+    """Ledger totals of one run."""
+
+    calls: int
+    """Ledger rows, cache hits included."""
+    cache_hits: int
+    errors: int
+    input_tokens: int
+    """Tokens of calls that went to a provider (cache hits cost nothing and count zero)."""
+    output_tokens: int
+    cost_usd: float
+    """Sum over calls with a known price."""
+    unpriced_calls: int
+    """Provider calls whose price is unknown, so `cost_usd` leaves them out."""
+    latency_s: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlawRecord:
+    """A flaw found in an artifact."""
+
+    id: int
+    artifact_id: int
+    found_by_id: int | None
+    category: str
+    severity: str
+    description: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class JudgmentRecord:
+    """A verdict on an artifact."""
+
+    id: int
+    artifact_id: int
+    judge_artifact_id: int | None
+    role: str
+    score: float | None
+    decision: str | None
+    rationale: str

@@ -1,0 +1,216 @@
+"""ORM tables of the research database.
+
+Artifacts are append-only: no column of an `Artifact` row changes after insert. A status change is
+a new `ArtifactEvent`; the current status of an artifact is its latest event's status.
+The migrations in `migrations/versions` create exactly these tables.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# JSONB on PostgreSQL (indexable, compact), plain JSON text elsewhere.
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Run(Base):
+    """One execution of an agenda. Resuming continues the same row."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    agenda_digest: Mapped[str] = mapped_column(String(64), index=True)
+    """sha256 of the normalised agenda; `autoalign run` resumes the latest unfinished run with it."""
+    config: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    """The validated agenda, as it was when the run started."""
+    seed: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20))
+    """running | completed | stopped | failed."""
+    stop_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    budget_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    budget_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Artifact(Base):
+    """A typed record produced by a pipeline step. Never updated after insert."""
+
+    __tablename__ = "artifacts"
+    __table_args__ = (UniqueConstraint("run_id", "step_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), nullable=True, index=True)
+    kind: Mapped[str] = mapped_column(String(50), index=True)
+    stage: Mapped[str] = mapped_column(String(30))
+    role: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    prompt_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    step_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    """Deterministic name of the step that made it, unique within a run; used to resume."""
+    title: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    content_text: Mapped[str] = mapped_column(Text, default="")
+    content_json: Mapped[Any] = mapped_column(JsonType, nullable=True)
+    initial_status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ArtifactEvent(Base):
+    """A status change of an artifact; the first event of each artifact is its creation."""
+
+    __tablename__ = "artifact_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    artifact_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ProvenanceEdge(Base):
+    """`child` was produced from `parent`, or had `parent` in its context."""
+
+    __tablename__ = "provenance_edges"
+    __table_args__ = (Index("ix_provenance_edges_parent", "parent_id"),)
+
+    child_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), primary_key=True)
+    parent_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), primary_key=True)
+    relation: Mapped[str] = mapped_column(String(20), default="derived_from")
+    """derived_from | context | summarises."""
+
+
+class LLMCall(Base):
+    """One request to a model, or one answer served from the cache instead."""
+
+    __tablename__ = "llm_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), nullable=True, index=True)
+    role: Mapped[str] = mapped_column(String(50))
+    model: Mapped[str] = mapped_column(String(200))
+    step_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    cache_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    latency_s: Mapped[float] = mapped_column(Float, default=0.0)
+    cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """None when the model's price is unknown."""
+    cache_hit: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CacheEntry(Base):
+    """A model answer keyed by (model, messages, output schema, sampling settings)."""
+
+    __tablename__ = "llm_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200))
+    request: Mapped[Any] = mapped_column(JsonType)
+    raw: Mapped[str] = mapped_column(Text)
+    """The model's last reply text, kept even when it failed validation."""
+    output: Mapped[Any] = mapped_column(JsonType, nullable=True)
+    """The validated output as JSON, or None when validation failed after all retries."""
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Flaw(Base):
+    """A flaw found in (or injected into) an artifact."""
+
+    __tablename__ = "flaws"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    artifact_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), index=True)
+    """The flawed artifact."""
+    found_by_id: Mapped[int | None] = mapped_column(ForeignKey("artifacts.id"), nullable=True)
+    """The critic report that raised it, if a critic did."""
+    category: Mapped[str] = mapped_column(String(50))
+    severity: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Judgment(Base):
+    """A judge's or critic's verdict on an artifact."""
+
+    __tablename__ = "judgments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    artifact_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), index=True)
+    """The judged artifact."""
+    judge_artifact_id: Mapped[int | None] = mapped_column(ForeignKey("artifacts.id"), nullable=True)
+    """The artifact holding the judge's full reply."""
+    role: Mapped[str] = mapped_column(String(50))
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    decision: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    rationale: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Claim(Base):
+    """A claim a paper makes, with its estimate, interval and probability when it has them."""
+
+    __tablename__ = "claims"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    artifact_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    effect: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ci_low: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ci_high: Mapped[float | None] = mapped_column(Float, nullable=True)
+    probability: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReviewRequest(Base):
+    """An escalation of an artifact to a human reviewer."""
+
+    __tablename__ = "review_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    artifact_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -1,16 +1,141 @@
-"""Alembic migrations, run programmatically. (Being implemented.)"""
+"""Alembic migrations of the research database, run from code.
+
+There is no alembic.ini: the Alembic config is built here, with `script_location` pointing at the
+`migrations` folder shipped inside the package and the open connection handed to `env.py` through
+`config.attributes["connection"]`.
+
+Upgrading is safe when several processes open the same database at once: each takes a
+database-wide lock first (SQLite `BEGIN IMMEDIATE`, a PostgreSQL transaction-scoped advisory
+lock), then reads the revision and migrates inside that same transaction, so the second process
+finds the database already at head and does nothing.
+
+To draft a new revision after changing `_schema.py`, run
+`python -c "from autoalign.store._migrate import draft_revision; draft_revision('add x')"`,
+then read and tidy the file it writes under `migrations/versions/`.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+import tempfile
+from functools import cache
+from pathlib import Path
 
-from ._schema import Base
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, text
+
+from ..errors import SchemaVersionError, StoreError
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+# Key of the PostgreSQL advisory lock held while migrating ("autoalgn" as a big-endian int64).
+_PG_LOCK_KEY = int.from_bytes(b"autoalgn", "big") - 2**63
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic config for the packaged migrations, bound to `connection` if given."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # Revision files are named `<rev>_<slug>.py`, revisions being 0001, 0002, ...
+    config.set_main_option("file_template", "%%(rev)s_%%(slug)s")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@cache
+def _script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head_revision() -> str:
+    """The latest revision this autoalign knows."""
+    head = _script().get_current_head()
+    if head is None:  # only possible if the packaged migrations are missing
+        raise StoreError(f"no migrations found in {MIGRATIONS_DIR}; reinstall autoalign")
+    return head
+
+
+def _known_revisions() -> set[str]:
+    return {script.revision for script in _script().walk_revisions()}
+
+
+def _current_heads(connection: Connection) -> tuple[str, ...]:
+    return MigrationContext.configure(connection).get_current_heads()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or None if it was never migrated."""
+    with engine.connect() as connection:
+        heads = _current_heads(connection)
+    return heads[0] if heads else None
+
+
+def _refuse_newer(connection: Connection) -> None:
+    known = _known_revisions()
+    unknown = [rev for rev in _current_heads(connection) if rev not in known]
+    if unknown:
+        url = connection.engine.url.render_as_string(hide_password=True)
+        raise SchemaVersionError(
+            f"the database {url} is at revision {', '.join(unknown)}, which is newer than this "
+            f"autoalign (head {head_revision()}); upgrade autoalign (pip install -U autoalign) "
+            "to use it"
+        )
+
+
+def _lock(connection: Connection) -> None:
+    """Start the migration transaction holding a lock that serialises migrating processes."""
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        # pysqlite leaves DDL outside any transaction unless one is begun explicitly; IMMEDIATE
+        # takes the write lock now, so a concurrent opener waits (busy timeout) instead of racing.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif dialect == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
 
 
 def upgrade_to_head(engine: Engine) -> None:
-    """Bring the database to the latest revision; refuse one newer than the code."""
-    Base.metadata.create_all(engine)  # placeholder until the Alembic migrations land
+    """Bring the database to the latest revision; a database already at head is left untouched.
+
+    Raises:
+        SchemaVersionError: the database is at a revision newer than this code knows.
+    """
+    with engine.connect() as connection:
+        _lock(connection)
+        _refuse_newer(connection)
+        if set(_current_heads(connection)) != {head_revision()}:
+            # The connection is already in a transaction, so env.py runs inside it and the
+            # commit below makes the whole upgrade, version stamp included, atomic.
+            command.upgrade(alembic_config(connection), "head")
+        connection.commit()
 
 
 def check_not_newer(engine: Engine) -> None:
     """Raise SchemaVersionError if the database is at a revision this code does not know."""
+    with engine.connect() as connection:
+        _refuse_newer(connection)
+
+
+def draft_revision(message: str) -> Path:
+    """Autogenerate a new revision from the difference between `_schema.py` and head.
+
+    A development aid: the draft is compared against a scratch SQLite database, so review
+    PostgreSQL-specific types by hand. Returns the path of the new file.
+    """
+    next_rev = f"{int(head_revision()) + 1:04d}"
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = create_engine(f"sqlite:///{tmp}/draft.db")
+        try:
+            upgrade_to_head(engine)
+            with engine.begin() as connection:
+                script = command.revision(
+                    alembic_config(connection), message, autogenerate=True, rev_id=next_rev
+                )
+        finally:
+            engine.dispose()
+    _script.cache_clear()
+    if script is None or isinstance(script, list):
+        raise StoreError(f"alembic did not write a single revision for {message!r}")
+    return Path(script.path)

@@ -134,3 +134,16 @@ class JudgmentRecord:
     score: float | None
     decision: str | None
     rationale: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaimRecord:
+    """A claim with its estimate, interval and probability where known."""
+
+    id: int
+    artifact_id: int
+    text: str
+    effect: float | None
+    ci_low: float | None
+    ci_high: float | None
+    probability: float | None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from ._records import (
     ArtifactRecord,
     CacheRecord,
     CallRecord,
+    ClaimRecord,
     EdgeRecord,
     EventRecord,
     FlawRecord,
@@ -531,6 +532,27 @@ class Store:
                 description=row.description,
             )
 
+    def add_flaws(
+        self, *, artifact_id: int, found_by_id: int, items: Sequence[Mapping[str, str]]
+    ) -> list[FlawRecord]:
+        """Record a critic report's flaws together, once: a second call for the same report
+        returns what the first stored, so a resumed step cannot half-record or double-record."""
+        existing = self.flaws(found_by_id=found_by_id)
+        if existing:
+            return existing
+        with self._write() as s:
+            for item in items:
+                s.add(
+                    Flaw(
+                        artifact_id=artifact_id,
+                        found_by_id=found_by_id,
+                        category=item["category"],
+                        severity=item["severity"],
+                        description=item["description"],
+                    )
+                )
+        return self.flaws(found_by_id=found_by_id)
+
     def flaws(self, *, artifact_id: int | None = None, found_by_id: int | None = None) -> list[
         FlawRecord
     ]:
@@ -585,35 +607,68 @@ class Store:
         with self._read() as s:
             return [_judgment(r) for r in s.scalars(query)]
 
-    def add_claim(
-        self,
-        *,
-        artifact_id: int,
-        text: str,
-        effect: float | None = None,
-        ci_low: float | None = None,
-        ci_high: float | None = None,
-        probability: float | None = None,
-    ) -> int:
+    def add_claims(
+        self, *, artifact_id: int, items: Sequence[Mapping[str, Any]]
+    ) -> list[ClaimRecord]:
+        """Record an artifact's claims together, once (idempotent like `add_flaws`).
+
+        Each item has `text` and optionally `effect`, `ci_low`, `ci_high`, `probability`.
+        """
+        existing = self.claims(artifact_id=artifact_id)
+        if existing:
+            return existing
         with self._write() as s:
-            row = Claim(
-                artifact_id=artifact_id,
-                text=text,
-                effect=effect,
-                ci_low=ci_low,
-                ci_high=ci_high,
-                probability=probability,
-            )
-            s.add(row)
-            s.flush()
-            return row.id
+            for item in items:
+                s.add(
+                    Claim(
+                        artifact_id=artifact_id,
+                        text=item["text"],
+                        effect=item.get("effect"),
+                        ci_low=item.get("ci_low"),
+                        ci_high=item.get("ci_high"),
+                        probability=item.get("probability"),
+                    )
+                )
+        return self.claims(artifact_id=artifact_id)
+
+    def claims(self, *, artifact_id: int | None = None) -> list[ClaimRecord]:
+        query = select(Claim).order_by(Claim.id)
+        if artifact_id is not None:
+            query = query.where(Claim.artifact_id == artifact_id)
+        with self._read() as s:
+            return [
+                ClaimRecord(
+                    id=r.id,
+                    artifact_id=r.artifact_id,
+                    text=r.text,
+                    effect=r.effect,
+                    ci_low=r.ci_low,
+                    ci_high=r.ci_high,
+                    probability=r.probability,
+                )
+                for r in s.scalars(query)
+            ]
 
     def add_review_request(self, *, artifact_id: int, reason: str) -> int:
+        """Escalate an artifact to a human; asking twice for the same reason keeps one request."""
         with self._write() as s:
+            found = s.scalars(
+                select(ReviewRequest.id).where(
+                    ReviewRequest.artifact_id == artifact_id, ReviewRequest.reason == reason
+                )
+            ).first()
+            if found is not None:
+                return found
             row = ReviewRequest(artifact_id=artifact_id, reason=reason)
             s.add(row)
             s.flush()
             return row.id
+
+    def count_review_requests(self, *, status: str = "open") -> int:
+        """How many review requests have `status`."""
+        with self._read() as s:
+            query = select(func.count(ReviewRequest.id)).where(ReviewRequest.status == status)
+            return int(s.scalar(query) or 0)
 
 
 def _judgment(row: Judgment) -> JudgmentRecord:
@@ -636,3 +691,4 @@ def _safe_url(url: str) -> str:
         user = creds.split(":", 1)[0]
         return f"{scheme}://{user}:***@{host}"
     return url
+

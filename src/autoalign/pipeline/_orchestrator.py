@@ -1,0 +1,129 @@
+"""Sequence the four stages for one agenda; start, resume, and stop runs cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+from ..agenda import Agenda
+from ..errors import BudgetExceededError, ModelError
+from ..models import ModelClient, check_models
+from ..store import RunRecord, Store, UsageTotals
+from . import examine, execute, propose, writeup
+from ._steps import NothingToDoError, NullProgress, ProgressSink, StageContext, StepFailedError
+
+ROLES = ("proposer", "judge", "worker", "critic-1", "summarizer", "critic-2")
+"""Every role this pipeline asks; each must resolve to a usable model before a run starts."""
+
+STAGES = ("propose", "execute", "writeup", "examine")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSummary:
+    """What a run did, for the end-of-run report."""
+
+    run: RunRecord
+    resumed: bool
+    """This invocation continued an unfinished run."""
+    already_completed: bool
+    """Nothing was run: the agenda's latest run had completed (use `new=True` for another)."""
+    artifacts_per_stage: dict[str, int]
+    usage: UsageTotals
+    wall_s: float
+    """Seconds this invocation took."""
+    paper_id: int | None
+    paper_status: str | None
+
+
+def _summary(
+    store: Store, run_id: int, *, resumed: bool, done: bool, started: float
+) -> RunSummary:
+    artifacts = store.artifacts(run_id=run_id)
+    papers = [a for a in artifacts if a.kind == "paper"]
+    counts = Counter(a.stage for a in artifacts)
+    return RunSummary(
+        run=store.get_run(run_id),
+        resumed=resumed,
+        already_completed=done,
+        artifacts_per_stage={stage: counts.get(stage, 0) for stage in STAGES},
+        usage=store.run_usage(run_id),
+        wall_s=time.monotonic() - started,
+        paper_id=papers[-1].id if papers else None,
+        paper_status=papers[-1].status if papers else None,
+    )
+
+
+async def run_agenda(
+    agenda: Agenda,
+    *,
+    store: Store,
+    progress: ProgressSink | None = None,
+    new: bool = False,
+) -> RunSummary:
+    """Run an agenda through all four stages, resuming its unfinished run if there is one.
+
+    Model configuration is checked before anything is written. A budget stop, a step that stays
+    invalid under `on_failure = "stop"`, or a stage left with no input ends the run with status
+    `stopped` and the reason; a provider failure ends it `failed`. Both are recorded, never lost.
+
+    Args:
+        agenda: the validated agenda.
+        store: the research database.
+        progress: where to report steps as they finish.
+        new: start a fresh run (with a new sampling seed) even if one exists for this agenda.
+    """
+    started = time.monotonic()
+    sink = progress or NullProgress()
+    check_models(agenda.models, ROLES)
+    digest = agenda.digest()
+    latest = store.latest_run(agenda_digest=digest)
+    if latest is not None and not new and latest.status == "completed":
+        return _summary(store, latest.id, resumed=False, done=True, started=started)
+    resumed = latest is not None and not new
+    if latest is not None and not new:
+        store.set_run_status(latest.id, "running")
+        run = store.get_run(latest.id)
+    else:
+        previous = len([r for r in store.list_runs() if r.agenda_digest == digest])
+        run = store.create_run(
+            name=agenda.run.name,
+            agenda_digest=digest,
+            config=agenda.model_dump(mode="json"),
+            seed=agenda.run.seed + previous,
+            budget_tokens=agenda.budget.max_tokens,
+            budget_usd=agenda.budget.max_usd,
+        )
+    client = ModelClient(
+        config=agenda.models, store=store, run_id=run.id, budget=agenda.budget, seed=run.seed
+    )
+    ctx = StageContext(store=store, client=client, run=run, agenda=agenda, progress=sink)
+    try:
+        proposal = await propose.run(ctx)
+        executed = await execute.run(ctx, proposal)
+        paper = await writeup.run(ctx, proposal, executed)
+        await examine.run(ctx, paper)
+    except (BudgetExceededError, StepFailedError, NothingToDoError) as exc:
+        store.set_run_status(run.id, "stopped", reason=str(exc))
+    except ModelError as exc:
+        store.set_run_status(run.id, "failed", reason=str(exc))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        store.set_run_status(run.id, "stopped", reason="interrupted; run again to resume")
+        raise
+    else:
+        store.set_run_status(run.id, "completed")
+    finally:
+        await client.aclose()
+    return _summary(store, run.id, resumed=resumed, done=False, started=started)
+
+
+def run_agenda_sync(
+    agenda: Agenda,
+    *,
+    store: Store,
+    progress: ProgressSink | None = None,
+    new: bool = False,
+) -> RunSummary:
+    """Synchronous twin of `run_agenda`, for the CLI."""
+    return asyncio.run(run_agenda(agenda, store=store, progress=progress, new=new))

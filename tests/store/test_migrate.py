@@ -1,0 +1,166 @@
+"""Migrations: the real Alembic revisions against real SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import event, inspect, text
+
+from autoalign.errors import SchemaVersionError
+from autoalign.store import Store
+from autoalign.store._migrate import (
+    MIGRATIONS_DIR,
+    check_not_newer,
+    current_revision,
+    head_revision,
+    upgrade_to_head,
+)
+from autoalign.store._schema import Base
+from autoalign.store._store import make_engine
+
+
+def test_head_is_the_initial_revision_shipped_in_the_package() -> None:
+    assert head_revision() == "0001"
+    assert (MIGRATIONS_DIR / "env.py").is_file()
+    assert (MIGRATIONS_DIR / "script.py.mako").is_file()
+
+
+def test_migrations_create_every_table_and_record_head(store: Store) -> None:
+    tables = set(inspect(store.engine).get_table_names())
+    assert tables == set(Base.metadata.tables) | {"alembic_version"}
+    assert current_revision(store.engine) == head_revision()
+
+
+def test_migrations_match_the_models_exactly(store: Store) -> None:
+    """Autogenerate finds nothing to do: the revisions build what `_schema.py` declares."""
+    with store.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_fresh_database_has_no_revision(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        assert current_revision(engine) is None
+        check_not_newer(engine)  # nothing to refuse
+    finally:
+        engine.dispose()
+
+
+def test_reopening_at_head_changes_nothing(db_url: str) -> None:
+    with Store.open(db_url) as first:
+        run = first.create_run(name="r", agenda_digest="d" * 64, config={"a": 1})
+
+    engine = make_engine(db_url)
+    statements: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    try:
+        upgrade_to_head(engine)
+        upgrade_to_head(engine)
+    finally:
+        engine.dispose()
+    writes = [s for s in statements if s.split()[0].upper() in {"CREATE", "ALTER", "INSERT",
+                                                                 "UPDATE", "DELETE", "DROP"}]
+    assert writes == []
+    with Store.open(db_url) as again:
+        assert again.get_run(run.id).name == "r"
+        assert current_revision(again.engine) == head_revision()
+
+
+def test_concurrent_openers_migrate_once(db_url: str) -> None:
+    """Several processes opening a new database at once all succeed; one of them migrates."""
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        barrier.wait()
+        try:
+            Store.open(db_url).close()
+        except BaseException as exc:  # collected and re-raised in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with Store.open(db_url) as store:
+        assert current_revision(store.engine) == head_revision()
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
+
+
+def _stamp(db_url: str, revision: str) -> None:
+    with Store.open(db_url) as store, store.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :rev"), {"rev": revision})
+
+
+@pytest.mark.parametrize("migrate", [True, False])
+def test_a_newer_database_is_refused(db_url: str, migrate: bool) -> None:
+    _stamp(db_url, "0999")
+    with pytest.raises(SchemaVersionError) as info:
+        Store.open(db_url, migrate=migrate)
+    message = str(info.value)
+    assert "0999" in message
+    assert head_revision() in message
+    assert "newer than this autoalign" in message
+    assert "upgrade autoalign" in message
+
+
+def test_refusal_masks_the_password(db_url: str) -> None:
+    _stamp(db_url, "0999")
+    engine = make_engine(db_url)
+    try:
+        with pytest.raises(SchemaVersionError) as info:
+            check_not_newer(engine)
+    finally:
+        engine.dispose()
+    password = engine.url.password
+    if password:
+        assert str(password) not in str(info.value)
+
+
+def test_refused_database_is_left_untouched(db_url: str) -> None:
+    _stamp(db_url, "0999")
+    with pytest.raises(SchemaVersionError):
+        Store.open(db_url)
+    engine = make_engine(db_url)
+    try:
+        assert current_revision(engine) == "0999"
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sqlite_pragmas_are_on(store: Store) -> None:
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_postgres_json_columns_are_jsonb(store: Store) -> None:
+    with store.engine.connect() as conn:
+        types = dict(
+            conn.execute(
+                text(
+                    "SELECT table_name || '.' || column_name, data_type "
+                    "FROM information_schema.columns WHERE data_type LIKE 'json%'"
+                )
+            ).all()
+        )
+    assert types == {
+        "runs.config": "jsonb",
+        "artifacts.content_json": "jsonb",
+        "llm_cache.request": "jsonb",
+        "llm_cache.output": "jsonb",
+    }

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from autoalign.store import Store
 
@@ -20,9 +21,7 @@ PG_URL_ENV = "AUTOALIGN_TEST_PG_URL"
 def _fresh_pg_database(admin_url: str) -> Iterator[str]:
     """Create a database of its own for one test, yield its URL, drop it afterwards."""
     url = make_url(admin_url)
-    admin = create_engine(
-        url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
-    )
+    admin = create_engine(url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
     name = f"autoalign_test_{secrets.token_hex(6)}"
     try:
         with admin.connect() as conn:
@@ -30,11 +29,20 @@ def _fresh_pg_database(admin_url: str) -> Iterator[str]:
         try:
             yield url.set(database=name).render_as_string(hide_password=False)
         finally:
-            with admin.connect() as conn:
-                # FORCE ends connections a failed test may have left open.
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            _drop_pg_database(admin, name)
     finally:
         admin.dispose()
+
+
+def _drop_pg_database(admin: Engine, name: str) -> None:
+    # A plain DROP stops an autovacuum worker busy in the database (FORCE would need the right
+    # to signal it); FORCE is the fallback for connections a failed test left open.
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+    except OperationalError:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -38,6 +38,8 @@ class PipelineSection(_Frozen):
 
     ideas_per_topic: int = Field(default=3, ge=1, le=5)
     """Research ideas asked for per topic (the model may return fewer)."""
+    idea_framings: int = Field(default=2, ge=1, le=3)
+    """Differently framed prompts the ideas are babbled from (their ideas are merged)."""
     proposals: int = Field(default=2, ge=1, le=5)
     """How many of the best-scored ideas are worked into proposals for the judge to choose from."""
 
@@ -59,8 +61,11 @@ class Agenda(_Frozen):
     topics: list[Topic] = Field(min_length=1, max_length=20)
 
     def digest(self) -> str:
-        """sha256 of the normalised agenda: equal agendas resume the same run."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """sha256 of the normalised agenda, budget excluded: equal agendas resume the same run.
+
+        The budget is left out so that a run stopped by its budget resumes when it is raised.
+        """
+        canonical = json.dumps(self.model_dump(mode="json", exclude={"budget"}), sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from autoalign.store import Store
@@ -10,16 +12,14 @@ from autoalign.store import Store
 def test_run_usage_totals(store: Store) -> None:
     run = store.create_run(name="r", agenda_digest="d" * 64, config={})
     other = store.create_run(name="other", agenda_digest="e" * 64, config={})
-    common = {"run_id": run.id, "role": "ideator", "model": "openai:gpt-x"}
-    store.record_call(**common, input_tokens=100, output_tokens=50, cost_usd=0.25, latency_s=1.5)
-    store.record_call(**common, input_tokens=10, output_tokens=5, cost_usd=None, latency_s=0.5)
-    store.record_call(
-        **common, input_tokens=1000, output_tokens=1000, cost_usd=9.0, cache_hit=True,
-        latency_s=0.01,
-    )
-    store.record_call(
-        **common, input_tokens=7, output_tokens=0, cost_usd=0.5, error="timeout", attempts=3,
-    )
+
+    def call(**kwargs: Any) -> None:
+        store.record_call(run_id=run.id, role="ideator", model="openai:gpt-x", **kwargs)
+
+    call(input_tokens=100, output_tokens=50, cost_usd=0.25, latency_s=1.5)
+    call(input_tokens=10, output_tokens=5, cost_usd=None, latency_s=0.5)
+    call(input_tokens=1000, output_tokens=1000, cost_usd=9.0, cache_hit=True, latency_s=0.01)
+    call(input_tokens=7, output_tokens=0, cost_usd=0.5, error="timeout", attempts=3)
     store.record_call(
         run_id=other.id, role="critic", model="openai:gpt-x", input_tokens=1, cost_usd=100.0
     )
@@ -47,24 +47,41 @@ def test_cache_put_keeps_the_first_answer(store: Store) -> None:
     assert store.cache_get("k" * 64) is None
     request = {"messages": [{"role": "user", "content": "hi"}], "temperature": 0}
     store.cache_put(
-        key="k" * 64, model="openai:gpt-x", request=request, raw='{"a": 1}', output={"a": 1},
-        input_tokens=3, output_tokens=4,
+        key="k" * 64,
+        model="openai:gpt-x",
+        request=request,
+        raw='{"a": 1}',
+        output={"a": 1},
+        input_tokens=3,
+        output_tokens=4,
     )
     store.cache_put(
-        key="k" * 64, model="openai:gpt-x", request=request, raw='{"a": 2}', output={"a": 2},
-        input_tokens=30, output_tokens=40,
+        key="k" * 64,
+        model="openai:gpt-x",
+        request=request,
+        raw='{"a": 2}',
+        output={"a": 2},
+        input_tokens=30,
+        output_tokens=40,
     )
 
     cached = store.cache_get("k" * 64)
     assert cached is not None
     assert (cached.raw, cached.output, cached.input_tokens, cached.output_tokens) == (
-        '{"a": 1}', {"a": 1}, 3, 4,
+        '{"a": 1}',
+        {"a": 1},
+        3,
+        4,
     )
 
 
 def test_cache_keeps_failed_validations(store: Store) -> None:
     store.cache_put(
-        key="f" * 64, model="openai:gpt-x", request={}, raw="not json", output=None,
+        key="f" * 64,
+        model="openai:gpt-x",
+        request={},
+        raw="not json",
+        output=None,
         error="invalid JSON",
     )
     cached = store.cache_get("f" * 64)

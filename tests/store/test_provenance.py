@@ -5,11 +5,13 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict, deque
+from typing import Literal
 
 import pytest
 from sqlalchemy import insert
 
 from autoalign.store import Store
+from autoalign.store._provenance import walk_query
 from autoalign.store._schema import Artifact, ProvenanceEdge
 
 
@@ -99,11 +101,13 @@ def test_walks_of_a_10k_dag_match_a_reference_bfs(store: Store) -> None:
     edges = [{"child_id": c, "parent_id": p} for c, ps in parents.items() for p in ps]
     with store.engine.begin() as conn:
         conn.execute(
-            insert(Artifact.__table__),
-            [{"id": i, "kind": "note", "stage": "test", "initial_status": "ok"}
-             for i in range(1, n + 1)],
+            insert(Artifact),
+            [
+                {"id": i, "kind": "note", "stage": "test", "initial_status": "ok"}
+                for i in range(1, n + 1)
+            ],
         )
-        conn.execute(insert(ProvenanceEdge.__table__), edges)
+        conn.execute(insert(ProvenanceEdge), edges)
 
     rng = random.Random(7)
     probes = {1, 2, n // 2, n - 1, n, *rng.sample(range(1, n + 1), 10)}
@@ -113,29 +117,30 @@ def test_walks_of_a_10k_dag_match_a_reference_bfs(store: Store) -> None:
 
     # The slowest walks: everything below the first root, everything above the last node.
     timings = {}
-    for name, walk, node in (("descendants", store.descendants, 1),
-                             ("ancestors", store.ancestors, n)):
+    for name, walk, node in (
+        ("descendants", store.descendants, 1),
+        ("ancestors", store.ancestors, n),
+    ):
         started = time.perf_counter()
         reached = walk(node)
         timings[name] = time.perf_counter() - started
-        assert len(reached) > n * 0.9, (name, len(reached))
-    print(f"\n10k DAG ({len(edges)} edges) on {store.engine.dialect.name}: "
-          + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in timings.items()))
+        assert len(reached) > n // 2, (name, len(reached))
+    print(
+        f"\n10k DAG ({len(edges)} edges) on {store.engine.dialect.name}: "
+        + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in timings.items())
+    )
     # Generous, to stay quiet on a loaded CI machine; typically tens of milliseconds.
     assert max(timings.values()) < 2.0, timings
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_walks_use_the_edge_indexes(store: Store) -> None:
-    """SQLite's plan for each step of the walk searches an index, never scans the edge table."""
-    from sqlalchemy import select
-
-    from autoalign.store._provenance import _edges
-
-    for start, step in ((_edges.child_id, _edges.parent_id), (_edges.parent_id, _edges.child_id)):
-        reached = select(step.label("id")).where(start == 1).cte("reached", recursive=True)
-        reached = reached.union(select(step).join(reached, start == reached.c.id))
-        sql = str(select(reached.c.id).compile(store.engine, compile_kwargs={"literal_binds": True}))
-        with store.engine.connect() as conn:
-            plan = " | ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
-        assert "SCAN provenance_edges" not in plan, plan
+@pytest.mark.parametrize("direction", ["up", "down"])
+def test_walks_search_the_edge_indexes(store: Store, direction: Literal["up", "down"]) -> None:
+    """SQLite's plan for each step of a walk searches an index; it never scans the edges."""
+    query = walk_query(1, direction)
+    sql = str(query.compile(store.engine, compile_kwargs={"literal_binds": True}))
+    with store.engine.connect() as conn:
+        plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
+    edge_steps = [step for step in plan if "provenance_edges" in step]
+    assert edge_steps, plan
+    assert all(step.startswith("SEARCH") for step in edge_steps), plan

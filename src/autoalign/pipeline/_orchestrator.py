@@ -83,7 +83,12 @@ async def run_agenda(
         return _summary(store, latest.id, resumed=False, done=True, started=started)
     resumed = latest is not None and not new
     if latest is not None and not new:
-        store.set_run_status(latest.id, "running")
+        store.set_run_status(
+            latest.id,
+            "running",
+            budget_tokens=agenda.budget.max_tokens,
+            budget_usd=agenda.budget.max_usd,
+        )
         run = store.get_run(latest.id)
     else:
         previous = len([r for r in store.list_runs() if r.agenda_digest == digest])

@@ -8,6 +8,7 @@ cache. Together these make any run resumable at no extra cost.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -117,6 +118,62 @@ class StageContext:
             raise StepFailedError(
                 f"step {key} ({role}, {reply.model}) gave no valid output: {reply.error}"
             )
+        return artifact
+
+    async def babble(
+        self,
+        *,
+        key: str,
+        kind: str,
+        stage: str,
+        role: str,
+        output_type: type[T],
+        instructions: str,
+        prompts: Sequence[str],
+        parents: Sequence[Parent],
+        merge: Callable[[list[T]], T],
+        render: Callable[[T], str],
+    ) -> ArtifactRecord:
+        """Ask one role several differently framed prompts and store the merged answers as one
+        artifact. Prompts go one after another; each answer is cached on its own, so a step
+        interrupted half-way pays only for the prompts it had not asked yet."""
+        existing = self.store.artifact_by_step(self.run.id, key)
+        if existing is not None:
+            self.progress.step(key, "resumed")
+            return existing
+        replies = [
+            await self.client.ask(
+                role, output_type, instructions=instructions, prompt=prompt,
+                step_key=f"{key}#{i}",
+            )
+            for i, prompt in enumerate(prompts)
+        ]
+        good = [r.output for r in replies if r.output is not None]
+        models = ",".join(sorted({r.model for r in replies}))
+        digest = hashlib.sha256("".join(r.prompt_digest for r in replies).encode()).hexdigest()
+        if good:
+            merged = merge(good)
+            artifact = self.store.add_artifact(
+                run_id=self.run.id, kind=kind, stage=stage, role=role, model=models,
+                prompt_digest=digest, step_key=key, content_text=render(merged),
+                content_json={
+                    **merged.model_dump(mode="json"),
+                    "failed_prompts": [i for i, r in enumerate(replies) if r.output is None],
+                },
+                parents=parents,
+            )
+            self.progress.step(key, "done")
+            return artifact
+        artifact = self.store.add_artifact(
+            run_id=self.run.id, kind=kind, stage=stage, role=role, model=models,
+            prompt_digest=digest, step_key=key,
+            content_text="\n---\n".join(r.raw for r in replies),
+            content_json={"error": "; ".join(r.error or "" for r in replies)},
+            status="failed", parents=parents,
+        )
+        self.progress.step(key, "failed")
+        if self.agenda.run.on_failure == "stop":
+            raise StepFailedError(f"step {key} ({role}) gave no valid output to any prompt")
         return artifact
 
     def record(

@@ -19,6 +19,27 @@ _JUDGE = (
 )
 
 
+_FRAMINGS = (
+    "Propose {n} distinct, concrete research ideas on this topic.",
+    "Take the view of a skeptic of the mainstream approach to this topic. "
+    "Propose {n} research ideas that test its weakest assumptions.",
+    "Propose {n} research ideas on this topic that are cheap and fast to run.",
+)
+"""Differently framed babble prompts: variance in generation, pruned later by the judge."""
+
+
+def _merge_ideas(lists: list[IdeaList], n: int) -> IdeaList:
+    """Interleave the framings' ideas, drop repeated titles, keep the first `n`."""
+    seen: set[str] = set()
+    merged = []
+    for rank in range(max(len(lst.ideas) for lst in lists)):
+        for lst in lists:
+            if rank < len(lst.ideas) and lst.ideas[rank].title.casefold() not in seen:
+                seen.add(lst.ideas[rank].title.casefold())
+                merged.append(lst.ideas[rank])
+    return IdeaList(ideas=merged[:n])
+
+
 def _bullets(items: list[str]) -> str:
     return "\n".join(f"- {item}" for item in items)
 
@@ -48,18 +69,18 @@ async def _topic_branch(ctx: StageContext, index: int) -> list[tuple[ArtifactRec
         render=lambda o: f"{o.case}\n\nKey questions:\n{_bullets(o.key_questions)}",
     )
     n = ctx.agenda.pipeline.ideas_per_topic
-    batch = await ctx.step(
+    case_text = delimit("case", case.content_text) if case.status != "failed" else ""
+    framings = _FRAMINGS[: ctx.agenda.pipeline.idea_framings]
+    batch = await ctx.babble(
         key=f"propose/ideas/{index}",
         kind="idea_batch",
         stage=STAGE,
         role="proposer",
         output_type=IdeaList,
         instructions=_PROPOSER,
-        prompt=(
-            f"Propose {n} distinct, concrete research ideas on this topic.\n{topic_text}\n"
-            + (delimit("case", case.content_text) if case.status != "failed" else "")
-        ),
+        prompts=[f.format(n=n) + f"\n{topic_text}\n{case_text}" for f in framings],
         parents=[topic_art.id, (case.id, "context")],
+        merge=lambda lists: _merge_ideas(lists, n),
         render=lambda o: "\n\n".join(f"{i.title}: {i.summary}" for i in o.ideas),
     )
     if batch.status == "failed":
@@ -171,7 +192,7 @@ async def run(ctx: StageContext) -> ArtifactRecord:
         return proposal, value
 
     judged = [
-        r for r in await fan_out([propose_and_judge(i) for _, i in best]) if r is not None
+        r for r in await fan_out([propose_and_judge(i) for i, _ in best]) if r is not None
     ]
     if not judged:
         raise NothingToDoError("no proposal survived: every proposal or its judging failed")

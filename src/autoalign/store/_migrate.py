@@ -4,10 +4,11 @@ There is no alembic.ini: the Alembic config is built here, with `script_location
 `migrations` folder shipped inside the package and the open connection handed to `env.py` through
 `config.attributes["connection"]`.
 
-Upgrading is safe when several processes open the same database at once: each takes a
-database-wide lock first (SQLite `BEGIN IMMEDIATE`, a PostgreSQL transaction-scoped advisory
-lock), then reads the revision and migrates inside that same transaction, so the second process
-finds the database already at head and does nothing.
+Upgrading is safe when several processes open the same database at once: a process that finds
+the database behind head takes a database-wide lock (SQLite `BEGIN IMMEDIATE`, a PostgreSQL
+transaction-scoped advisory lock), reads the revision again and migrates inside that same
+transaction, so the others, once they get the lock, find it at head and do nothing. Opening a
+database already at head takes no lock at all.
 
 To draft a new revision after changing `_schema.py`, run
 `python -c "from autoalign.store._migrate import draft_revision; draft_revision('add x')"`,
@@ -17,6 +18,8 @@ then read and tidy the file it writes under `migrations/versions/`.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -85,15 +88,41 @@ def _refuse_newer(connection: Connection) -> None:
         )
 
 
-def _lock(connection: Connection) -> None:
-    """Start the migration transaction holding a lock that serialises migrating processes."""
+def _at_head(connection: Connection) -> bool:
+    return set(_current_heads(connection)) == {head_revision()}
+
+
+@contextmanager
+def _migration_transaction(connection: Connection) -> Iterator[None]:
+    """One transaction holding a lock that serialises migrating processes; commits on success."""
     dialect = connection.dialect.name
-    if dialect == "sqlite":
+    if dialect != "sqlite":
+        if dialect == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+        yield
+        connection.commit()
+        return
+    # Batch migrations rebuild a table (copy, drop, rename), which enforced foreign keys turn
+    # into errors or cascades; so they are off while migrating, checked before commit, and back
+    # on before the pooled connection is used again. The pragma only applies outside a
+    # transaction, hence before BEGIN.
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    try:
         # pysqlite leaves DDL outside any transaction unless one is begun explicitly; IMMEDIATE
         # takes the write lock now, so a concurrent opener waits (busy timeout) instead of racing.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
-    elif dialect == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+        yield
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+        if broken:
+            raise StoreError(
+                f"migrating to {head_revision()} would break {len(broken)} foreign key(s), "
+                f"first {tuple(broken[0])}; the database is unchanged, report this as a bug"
+            )
+        connection.commit()
+    finally:
+        connection.rollback()
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
 
 
 def upgrade_to_head(engine: Engine) -> None:
@@ -103,13 +132,18 @@ def upgrade_to_head(engine: Engine) -> None:
         SchemaVersionError: the database is at a revision newer than this code knows.
     """
     with engine.connect() as connection:
-        _lock(connection)
+        # The common case, already at head, is a plain read that takes no lock.
         _refuse_newer(connection)
-        if set(_current_heads(connection)) != {head_revision()}:
-            # The connection is already in a transaction, so env.py runs inside it and the
-            # commit below makes the whole upgrade, version stamp included, atomic.
-            command.upgrade(alembic_config(connection), "head")
-        connection.commit()
+        if _at_head(connection):
+            return
+        connection.rollback()
+        with _migration_transaction(connection):
+            # Another process may have migrated while this one waited for the lock.
+            _refuse_newer(connection)
+            if not _at_head(connection):
+                # env.py runs inside this transaction, so the upgrade and its version stamp
+                # commit together or not at all.
+                command.upgrade(alembic_config(connection), "head")
 
 
 def check_not_newer(engine: Engine) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from ._schema import ProvenanceEdge
@@ -17,24 +17,25 @@ from ._schema import ProvenanceEdge
 _edges = ProvenanceEdge.__table__.c
 
 
-def _walk(session: Session, artifact_id: int, direction: Literal["up", "down"]) -> list[int]:
+def walk_query(artifact_id: int, direction: Literal["up", "down"]) -> Select[tuple[int]]:
+    """The ids reached from `artifact_id` going up (to parents) or down (to children)."""
     # "up" follows child -> parent (served by the primary key, which starts with child_id);
     # "down" follows parent -> child (served by ix_provenance_edges_parent).
     start, step = (
-        (_edges.child_id, _edges.parent_id) if direction == "up"
+        (_edges.child_id, _edges.parent_id)
+        if direction == "up"
         else (_edges.parent_id, _edges.child_id)
     )
     reached = select(step.label("id")).where(start == artifact_id).cte("reached", recursive=True)
     reached = reached.union(select(step).join(reached, start == reached.c.id))
-    query = select(reached.c.id).where(reached.c.id != artifact_id).order_by(reached.c.id)
-    return list(session.scalars(query))
+    return select(reached.c.id).where(reached.c.id != artifact_id).order_by(reached.c.id)
 
 
 def ancestors(session: Session, artifact_id: int) -> list[int]:
-    """Every artifact `artifact_id` was built from, transitively, excluding itself; ids ascending."""
-    return _walk(session, artifact_id, "up")
+    """Every artifact `artifact_id` was built from, transitively, not itself; ids ascending."""
+    return list(session.scalars(walk_query(artifact_id, "up")))
 
 
 def descendants(session: Session, artifact_id: int) -> list[int]:
     """Every artifact built from `artifact_id`, transitively, excluding itself; ids ascending."""
-    return _walk(session, artifact_id, "down")
+    return list(session.scalars(walk_query(artifact_id, "down")))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,6 +60,23 @@ def resolve_url(url: str | None = None) -> str:
     return f"sqlite:///{DEFAULT_DB_PATH}"
 
 
+def _enable_wal(cursor: Any, *, timeout_s: float = 30.0) -> None:
+    """Switch the file to WAL (the mode persists in the file).
+
+    Switching needs the file to itself, and SQLite answers "locked" at once, without waiting out
+    the busy timeout, while another connection is opening a new database too; so retry a while.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def make_engine(url: str) -> Engine:
     """An engine with SQLite set up for concurrent readers: WAL, foreign keys, a busy timeout."""
     if url.startswith("sqlite"):
@@ -69,7 +88,7 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(cursor)
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
@@ -229,11 +248,23 @@ class Store:
         with self._read() as s:
             return [_run(r) for r in s.scalars(select(Run).order_by(Run.id))]
 
-    def set_run_status(self, run_id: int, status: str, *, reason: str | None = None) -> None:
+    def set_run_status(
+        self,
+        run_id: int,
+        status: str,
+        *,
+        reason: str | None = None,
+        budget_tokens: int | None = None,
+        budget_usd: float | None = None,
+    ) -> None:
+        """Change a run's status; a resumed run also records the budget it now runs under."""
         with self._write() as s:
             row = s.get(Run, run_id)
             if row is None:
                 raise DataError(f"no run with id {run_id}")
+            if status == "running":
+                row.budget_tokens = budget_tokens
+                row.budget_usd = budget_usd
             row.status = status
             row.stop_reason = reason
             row.updated_at = utcnow()

@@ -1,0 +1,27 @@
+"""The one door to LLMs: roles -> models, typed outputs, retries, budgets, ledger and cache.
+
+Nothing else in autoalign imports a provider. Model ids are always `provider:model`:
+`local:gemma-3-270m` (the embedded default), `openai:<model>` (OpenAI or any OpenAI-compatible
+server via `base_url`), `anthropic:<model>`, and `scripted:<name>` for tests.
+"""
+
+from . import anthropic, local, openai, scripted  # noqa: F401  (importing registers them)
+from ._client import ModelClient, Reply
+from ._config import Budget, ModelsConfig, Price, ProviderConfig, SamplingConfig
+from ._prompt import delimit
+from ._registry import check_models, known_providers
+from .scripted import register_script
+
+__all__ = [
+    "Budget",
+    "ModelClient",
+    "ModelsConfig",
+    "Price",
+    "ProviderConfig",
+    "Reply",
+    "SamplingConfig",
+    "check_models",
+    "delimit",
+    "known_providers",
+    "register_script",
+]

@@ -1,0 +1,515 @@
+"""`ModelClient`: the one door to LLMs. Cache, budget, concurrency, retries, ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+from pydantic_ai import Agent, capture_run_messages
+from pydantic_ai.exceptions import (
+    AgentRunError,
+    ModelAPIError,
+    UnexpectedModelBehavior,
+    UserError,
+)
+from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
+from pydantic_ai.output import NativeOutput, ToolOutput
+from pydantic_ai.settings import ModelSettings
+
+from ..errors import BudgetExceededError, ModelError
+from ..store import Store
+from ._config import Budget, ModelRef, ModelsConfig, Price, SamplingConfig, parse_model_id
+from ._failures import clip, invalid_output, is_transient, model_error
+from ._keys import cache_key as make_cache_key
+from ._keys import prompt_digest as make_prompt_digest
+from ._registry import ModelProvider, ProviderModel, get_provider, unpriced_error
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reply(Generic[T]):
+    """What one `ModelClient.ask` produced, and what it cost.
+
+    A reply whose output never validated is not an exception: `output` is None, `error` says
+    why and `raw` keeps the model's last text, so the caller can record the failure.
+    """
+
+    output: T | None
+    """The validated output, or None when the model never produced a valid one."""
+    raw: str
+    """The model's last reply text (or tool-call arguments), valid or not."""
+    role: str
+    """The role that asked."""
+    model: str
+    """The `provider:model` id that answered."""
+    prompt_digest: str
+    """sha256 of (instructions, prompt)."""
+    cache_key: str
+    """sha256 of (model, instructions, prompt, output schema, sampling, seed)."""
+    input_tokens: int
+    """Input tokens this ask paid for, summed over re-asks and retries (0 for a cache hit)."""
+    output_tokens: int
+    """Output tokens this ask paid for, summed over re-asks and retries (0 for a cache hit)."""
+    cost_usd: float | None
+    """What this ask cost in USD (0.0 for a cache hit or a free model); None if unpriced."""
+    cache_hit: bool
+    """Whether the answer came from the cache without calling the model."""
+    attempts: int
+    """Requests sent to the provider: re-asks and transient retries count (0 for a cache hit)."""
+    error: str | None
+    """Why there is no valid output, or None."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the model produced a valid output."""
+        return self.error is None
+
+
+@dataclass
+class _Tally:
+    """Tokens and requests of one ask, across every re-ask and retry."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    requests: int = 0
+
+    def add(self, messages: list[ModelMessage], *, failed_request: bool = False) -> None:
+        for message in messages:
+            if isinstance(message, ModelResponse):
+                self.input_tokens += message.usage.input_tokens
+                self.output_tokens += message.usage.output_tokens
+                self.requests += 1
+        if failed_request:
+            self.requests += 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Request(Generic[T]):
+    """One ask, resolved: who asks which model for what."""
+
+    role: str
+    ref: ModelRef
+    provider: ModelProvider
+    output_type: type[T]
+    adapter: TypeAdapter[T]
+    instructions: str
+    prompt: str
+    step_key: str | None
+    sampling: SamplingConfig
+    digest: str
+    key: str
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    output: Any
+    raw: str
+    error: str | None
+
+
+class ModelClient:
+    """Asks models for typed outputs on behalf of roles, for one run.
+
+    Every call is cached in the store by its cache key (a repeated ask is free and identical),
+    checked against the run's budget before it is made, limited per provider by a semaphore,
+    retried on transient provider errors, and recorded as exactly one ledger row.
+
+    Args:
+        config: which model plays which role, and how calls are made.
+        store: the research database holding the ledger and the cache.
+        run_id: the run the calls are booked to (None: calls outside any run).
+        budget: limits checked before every provider call; None for none.
+        seed: passed to providers that accept one; part of the cache key.
+    """
+
+    def __init__(
+        self,
+        *,
+        config: ModelsConfig,
+        store: Store,
+        run_id: int | None,
+        budget: Budget | None = None,
+        seed: int = 0,
+    ) -> None:
+        self._config = config
+        self._store = store
+        self._run_id = run_id
+        self._budget = budget
+        self._seed = seed
+        self._models: dict[str, ProviderModel] = {}
+        self._semaphores: dict[str, asyncio.Semaphore] = {}
+        self._reserved_tokens = 0
+        self._reserved_usd = 0.0
+        self._own_tokens = 0
+        self._own_usd = 0.0
+        self._budget_error: BudgetExceededError | None = None
+        self._in_flight: dict[str, asyncio.Future[None]] = {}
+        self._jitter = random.Random()
+
+    @property
+    def config(self) -> ModelsConfig:
+        """The configuration this client was made with."""
+        return self._config
+
+    def model_for(self, role: str) -> str:
+        """The `provider:model` id that plays `role`."""
+        return self._config.model_for(role)
+
+    async def ask(
+        self,
+        role: str,
+        output_type: type[T],
+        *,
+        instructions: str,
+        prompt: str,
+        step_key: str | None = None,
+        sampling: SamplingConfig | None = None,
+    ) -> Reply[T]:
+        """Ask the model playing `role` for an `output_type`.
+
+        Args:
+            role: the role asking; picks the model (`ModelsConfig.model_for`).
+            output_type: a pydantic model (or any type pydantic validates); bound every list
+                and string in it (maxItems, maxLength) so a small model cannot ramble.
+            instructions: the system instructions.
+            prompt: the user prompt; wrap untrusted text in it with `delimit`.
+            step_key: the pipeline step, recorded in the ledger.
+            sampling: overrides `ModelsConfig.sampling` for this call.
+
+        Returns:
+            The reply; `reply.ok` is False when the output never validated (that failure is
+            cached too, and never paid for twice).
+
+        Raises:
+            ConfigError: the role's model id is malformed, unknown or lacks credentials, or a
+                dollar budget is set for a model without a known price.
+            BudgetExceededError: this call would take the run over its budget (checked just
+                before the call, once a provider slot is free; in-flight calls count).
+            ModelError: the provider failed (retryable=True when retries ran out).
+        """
+        model_id = self.model_for(role)
+        field = f"models.roles.{role}" if role in self._config.roles else "models.default"
+        ref = parse_model_id(model_id, field=field)
+        provider = get_provider(ref.provider, model_id=model_id)
+        sampling = sampling or self._config.sampling
+        adapter: TypeAdapter[T] = TypeAdapter(output_type)
+        key = make_cache_key(
+            model_id=ref.id,
+            instructions=instructions,
+            prompt=prompt,
+            output_schema=adapter.json_schema(),
+            sampling=sampling,
+            seed=self._seed,
+        )
+        request = _Request(
+            role=role,
+            ref=ref,
+            provider=provider,
+            output_type=output_type,
+            adapter=adapter,
+            instructions=instructions,
+            prompt=prompt,
+            step_key=step_key,
+            sampling=sampling,
+            digest=make_prompt_digest(instructions, prompt),
+            key=key,
+        )
+        # An identical ask already in flight is waited for, then served from the cache.
+        while (pending := self._in_flight.get(key)) is not None:
+            await asyncio.shield(pending)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = done
+        try:
+            return await self._ask(request)
+        finally:
+            del self._in_flight[key]
+            done.set_result(None)
+
+    async def _ask(self, req: _Request[T]) -> Reply[T]:
+        cached = self._from_cache(req)
+        if cached is not None:
+            self._store.record_call(
+                run_id=self._run_id,
+                role=req.role,
+                model=req.ref.id,
+                step_key=req.step_key,
+                cache_key=req.key,
+                cost_usd=0.0,
+                cache_hit=True,
+                attempts=0,
+                error=cached.error,
+            )
+            return cached
+
+        model = self._model(req.ref, req.provider)
+        price = req.provider.price(req.ref.name, self._config.provider_config(req.ref.provider))
+        async with self._semaphore(req.ref.provider, req.provider):
+            est_tokens, est_usd = self._check_budget(req, price)
+            self._reserved_tokens += est_tokens
+            self._reserved_usd += est_usd
+            tally = _Tally()
+            started = time.monotonic()
+            try:
+                if model.prepare is not None:
+                    await model.prepare()
+                outcome = await self._run(req, model, tally)
+            except ModelError as exc:
+                self._book(req, price, tally, started, error=str(exc))
+                raise
+            except BaseException as exc:  # cancelled, or a bug: book what was already spent
+                if tally.requests:
+                    error = f"interrupted: {type(exc).__name__}"
+                    self._book(req, price, tally, started, error=error)
+                raise
+            finally:
+                self._reserved_tokens -= est_tokens
+                self._reserved_usd -= est_usd
+
+        cost = self._book(req, price, tally, started, error=outcome.error)
+        self._store.cache_put(
+            key=req.key,
+            model=req.ref.id,
+            request={
+                "instructions": req.instructions,
+                "prompt": req.prompt,
+                "sampling": req.sampling.model_dump(mode="json"),
+                "seed": self._seed,
+            },
+            raw=outcome.raw,
+            output=None if outcome.error else req.adapter.dump_python(outcome.output, mode="json"),
+            error=outcome.error,
+            input_tokens=tally.input_tokens,
+            output_tokens=tally.output_tokens,
+        )
+        return Reply(
+            output=None if outcome.error else outcome.output,
+            raw=outcome.raw,
+            role=req.role,
+            model=req.ref.id,
+            prompt_digest=req.digest,
+            cache_key=req.key,
+            input_tokens=tally.input_tokens,
+            output_tokens=tally.output_tokens,
+            cost_usd=cost,
+            cache_hit=False,
+            attempts=tally.requests,
+            error=outcome.error,
+        )
+
+    async def aclose(self) -> None:
+        """Release provider connections. The embedded model stays loaded for the process."""
+        models, self._models = self._models, {}
+        for model in models.values():
+            if model.close is not None:
+                await model.close()
+
+    async def __aenter__(self) -> ModelClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
+    # -- the steps of an ask -----------------------------------------------------------------
+
+    def _from_cache(self, req: _Request[T]) -> Reply[T] | None:
+        entry = self._store.cache_get(req.key)
+        if entry is None:
+            return None
+        output: T | None = None
+        if entry.error is None:
+            try:
+                output = req.adapter.validate_python(entry.output)
+            except ValidationError:
+                return None  # the type's validators changed under the same schema: ask again
+        return Reply(
+            output=output,
+            raw=entry.raw,
+            role=req.role,
+            model=req.ref.id,
+            prompt_digest=req.digest,
+            cache_key=req.key,
+            input_tokens=0,
+            output_tokens=0,
+            cost_usd=0.0,
+            cache_hit=True,
+            attempts=0,
+            error=entry.error,
+        )
+
+    def _model(self, ref: ModelRef, provider: ModelProvider) -> ProviderModel:
+        model = self._models.get(ref.id)
+        if model is None:
+            provider_config = self._config.provider_config(ref.provider)
+            provider.check(ref.name, provider_config)
+            model = provider.build(ref.name, provider_config, seed=self._seed)
+            self._models[ref.id] = model
+        return model
+
+    def _semaphore(self, name: str, provider: ModelProvider) -> asyncio.Semaphore:
+        semaphore = self._semaphores.get(name)
+        if semaphore is None:
+            provider_config = self._config.provider_config(name)
+            if "concurrency" in provider_config.model_fields_set:
+                size = provider_config.concurrency
+            else:
+                size = provider.default_concurrency
+            semaphore = self._semaphores[name] = asyncio.Semaphore(size)
+        return semaphore
+
+    def _check_budget(self, req: _Request[T], price: Price | None) -> tuple[int, float]:
+        """Raise if this call could take the run over budget; return its (tokens, USD) estimate.
+
+        Once the budget has been hit, every later paid call is refused too: a run that ran out
+        stops, rather than squeezing in smaller calls.
+        """
+        budget = self._budget
+        if budget is None:
+            return 0, 0.0
+        if self._budget_error is not None:
+            raise BudgetExceededError(str(self._budget_error))
+        ref, max_tokens = req.ref, req.sampling.max_tokens
+        est_input = (len(req.instructions) + len(req.prompt)) // 4 + 1
+        est_tokens = est_input + max_tokens
+        est_usd = price.cost(est_input, max_tokens) if price is not None else 0.0
+        if self._run_id is not None:
+            usage = self._store.run_usage(self._run_id)
+            used_tokens = usage.input_tokens + usage.output_tokens
+            used_usd = usage.cost_usd
+        else:
+            used_tokens, used_usd = self._own_tokens, self._own_usd
+        used_tokens += self._reserved_tokens
+        used_usd += self._reserved_usd
+        if budget.max_tokens is not None and used_tokens + est_tokens > budget.max_tokens:
+            self._budget_error = BudgetExceededError(
+                f"token budget exceeded: {used_tokens} tokens used (or in flight) + about "
+                f"{est_tokens} for the next {ref.id} call > limit {budget.max_tokens}; "
+                f"raise the run's max_tokens budget to continue"
+            )
+            raise self._budget_error
+        if budget.max_usd is not None:
+            if price is None:
+                raise unpriced_error(ref.id)
+            if used_usd + est_usd > budget.max_usd:
+                self._budget_error = BudgetExceededError(
+                    f"dollar budget exceeded: ${used_usd:.4f} used (or in flight) + about "
+                    f"${est_usd:.4f} for the next {ref.id} call > limit ${budget.max_usd:.4f}; "
+                    f"raise the run's max_usd budget to continue"
+                )
+                raise self._budget_error
+        return est_tokens, est_usd
+
+    async def _run(self, req: _Request[T], model: ProviderModel, tally: _Tally) -> _Outcome:
+        """Run the agent, retrying transient provider errors; invalid output is an outcome."""
+        ref, provider, sampling = req.ref, req.provider, req.sampling
+        marker: NativeOutput[T] | ToolOutput[T] = (
+            NativeOutput(req.output_type)
+            if model.output_mode == "native"
+            else ToolOutput(req.output_type)
+        )
+        agent = Agent(
+            model.model,
+            output_type=marker,
+            instructions=req.instructions,
+            retries={"output": self._config.output_retries},
+        )
+        settings: ModelSettings = {
+            "temperature": sampling.temperature,
+            "max_tokens": sampling.max_tokens,
+            "seed": self._seed,
+        }
+        if sampling.top_p is not None:
+            settings["top_p"] = sampling.top_p
+        retry = 0
+        while True:
+            with capture_run_messages() as messages:
+                try:
+                    # A task of its own: Python 3.11's TaskGroup can leave the caller's
+                    # cancellation count raised after a sibling failed, and pydantic-ai reads any
+                    # such count as a cancelled run. A real cancellation still reaches the child.
+                    result = await asyncio.create_task(
+                        agent.run(req.prompt, model_settings=settings)
+                    )
+                except UnexpectedModelBehavior as exc:
+                    tally.add(messages)
+                    return _Outcome(None, _last_raw(messages), invalid_output(exc, sampling))
+                except (ModelAPIError, TimeoutError, ConnectionError) as exc:
+                    tally.add(messages, failed_request=True)
+                    if not is_transient(exc):
+                        raise model_error(ref, provider, self._config, exc) from exc
+                    if retry >= self._config.max_retries:
+                        raise model_error(
+                            ref, provider, self._config, exc, gave_up_after=tally.requests
+                        ) from exc
+                    await asyncio.sleep(self._backoff(retry, exc))
+                    retry += 1
+                    continue
+                except (AgentRunError, UserError) as exc:
+                    tally.add(messages)
+                    raise ModelError(
+                        f"{ref.id}: the call failed: {clip(str(exc))}",
+                        provider=ref.provider,
+                        model=ref.id,
+                    ) from exc
+                except BaseException:
+                    tally.add(messages)  # cancelled: what was already answered is still paid
+                    raise
+            tally.add(messages)
+            return _Outcome(result.output, _last_raw(messages), None)
+
+    def _backoff(self, retry: int, exc: BaseException) -> float:
+        """Capped exponential delay with jitter; a provider's Retry-After counts, up to the cap."""
+        cap = self._config.backoff_max_s
+        delay = min(cap, self._config.backoff_base_s * 2.0**retry)
+        delay *= self._jitter.uniform(0.5, 1.0)
+        retry_after = exc.retry_after if isinstance(exc, ModelAPIError) else None
+        if retry_after is not None and retry_after > 0:
+            delay = max(delay, min(retry_after, cap))
+        return delay
+
+    def _book(
+        self,
+        req: _Request[T],
+        price: Price | None,
+        tally: _Tally,
+        started: float,
+        *,
+        error: str | None,
+    ) -> float | None:
+        """Write the ledger row of a call that reached the provider; return its cost."""
+        cost = price.cost(tally.input_tokens, tally.output_tokens) if price is not None else None
+        self._own_tokens += tally.input_tokens + tally.output_tokens
+        self._own_usd += cost or 0.0
+        self._store.record_call(
+            run_id=self._run_id,
+            role=req.role,
+            model=req.ref.id,
+            step_key=req.step_key,
+            cache_key=req.key,
+            input_tokens=tally.input_tokens,
+            output_tokens=tally.output_tokens,
+            latency_s=time.monotonic() - started,
+            cost_usd=cost,
+            cache_hit=False,
+            attempts=tally.requests,
+            error=error,
+        )
+        return cost
+
+
+def _last_raw(messages: list[ModelMessage]) -> str:
+    """The text (or output tool-call arguments) of the last model response."""
+    for message in reversed(messages):
+        if isinstance(message, ModelResponse):
+            pieces: list[str] = []
+            for part in message.parts:
+                if isinstance(part, TextPart):
+                    pieces.append(part.content)
+                elif isinstance(part, ToolCallPart):
+                    pieces.append(part.args_as_json_str())
+            return "\n".join(pieces)
+    return ""

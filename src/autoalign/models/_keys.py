@@ -1,0 +1,49 @@
+"""Digests that identify a prompt and an answerable request."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from ._config import SamplingConfig
+
+CACHE_KEY_VERSION = 1
+"""Bumped when what goes into the key changes, so old entries are not served for new requests."""
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no insignificant whitespace: equal values, equal text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _sha256(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+def prompt_digest(instructions: str, prompt: str) -> str:
+    """sha256 of (instructions, prompt): what the model was told, whatever model it was."""
+    return _sha256([instructions, prompt])
+
+
+def cache_key(
+    *,
+    model_id: str,
+    instructions: str,
+    prompt: str,
+    output_schema: dict[str, Any],
+    sampling: SamplingConfig,
+    seed: int,
+) -> str:
+    """sha256 of everything that determines an answer: model, prompt, schema, sampling, seed."""
+    return _sha256(
+        {
+            "v": CACHE_KEY_VERSION,
+            "model": model_id,
+            "instructions": instructions,
+            "prompt": prompt,
+            "schema": output_schema,
+            "sampling": sampling.model_dump(mode="json"),
+            "seed": seed,
+        }
+    )

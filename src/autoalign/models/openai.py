@@ -1,0 +1,57 @@
+"""`openai:<model>`: the OpenAI API, or any OpenAI-compatible server (vLLM, Ollama, llama.cpp).
+
+Structured output uses the JSON-schema response format (pydantic-ai `NativeOutput`), which
+OpenAI and the compatible servers turn into constrained decoding. The SDK's own retries are off
+(`max_retries=0`) so that `ModelClient` alone decides what to retry and how long to wait.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import httpx2
+
+from ._config import Price, ProviderConfig
+from ._prices import builtin_price
+from ._registry import ModelProvider, ProviderModel, missing_sdk, register_provider
+
+
+@register_provider
+class OpenAIModels(ModelProvider):
+    """OpenAI Chat Completions, at api.openai.com or at `ProviderConfig.base_url`."""
+
+    name: ClassVar[str] = "openai"
+    default_key_env: ClassVar[str | None] = "OPENAI_API_KEY"
+    sdk: ClassVar[tuple[str, str] | None] = ("openai", "openai")
+    transport: ClassVar[httpx2.AsyncBaseTransport | None] = None
+    """HTTP transport of every client built; None for the network (tests set a MockTransport)."""
+
+    def key_optional(self, config: ProviderConfig) -> bool:
+        # Self-hosted servers usually take no key; one named explicitly must still be set.
+        return config.base_url is not None
+
+    def price(self, model: str, config: ProviderConfig) -> Price | None:
+        if model in config.prices:
+            return config.prices[model]
+        if config.base_url is not None:
+            return None  # OpenAI's prices say nothing about a self-hosted server
+        return builtin_price("openai", model)
+
+    def build(self, model: str, config: ProviderConfig, *, seed: int) -> ProviderModel:
+        try:
+            from openai import AsyncOpenAI
+            from pydantic_ai.models.openai import OpenAIChatModel
+            from pydantic_ai.providers.openai import OpenAIProvider
+        except ImportError as exc:
+            raise missing_sdk(self.name, module="openai", extra="openai") from exc
+        http = None if self.transport is None else httpx2.AsyncClient(transport=self.transport)
+        client = AsyncOpenAI(
+            base_url=config.base_url,
+            # a placeholder for keyless servers: the SDK refuses to start without one
+            api_key=self.api_key(config) or "no-key",
+            max_retries=0,
+            timeout=config.timeout_s,
+            http_client=http,
+        )
+        chat = OpenAIChatModel(model, provider=OpenAIProvider(openai_client=client))
+        return ProviderModel(model=chat, output_mode="native", close=client.close)

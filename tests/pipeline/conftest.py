@@ -1,0 +1,112 @@
+"""A scripted research team: each output type gets a fixed, valid answer written here."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from pydantic_ai import models as pai_models
+from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, TextPart, UserPromptPart
+from pydantic_ai.models.function import AgentInfo
+
+from autoalign.models import register_script
+
+_names = itertools.count()
+
+SECTION = {"title": "A section", "text": "The analysis found weak evidence for the claim."}
+
+ANSWERS: dict[str, Any] = {
+    "PositiveCase": {"case": "Reward hacking undermines training.", "key_questions": ["Why?"]},
+    "IdeaList": {
+        "ideas": [
+            {"title": "Penalty study", "summary": "Penalise repeated reward."},
+            {"title": "Noise study", "summary": "Add noise to the reward model."},
+        ]
+    },
+    "Score": {"score": 5, "rationale": "Plausible."},
+    "Proposal": lambda prompt: {
+        # Distinct per idea, so the two proposals are judged by distinct prompts.
+        "title": "Proposal on " + prompt.split("<idea>\n", 1)[-1].split("\n", 1)[0],
+        "research_question": "Does a penalty reduce hacking?",
+        "motivation": "Hacking is common.",
+        "writing_task": "Survey the arguments.",
+        "expected_outcome": "A clear argument.",
+    },
+    "TaskSpec": {"objective": "Survey", "instructions": "Write it.", "deliverable": "An essay"},
+    "WorkOutput": {"text": "Penalties reduce hacking in toy settings.", "key_points": ["toy"]},
+    "CheckReport": {
+        "verdict": "concern",
+        "flaws": [{"category": "overclaiming", "severity": "minor", "description": "toy only"}],
+    },
+    "Interpretation": {
+        "takeaways": ["Penalties help in toys"],
+        "alternative_explanations": ["Task too easy"],
+        "confidence": 0.6,
+        "next_step": "sunset",
+    },
+    "Section": SECTION,
+    "Abstract": {
+        "title": "Penalties and reward hacking",
+        "text": "We argue penalties help.",
+        "claims": [{"text": "Penalties reduce hacking", "probability": 0.6}],
+    },
+    "PaperCritique": {
+        "flaws": [
+            {"category": "overclaiming", "severity": "major", "description": "Generalises."}
+        ],
+        "decision": "minor_revision",
+        "summary": "Mostly faithful.",
+    },
+}
+
+
+def prompt_of(messages: list[ModelMessage]) -> str:
+    for message in reversed(messages):
+        if isinstance(message, ModelRequest):
+            for part in message.parts:
+                if isinstance(part, UserPromptPart) and isinstance(part.content, str):
+                    return part.content
+    return ""
+
+
+@dataclass
+class Team:
+    """A scripted model: answers by output type; overrides and a call log for assertions."""
+
+    overrides: dict[str, Callable[[str], Any]] = field(default_factory=dict)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    def __call__(self, messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        output = info.model_request_parameters.output_object
+        assert output is not None, "the pipeline asks for native structured output"
+        name = output.name or ""
+        prompt = prompt_of(messages)
+        self.calls.append((name, prompt))
+        answer = self.overrides[name](prompt) if name in self.overrides else ANSWERS[name]
+        if callable(answer):
+            answer = answer(prompt)
+        text = answer if isinstance(answer, str) else json.dumps(answer)
+        return ModelResponse(parts=[TextPart(text)])
+
+    def count(self, name: str) -> int:
+        return sum(1 for n, _ in self.calls if n == name)
+
+
+@pytest.fixture(autouse=True)
+def _no_real_model_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(pai_models, "ALLOW_MODEL_REQUESTS", False)
+
+
+@pytest.fixture
+def team() -> tuple[Team, str]:
+    """A fresh scripted team and its model id."""
+    t = Team()
+    name = f"team{next(_names)}"
+    register_script(name, t)
+    return t, f"scripted:{name}"

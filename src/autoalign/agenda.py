@@ -36,7 +36,7 @@ class RunSection(_Frozen):
 class PipelineSection(_Frozen):
     """Sizes of the pipeline's fan-out."""
 
-    ideas_per_topic: int = Field(default=3, ge=1, le=5)
+    ideas_per_topic: int = Field(default=3, ge=1, le=3)
     """Research ideas asked for per topic (the model may return fewer)."""
     idea_framings: int = Field(default=2, ge=1, le=3)
     """Differently framed prompts the ideas are babbled from (their ideas are merged)."""

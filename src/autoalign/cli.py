@@ -29,8 +29,8 @@ show_app = typer.Typer(
 )
 app.add_typer(show_app, name="show")
 
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 QUICKSTART = Path(__file__).parent / "_quickstart.toml"
 """The agenda `autoalign init` writes; the same file as examples/quickstart.toml."""

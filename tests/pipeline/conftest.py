@@ -45,14 +45,14 @@ ANSWERS: dict[str, Any] = {
     "Interpretation": {
         "takeaways": ["Penalties help in toys"],
         "alternative_explanations": ["Task too easy"],
-        "confidence": 0.6,
+        "confidence_percent": 60,
         "next_step": "sunset",
     },
     "Section": SECTION,
     "Abstract": {
         "title": "Penalties and reward hacking",
         "text": "We argue penalties help.",
-        "claims": [{"text": "Penalties reduce hacking", "probability": 0.6}],
+        "claims": [{"text": "Penalties reduce hacking", "probability_percent": 60}],
     },
     "PaperCritique": {
         "flaws": [

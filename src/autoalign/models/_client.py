@@ -424,6 +424,9 @@ class ModelClient:
         }
         if sampling.top_p is not None:
             settings["top_p"] = sampling.top_p
+        # Only OpenAI-style requests (native JSON-schema output) carry server-specific fields.
+        if sampling.extra and model.output_mode == "native":
+            settings["extra_body"] = dict(sampling.extra)
         retry = 0
         while True:
             with capture_run_messages() as messages:

@@ -22,6 +22,10 @@ class SamplingConfig(BaseModel):
     """Most tokens the model may generate per request (per re-ask)."""
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
     """Nucleus sampling mass; None leaves the provider's default."""
+    extra: dict[str, float | int | bool | str] = Field(default_factory=dict)
+    """Server-specific sampling fields sent as they are in the request body of OpenAI-compatible
+    servers and the embedded model, e.g. llama.cpp's `dry_multiplier` or `repeat_penalty`,
+    vLLM's `repetition_penalty`. Ignored by Anthropic."""
 
 
 class Price(BaseModel):

@@ -10,9 +10,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-Short = Annotated[str, Field(min_length=1, max_length=160)]
-Para = Annotated[str, Field(min_length=1, max_length=600)]
-Long = Annotated[str, Field(min_length=1, max_length=1500)]
+Short = Annotated[str, Field(min_length=1, max_length=120)]
+Para = Annotated[str, Field(min_length=1, max_length=400)]
+Long = Annotated[str, Field(min_length=1, max_length=900)]
 
 
 class PositiveCase(BaseModel):
@@ -20,7 +20,7 @@ class PositiveCase(BaseModel):
 
     case: Para = Field(description="Why more research on this topic is valuable for alignment.")
     key_questions: list[Short] = Field(
-        min_length=1, max_length=3, description="Open questions research could answer."
+        min_length=1, max_length=2, description="Open questions research could answer."
     )
 
 
@@ -34,7 +34,7 @@ class Idea(BaseModel):
 class IdeaList(BaseModel):
     """Ideas babbled for a topic."""
 
-    ideas: list[Idea] = Field(min_length=1, max_length=5)
+    ideas: list[Idea] = Field(min_length=1, max_length=3)
 
 
 class Score(BaseModel):
@@ -69,7 +69,7 @@ class WorkOutput(BaseModel):
     """What the worker produced for a writing task; this is the research log of the step."""
 
     text: Long
-    key_points: list[Short] = Field(min_length=1, max_length=4)
+    key_points: list[Short] = Field(min_length=1, max_length=3)
 
 
 FlawCategory = Literal[
@@ -97,15 +97,17 @@ class CheckReport(BaseModel):
     """Critic #1's check of one executed step."""
 
     verdict: Literal["pass", "concern"]
-    flaws: list[FlawItem] = Field(max_length=3)
+    flaws: list[FlawItem] = Field(max_length=2)
 
 
 class Interpretation(BaseModel):
     """The interpretation of a step's results in light of the proposal."""
 
-    takeaways: list[Short] = Field(min_length=1, max_length=3)
+    takeaways: list[Short] = Field(min_length=1, max_length=2)
     alternative_explanations: list[Short] = Field(max_length=2)
-    confidence: float = Field(ge=0.0, le=1.0, description="Probability the main takeaway holds.")
+    confidence_percent: int = Field(
+        ge=0, le=100, description="Probability, in percent, that the main takeaway holds."
+    )
     next_step: Literal["sunset", "continue"]
 
 
@@ -117,10 +119,14 @@ class Section(BaseModel):
 
 
 class ClaimItem(BaseModel):
-    """A claim the paper makes, with the probability the authors give it."""
+    """A claim the paper makes, with the probability the authors give it.
+
+    Probabilities are whole percents: grammar-constrained decoding (llama.cpp) enforces integer
+    bounds but not float bounds, and a small model otherwise writes "probability": 44.7.
+    """
 
     text: Short
-    probability: float = Field(ge=0.0, le=1.0)
+    probability_percent: int = Field(ge=0, le=100)
 
 
 class Abstract(BaseModel):
@@ -128,7 +134,7 @@ class Abstract(BaseModel):
 
     title: Short
     text: Para
-    claims: list[ClaimItem] = Field(min_length=1, max_length=3)
+    claims: list[ClaimItem] = Field(min_length=1, max_length=2)
 
 
 Decision = Literal["accept", "minor_revision", "major_revision", "reject"]
@@ -137,6 +143,6 @@ Decision = Literal["accept", "minor_revision", "major_revision", "reject"]
 class PaperCritique(BaseModel):
     """Critic #2's review of a paper against its research log."""
 
-    flaws: list[FlawItem] = Field(max_length=4)
+    flaws: list[FlawItem] = Field(max_length=3)
     decision: Decision
     summary: Para

@@ -111,7 +111,7 @@ async def run(ctx: StageContext, proposal: ArtifactRecord) -> ExecutionResult:
             "Takeaways:\n" + "\n".join(f"- {t}" for t in o.takeaways)
             + "\nAlternative explanations:\n"
             + "\n".join(f"- {a}" for a in o.alternative_explanations)
-            + f"\nConfidence: {o.confidence:.2f}\nNext: {o.next_step}"
+            + f"\nConfidence: {o.confidence_percent}%\nNext: {o.next_step}"
         ),
     )
     return ExecutionResult(task=task, log=log, check=check, interpretation=interpretation)

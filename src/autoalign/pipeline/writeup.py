@@ -93,7 +93,7 @@ async def run(ctx: StageContext, proposal: ArtifactRecord, done: ExecutionResult
         parents=[(intro.id, "summarises"), (main.id, "summarises")],
         title=lambda o: o.title,
         render=lambda o: f"{o.title}\n\n{o.text}\n\nClaims:\n"
-        + "\n".join(f"- {c.text} (p={c.probability:.2f})" for c in o.claims),
+        + "\n".join(f"- {c.text} (p={c.probability_percent}%)" for c in o.claims),
     )
     sections = dict(zip(SECTIONS, (abstract, intro, main, appendix), strict=True))
     if any(a.status == "failed" for a in sections.values()):
@@ -120,5 +120,11 @@ async def run(ctx: StageContext, proposal: ArtifactRecord, done: ExecutionResult
             parents=[*[(a.id, "contains") for a in sections.values()], (done.log.id, "context")],
         )
         ctx.progress.step("writeup/paper", "done")
-    ctx.store.add_claims(artifact_id=paper.id, items=abstract.content_json["claims"])
+    ctx.store.add_claims(
+        artifact_id=paper.id,
+        items=[
+            {"text": c["text"], "probability": c["probability_percent"] / 100}
+            for c in abstract.content_json["claims"]
+        ],
+    )
     return paper

@@ -33,7 +33,8 @@ from ..errors import SchemaVersionError, StoreError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
-# Key of the PostgreSQL advisory lock held while migrating ("autoalgn" as a big-endian int64).
+# Key of the PostgreSQL advisory lock held while migrating: the bytes "autoalgn" read as an
+# unsigned 64-bit number, shifted into the signed bigint range.
 _PG_LOCK_KEY = int.from_bytes(b"autoalgn", "big") - 2**63
 
 

@@ -256,7 +256,7 @@ def show_paper(paper_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
     for j in view.judgments:
         console.print(f"{j.role}: {j.decision or ''} {escape(j.rationale)}")
     for f in view.flaws:
-        console.print(f"- [{f.severity}] {f.category}: {escape(f.description)}")
+        console.print(escape(f"- [{f.severity}] {f.category}: {f.description}"))
     if not view.flaws:
         console.print("no flaws recorded")
 

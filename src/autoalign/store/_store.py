@@ -476,17 +476,30 @@ class Store:
             return [_call(r) for r in s.scalars(query)]
 
     def run_usage(self, run_id: int) -> UsageTotals:
-        calls = self.calls(run_id=run_id)
-        paid = [c for c in calls if not c.cache_hit]
+        """Ledger totals of a run, aggregated in SQL (the budget check calls this per call)."""
+        paid = LLMCall.cache_hit.is_(False)
+        query = select(
+            func.count(LLMCall.id),
+            func.count(LLMCall.id).filter(LLMCall.cache_hit.is_(True)),
+            func.count(LLMCall.id).filter(LLMCall.error.is_not(None)),
+            func.coalesce(func.sum(LLMCall.input_tokens).filter(paid), 0),
+            func.coalesce(func.sum(LLMCall.output_tokens).filter(paid), 0),
+            func.coalesce(func.sum(LLMCall.cost_usd).filter(paid), 0.0),
+            func.count(LLMCall.id).filter(paid, LLMCall.cost_usd.is_(None)),
+            func.coalesce(func.sum(LLMCall.latency_s), 0.0),
+        ).where(LLMCall.run_id == run_id)
+        with self._read() as s:
+            row = s.execute(query).one()
+        calls, hits, errors, tokens_in, tokens_out, cost, unpriced, latency = row
         return UsageTotals(
-            calls=len(calls),
-            cache_hits=len(calls) - len(paid),
-            errors=sum(1 for c in calls if c.error),
-            input_tokens=sum(c.input_tokens for c in paid),
-            output_tokens=sum(c.output_tokens for c in paid),
-            cost_usd=sum(c.cost_usd for c in paid if c.cost_usd is not None),
-            unpriced_calls=sum(1 for c in paid if c.cost_usd is None),
-            latency_s=sum(c.latency_s for c in calls),
+            calls=int(calls),
+            cache_hits=int(hits),
+            errors=int(errors),
+            input_tokens=int(tokens_in),
+            output_tokens=int(tokens_out),
+            cost_usd=float(cost),
+            unpriced_calls=int(unpriced),
+            latency_s=float(latency),
         )
 
     def cache_get(self, key: str) -> CacheRecord | None:

@@ -37,7 +37,7 @@ class Answer(BaseModel):
 
 def make_handler(latency_s: float) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:
             length = int(self.headers.get("content-length", 0))
             request = json.loads(self.rfile.read(length))
             time.sleep(latency_s)
@@ -66,7 +66,7 @@ def make_handler(latency_s: float) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             del format, args
 
     return Handler
@@ -126,7 +126,11 @@ def describe(name: str, times: list[float]) -> str:
     ms = [t * 1000 for t in times]
     mean = statistics.fmean(ms)
     half = 1.96 * statistics.stdev(ms) / len(ms) ** 0.5
-    return f"{name:<28} n={len(ms):<5} mean {mean:8.2f} ms  95% CI ±{half:.2f}  median {statistics.median(ms):8.2f} ms"
+    median = statistics.median(ms)
+    return (
+        f"{name:<28} n={len(ms):<5} mean {mean:8.2f} ms  95% CI ±{half:.2f}  "
+        f"median {median:8.2f} ms"
+    )
 
 
 def main() -> None:

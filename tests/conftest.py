@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic_ai import models as pai_models
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -66,3 +67,15 @@ def store(db_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_real_model_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test can reach a real provider: no keys, and pydantic-ai refuses provider requests.
+
+    Tests that drive a provider model against an in-memory transport opt back in with
+    `pydantic_ai.models.override_allow_model_requests(True)`.
+    """
+    for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "AUTOALIGN_DB"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(pai_models, "ALLOW_MODEL_REQUESTS", False)

@@ -1,4 +1,4 @@
-"""Agenda loading: valid files parse, every malformed one is reported with file, field and reason."""
+"""Agenda loading: valid files parse; every malformed one is reported with file, field, reason."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from rich.table import Table
 from .agenda import load_agenda
 from .errors import AutoalignError
 from .models import check_models
-from .pipeline import ROLES, SECTIONS, RunSummary, read_paper, run_agenda_sync
+from .pipeline import ROLES, RunSummary, read_paper, run_agenda_sync
 from .store import DB_ENV_VAR, Store
 
 app = typer.Typer(
@@ -132,7 +132,9 @@ def _print_summary(summary: RunSummary) -> None:
             "(pass --new for a fresh run)."
         )
     verb = "resumed" if summary.resumed else "ran"
-    console.print(f"\n[bold]run {run.id}[/] ({escape(run.name)}) {verb}: status [bold]{run.status}[/]")
+    console.print(
+        f"\n[bold]run {run.id}[/] ({escape(run.name)}) {verb}: status [bold]{run.status}[/]"
+    )
     if run.stop_reason:
         console.print(f"reason: {escape(run.stop_reason)}")
     table = Table(show_header=True, header_style="bold")

@@ -7,25 +7,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from pydantic_ai import models as pai_models
 from pydantic_ai.models.function import FunctionDef
 
 from autoalign.models import register_script
 from autoalign.store import Store
 
 _names = itertools.count()
-
-
-@pytest.fixture(autouse=True)
-def _no_real_model_calls(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Real provider calls are impossible: no keys, and pydantic-ai refuses provider requests.
-
-    Tests that drive a provider model against an in-memory transport opt back in with
-    `pydantic_ai.models.override_allow_model_requests(True)`.
-    """
-    for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(pai_models, "ALLOW_MODEL_REQUESTS", False)
 
 
 @pytest.fixture

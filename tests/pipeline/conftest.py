@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from pydantic_ai import models as pai_models
 from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, TextPart, UserPromptPart
 from pydantic_ai.models.function import AgentInfo
 
@@ -94,13 +93,6 @@ class Team:
 
     def count(self, name: str) -> int:
         return sum(1 for n, _ in self.calls if n == name)
-
-
-@pytest.fixture(autouse=True)
-def _no_real_model_calls(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(pai_models, "ALLOW_MODEL_REQUESTS", False)
 
 
 @pytest.fixture

@@ -62,7 +62,7 @@ async def test_full_run_stores_every_stage_with_provenance(
     assert summary.paper_id is not None
     view = read_paper(store, summary.paper_id)
     assert [p.name for p in view.parts] == list(SECTIONS)
-    links = {p.name: sorted((l.relation, l.artifact.kind) for l in p.links) for p in view.parts}
+    links = {p.name: sorted((k.relation, k.artifact.kind) for k in p.links) for p in view.parts}
     assert links["appendix"] == [
         ("summarises", "check_report"), ("summarises", "interpretation"),
         ("summarises", "research_log"), ("summarises", "task_spec"),

@@ -77,7 +77,7 @@ class Run(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     agenda_digest: Mapped[str] = mapped_column(String(64), index=True)
-    """sha256 of the normalised agenda; `autoalign run` resumes the latest unfinished run with it."""
+    """sha256 of the normalised agenda; `autoalign run` resumes the latest unfinished run of it."""
     config: Mapped[dict[str, Any]] = mapped_column(JsonType)
     """The validated agenda, as it was when the run started."""
     seed: Mapped[int] = mapped_column(Integer, default=0)

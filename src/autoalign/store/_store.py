@@ -324,6 +324,11 @@ class Store:
                 s.flush()
                 return _artifact(row, status)
         except IntegrityError as exc:
+            if step_key is not None and run_id is not None:
+                # Another writer stored this step between our check and our insert.
+                raced = self.artifact_by_step(run_id, step_key)
+                if raced is not None:
+                    return raced
             raise DataError(
                 f"cannot store {kind} artifact (step {step_key!r}): {exc.orig}; "
                 f"check that parents {sorted(edges)} exist"
@@ -497,9 +502,9 @@ class Store:
             errors=int(errors),
             input_tokens=int(tokens_in),
             output_tokens=int(tokens_out),
-            cost_usd=float(cost),
+            cost_usd=float(cost or 0.0),
             unpriced_calls=int(unpriced),
-            latency_s=float(latency),
+            latency_s=float(latency or 0.0),
         )
 
     def cache_get(self, key: str) -> CacheRecord | None:

@@ -1,0 +1,17 @@
+# Developer tooling. The README's two commands need none of this.
+PY ?= .venv/bin/python
+
+.PHONY: check test bench quickstart
+
+check:  ## lint and type-check
+	$(PY) -m ruff check src tests bench
+	$(PY) -m mypy src/autoalign
+
+test:
+	$(PY) -m pytest
+
+bench:
+	$(PY) bench/model_overhead.py
+
+quickstart:
+	.venv/bin/autoalign run examples/quickstart.toml

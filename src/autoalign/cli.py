@@ -167,17 +167,21 @@ def status() -> None:
             console.print("no runs yet; start one with `autoalign run AGENDA`")
             return
         table = Table(header_style="bold")
-        for col in ("run", "name", "status", "artifacts", "calls", "cache hits", "tokens",
-                    "cost $", "reason"):
-            table.add_column(col)
+        for col in ("run", "name", "status", "artifacts", "calls (cached)", "tokens", "cost $"):
+            table.add_column(col, no_wrap=True)
+        reasons = []
         for r in runs:
             u = store.run_usage(r.id)
             table.add_row(
-                str(r.id), escape(r.name), r.status, str(len(store.artifacts(run_id=r.id))),
-                str(u.calls), str(u.cache_hits), f"{u.input_tokens + u.output_tokens}",
-                f"{u.cost_usd:.4f}", escape(r.stop_reason or ""),
+                str(r.id), escape(r.name[:24]), r.status,
+                str(len(store.artifacts(run_id=r.id))), f"{u.calls} ({u.cache_hits})",
+                str(u.input_tokens + u.output_tokens), f"{u.cost_usd:.4f}",
             )
+            if r.stop_reason:
+                reasons.append(f"run {r.id}: {r.stop_reason}")
         console.print(table)
+        for reason in reasons:
+            console.print(escape(reason))
         console.print(f"open review requests: {store.count_review_requests()}")
 
 

@@ -12,6 +12,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
+from ._cli_calibration import register as _register_calibration
+from ._cli_testbeds import testbeds_app
 from .agenda import load_agenda
 from .errors import AutoalignError
 from .models import check_models
@@ -28,6 +30,7 @@ show_app = typer.Typer(
     help="List runs, papers and artifacts, or print one of them.", invoke_without_command=True
 )
 app.add_typer(show_app, name="show")
+app.add_typer(testbeds_app, name="testbeds")
 
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -112,12 +115,7 @@ def run(
     agenda = load_agenda(agenda_path)
     check_models(agenda.models, ROLES)
     with _store() as store:
-        columns = (
-            TextColumn("[bold]{task.description:<8}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-        )
-        with Progress(*columns, console=console, transient=False) as bar:
+        with Progress(*_bar_columns(), console=console, transient=False) as bar:
             summary = run_agenda_sync(agenda, store=store, progress=RichProgress(bar), new=new)
         _print_summary(summary)
         if summary.run.status == "failed":
@@ -156,6 +154,53 @@ def _print_summary(summary: RunSummary) -> None:
             f"paper: artifact {summary.paper_id}, status {summary.paper_status}; "
             f"read it with `autoalign show paper {summary.paper_id}`"
         )
+
+
+@app.command()
+def study(
+    testbeds: Annotated[
+        list[str] | None, typer.Argument(help="Testbeds to study (default: every testbed).")
+    ] = None,
+    seeds: Annotated[int, typer.Option(help="Paired seeds per arm (at least 2).")] = 5,
+    first_seed: Annotated[int, typer.Option(help="First seed of the experiments.")] = 0,
+    workers: Annotated[
+        int | None, typer.Option(help="Sandboxed runs at once (default: one per core).")
+    ] = None,
+) -> None:
+    """Answer every testbed question by a small sandboxed experiment and record the claims.
+
+    Each claim carries the effect estimate, its 95% interval and the probability that the
+    question's answer is yes; `autoalign calibration` scores them against ground truth.
+    """
+    from .pipeline.study import run_study
+    from .sandbox import Limits, LocalBackend, isolation_level
+    from .testbeds import list_testbeds
+
+    names = testbeds or [t.name for t in list_testbeds()]
+    with _store() as store, LocalBackend(workers=workers) as backend:
+        total = sum(len(t.questions) for t in list_testbeds() if t.name in names)
+        console.print(f"sandbox isolation: {isolation_level()}")
+        with Progress(*_bar_columns(), console=console) as bar:
+            task = bar.add_task("study", total=total)
+            done = run_study(
+                store, testbeds=names, seeds=seeds, first_seed=first_seed, backend=backend,
+                limits=Limits(wall_s=120, cpu_s=120), on_done=lambda _r: bar.advance(task),
+            )
+            bar.update(task, completed=total)
+        table = Table(title=f"run {done.run_id}: claims", header_style="bold")
+        for col in ("testbed", "question", "n", "estimate", "95% CI", "P(yes)"):
+            table.add_column(col, no_wrap=col != "question")
+        for r in done.results:
+            table.add_row(r.testbed, r.question_id, str(r.n_seeds), f"{r.effect:+.3f}",
+                          f"{r.ci_low:+.3f} to {r.ci_high:+.3f}", f"{r.probability:.4f}")
+        console.print(table)
+        console.print(f"{len(done.results)} claims in run {done.run_id}"
+                      + (" (resumed)" if done.resumed else "")
+                      + "; score them with `autoalign calibration`")
+
+
+def _bar_columns() -> tuple[TextColumn, BarColumn, MofNCompleteColumn]:
+    return (TextColumn("[bold]{task.description:<8}"), BarColumn(), MofNCompleteColumn())
 
 
 @app.command()
@@ -284,6 +329,9 @@ def show_artifact(artifact_id: Annotated[int, typer.Argument(metavar="ID")]) -> 
     console.print(f"downstream artifacts: {len(children)}")
     console.rule()
     console.print(escape(a.content_text))
+
+
+_register_calibration(app, _store)
 
 
 def main() -> None:

@@ -14,6 +14,10 @@ from autoalign.errors import DataError
 from autoalign.store import Store, _migrate
 from autoalign.store._migrate import current_revision, draft_revision, head_revision
 
+HEAD = head_revision()
+NEXT = f"{int(HEAD) + 1:04d}"
+"""The revision a new migration gets: these tests write one after the shipped head."""
+
 
 @pytest.fixture
 def migrations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
@@ -27,12 +31,12 @@ def migrations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
 
 
 def _write_revision(migrations: Path, body: str) -> None:
-    header = """\
+    header = f"""\
         import sqlalchemy as sa
         from alembic import op
 
-        revision = "0002"
-        down_revision = "0001"
+        revision = "{NEXT}"
+        down_revision = "{HEAD}"
         branch_labels = None
         depends_on = None
 
@@ -43,20 +47,20 @@ def _write_revision(migrations: Path, body: str) -> None:
 
     """
     source = textwrap.dedent(header) + textwrap.dedent(body)
-    (migrations / "versions" / "0002_test.py").write_text(source)
+    (migrations / "versions" / f"{NEXT}_test.py").write_text(source)
     _migrate._script.cache_clear()
 
 
 def test_draft_revision_writes_the_next_numbered_file(migrations: Path, db_url: str) -> None:
     path = draft_revision("nothing changed")
 
-    assert path == migrations / "versions" / "0002_nothing_changed.py"
+    assert path == migrations / "versions" / f"{NEXT}_nothing_changed.py"
     source = path.read_text()
-    assert "revision: str = '0002'" in source
-    assert "down_revision: str | Sequence[str] | None = '0001'" in source
-    assert head_revision() == "0002"
+    assert f"revision: str = '{NEXT}'" in source
+    assert f"down_revision: str | Sequence[str] | None = '{HEAD}'" in source
+    assert head_revision() == NEXT
     with Store.open(db_url) as store:
-        assert current_revision(store.engine) == "0002"
+        assert current_revision(store.engine) == NEXT
 
 
 def test_a_failing_revision_leaves_the_database_as_it_was(migrations: Path, db_url: str) -> None:
@@ -74,7 +78,7 @@ def test_a_failing_revision_leaves_the_database_as_it_was(migrations: Path, db_u
         Store.open(db_url)
 
     with Store.open(db_url, migrate=False) as store:
-        assert current_revision(store.engine) == "0001"
+        assert current_revision(store.engine) == HEAD
         assert "half_done" not in inspect(store.engine).get_table_names()
 
 
@@ -96,7 +100,7 @@ def test_a_batch_rebuild_of_a_referenced_table_keeps_rows_and_foreign_keys(
     )
 
     with Store.open(db_url) as store:
-        assert current_revision(store.engine) == "0002"
+        assert current_revision(store.engine) == NEXT
         assert store.ancestors(b.id) == [a.id]
         assert [e.status for e in store.status_history(b.id)] == ["ok"]
         with pytest.raises(DataError):

@@ -21,7 +21,7 @@ from pydantic_ai.output import NativeOutput, ToolOutput
 from pydantic_ai.settings import ModelSettings
 
 from ..errors import BudgetExceededError, ModelError
-from ..store import Store
+from ..store import CacheRecord, Store
 from ._config import Budget, ModelRef, ModelsConfig, Price, SamplingConfig, parse_model_id
 from ._failures import clip, invalid_output, is_transient, model_error
 from ._keys import cache_key as make_cache_key
@@ -270,8 +270,7 @@ class ModelClient:
                 self._reserved_tokens -= est_tokens
                 self._reserved_usd -= est_usd
 
-        cost = self._book(req, price, tally, started, error=outcome.error)
-        self._store.cache_put(
+        answer = CacheRecord(
             key=req.key,
             model=req.ref.id,
             request={
@@ -286,6 +285,7 @@ class ModelClient:
             input_tokens=tally.input_tokens,
             output_tokens=tally.output_tokens,
         )
+        cost = self._book(req, price, tally, started, error=outcome.error, answer=answer)
         return Reply(
             output=None if outcome.error else outcome.output,
             raw=outcome.raw,
@@ -482,8 +482,10 @@ class ModelClient:
         started: float,
         *,
         error: str | None,
+        answer: CacheRecord | None = None,
     ) -> float | None:
-        """Write the ledger row of a call that reached the provider; return its cost."""
+        """Write the ledger row of a call that reached the provider (and, atomically with it,
+        the answer into the cache); return its cost."""
         cost = price.cost(tally.input_tokens, tally.output_tokens) if price is not None else None
         self._own_tokens += tally.input_tokens + tally.output_tokens
         self._own_usd += cost or 0.0
@@ -500,6 +502,7 @@ class ModelClient:
             cache_hit=False,
             attempts=tally.requests,
             error=error,
+            answer=answer,
         )
         return cost
 

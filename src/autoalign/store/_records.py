@@ -87,6 +87,8 @@ class CacheRecord:
     key: str
     model: str
     raw: str
+    request: Any = None
+    """What was asked (instructions, prompt, sampling, seed), kept for audit."""
     output: Any
     error: str | None
     input_tokens: int
@@ -147,3 +149,8 @@ class ClaimRecord:
     ci_low: float | None
     ci_high: float | None
     probability: float | None
+    """For a claim linked to a question: probability that its answer is "yes" as stated."""
+    testbed: str | None = None
+    """The testbed the claim is about, if it answers a testbed question."""
+    question_id: str | None = None
+    """The testbed question the claim answers; set exactly when `testbed` is."""

@@ -211,9 +211,14 @@ class Judgment(Base):
 
 
 class Claim(Base):
-    """A claim a paper makes, with its estimate, interval and probability when it has them."""
+    """A claim a paper makes, with its estimate, interval and probability when it has them.
+
+    A claim about a testbed question names the testbed and the question, so that it can be
+    scored against the question's ground truth (`autoalign calibration`).
+    """
 
     __tablename__ = "claims"
+    __table_args__ = (Index("ix_claims_testbed_question", "testbed", "question_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     artifact_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), index=True)
@@ -222,6 +227,12 @@ class Claim(Base):
     ci_low: Mapped[float | None] = mapped_column(Float, nullable=True)
     ci_high: Mapped[float | None] = mapped_column(Float, nullable=True)
     probability: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """Probability that the question's answer is "yes" as the question states it (for a claim
+    linked to a question), else that the claim is true."""
+    testbed: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    """Name of the testbed the claim is about, or None for a claim about no testbed question."""
+    question_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    """Id of the testbed question the claim answers; set together with `testbed`."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -454,8 +454,24 @@ class Store:
         cache_hit: bool = False,
         attempts: int = 1,
         error: str | None = None,
+        answer: CacheRecord | None = None,
     ) -> None:
+        """Add a ledger row; with `answer`, also cache it, in the same transaction, so a process
+        killed in between can never leave a paid call that a resumed run would pay again."""
         with self._write() as s:
+            if answer is not None and s.get(CacheEntry, answer.key) is None:
+                s.add(
+                    CacheEntry(
+                        key=answer.key,
+                        model=answer.model,
+                        request=answer.request,
+                        raw=answer.raw,
+                        output=answer.output,
+                        error=answer.error,
+                        input_tokens=answer.input_tokens,
+                        output_tokens=answer.output_tokens,
+                    )
+                )
             s.add(
                 LLMCall(
                     run_id=run_id,
@@ -661,11 +677,30 @@ class Store:
     ) -> list[ClaimRecord]:
         """Record an artifact's claims together, once (idempotent like `add_flaws`).
 
-        Each item has `text` and optionally `effect`, `ci_low`, `ci_high`, `probability`.
+        Each item has `text` and optionally `effect`, `ci_low`, `ci_high`, `probability`, and,
+        for a claim that answers a testbed question, both `testbed` and `question_id`; its
+        `probability` is then the probability that the question's answer is "yes".
+
+        Raises:
+            DataError: an item names a testbed without a question or the other way round, or
+                a name longer than its column.
         """
         existing = self.claims(artifact_id=artifact_id)
         if existing:
             return existing
+        for item in items:
+            testbed, question = item.get("testbed"), item.get("question_id")
+            if (testbed is None) != (question is None):
+                raise DataError(
+                    f"a claim names testbed={testbed!r} and question_id={question!r}; give both "
+                    "(a claim about a testbed question) or neither"
+                )
+            for field, value, limit in (("testbed", testbed, 50), ("question_id", question, 100)):
+                if value is not None and not (isinstance(value, str) and 0 < len(value) <= limit):
+                    raise DataError(
+                        f"claim {field} {value!r} must be a non-empty string of at most {limit} "
+                        "characters"
+                    )
         with self._write() as s:
             for item in items:
                 s.add(
@@ -676,14 +711,21 @@ class Store:
                         ci_low=item.get("ci_low"),
                         ci_high=item.get("ci_high"),
                         probability=item.get("probability"),
+                        testbed=item.get("testbed"),
+                        question_id=item.get("question_id"),
                     )
                 )
         return self.claims(artifact_id=artifact_id)
 
-    def claims(self, *, artifact_id: int | None = None) -> list[ClaimRecord]:
+    def claims(
+        self, *, artifact_id: int | None = None, testbed: str | None = None
+    ) -> list[ClaimRecord]:
+        """Claims in insertion order; only an artifact's, or only those about a testbed."""
         query = select(Claim).order_by(Claim.id)
         if artifact_id is not None:
             query = query.where(Claim.artifact_id == artifact_id)
+        if testbed is not None:
+            query = query.where(Claim.testbed == testbed)
         with self._read() as s:
             return [
                 ClaimRecord(
@@ -694,6 +736,8 @@ class Store:
                     ci_low=r.ci_low,
                     ci_high=r.ci_high,
                     probability=r.probability,
+                    testbed=r.testbed,
+                    question_id=r.question_id,
                 )
                 for r in s.scalars(query)
             ]

@@ -1,0 +1,132 @@
+"""`autoalign calibration`: score the database's claims against testbed ground truth.
+
+Thin like `cli.py`: it calls `autoalign.calibration` and prints. `register` mounts the command on
+the main app, which owns the `--db` option and so hands over a store factory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .calibration import (
+    CalibrationReport,
+    SkipReason,
+    TruthFor,
+    reliability_diagram,
+    score_claims,
+)
+from .store import Store
+
+if TYPE_CHECKING:
+    from .testbeds import Truth
+
+_STAT_NAMES = {"brier": "Brier score", "log_loss": "log loss", "ece": "ECE (equal-mass)"}
+_SKIP_WHY: dict[SkipReason, str] = {
+    "no_question": "without a testbed question",
+    "no_probability": "without a probability",
+    "bad_probability": "with a probability outside [0, 1]",
+    "unknown_testbed": "about a testbed without ground truth",
+    "unknown_question": "about a question missing from its testbed's ground truth",
+}
+
+
+def ground_truth_with_progress(testbed: str, /) -> Sequence[Truth]:
+    """The testbed's cached ground truth; computing it (the first time) draws a progress bar on
+    stderr."""
+    from .testbeds import ground_truth
+
+    return ground_truth(testbed, progress=True)
+
+
+def register(
+    app: typer.Typer,
+    store_factory: Callable[[], Store],
+    *,
+    truth_for: TruthFor = ground_truth_with_progress,
+    console: Console | None = None,
+) -> None:
+    """Add the `calibration` command to `app`.
+
+    Args:
+        app: the Typer app to add the command to.
+        store_factory: opens the research database (the app's `--db`, else `$AUTOALIGN_DB`).
+        truth_for: ground truth of a testbed by name; the testbeds' cached ground truth (computed
+            with a progress bar the first time) unless a test substitutes its own.
+        console: where to print; standard output by default.
+    """
+    out_console = console or Console(highlight=False, soft_wrap=True)
+
+    @app.command("calibration")
+    def calibration(
+        out: Annotated[
+            Path, typer.Option(help="Where to write the reliability diagram (PNG).")
+        ] = Path("calibration.png"),
+        bins: Annotated[
+            int, typer.Option(min=1, help="Equal-mass bins for the ECE and the diagram.")
+        ] = 10,
+        n_boot: Annotated[
+            int, typer.Option("--n-boot", min=1, help="Bootstrap replicates per interval.")
+        ] = 2000,
+        seed: Annotated[int, typer.Option(help="Seed of the bootstrap resampling.")] = 0,
+    ) -> None:
+        """Score every claim that has ground truth: Brier score, log loss, ECE and a reliability
+        diagram, each with a 95% bootstrap interval and n."""
+        with store_factory() as store:
+            report = score_claims(
+                store, truth_for=truth_for, n_bins=bins, n_boot=n_boot, seed=seed
+            )
+        if not report.scores:
+            out_console.print(
+                "no claims with ground truth to score: a claim needs a testbed, a question id "
+                "and a probability, and its testbed needs ground truth"
+            )
+            _print_report(out_console, report)
+            return
+        _print_report(out_console, report)
+        try:
+            reliability_diagram(report, out)
+        except OSError as exc:
+            raise typer.BadParameter(
+                f"cannot write {out}: {exc.strerror or exc}; pass a writable path",
+                param_hint="--out",
+            ) from exc
+        out_console.print(f"reliability diagram: {escape(str(out))}")
+
+
+def _print_report(console: Console, report: CalibrationReport) -> None:
+    if report.scores:
+        level = f"{report.level:.0%}"
+        table = Table(header_style="bold")
+        table.add_column("statistic")
+        table.add_column("value", justify="right")
+        table.add_column(f"{level} CI", justify="right")
+        table.add_column("n", justify="right")
+        for s in report.scores:
+            table.add_row(
+                _STAT_NAMES[s.statistic], f"{s.value:.4f}",
+                escape(f"[{s.ci_low:.4f}, {s.ci_high:.4f}]"), str(s.n),
+            )
+        console.print(table)
+        console.print(
+            f"intervals: percentile bootstrap over claims, {report.n_boot} replicates, "
+            f"seed {report.seed}; claims are treated as independent"
+        )
+    console.print(f"claims scored: {report.n}")
+    counts = report.skipped_counts()
+    console.print(f"claims skipped: {len(report.skipped)}")
+    for reason, count in counts.items():
+        console.print(f"  {count} {'claim' if count == 1 else 'claims'} {_SKIP_WHY[reason]}")
+    details = sorted(
+        {s.detail for s in report.skipped if s.reason in ("unknown_testbed", "unknown_question")}
+    )
+    for detail in details[:10]:
+        console.print(f"    {escape(detail)}")
+    if len(details) > 10:
+        console.print(f"    ... and {len(details) - 10} more")

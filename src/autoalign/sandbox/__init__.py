@@ -1,0 +1,48 @@
+"""The sandboxed runner: worker code and experiment specs run isolated, limited and recorded.
+
+Every run happens in a separate process with a wall-clock timeout, CPU-time, memory and
+file-size limits, a fresh work folder, an environment without secrets and, where the machine
+allows it, no network and a read-only filesystem. Every record says which isolation level it had
+and what was and was not enforced. See `docs/sandbox.md`.
+"""
+
+from ._backend import Backend, LocalBackend
+from ._isolation import ISOLATION_ENV, available_isolation_levels, guarantees, isolation_level
+from ._models import (
+    ISOLATION_LEVELS,
+    IsolationLevel,
+    Job,
+    JobKind,
+    KilledBy,
+    Limits,
+    ProducedFile,
+    SandboxRun,
+)
+from ._record import ARTIFACT_KIND, record_run, summarize
+from ._runner import DEFAULT_LIMITS, run_code, run_job, run_spec
+from .report import report
+
+__all__ = [
+    "ARTIFACT_KIND",
+    "DEFAULT_LIMITS",
+    "ISOLATION_ENV",
+    "ISOLATION_LEVELS",
+    "Backend",
+    "IsolationLevel",
+    "Job",
+    "JobKind",
+    "KilledBy",
+    "Limits",
+    "LocalBackend",
+    "ProducedFile",
+    "SandboxRun",
+    "available_isolation_levels",
+    "guarantees",
+    "isolation_level",
+    "record_run",
+    "report",
+    "run_code",
+    "run_job",
+    "run_spec",
+    "summarize",
+]

@@ -103,3 +103,44 @@ def test_study_then_calibration_end_to_end(
     assert report.n == len(study.results) == 5
     brier = report.score("brier")
     assert 0.0 <= brier.ci_low <= brier.value <= brier.ci_high <= 1.0
+
+
+async def test_a_model_fills_in_a_spec_that_runs_in_the_sandbox(
+    store: Store, backend: LocalBackend
+) -> None:
+    """Way (a): any model can fill in an experiment spec; it is validated, then run isolated."""
+    import json
+
+    from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart
+    from pydantic_ai.models.function import AgentInfo
+
+    from autoalign.errors import ConfigError
+    from autoalign.models import ModelClient, ModelsConfig, register_script
+    from autoalign.sandbox import run_spec as run_spec_sandboxed
+    from autoalign.testbeds import ExperimentSpec
+
+    answers = iter([
+        {"testbed": "spurious_correlation", "config": {"nonsense_knob": 1}, "seeds": [0]},
+        {"testbed": "spurious_correlation", "intervention": "group_reweight", "seeds": [0, 1]},
+    ])
+
+    def worker(_messages: list[ModelMessage], _info: AgentInfo) -> ModelResponse:
+        return ModelResponse(parts=[TextPart(json.dumps(next(answers)))])
+
+    register_script("spec-worker", worker)
+    run = store.create_run(name="s", agenda_digest="d", config={})
+    client = ModelClient(
+        config=ModelsConfig(default="scripted:spec-worker"), store=store, run_id=run.id
+    )
+    first = await client.ask("worker", ExperimentSpec, instructions="i", prompt="design 1")
+    assert first.output is not None
+    with pytest.raises(ConfigError) as info:  # well-formed, but not a knob of the testbed
+        first.output.validate_against_registry()
+    assert info.value.field == "config.nonsense_knob"
+    second = await client.ask("worker", ExperimentSpec, instructions="i", prompt="design 2")
+    assert second.output is not None
+    second.output.validate_against_registry()
+    sandboxed = run_spec_sandboxed(second.output, limits=LIMITS)
+    assert sandboxed.ok and sandboxed.result is not None
+    assert len(sandboxed.result["per_seed"]) == 2
+    await client.aclose()

@@ -77,48 +77,18 @@ class StageContext:
         title: Callable[[T], str] | None = None,
     ) -> ArtifactRecord:
         """Run a step once and store its artifact (status `ok`, or `failed` with the raw reply)."""
-        existing = self.store.artifact_by_step(self.run.id, key)
+        existing = self._resumed(key)
         if existing is not None:
-            self.progress.step(key, "resumed")
             return existing
         reply = await self.client.ask(
             role, output_type, instructions=instructions, prompt=prompt, step_key=key
         )
-        if reply.output is not None:
-            artifact = self.store.add_artifact(
-                run_id=self.run.id,
-                kind=kind,
-                stage=stage,
-                role=role,
-                model=reply.model,
-                prompt_digest=reply.prompt_digest,
-                step_key=key,
-                title=title(reply.output) if title else None,
-                content_text=render(reply.output),
-                content_json=reply.output.model_dump(mode="json"),
-                parents=parents,
-            )
-            self.progress.step(key, "done")
-            return artifact
-        artifact = self.store.add_artifact(
-            run_id=self.run.id,
-            kind=kind,
-            stage=stage,
-            role=role,
-            model=reply.model,
-            prompt_digest=reply.prompt_digest,
-            step_key=key,
-            content_text=reply.raw,
-            content_json={"error": reply.error},
-            status="failed",
-            parents=parents,
+        return self._store_outcome(
+            key=key, kind=kind, stage=stage, role=role, model=reply.model,
+            prompt_digest=reply.prompt_digest, parents=parents,
+            output=reply.output, render=render, title=title,
+            raw=reply.raw, error=reply.error or "",
         )
-        self.progress.step(key, "failed")
-        if self.agenda.run.on_failure == "stop":
-            raise StepFailedError(
-                f"step {key} ({role}, {reply.model}) gave no valid output: {reply.error}"
-            )
-        return artifact
 
     async def babble(
         self,
@@ -137,9 +107,8 @@ class StageContext:
         """Ask one role several differently framed prompts and store the merged answers as one
         artifact. Prompts go one after another; each answer is cached on its own, so a step
         interrupted half-way pays only for the prompts it had not asked yet."""
-        existing = self.store.artifact_by_step(self.run.id, key)
+        existing = self._resumed(key)
         if existing is not None:
-            self.progress.step(key, "resumed")
             return existing
         replies = [
             await self.client.ask(
@@ -149,31 +118,68 @@ class StageContext:
             for i, prompt in enumerate(prompts)
         ]
         good = [r.output for r in replies if r.output is not None]
-        models = ",".join(sorted({r.model for r in replies}))
-        digest = hashlib.sha256("".join(r.prompt_digest for r in replies).encode()).hexdigest()
-        if good:
-            merged = merge(good)
-            artifact = self.store.add_artifact(
-                run_id=self.run.id, kind=kind, stage=stage, role=role, model=models,
-                prompt_digest=digest, step_key=key, content_text=render(merged),
-                content_json={
-                    **merged.model_dump(mode="json"),
-                    "failed_prompts": [i for i, r in enumerate(replies) if r.output is None],
-                },
-                parents=parents,
-            )
+        return self._store_outcome(
+            key=key, kind=kind, stage=stage, role=role,
+            model=",".join(sorted({r.model for r in replies})),
+            prompt_digest=hashlib.sha256(
+                "".join(r.prompt_digest for r in replies).encode()
+            ).hexdigest(),
+            parents=parents,
+            output=merge(good) if good else None,
+            render=render,
+            extra={"failed_prompts": [i for i, r in enumerate(replies) if r.output is None]},
+            raw="\n---\n".join(r.raw for r in replies),
+            error="; ".join(r.error or "" for r in replies),
+        )
+
+    def _resumed(self, key: str) -> ArtifactRecord | None:
+        existing = self.store.artifact_by_step(self.run.id, key)
+        if existing is not None:
+            self.progress.step(key, "resumed")
+        return existing
+
+    def _store_outcome(
+        self,
+        *,
+        key: str,
+        kind: str,
+        stage: str,
+        role: str,
+        model: str,
+        prompt_digest: str,
+        parents: Sequence[Parent],
+        output: T | None,
+        render: Callable[[T], str],
+        raw: str,
+        error: str,
+        title: Callable[[T], str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> ArtifactRecord:
+        """Store a step's artifact: its output, or (status `failed`) the raw reply and error."""
+        artifact = self.store.add_artifact(
+            run_id=self.run.id,
+            kind=kind,
+            stage=stage,
+            role=role,
+            model=model,
+            prompt_digest=prompt_digest,
+            step_key=key,
+            parents=parents,
+            title=title(output) if output is not None and title else None,
+            content_text=render(output) if output is not None else raw,
+            content_json=(
+                {**output.model_dump(mode="json"), **(extra or {})}
+                if output is not None
+                else {"error": error}
+            ),
+            status="ok" if output is not None else "failed",
+        )
+        if output is not None:
             self.progress.step(key, "done")
             return artifact
-        artifact = self.store.add_artifact(
-            run_id=self.run.id, kind=kind, stage=stage, role=role, model=models,
-            prompt_digest=digest, step_key=key,
-            content_text="\n---\n".join(r.raw for r in replies),
-            content_json={"error": "; ".join(r.error or "" for r in replies)},
-            status="failed", parents=parents,
-        )
         self.progress.step(key, "failed")
         if self.agenda.run.on_failure == "stop":
-            raise StepFailedError(f"step {key} ({role}) gave no valid output to any prompt")
+            raise StepFailedError(f"step {key} ({role}, {model}) gave no valid output: {error}")
         return artifact
 
     def record(
@@ -188,9 +194,8 @@ class StageContext:
         title: str | None = None,
     ) -> ArtifactRecord:
         """Store an artifact the pipeline derives itself, without a model (e.g. a selection)."""
-        existing = self.store.artifact_by_step(self.run.id, key)
+        existing = self._resumed(key)
         if existing is not None:
-            self.progress.step(key, "resumed")
             return existing
         artifact = self.store.add_artifact(
             run_id=self.run.id,

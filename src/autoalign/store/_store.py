@@ -588,14 +588,7 @@ class Store:
             )
             s.add(row)
             s.flush()
-            return FlawRecord(
-                id=row.id,
-                artifact_id=row.artifact_id,
-                found_by_id=row.found_by_id,
-                category=row.category,
-                severity=row.severity,
-                description=row.description,
-            )
+            return _flaw(row)
 
     def add_flaws(
         self, *, artifact_id: int, found_by_id: int, items: Sequence[Mapping[str, str]]
@@ -627,17 +620,7 @@ class Store:
         if found_by_id is not None:
             query = query.where(Flaw.found_by_id == found_by_id)
         with self._read() as s:
-            return [
-                FlawRecord(
-                    id=r.id,
-                    artifact_id=r.artifact_id,
-                    found_by_id=r.found_by_id,
-                    category=r.category,
-                    severity=r.severity,
-                    description=r.description,
-                )
-                for r in s.scalars(query)
-            ]
+            return [_flaw(r) for r in s.scalars(query)]
 
     def add_judgment(
         self,
@@ -762,6 +745,17 @@ class Store:
         with self._read() as s:
             query = select(func.count(ReviewRequest.id)).where(ReviewRequest.status == status)
             return int(s.scalar(query) or 0)
+
+
+def _flaw(row: Flaw) -> FlawRecord:
+    return FlawRecord(
+        id=row.id,
+        artifact_id=row.artifact_id,
+        found_by_id=row.found_by_id,
+        category=row.category,
+        severity=row.severity,
+        description=row.description,
+    )
 
 
 def _judgment(row: Judgment) -> JudgmentRecord:

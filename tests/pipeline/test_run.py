@@ -217,3 +217,18 @@ async def test_untrusted_topic_text_is_delimited(store: Store, team: tuple[Team,
     first_prompt = script.calls[0][1]
     assert first_prompt.count("</topic>") == 1  # only the frame's own closing tag
 
+
+
+async def test_full_run_and_resume_on_every_database(db_url: str, team: tuple[Team, str]) -> None:
+    """The same run on SQLite and (when configured) PostgreSQL: stop on budget, resume, finish."""
+    script, model = team
+    with Store.open(db_url) as store:
+        stopped = await run_agenda(agenda(model, budget={"max_tokens": 2500}), store=store)
+        assert stopped.run.status == "stopped"
+        done = await run_agenda(agenda(model), store=store)
+        assert done.run.id == stopped.run.id and done.run.status == "completed"
+        assert len(script.calls) == CALLS
+        assert done.paper_id is not None
+        view = read_paper(store, done.paper_id)
+        assert [p.name for p in view.parts] == list(SECTIONS)
+        assert view.paper.status == "accepted"

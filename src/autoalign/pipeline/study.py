@@ -150,7 +150,7 @@ def _record(
         f"{question.text}\nEstimate ({question.effect_kind} in {question.metric}, "
         f"{question.intervention} vs {question.comparison_text}, n={len(treated)} paired seeds): "
         f"{effect:+.4f} (95% CI {low:+.4f} to {high:+.4f}); threshold {question.threshold:+g} "
-        f"({question.direction.replace('_', ' ')}).\nP(yes) = {p:.3f}"
+        f"({question.direction.replace('_', ' ')}).\nP(yes) = {p:.4f}"
     )
     artifact = store.add_artifact(
         run_id=run_id,

@@ -106,6 +106,13 @@ def run(
     new: Annotated[
         bool, typer.Option("--new", help="Start a fresh run even if one exists for this agenda.")
     ] = False,
+    takeover: Annotated[
+        bool,
+        typer.Option(
+            "--takeover",
+            help="Resume even if a process on another host is recorded as running it.",
+        ),
+    ] = False,
 ) -> None:
     """Run an agenda through propose → execute → write up → cross-examine.
 
@@ -116,7 +123,9 @@ def run(
     check_models(agenda.models, ROLES)
     with _store() as store:
         with Progress(*_bar_columns(), console=console, transient=False) as bar:
-            summary = run_agenda_sync(agenda, store=store, progress=RichProgress(bar), new=new)
+            summary = run_agenda_sync(
+                agenda, store=store, progress=RichProgress(bar), new=new, takeover=takeover
+            )
         _print_summary(summary)
         if summary.run.status == "failed":
             raise typer.Exit(1)

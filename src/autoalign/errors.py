@@ -63,6 +63,10 @@ class BudgetExceededError(AutoalignError):
     """The next call would take the run over its token or dollar budget."""
 
 
+class RunBusyError(AutoalignError):
+    """Another live process is executing the run this one would resume."""
+
+
 class DataError(AutoalignError):
     """Stored or produced data is not what it must be (a missing artifact, a broken reference)."""
 

@@ -232,3 +232,23 @@ async def test_full_run_and_resume_on_every_database(db_url: str, team: tuple[Te
         view = read_paper(store, done.paper_id)
         assert [p.name for p in view.parts] == list(SECTIONS)
         assert view.paper.status == "accepted"
+
+
+async def test_a_run_executed_elsewhere_is_not_resumed(
+    store: Store, team: tuple[Team, str]
+) -> None:
+    from sqlalchemy import update
+
+    from autoalign.errors import RunBusyError
+    from autoalign.store._schema import Run
+
+    script, model = team
+    stopped = await run_agenda(agenda(model, budget={"max_tokens": 2500}), store=store)
+    calls = len(script.calls)
+    with store.engine.begin() as conn:
+        conn.execute(update(Run).values(owner="another-host:42"))
+    with pytest.raises(RunBusyError):
+        await run_agenda(agenda(model), store=store)
+    assert len(script.calls) == calls and store.get_run(stopped.run.id).status == "stopped"
+    done = await run_agenda(agenda(model), store=store, takeover=True)
+    assert done.run.status == "completed" and done.run.owner is None

@@ -61,6 +61,7 @@ async def run_agenda(
     store: Store,
     progress: ProgressSink | None = None,
     new: bool = False,
+    takeover: bool = False,
 ) -> RunSummary:
     """Run an agenda through all four stages, resuming its unfinished run if there is one.
 
@@ -73,6 +74,10 @@ async def run_agenda(
         store: the research database.
         progress: where to report steps as they finish.
         new: start a fresh run (with a new sampling seed) even if one exists for this agenda.
+        takeover: resume the run even if a process on another host is recorded as executing it.
+
+    Raises:
+        RunBusyError: another live process executes this agenda's unfinished run.
     """
     started = time.monotonic()
     sink = progress or NullProgress()
@@ -83,6 +88,7 @@ async def run_agenda(
         return _summary(store, latest.id, resumed=False, done=True, started=started)
     resumed = latest is not None and not new
     if latest is not None and not new:
+        store.claim_run(latest.id, takeover=takeover)
         store.set_run_status(
             latest.id,
             "running",
@@ -100,6 +106,7 @@ async def run_agenda(
             budget_tokens=agenda.budget.max_tokens,
             budget_usd=agenda.budget.max_usd,
         )
+        store.claim_run(run.id)
     client = ModelClient(
         config=agenda.models, store=store, run_id=run.id, budget=agenda.budget, seed=run.seed
     )
@@ -129,6 +136,9 @@ def run_agenda_sync(
     store: Store,
     progress: ProgressSink | None = None,
     new: bool = False,
+    takeover: bool = False,
 ) -> RunSummary:
     """Synchronous twin of `run_agenda`, for the CLI."""
-    return asyncio.run(run_agenda(agenda, store=store, progress=progress, new=new))
+    return asyncio.run(
+        run_agenda(agenda, store=store, progress=progress, new=new, takeover=takeover)
+    )

@@ -237,9 +237,11 @@ def run_study(
     resumed = latest is not None
     if latest is None:
         run = store.create_run(name="study " + ",".join(names), agenda_digest=digest, config=config)
+        store.claim_run(run.id)
     else:
         run = latest
         if run.status != "completed":
+            store.claim_run(run.id)
             store.set_run_status(run.id, "running")
     seed_list = list(range(first_seed, first_seed + seeds))
     results: list[StudyResult] = []

@@ -18,6 +18,8 @@ class RunRecord:
     seed: int
     status: str
     stop_reason: str | None
+    owner: str | None
+    """"host:pid" of the process executing the run, if one is."""
     budget_tokens: int | None
     budget_usd: float | None
     created_at: datetime

@@ -84,6 +84,8 @@ class Run(Base):
     status: Mapped[str] = mapped_column(String(20))
     """running | completed | stopped | failed."""
     stop_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """"host:pid" of the process executing the run; None when no process is."""
     budget_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
     budget_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

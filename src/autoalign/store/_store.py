@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import CursorResult, Engine, create_engine, event, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..errors import DataError, StoreError
+from ..errors import DataError, RunBusyError, StoreError
 from . import _migrate, _provenance
 from ._records import (
     ArtifactRecord,
@@ -108,6 +109,7 @@ def _run(row: Run) -> RunRecord:
         seed=row.seed,
         status=row.status,
         stop_reason=row.stop_reason,
+        owner=row.owner,
         budget_tokens=row.budget_tokens,
         budget_usd=row.budget_usd,
         created_at=row.created_at,
@@ -265,10 +267,45 @@ class Store:
             if status == "running":
                 row.budget_tokens = budget_tokens
                 row.budget_usd = budget_usd
+            else:
+                row.owner = None
             row.status = status
             row.stop_reason = reason
             row.updated_at = utcnow()
             row.finished_at = utcnow() if status != "running" else None
+
+    def claim_run(self, run_id: int, *, takeover: bool = False) -> None:
+        """Make this process the run's owner, so that no second process executes it at once.
+
+        A run owned by a live process on this host is refused; so is one owned by a process on
+        another host (whose liveness cannot be checked here) unless `takeover` is set. A run
+        whose owner died (killed, crashed) is taken over silently: that is how a killed run
+        resumes.
+
+        Raises:
+            RunBusyError: another process executes the run.
+        """
+        me = f"{socket.gethostname()}:{os.getpid()}"
+        owner = self.get_run(run_id).owner
+        if owner and owner != me and not takeover:
+            host, _, pid = owner.rpartition(":")
+            if host != socket.gethostname():
+                raise RunBusyError(
+                    f"run {run_id} is being executed by process {pid} on host {host}; wait "
+                    "for it, or pass --takeover if that process is gone"
+                )
+            if _alive(int(pid)):
+                raise RunBusyError(
+                    f"run {run_id} is being executed by process {pid} on this host; wait "
+                    f"for it to finish, or stop it (kill {pid}) and run again to resume"
+                )
+        # Compare-and-set: if another process claimed the run since we read it, we lose.
+        unchanged = Run.owner.is_(None) if owner is None else Run.owner == owner
+        with self._write() as s:
+            result = s.execute(update(Run).where(Run.id == run_id, unchanged).values(owner=me))
+            claimed = cast(CursorResult[Any], result).rowcount
+        if claimed != 1:
+            raise RunBusyError(f"run {run_id} was just started by another process")
 
     # -- artifacts ---------------------------------------------------------------------------
 
@@ -745,6 +782,17 @@ class Store:
         with self._read() as s:
             query = select(func.count(ReviewRequest.id)).where(ReviewRequest.status == status)
             return int(s.scalar(query) or 0)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, but belongs to another user
+        return True
+    return True
 
 
 def _flaw(row: Flaw) -> FlawRecord:

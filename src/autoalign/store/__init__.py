@@ -1,5 +1,6 @@
 """The research database: artifacts, provenance, the LLM call ledger, flaws, judgments, claims."""
 
+from ._engine import DB_ENV_VAR, DEFAULT_DB_PATH, resolve_url
 from ._records import (
     ArtifactRecord,
     CacheRecord,
@@ -12,7 +13,7 @@ from ._records import (
     RunRecord,
     UsageTotals,
 )
-from ._store import DB_ENV_VAR, DEFAULT_DB_PATH, Parent, Store, resolve_url
+from ._store import Parent, Store
 
 __all__ = [
     "DB_ENV_VAR",

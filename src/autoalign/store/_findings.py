@@ -1,0 +1,226 @@
+"""Flaws, judgments, claims and review requests: what critics and papers say about artifacts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ..errors import DataError
+from ._records import (
+    ClaimRecord,
+    FlawRecord,
+    JudgmentRecord,
+)
+from ._schema import (
+    Claim,
+    Flaw,
+    Judgment,
+    ReviewRequest,
+)
+from ._session import StoreBase
+
+
+class FindingsMixin(StoreBase):
+    """Flaws, judgments, claims and human review requests, linked to artifacts."""
+
+    def add_flaw(
+        self,
+        *,
+        artifact_id: int,
+        category: str,
+        severity: str,
+        description: str,
+        found_by_id: int | None = None,
+    ) -> FlawRecord:
+        with self._write() as s:
+            row = Flaw(
+                artifact_id=artifact_id,
+                found_by_id=found_by_id,
+                category=category,
+                severity=severity,
+                description=description,
+            )
+            s.add(row)
+            s.flush()
+            return _flaw(row)
+
+    def add_flaws(
+        self, *, artifact_id: int, found_by_id: int, items: Sequence[Mapping[str, str]]
+    ) -> list[FlawRecord]:
+        """Record a critic report's flaws together, once: a second call for the same report
+        returns what the first stored, so a resumed step cannot half-record or double-record."""
+        existing = self.flaws(found_by_id=found_by_id)
+        if existing:
+            return existing
+        with self._write() as s:
+            for item in items:
+                s.add(
+                    Flaw(
+                        artifact_id=artifact_id,
+                        found_by_id=found_by_id,
+                        category=item["category"],
+                        severity=item["severity"],
+                        description=item["description"],
+                    )
+                )
+        return self.flaws(found_by_id=found_by_id)
+
+    def flaws(self, *, artifact_id: int | None = None, found_by_id: int | None = None) -> list[
+        FlawRecord
+    ]:
+        query = select(Flaw).order_by(Flaw.id)
+        if artifact_id is not None:
+            query = query.where(Flaw.artifact_id == artifact_id)
+        if found_by_id is not None:
+            query = query.where(Flaw.found_by_id == found_by_id)
+        with self._read() as s:
+            return [_flaw(r) for r in s.scalars(query)]
+
+    def add_judgment(
+        self,
+        *,
+        artifact_id: int,
+        role: str,
+        score: float | None = None,
+        decision: str | None = None,
+        rationale: str = "",
+        judge_artifact_id: int | None = None,
+    ) -> JudgmentRecord:
+        with self._write() as s:
+            row = Judgment(
+                artifact_id=artifact_id,
+                judge_artifact_id=judge_artifact_id,
+                role=role,
+                score=score,
+                decision=decision,
+                rationale=rationale,
+            )
+            s.add(row)
+            s.flush()
+            return _judgment(row)
+
+    def judgments(self, *, artifact_id: int | None = None, judge_artifact_id: int | None = None
+                  ) -> list[JudgmentRecord]:
+        query = select(Judgment).order_by(Judgment.id)
+        if artifact_id is not None:
+            query = query.where(Judgment.artifact_id == artifact_id)
+        if judge_artifact_id is not None:
+            query = query.where(Judgment.judge_artifact_id == judge_artifact_id)
+        with self._read() as s:
+            return [_judgment(r) for r in s.scalars(query)]
+
+    def add_claims(
+        self, *, artifact_id: int, items: Sequence[Mapping[str, Any]]
+    ) -> list[ClaimRecord]:
+        """Record an artifact's claims together, once (idempotent like `add_flaws`).
+
+        Each item has `text` and optionally `effect`, `ci_low`, `ci_high`, `probability`, and,
+        for a claim that answers a testbed question, both `testbed` and `question_id`; its
+        `probability` is then the probability that the question's answer is "yes".
+
+        Raises:
+            DataError: an item names a testbed without a question or the other way round, or
+                a name longer than its column.
+        """
+        existing = self.claims(artifact_id=artifact_id)
+        if existing:
+            return existing
+        for item in items:
+            testbed, question = item.get("testbed"), item.get("question_id")
+            if (testbed is None) != (question is None):
+                raise DataError(
+                    f"a claim names testbed={testbed!r} and question_id={question!r}; give both "
+                    "(a claim about a testbed question) or neither"
+                )
+            for field, value, limit in (("testbed", testbed, 50), ("question_id", question, 100)):
+                if value is not None and not (isinstance(value, str) and 0 < len(value) <= limit):
+                    raise DataError(
+                        f"claim {field} {value!r} must be a non-empty string of at most {limit} "
+                        "characters"
+                    )
+        with self._write() as s:
+            for item in items:
+                s.add(
+                    Claim(
+                        artifact_id=artifact_id,
+                        text=item["text"],
+                        effect=item.get("effect"),
+                        ci_low=item.get("ci_low"),
+                        ci_high=item.get("ci_high"),
+                        probability=item.get("probability"),
+                        testbed=item.get("testbed"),
+                        question_id=item.get("question_id"),
+                    )
+                )
+        return self.claims(artifact_id=artifact_id)
+
+    def claims(
+        self, *, artifact_id: int | None = None, testbed: str | None = None
+    ) -> list[ClaimRecord]:
+        """Claims in insertion order; only an artifact's, or only those about a testbed."""
+        query = select(Claim).order_by(Claim.id)
+        if artifact_id is not None:
+            query = query.where(Claim.artifact_id == artifact_id)
+        if testbed is not None:
+            query = query.where(Claim.testbed == testbed)
+        with self._read() as s:
+            return [
+                ClaimRecord(
+                    id=r.id,
+                    artifact_id=r.artifact_id,
+                    text=r.text,
+                    effect=r.effect,
+                    ci_low=r.ci_low,
+                    ci_high=r.ci_high,
+                    probability=r.probability,
+                    testbed=r.testbed,
+                    question_id=r.question_id,
+                )
+                for r in s.scalars(query)
+            ]
+
+    def add_review_request(self, *, artifact_id: int, reason: str) -> int:
+        """Escalate an artifact to a human; asking twice for the same reason keeps one request."""
+        with self._write() as s:
+            found = s.scalars(
+                select(ReviewRequest.id).where(
+                    ReviewRequest.artifact_id == artifact_id, ReviewRequest.reason == reason
+                )
+            ).first()
+            if found is not None:
+                return found
+            row = ReviewRequest(artifact_id=artifact_id, reason=reason)
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def count_review_requests(self, *, status: str = "open") -> int:
+        """How many review requests have `status`."""
+        with self._read() as s:
+            query = select(func.count(ReviewRequest.id)).where(ReviewRequest.status == status)
+            return int(s.scalar(query) or 0)
+
+
+def _flaw(row: Flaw) -> FlawRecord:
+    return FlawRecord(
+        id=row.id,
+        artifact_id=row.artifact_id,
+        found_by_id=row.found_by_id,
+        category=row.category,
+        severity=row.severity,
+        description=row.description,
+    )
+
+
+def _judgment(row: Judgment) -> JudgmentRecord:
+    return JudgmentRecord(
+        id=row.id,
+        artifact_id=row.artifact_id,
+        judge_artifact_id=row.judge_artifact_id,
+        role=row.role,
+        score=row.score,
+        decision=row.decision,
+        rationale=row.rationale,
+    )

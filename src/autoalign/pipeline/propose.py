@@ -99,43 +99,51 @@ async def _topic_branch(ctx: StageContext, index: int) -> list[tuple[ArtifactRec
     ]
 
     async def score(j: int, idea: ArtifactRecord) -> tuple[ArtifactRecord, float] | None:
-        judged = await ctx.step(
+        return await _judge(
+            ctx,
             key=f"propose/idea-score/{index}/{j}",
             kind="idea_judgment",
-            stage=STAGE,
-            role="judge",
-            output_type=Score,
-            instructions=_JUDGE,
+            target=idea,
             prompt=(
                 "Score this research idea for how much it would advance alignment, from 1 to 10."
                 f"\n{topic_text}\n{delimit('idea', idea.content_text)}"
             ),
-            parents=[idea.id],
-            render=lambda o: f"Score {o.score}/10. {o.rationale}",
         )
-        if judged.status == "failed":
-            return None
-        value = float(judged.content_json["score"])
-        _judgment_row(ctx, artifact=idea, judge=judged, score=value)
-        return idea, value
 
     results = await fan_out([score(j, idea) for j, idea in enumerate(ideas)])
     return [r for r in results if r is not None]
 
 
-def _judgment_row(
-    ctx: StageContext, *, artifact: ArtifactRecord, judge: ArtifactRecord, score: float
-) -> None:
-    """Mirror a judge artifact into the judgments table once (idempotent on resume)."""
-    if ctx.store.judgments(judge_artifact_id=judge.id):
-        return
-    ctx.store.add_judgment(
-        artifact_id=artifact.id,
-        judge_artifact_id=judge.id,
+async def _judge(
+    ctx: StageContext, *, key: str, kind: str, target: ArtifactRecord, prompt: str
+) -> tuple[ArtifactRecord, float] | None:
+    """The judge scores `target`; the score is mirrored into the judgments table once.
+
+    Returns (target, score), or None when the judge's output stayed invalid.
+    """
+    judged = await ctx.step(
+        key=key,
+        kind=kind,
+        stage=STAGE,
         role="judge",
-        score=score,
-        rationale=str(judge.content_json.get("rationale", "")),
+        output_type=Score,
+        instructions=_JUDGE,
+        prompt=prompt,
+        parents=[target.id],
+        render=lambda o: f"Score {o.score}/10. {o.rationale}",
     )
+    if judged.status == "failed":
+        return None
+    value = float(judged.content_json["score"])
+    if not ctx.store.judgments(judge_artifact_id=judged.id):  # idempotent on resume
+        ctx.store.add_judgment(
+            artifact_id=target.id,
+            judge_artifact_id=judged.id,
+            role="judge",
+            score=value,
+            rationale=str(judged.content_json.get("rationale", "")),
+        )
+    return target, value
 
 
 async def run(ctx: StageContext) -> ArtifactRecord:
@@ -171,25 +179,16 @@ async def run(ctx: StageContext) -> ArtifactRecord:
         )
         if proposal.status == "failed":
             return None
-        judged = await ctx.step(
+        return await _judge(
+            ctx,
             key=f"propose/proposal-score/{suffix}",
             kind="proposal_judgment",
-            stage=STAGE,
-            role="judge",
-            output_type=Score,
-            instructions=_JUDGE,
+            target=proposal,
             prompt=(
                 "Score this project proposal from 1 to 10 for promise, cost and importance to a "
                 f"safety case.\n{delimit('proposal', proposal.content_text)}"
             ),
-            parents=[proposal.id],
-            render=lambda o: f"Score {o.score}/10. {o.rationale}",
         )
-        if judged.status == "failed":
-            return None
-        value = float(judged.content_json["score"])
-        _judgment_row(ctx, artifact=proposal, judge=judged, score=value)
-        return proposal, value
 
     judged = [
         r for r in await fan_out([propose_and_judge(i) for i, _ in best]) if r is not None

@@ -252,3 +252,34 @@ async def test_a_run_executed_elsewhere_is_not_resumed(
     assert len(script.calls) == calls and store.get_run(stopped.run.id).status == "stopped"
     done = await run_agenda(agenda(model), store=store, takeover=True)
     assert done.run.status == "completed" and done.run.owner is None
+
+
+async def test_a_dollar_budget_on_an_unpriced_model_writes_nothing(store: Store) -> None:
+    from autoalign.errors import ConfigError
+
+    unpriced = agenda(
+        "openai:some-model",
+        budget={"max_usd": 1.0},
+        models={"providers": {"openai": {"base_url": "http://127.0.0.1:9/v1"}}},
+    )
+    with pytest.raises(ConfigError, match="price of 'openai:some-model' is unknown"):
+        await run_agenda(unpriced, store=store)
+    assert store.list_runs() == [] and store.artifacts() == []
+
+
+async def test_an_unexpected_error_fails_the_run_and_keeps_its_traceback(
+    store: Store, team: tuple[Team, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from autoalign.pipeline import execute
+
+    _script, model = team
+
+    async def broken(*_args: object) -> None:
+        raise RuntimeError("a bug in a stage")
+
+    monkeypatch.setattr(execute, "run", broken)
+    with pytest.raises(RuntimeError, match="a bug in a stage"):
+        await run_agenda(agenda(model), store=store)
+    (run,) = store.list_runs()
+    assert run.status == "failed" and run.owner is None
+    assert run.stop_reason == "internal error RuntimeError: a bug in a stage"

@@ -77,36 +77,26 @@ async def run_agenda(
         takeover: resume the run even if a process on another host is recorded as executing it.
 
     Raises:
+        ConfigError: a role's model cannot be used, or a dollar budget is set for a model whose
+            price is unknown (checked before anything is written).
         RunBusyError: another live process executes this agenda's unfinished run.
     """
     started = time.monotonic()
     sink = progress or NullProgress()
-    check_models(agenda.models, ROLES)
-    digest = agenda.digest()
-    latest = store.latest_run(agenda_digest=digest)
-    if latest is not None and not new and latest.status == "completed":
-        return _summary(store, latest.id, resumed=False, done=True, started=started)
-    resumed = latest is not None and not new
-    if latest is not None and not new:
-        store.claim_run(latest.id, takeover=takeover)
-        store.set_run_status(
-            latest.id,
-            "running",
-            budget_tokens=agenda.budget.max_tokens,
-            budget_usd=agenda.budget.max_usd,
-        )
-        run = store.get_run(latest.id)
-    else:
-        previous = len([r for r in store.list_runs() if r.agenda_digest == digest])
-        run = store.create_run(
-            name=agenda.run.name,
-            agenda_digest=digest,
-            config=agenda.model_dump(mode="json"),
-            seed=agenda.run.seed + previous,
-            budget_tokens=agenda.budget.max_tokens,
-            budget_usd=agenda.budget.max_usd,
-        )
-        store.claim_run(run.id)
+    check_models(agenda.models, ROLES, budget=agenda.budget)
+    start = store.start_run(
+        name=agenda.run.name,
+        agenda_digest=agenda.digest(),
+        config=agenda.model_dump(mode="json"),
+        seed=agenda.run.seed,
+        budget_tokens=agenda.budget.max_tokens,
+        budget_usd=agenda.budget.max_usd,
+        new=new,
+        takeover=takeover,
+    )
+    run, resumed = start.run, start.outcome == "resumed"
+    if start.outcome == "completed":
+        return _summary(store, run.id, resumed=False, done=True, started=started)
     client = ModelClient(
         config=agenda.models, store=store, run_id=run.id, budget=agenda.budget, seed=run.seed
     )
@@ -122,6 +112,11 @@ async def run_agenda(
         store.set_run_status(run.id, "failed", reason=str(exc))
     except (KeyboardInterrupt, asyncio.CancelledError):
         store.set_run_status(run.id, "stopped", reason="interrupted; run again to resume")
+        raise
+    except Exception as exc:  # a bug: record it on the run, keep the traceback for the user
+        store.set_run_status(
+            run.id, "failed", reason=f"internal error {type(exc).__name__}: {exc}"[:2000]
+        )
         raise
     else:
         store.set_run_status(run.id, "completed")

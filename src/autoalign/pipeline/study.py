@@ -233,16 +233,10 @@ def run_study(
         get_testbed(name)  # unknown names fail before anything is written
     config = {"study": names, "seeds": seeds, "first_seed": first_seed}
     digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
-    latest = store.latest_run(agenda_digest=digest)
-    resumed = latest is not None
-    if latest is None:
-        run = store.create_run(name="study " + ",".join(names), agenda_digest=digest, config=config)
-        store.claim_run(run.id)
-    else:
-        run = latest
-        if run.status != "completed":
-            store.claim_run(run.id)
-            store.set_run_status(run.id, "running")
+    start = store.start_run(
+        name="study " + ",".join(names), agenda_digest=digest, config=config
+    )
+    run, resumed = start.run, start.outcome != "created"
     seed_list = list(range(first_seed, first_seed + seeds))
     results: list[StudyResult] = []
     try:
@@ -257,5 +251,6 @@ def run_study(
     except Exception as exc:
         store.set_run_status(run.id, "failed", reason=f"{type(exc).__name__}: {exc}")
         raise
-    store.set_run_status(run.id, "completed")
+    if start.outcome != "completed":  # a completed study was only read back
+        store.set_run_status(run.id, "completed")
     return StudyRun(run_id=run.id, resumed=resumed, results=results)

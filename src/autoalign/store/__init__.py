@@ -13,6 +13,7 @@ from ._records import (
     RunRecord,
     UsageTotals,
 )
+from ._runs import RunStart, RunStartOutcome
 from ._store import Parent, Store
 
 __all__ = [
@@ -28,6 +29,8 @@ __all__ = [
     "JudgmentRecord",
     "Parent",
     "RunRecord",
+    "RunStart",
+    "RunStartOutcome",
     "Store",
     "UsageTotals",
     "resolve_url",

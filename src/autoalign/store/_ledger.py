@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from ._records import (
     CacheRecord,
@@ -41,18 +44,11 @@ class LedgerMixin(StoreBase):
         """Add a ledger row; with `answer`, also cache it, in the same transaction, so a process
         killed in between can never leave a paid call that a resumed run would pay again."""
         with self._write() as s:
-            if answer is not None and s.get(CacheEntry, answer.key) is None:
-                s.add(
-                    CacheEntry(
-                        key=answer.key,
-                        model=answer.model,
-                        request=answer.request,
-                        raw=answer.raw,
-                        output=answer.output,
-                        error=answer.error,
-                        input_tokens=answer.input_tokens,
-                        output_tokens=answer.output_tokens,
-                    )
+            if answer is not None:
+                _put_answer(
+                    s, key=answer.key, model=answer.model, request=answer.request,
+                    raw=answer.raw, output=answer.output, error=answer.error,
+                    input_tokens=answer.input_tokens, output_tokens=answer.output_tokens,
                 )
             s.add(
                 LLMCall(
@@ -134,20 +130,26 @@ class LedgerMixin(StoreBase):
     ) -> None:
         """Store an answer; a second put of the same key keeps the first (answers are final)."""
         with self._write() as s:
-            if s.get(CacheEntry, key) is not None:
-                return
-            s.add(
-                CacheEntry(
-                    key=key,
-                    model=model,
-                    request=request,
-                    raw=raw,
-                    output=output,
-                    error=error,
-                    input_tokens=input_tokens,
-                    output_tokens=output_tokens,
-                )
+            _put_answer(
+                s, key=key, model=model, request=request, raw=raw, output=output, error=error,
+                input_tokens=input_tokens, output_tokens=output_tokens,
             )
+
+
+def _put_answer(s: Session, **values: Any) -> None:
+    """Insert a cache entry unless its key is there already, in the caller's transaction.
+
+    Another process may cache the same key between any check and insert (two agendas sharing a
+    prompt), so the insert itself ignores the conflict: the first answer stays, and the second
+    writer's transaction (its ledger row) commits as if it had found it.
+    """
+    dialect = s.get_bind().dialect.name
+    if dialect == "sqlite":
+        s.execute(sqlite_insert(CacheEntry).values(**values).on_conflict_do_nothing())
+    elif dialect == "postgresql":
+        s.execute(pg_insert(CacheEntry).values(**values).on_conflict_do_nothing())
+    elif s.get(CacheEntry, values["key"]) is None:
+        s.add(CacheEntry(**values))
 
 
 def _call(row: LLMCall) -> CallRecord:

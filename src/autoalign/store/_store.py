@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from ..errors import DataError, RunBusyError, StoreError
+from ..errors import DataError, StoreError
 from . import _migrate, _provenance
 from ._engine import make_engine, resolve_url, safe_url
 from ._findings import FindingsMixin
@@ -20,35 +18,16 @@ from ._records import (
     ArtifactRecord,
     EdgeRecord,
     EventRecord,
-    RunRecord,
 )
+from ._runs import RunsMixin
 from ._schema import (
     Artifact,
     ArtifactEvent,
     ProvenanceEdge,
-    Run,
-    utcnow,
 )
 
 Parent = int | tuple[int, str]
 """A provenance parent: an artifact id, or (id, relation)."""
-
-
-def _run(row: Run) -> RunRecord:
-    return RunRecord(
-        id=row.id,
-        name=row.name,
-        agenda_digest=row.agenda_digest,
-        config=row.config,
-        seed=row.seed,
-        status=row.status,
-        stop_reason=row.stop_reason,
-        owner=row.owner,
-        budget_tokens=row.budget_tokens,
-        budget_usd=row.budget_usd,
-        created_at=row.created_at,
-        finished_at=row.finished_at,
-    )
 
 
 def _artifact(row: Artifact, status: str) -> ArtifactRecord:
@@ -69,7 +48,7 @@ def _artifact(row: Artifact, status: str) -> ArtifactRecord:
     )
 
 
-class Store(LedgerMixin, FindingsMixin):
+class Store(RunsMixin, LedgerMixin, FindingsMixin):
     """The research database.
 
     Writes are serialised through one lock (SQLite allows one writer; the lock keeps async
@@ -107,107 +86,6 @@ class Store(LedgerMixin, FindingsMixin):
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
-
-    # -- runs --------------------------------------------------------------------------------
-
-    def create_run(
-        self,
-        *,
-        name: str,
-        agenda_digest: str,
-        config: dict[str, Any],
-        seed: int = 0,
-        budget_tokens: int | None = None,
-        budget_usd: float | None = None,
-    ) -> RunRecord:
-        with self._write() as s:
-            row = Run(
-                name=name,
-                agenda_digest=agenda_digest,
-                config=config,
-                seed=seed,
-                status="running",
-                budget_tokens=budget_tokens,
-                budget_usd=budget_usd,
-            )
-            s.add(row)
-            s.flush()
-            return _run(row)
-
-    def get_run(self, run_id: int) -> RunRecord:
-        with self._read() as s:
-            row = s.get(Run, run_id)
-            if row is None:
-                raise DataError(f"no run with id {run_id}; `autoalign show runs` lists them")
-            return _run(row)
-
-    def latest_run(self, *, agenda_digest: str) -> RunRecord | None:
-        with self._read() as s:
-            row = s.scalars(
-                select(Run).where(Run.agenda_digest == agenda_digest).order_by(Run.id.desc())
-            ).first()
-            return _run(row) if row else None
-
-    def list_runs(self) -> list[RunRecord]:
-        with self._read() as s:
-            return [_run(r) for r in s.scalars(select(Run).order_by(Run.id))]
-
-    def set_run_status(
-        self,
-        run_id: int,
-        status: str,
-        *,
-        reason: str | None = None,
-        budget_tokens: int | None = None,
-        budget_usd: float | None = None,
-    ) -> None:
-        """Change a run's status; a resumed run also records the budget it now runs under."""
-        with self._write() as s:
-            row = s.get(Run, run_id)
-            if row is None:
-                raise DataError(f"no run with id {run_id}")
-            if status == "running":
-                row.budget_tokens = budget_tokens
-                row.budget_usd = budget_usd
-            else:
-                row.owner = None
-            row.status = status
-            row.stop_reason = reason
-            row.updated_at = utcnow()
-            row.finished_at = utcnow() if status != "running" else None
-
-    def claim_run(self, run_id: int, *, takeover: bool = False) -> None:
-        """Make this process the run's owner, so that no second process executes it at once.
-
-        A run owned by a live process on this host is refused; so is one owned by a process on
-        another host (whose liveness cannot be checked here) unless `takeover` is set. A run
-        whose owner died (killed, crashed) is taken over silently: that is how a killed run
-        resumes.
-
-        Raises:
-            RunBusyError: another process executes the run.
-        """
-        me = f"{socket.gethostname()}:{os.getpid()}"
-        owner = self.get_run(run_id).owner
-        if owner and owner != me and not takeover:
-            host, _, pid = owner.rpartition(":")
-            if host != socket.gethostname():
-                raise RunBusyError(
-                    f"run {run_id} is being executed by process {pid} on host {host}; wait "
-                    "for it, or pass --takeover if that process is gone"
-                )
-            if _alive(int(pid)):
-                raise RunBusyError(
-                    f"run {run_id} is being executed by process {pid} on this host; wait "
-                    f"for it to finish, or stop it (kill {pid}) and run again to resume"
-                )
-        # Compare-and-set: if another process claimed the run since we read it, we lose.
-        unchanged = Run.owner.is_(None) if owner is None else Run.owner == owner
-        with self._write() as s:
-            result = s.execute(update(Run).where(Run.id == run_id, unchanged).values(owner=me))
-            claimed = cast(CursorResult[Any], result).rowcount
-        if claimed != 1:
-            raise RunBusyError(f"run {run_id} was just started by another process")
 
     # -- artifacts ---------------------------------------------------------------------------
 
@@ -375,13 +253,3 @@ class Store(LedgerMixin, FindingsMixin):
         """Every artifact built (transitively) from `artifact_id` (ids, ascending)."""
         with self._read() as s:
             return _provenance.descendants(s, artifact_id)
-
-def _alive(pid: int) -> bool:
-    """Whether a process with this id exists on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, but belongs to another user
-        return True
-    return True

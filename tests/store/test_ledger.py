@@ -87,3 +87,25 @@ def test_cache_keeps_failed_validations(store: Store) -> None:
     cached = store.cache_get("f" * 64)
     assert cached is not None
     assert (cached.raw, cached.output, cached.error) == ("not json", None, "invalid JSON")
+
+
+def test_a_cache_write_that_loses_a_race_is_harmless(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes asking the same prompt both find no entry, then both write one."""
+    from sqlalchemy.orm import Session
+
+    from autoalign.store import CacheRecord
+
+    run = store.create_run(name="r", agenda_digest="d" * 64, config={})
+    store.cache_put(key="k" * 64, model="m:x", request=None, raw="first", output={"a": 1})
+    # The other process committed after this one looked: its entry is invisible to any check.
+    monkeypatch.setattr(Session, "get", lambda *_args, **_kwargs: None)
+    answer = CacheRecord(key="k" * 64, model="m:x", raw="second", output={"a": 2}, error=None,
+                         input_tokens=1, output_tokens=1)
+    store.record_call(run_id=run.id, role="judge", model="m:x", cache_key="k" * 64, answer=answer)
+    store.cache_put(key="k" * 64, model="m:x", request=None, raw="third", output={"a": 3})
+    monkeypatch.undo()
+    cached = store.cache_get("k" * 64)
+    assert cached is not None and cached.raw == "first"
+    assert len(store.calls(run_id=run.id)) == 1  # the ledger row of the losing writer is kept

@@ -108,7 +108,12 @@ async def run_agenda(
         )
         store.claim_run(run.id)
     client = ModelClient(
-        config=agenda.models, store=store, run_id=run.id, budget=agenda.budget, seed=run.seed
+        config=agenda.models,
+        store=store,
+        run_id=run.id,
+        budget=agenda.budget,
+        seed=run.seed,
+        on_call=sink.call,
     )
     ctx = StageContext(store=store, client=client, run=run, agenda=agenda, progress=sink)
     try:

@@ -82,8 +82,14 @@ def _reason(error: Any) -> str:
     if error["type"] == "missing":
         return "required key is missing"
     value = error.get("input")
-    shown = f" (got {value!r})" if value is not None and not isinstance(value, dict) else ""
+    shown = f" (got {_clipped(value)})" if value is not None and not isinstance(value, dict) else ""
     return f"{error['msg']}{shown}"
+
+
+def _clipped(value: object, limit: int = 80) -> str:
+    """`repr(value)`, cut to `limit` characters so a one-line message stays one line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
 def parse_agenda(data: dict[str, Any], *, source: str = "<agenda>") -> Agenda:

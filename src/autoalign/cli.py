@@ -16,7 +16,7 @@ from ._cli_calibration import register as _register_calibration
 from ._cli_testbeds import testbeds_app
 from .agenda import load_agenda
 from .errors import AutoalignError
-from .models import check_models
+from .models import CallEvent, check_models
 from .pipeline import ROLES, RunSummary, read_paper, run_agenda_sync
 from .store import DB_ENV_VAR, Store
 
@@ -62,15 +62,20 @@ def _store() -> Store:
 
 
 class RichProgress:
-    """Draws one progress bar per stage and a line per finished step."""
+    """Draws one progress bar per stage and a line per finished step; a model call that keeps
+    the run waiting shows on the stage's line, and a retried call prints a line."""
 
     def __init__(self, progress: Progress) -> None:
         self._progress = progress
         self._task: TaskID | None = None
+        self._stage = ""
+        self._waiting: dict[int, CallEvent] = {}
 
     def stage(self, name: str, steps: int) -> None:
         if self._task is not None:
-            self._progress.update(self._task, total=self._progress.tasks[self._task].completed)
+            done = self._progress.tasks[self._task].completed
+            self._progress.update(self._task, total=done, description=self._stage)
+        self._stage = name
         self._task = self._progress.add_task(name, total=steps)
 
     def step(self, key: str, outcome: str) -> None:
@@ -78,6 +83,34 @@ class RichProgress:
         self._progress.console.print(f"  [{style}]{outcome:>7}[/] {escape(key)}")
         if self._task is not None:
             self._progress.advance(self._task)
+
+    def call(self, event: CallEvent) -> None:
+        if event.kind == "retry":
+            self._progress.console.print(
+                f"  [yellow]  retry[/] {event.attempt}/{event.max_attempts} after "
+                f"{escape(event.reason or 'an error')} in {event.delay_s:.1f}s "
+                f"({escape(event.model)}, {escape(event.role)})"
+            )
+        elif event.kind == "waiting":
+            self._waiting[event.call] = event
+        else:
+            self._waiting.pop(event.call, None)
+        if self._task is None:
+            return
+        line = self._stage
+        if self._waiting:
+            line += "  " + escape(waiting_line(list(self._waiting.values())))
+        self._progress.update(self._task, description=line)
+
+
+def waiting_line(waiting: list[CallEvent]) -> str:
+    """`waiting 12s for openai:gpt-4o (critic-2, step examine/critic-2)`, for the call that has
+    waited longest, and how many more are waiting."""
+    e = max(waiting, key=lambda event: event.waited_s)
+    step = f", step {e.step_key}" if e.step_key else ""
+    tries = f", attempt {e.attempt}/{e.max_attempts}" if e.attempt > 1 else ""
+    more = f" (+{len(waiting) - 1} more)" if len(waiting) > 1 else ""
+    return f"waiting {e.waited_s:.0f}s for {e.model} ({e.role}{step}{tries}){more}"
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -228,7 +261,9 @@ def status() -> None:
             u = store.run_usage(r.id)
             table.add_row(
                 str(r.id), escape(r.name[:24]), r.status,
-                str(len(store.artifacts(run_id=r.id))), f"{u.calls} ({u.cache_hits})",
+                str(len(store.artifacts(run_id=r.id))),
+                f"{u.calls} ({u.cache_hits})"
+                + (f", {u.unfinished_calls} unfinished" if u.unfinished_calls else ""),
                 str(u.input_tokens + u.output_tokens), f"{u.cost_usd:.4f}",
             )
             if r.stop_reason:

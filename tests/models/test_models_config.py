@@ -159,3 +159,58 @@ def test_config_is_frozen_and_strict() -> None:
         ModelsConfig.model_validate({"defualt": "local:gemma-3-270m"})
     with pytest.raises(ValueError, match="frozen"):
         ModelsConfig().default = "openai:gpt-4o"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("not a url", "a URL has no spaces"),
+        ("file:///etc/passwd", "not an http(s) URL"),
+        ("ftp://gpu-box:21/v1", "not an http(s) URL"),
+        ("http://", "the URL names no host"),
+        ("localhost:8000/v1", "not an http(s) URL"),
+        ("http://gpu-box:99999/v1", "Port out of range"),
+        ("http://gpu-box:8000/v1?key=1", "query or fragment"),
+    ],
+)
+def test_base_url_must_be_an_http_url(url: str, why: str) -> None:
+    """Refused when the agenda is loaded, in one line naming the field, the value and the form;
+    before this, such a URL cost five retries and an "unreachable" message."""
+    from autoalign.agenda import parse_agenda
+
+    agenda = {"topics": [{"name": "t"}], "models": {"providers": {"openai": {"base_url": url}}}}
+    with pytest.raises(ConfigError) as err:
+        parse_agenda(agenda, source="agenda.toml")
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith("agenda.toml: models.providers.openai.base_url: ")
+    assert why in message and "expected http(s)://host[:port][/path]" in message
+    assert repr(url) in message
+
+
+def test_a_long_bad_base_url_is_clipped_in_the_message() -> None:
+    from autoalign.agenda import parse_agenda
+
+    url = "gopher://" + "x" * 500
+    agenda = {"topics": [{"name": "t"}], "models": {"providers": {"openai": {"base_url": url}}}}
+    with pytest.raises(ConfigError) as err:
+        parse_agenda(agenda, source="agenda.toml")
+    assert len(str(err.value)) < 250 and "gopher://xxx" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://localhost:8000/v1", "https://api.openai.com/v1", "http://10.0.0.7", "http://[::1]:80"],
+)
+def test_http_base_urls_are_accepted(url: str) -> None:
+    assert ProviderConfig(base_url=url).base_url == url
+
+
+def test_default_request_timeout_is_a_minute() -> None:
+    """A server that never answers costs a minute per attempt, not the SDK's ten."""
+    config = ProviderConfig()
+    assert config.timeout_s == 60.0
+    self_hosted = ProviderConfig(base_url="http://gpu-box:8000/v1")
+    model = OpenAIModels().build("llama3", self_hosted, seed=0)
+    client = model.model.client
+    assert client.timeout == 60.0

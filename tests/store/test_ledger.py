@@ -109,3 +109,74 @@ def test_a_cache_write_that_loses_a_race_is_harmless(
     cached = store.cache_get("k" * 64)
     assert cached is not None and cached.raw == "first"
     assert len(store.calls(run_id=run.id)) == 1  # the ledger row of the losing writer is kept
+def test_attempts_count_until_their_outcome_is_known(store: Store) -> None:
+    """An attempt is in the ledger before its request is sent: pending (and lost) attempts count
+    at their estimate; once the ask is booked, its attempts are linked to the ledger row and only
+    the row's real tokens count."""
+    from autoalign.store import AttemptStatus, CacheRecord
+
+    run = store.create_run(name="r", agenda_digest="d" * 64, config={})
+
+    def begin(est: int) -> int:
+        return store.begin_attempt(
+            run_id=run.id, role="critic", model="openai:gpt-x", step_key="s", cache_key="c" * 64,
+            est_tokens=est, est_cost_usd=est / 1e6,
+        )
+
+    first = begin(500)
+    usage = store.run_usage(run.id)
+    assert (usage.calls, usage.unfinished_calls, usage.unseen_tokens) == (0, 1, 500)
+    assert usage.unseen_usd == pytest.approx(500 / 1e6)
+
+    store.finish_attempt(first, AttemptStatus.LOST, error="ModelTimeoutError")
+    second = begin(500)
+    usage = store.run_usage(run.id)
+    assert (usage.unfinished_calls, usage.unseen_tokens) == (1, 1000)
+
+    answer = CacheRecord(
+        key="c" * 64, model="openai:gpt-x", raw="{}", output={}, error=None,
+        input_tokens=40, output_tokens=10,
+    )
+    call_id = store.record_call(
+        run_id=run.id, role="critic", model="openai:gpt-x", step_key="s", cache_key="c" * 64,
+        input_tokens=40, output_tokens=10, attempts=2, answer=answer,
+        attempt_ids=[first, second], last_attempt=AttemptStatus.ANSWERED,
+    )
+    usage = store.run_usage(run.id)
+    # the lost request may have been billed: it still counts at its estimate
+    assert (usage.calls, usage.unfinished_calls, usage.unseen_tokens) == (1, 0, 500)
+    assert usage.input_tokens + usage.output_tokens == 50
+    attempts = store.attempts(run_id=run.id)
+    assert [(a.status, a.call_id) for a in attempts] == [
+        (AttemptStatus.LOST, call_id),
+        (AttemptStatus.ANSWERED, call_id),
+    ]
+    assert attempts[0].error == "ModelTimeoutError" and attempts[1].finished_at is not None
+    assert store.cache_get("c" * 64) is not None
+
+
+def test_a_second_answer_under_the_same_key_keeps_the_first(store: Store) -> None:
+    """Two processes answering the same ask both book their call; the cache keeps one answer
+    (INSERT ... ON CONFLICT DO NOTHING) instead of failing the second transaction."""
+    from autoalign.store import CacheRecord
+
+    run = store.create_run(name="r", agenda_digest="d" * 64, config={})
+    for raw in ("first", "second"):
+        answer = CacheRecord(
+            key="k" * 64, model="m:x", raw=raw, output=None, error="invalid output",
+            input_tokens=1, output_tokens=1,
+        )
+        store.record_call(run_id=run.id, role="r", model="m:x", answer=answer)
+    entry = store.cache_get("k" * 64)
+    assert entry is not None and entry.raw == "first"
+    assert store.run_usage(run.id).calls == 2
+
+
+def test_cache_drop_only_drops_the_named_failure(store: Store) -> None:
+    store.cache_put(key="a" * 64, model="m:x", request={}, raw="", output=None, error="garbled")
+    store.cache_put(key="b" * 64, model="m:x", request={}, raw="{}", output={})
+    store.cache_drop("a" * 64, error="other")
+    store.cache_drop("b" * 64, error="garbled")
+    assert store.cache_get("a" * 64) is not None and store.cache_get("b" * 64) is not None
+    store.cache_drop("a" * 64, error="garbled")
+    assert store.cache_get("a" * 64) is None

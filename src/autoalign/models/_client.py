@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import time
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 from pydantic_ai import Agent, capture_run_messages
+from pydantic_ai.agent import AgentRunResult
 from pydantic_ai.exceptions import (
     AgentRunError,
     ModelAPIError,
@@ -21,9 +24,18 @@ from pydantic_ai.output import NativeOutput, ToolOutput
 from pydantic_ai.settings import ModelSettings
 
 from ..errors import BudgetExceededError, ModelError
-from ..store import CacheRecord, Store
+from ..store import AttemptStatus, CacheRecord, Store
 from ._config import Budget, ModelRef, ModelsConfig, Price, SamplingConfig, parse_model_id
-from ._failures import clip, invalid_output, is_transient, model_error
+from ._failures import (
+    attempt_outcome,
+    clip,
+    describe,
+    invalid_output,
+    is_garbled,
+    is_stale_cached_failure,
+    is_transient,
+    model_error,
+)
 from ._keys import cache_key as make_cache_key
 from ._keys import prompt_digest as make_prompt_digest
 from ._registry import ModelProvider, ProviderModel, get_provider, unpriced_error
@@ -70,13 +82,54 @@ class Reply(Generic[T]):
         return self.error is None
 
 
+@dataclass(frozen=True, kw_only=True)
+class CallEvent:
+    """A provider call's progress, for a live display (`ModelClient(on_call=...)`).
+
+    `waiting` comes about once a second while a request has been unanswered for longer than
+    the client's `waiting_after_s`; `retry` when a transient failure is about to be retried;
+    `done` when a call that was reported `waiting` has its answer (or failed).
+    """
+
+    kind: Literal["waiting", "retry", "done"]
+    """What happened."""
+    call: int
+    """Tells concurrent calls of one client apart."""
+    model: str
+    """The `provider:model` id called."""
+    role: str
+    """The role that asked."""
+    step_key: str | None
+    """The pipeline step, if any."""
+    attempt: int
+    """Which request of the call this is, from 1 (a retry reports the one it is about to send)."""
+    max_attempts: int
+    """Requests the call may send at most (`models.max_retries` + 1)."""
+    waited_s: float = 0.0
+    """For `waiting`: seconds since this request was sent."""
+    reason: str | None = None
+    """For `retry`: the failure retried, e.g. `HTTP 503`, `garbled response`."""
+    delay_s: float = 0.0
+    """For `retry`: seconds until the retry is sent."""
+
+
+CallWatcher = Callable[[CallEvent], None]
+"""Receives `CallEvent`s; must return quickly (it runs on the event loop)."""
+
+
 @dataclass
 class _Tally:
-    """Tokens and requests of one ask, across every re-ask and retry."""
+    """Tokens, requests and attempt rows of one ask, across every re-ask and retry."""
 
     input_tokens: int = 0
     output_tokens: int = 0
     requests: int = 0
+    attempt_ids: list[int] = field(default_factory=list)
+    """The ask's `llm_attempts` rows, in the order they were sent."""
+    last: AttemptStatus = AttemptStatus.LOST
+    """How the last attempt ended; LOST until an outcome is known (e.g. when cancelled)."""
+    open_estimate: _Estimate | None = None
+    """The estimate of the last attempt while it is pending in the ledger."""
 
     def add(self, messages: list[ModelMessage], *, failed_request: bool = False) -> None:
         for message in messages:
@@ -106,6 +159,15 @@ class _Request(Generic[T]):
 
 
 @dataclass(frozen=True)
+class _Estimate:
+    """What one request may use: tokens, and USD (0.0 when unpriced; `priced_usd` None)."""
+
+    tokens: int
+    usd: float
+    priced_usd: float | None
+
+
+@dataclass(frozen=True)
 class _Outcome:
     output: Any
     raw: str
@@ -117,7 +179,9 @@ class ModelClient:
 
     Every call is cached in the store by its cache key (a repeated ask is free and identical),
     checked against the run's budget before it is made, limited per provider by a semaphore,
-    retried on transient provider errors, and recorded as exactly one ledger row.
+    retried on transient provider errors, and recorded as exactly one ledger row. Each request
+    sent is also recorded as an attempt row before it is sent and finished after, so a request
+    whose outcome never arrives (a killed process, a hang) still counts against the budget.
 
     Args:
         config: which model plays which role, and how calls are made.
@@ -125,6 +189,9 @@ class ModelClient:
         run_id: the run the calls are booked to (None: calls outside any run).
         budget: limits checked before every provider call; None for none.
         seed: passed to providers that accept one; part of the cache key.
+        on_call: told when a request has been waiting longer than `waiting_after_s` (then about
+            once a second), when a failure is retried, and when a waiting call ends.
+        waiting_after_s: seconds a request may take before `on_call` hears that it is waiting.
     """
 
     def __init__(
@@ -135,6 +202,8 @@ class ModelClient:
         run_id: int | None,
         budget: Budget | None = None,
         seed: int = 0,
+        on_call: CallWatcher | None = None,
+        waiting_after_s: float = 5.0,
     ) -> None:
         self._config = config
         self._store = store
@@ -150,6 +219,13 @@ class ModelClient:
         self._budget_error: BudgetExceededError | None = None
         self._in_flight: dict[str, asyncio.Future[None]] = {}
         self._jitter = random.Random()
+        self._on_call = on_call
+        self._waiting_after_s = waiting_after_s
+        self._call_ids = itertools.count(1)
+        # Estimates of this client's attempts now pending in the ledger: the budget check counts
+        # those through its in-memory reservation, so it takes them out of the ledger's total.
+        self._open_tokens = 0
+        self._open_usd = 0.0
 
     @property
     def config(self) -> ModelsConfig:
@@ -249,26 +325,31 @@ class ModelClient:
         model = self._model(req.ref, req.provider)
         price = req.provider.price(req.ref.name, self._config.provider_config(req.ref.provider))
         async with self._semaphore(req.ref.provider, req.provider):
-            est_tokens, est_usd = self._check_budget(req, price)
-            self._reserved_tokens += est_tokens
-            self._reserved_usd += est_usd
+            estimate = self._check_budget(req, price)
+            self._reserved_tokens += estimate.tokens
+            self._reserved_usd += estimate.usd
             tally = _Tally()
             started = time.monotonic()
             try:
+                # Written before anything is awaited: the budget check and this row are atomic
+                # with respect to the other asks of this event loop.
+                self._begin_attempt(req, estimate, tally)
                 if model.prepare is not None:
                     await model.prepare()
-                outcome = await self._run(req, model, tally)
+                outcome = await self._run(req, model, tally, estimate)
             except ModelError as exc:
                 self._book(req, price, tally, started, error=str(exc))
                 raise
             except BaseException as exc:  # cancelled, or a bug: book what was already spent
+                error = f"interrupted: {type(exc).__name__}"
                 if tally.requests:
-                    error = f"interrupted: {type(exc).__name__}"
                     self._book(req, price, tally, started, error=error)
+                elif tally.attempt_ids:
+                    self._finish_attempt(tally, AttemptStatus.LOST, error)
                 raise
             finally:
-                self._reserved_tokens -= est_tokens
-                self._reserved_usd -= est_usd
+                self._reserved_tokens -= estimate.tokens
+                self._reserved_usd -= estimate.usd
 
         answer = CacheRecord(
             key=req.key,
@@ -320,6 +401,10 @@ class ModelClient:
         entry = self._store.cache_get(req.key)
         if entry is None:
             return None
+        if entry.error is not None and is_stale_cached_failure(entry.error):
+            # An older version cached a garbled response as a failed reply; ask again.
+            self._store.cache_drop(req.key, error=entry.error)
+            return None
         output: T | None = None
         if entry.error is None:
             try:
@@ -361,29 +446,34 @@ class ModelClient:
             semaphore = self._semaphores[name] = asyncio.Semaphore(size)
         return semaphore
 
-    def _check_budget(self, req: _Request[T], price: Price | None) -> tuple[int, float]:
-        """Raise if this call could take the run over budget; return its (tokens, USD) estimate.
+    def _check_budget(self, req: _Request[T], price: Price | None) -> _Estimate:
+        """Raise if this call could take the run over budget; return its estimate.
 
         Once the budget has been hit, every later paid call is refused too: a run that ran out
-        stops, rather than squeezing in smaller calls.
+        stops, rather than squeezing in smaller calls. Requests that may have been billed with
+        no known outcome (attempts left pending by a killed process, or lost) count at their
+        estimate.
         """
-        budget = self._budget
-        if budget is None:
-            return 0, 0.0
-        if self._budget_error is not None:
-            raise BudgetExceededError(str(self._budget_error))
         ref, max_tokens = req.ref, req.sampling.max_tokens
         est_input = (len(req.instructions) + len(req.prompt)) // 4 + 1
         est_tokens = est_input + max_tokens
-        est_usd = price.cost(est_input, max_tokens) if price is not None else 0.0
+        est_usd = price.cost(est_input, max_tokens) if price is not None else None
+        estimate = _Estimate(tokens=est_tokens, usd=est_usd or 0.0, priced_usd=est_usd)
+        budget = self._budget
+        if budget is None:
+            return estimate
+        if self._budget_error is not None:
+            raise BudgetExceededError(str(self._budget_error))
         if self._run_id is not None:
             usage = self._store.run_usage(self._run_id)
             used_tokens = usage.input_tokens + usage.output_tokens
-            used_usd = usage.cost_usd
+            used_tokens += usage.unseen_tokens - self._open_tokens
+            used_usd = usage.cost_usd + usage.unseen_usd - self._open_usd
         else:
             used_tokens, used_usd = self._own_tokens, self._own_usd
         used_tokens += self._reserved_tokens
         used_usd += self._reserved_usd
+        est_usd = estimate.usd
         if budget.max_tokens is not None and used_tokens + est_tokens > budget.max_tokens:
             self._budget_error = BudgetExceededError(
                 f"token budget exceeded: {used_tokens} tokens used (or in flight) + about "
@@ -401,9 +491,41 @@ class ModelClient:
                     f"raise the run's max_usd budget to continue"
                 )
                 raise self._budget_error
-        return est_tokens, est_usd
+        return estimate
 
-    async def _run(self, req: _Request[T], model: ProviderModel, tally: _Tally) -> _Outcome:
+    def _begin_attempt(self, req: _Request[T], estimate: _Estimate, tally: _Tally) -> None:
+        """Record the next request before it is sent."""
+        tally.attempt_ids.append(
+            self._store.begin_attempt(
+                run_id=self._run_id,
+                role=req.role,
+                model=req.ref.id,
+                step_key=req.step_key,
+                cache_key=req.key,
+                est_tokens=estimate.tokens,
+                est_cost_usd=estimate.priced_usd,
+            )
+        )
+        tally.last = AttemptStatus.LOST
+        self._open_tokens += estimate.tokens
+        self._open_usd += estimate.usd
+        tally.open_estimate = estimate
+
+    def _close_open(self, tally: _Tally) -> None:
+        estimate = tally.open_estimate
+        if estimate is not None:
+            self._open_tokens -= estimate.tokens
+            self._open_usd -= estimate.usd
+            tally.open_estimate = None
+
+    def _finish_attempt(self, tally: _Tally, status: AttemptStatus, error: str | None) -> None:
+        """Record the outcome of the ask's last request, when no ledger row follows at once."""
+        self._close_open(tally)
+        self._store.finish_attempt(tally.attempt_ids[-1], status, error=error)
+
+    async def _run(
+        self, req: _Request[T], model: ProviderModel, tally: _Tally, estimate: _Estimate
+    ) -> _Outcome:
         """Run the agent, retrying transient provider errors; invalid output is an outcome."""
         ref, provider, sampling = req.ref, req.provider, req.sampling
         marker: NativeOutput[T] | ToolOutput[T] = (
@@ -427,42 +549,122 @@ class ModelClient:
         # Only OpenAI-style requests (native JSON-schema output) carry server-specific fields.
         if sampling.extra and model.output_mode == "native":
             settings["extra_body"] = dict(sampling.extra)
+        call = next(self._call_ids)
         retry = 0
         while True:
+            if retry:
+                self._begin_attempt(req, estimate, tally)
             with capture_run_messages() as messages:
                 try:
                     # A task of its own: Python 3.11's TaskGroup can leave the caller's
                     # cancellation count raised after a sibling failed, and pydantic-ai reads any
                     # such count as a cancelled run. A real cancellation still reaches the child.
-                    result = await asyncio.create_task(
-                        agent.run(req.prompt, model_settings=settings)
-                    )
-                except UnexpectedModelBehavior as exc:
-                    tally.add(messages)
-                    return _Outcome(None, _last_raw(messages), invalid_output(exc, sampling))
-                except (ModelAPIError, TimeoutError, ConnectionError) as exc:
+                    task = asyncio.create_task(agent.run(req.prompt, model_settings=settings))
+                    result = await self._watch(task, req, call=call, attempt=retry + 1)
+                except Exception as exc:
+                    # A garbled response is checked first: pydantic-ai reports some as
+                    # `UnexpectedModelBehavior`, the same type as output that never validated.
+                    garbled = is_garbled(exc)
+                    if isinstance(exc, UnexpectedModelBehavior) and not garbled:
+                        tally.add(messages)
+                        tally.last = AttemptStatus.ANSWERED
+                        return _Outcome(None, _last_raw(messages), invalid_output(exc, sampling))
+                    if not garbled and not isinstance(
+                        exc, ModelAPIError | TimeoutError | ConnectionError
+                    ):
+                        tally.add(messages)
+                        tally.last = AttemptStatus.FAILED
+                        if isinstance(exc, AgentRunError | UserError):
+                            raise ModelError(
+                                f"{ref.id}: the call failed: {clip(str(exc))}",
+                                provider=ref.provider,
+                                model=ref.id,
+                            ) from exc
+                        raise  # a bug: keeps its traceback; the attempt is booked as failed
                     tally.add(messages, failed_request=True)
+                    tally.last = attempt_outcome(exc)
                     if not is_transient(exc):
                         raise model_error(ref, provider, self._config, exc) from exc
                     if retry >= self._config.max_retries:
                         raise model_error(
                             ref, provider, self._config, exc, gave_up_after=tally.requests
                         ) from exc
-                    await asyncio.sleep(self._backoff(retry, exc))
+                    self._finish_attempt(tally, tally.last, clip(f"{describe(exc)}: {exc}"))
+                    delay = self._backoff(retry, exc)
+                    self._report(
+                        "retry", req, call=call, attempt=retry + 2, reason=describe(exc),
+                        delay_s=delay,
+                    )
+                    await asyncio.sleep(delay)
                     retry += 1
                     continue
-                except (AgentRunError, UserError) as exc:
-                    tally.add(messages)
-                    raise ModelError(
-                        f"{ref.id}: the call failed: {clip(str(exc))}",
-                        provider=ref.provider,
-                        model=ref.id,
-                    ) from exc
                 except BaseException:
                     tally.add(messages)  # cancelled: what was already answered is still paid
                     raise
             tally.add(messages)
+            tally.last = AttemptStatus.ANSWERED
             return _Outcome(result.output, _last_raw(messages), None)
+
+    async def _watch(
+        self,
+        task: asyncio.Task[AgentRunResult[T]],
+        req: _Request[T],
+        *,
+        call: int,
+        attempt: int,
+    ) -> AgentRunResult[T]:
+        """Await the request's task; while it waits past `waiting_after_s`, tell `on_call`."""
+        if self._on_call is None:
+            return await task
+        sent = time.monotonic()
+        timeout = self._waiting_after_s
+        waited = False
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=timeout)
+                if done:
+                    break
+                waited = True
+                self._report(
+                    "waiting", req, call=call, attempt=attempt,
+                    waited_s=time.monotonic() - sent,
+                )
+                timeout = 1.0
+        except BaseException:
+            task.cancel()  # cancelled while waiting: the request is cancelled with it
+            raise
+        finally:
+            if waited:
+                self._report("done", req, call=call, attempt=attempt)
+        return task.result()
+
+    def _report(
+        self,
+        kind: Literal["waiting", "retry", "done"],
+        req: _Request[T],
+        *,
+        call: int,
+        attempt: int,
+        waited_s: float = 0.0,
+        reason: str | None = None,
+        delay_s: float = 0.0,
+    ) -> None:
+        if self._on_call is None:
+            return
+        self._on_call(
+            CallEvent(
+                kind=kind,
+                call=call,
+                model=req.ref.id,
+                role=req.role,
+                step_key=req.step_key,
+                attempt=attempt,
+                max_attempts=self._config.max_retries + 1,
+                waited_s=waited_s,
+                reason=reason,
+                delay_s=delay_s,
+            )
+        )
 
     def _backoff(self, retry: int, exc: BaseException) -> float:
         """Capped exponential delay with jitter; a provider's Retry-After counts, up to the cap."""
@@ -485,10 +687,11 @@ class ModelClient:
         answer: CacheRecord | None = None,
     ) -> float | None:
         """Write the ledger row of a call that reached the provider (and, atomically with it,
-        the answer into the cache); return its cost."""
+        the answer into the cache and the outcome of its last attempt); return its cost."""
         cost = price.cost(tally.input_tokens, tally.output_tokens) if price is not None else None
         self._own_tokens += tally.input_tokens + tally.output_tokens
         self._own_usd += cost or 0.0
+        self._close_open(tally)
         self._store.record_call(
             run_id=self._run_id,
             role=req.role,
@@ -503,6 +706,8 @@ class ModelClient:
             attempts=tally.requests,
             error=error,
             answer=answer,
+            attempt_ids=tally.attempt_ids,
+            last_attempt=tally.last,
         )
         return cost
 

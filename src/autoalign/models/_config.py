@@ -3,12 +3,51 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from ..errors import ConfigError
 
 DEFAULT_MODEL = "local:gemma-3-270m"
+
+DEFAULT_TIMEOUT_S = 60.0
+"""Default timeout of one HTTP request to a remote provider. A structured answer of a few hundred
+tokens takes seconds; a minute leaves room for a slow or busy server, while a server that never
+answers costs a minute per attempt (shown as it waits), not ten. The embedded `local` model has
+no HTTP timeout: on a small CPU it may take minutes."""
+
+
+def check_base_url(url: str) -> str:
+    """Return `url` if it is an `http(s)://host[:port][/path]` URL.
+
+    Raises:
+        ValueError: any other value (another scheme, no host, a bad port, a query, spaces).
+    """
+    problem = _url_problem(url)
+    if problem is not None:
+        raise ValueError(f"{problem}; expected http(s)://host[:port][/path]")
+    return url
+
+
+def _url_problem(url: str) -> str | None:
+    if url != url.strip() or any(c.isspace() for c in url):
+        return "a URL has no spaces"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"not a URL ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return "not an http(s) URL"
+    if not parts.hostname:
+        return "the URL names no host"
+    if port is not None and port == 0:
+        return "port 0 is not a server's port"
+    if parts.query or parts.fragment:
+        return "the URL has a query or fragment"
+    return None
 
 
 class SamplingConfig(BaseModel):
@@ -54,12 +93,24 @@ class ProviderConfig(BaseModel):
     """Environment variable holding the key; default `OPENAI_API_KEY` / `ANTHROPIC_API_KEY`."""
     concurrency: int = Field(default=4, ge=1)
     """Most calls in flight to this provider at once (the `local` provider defaults to 1)."""
-    timeout_s: float = Field(default=120.0, gt=0.0)
-    """Timeout of one HTTP request, in seconds."""
+    timeout_s: float = Field(default=DEFAULT_TIMEOUT_S, gt=0.0)
+    """Timeout of one HTTP request, in seconds (default 60; each retry waits again). Not used
+    by the embedded `local` model, which has no timeout."""
     latency_s: float = Field(default=0.0, ge=0.0)
     """Only for the `scripted` provider: simulated latency of each call, in seconds."""
     prices: dict[str, Price] = Field(default_factory=dict)
     """Prices per model name (without the provider prefix); override the built-in table."""
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return check_base_url(value)
+        except ValueError as exc:
+            # A custom error type, so the agenda's message is the reason without a prefix.
+            raise PydanticCustomError("base_url", str(exc)) from None
 
 
 class ModelsConfig(BaseModel):

@@ -1,8 +1,23 @@
-"""Turning provider failures into our errors: what is transient, and what the message says."""
+"""Turning provider failures into our errors: what is transient, and what the message says.
+
+Two kinds of bad answer are told apart here, and only here:
+
+- the model answered, but its output does not validate against the schema: an *output failure*,
+  re-asked, then returned (and cached) as a failed reply;
+- the transport returned something that is not a chat completion at all (an HTML error page
+  with status 200, a body that is not JSON or is cut short, `choices: []`, a choice without a
+  message, a connection reset mid-body): a *garbled response*, a transient provider error that
+  is retried like a 503 and never cached.
+"""
 
 from __future__ import annotations
 
+import json
+import traceback
+
+from openai import APIResponseValidationError
 from pydantic_ai.exceptions import (
+    ModelAPIError,
     ModelConnectionError,
     ModelHTTPError,
     ModelQuotaExceededError,
@@ -15,15 +30,65 @@ from pydantic_ai.exceptions import (
 )
 
 from ..errors import ModelError
+from ..store import AttemptStatus
 from ._config import ModelRef, ModelsConfig, SamplingConfig
 from ._registry import ModelProvider
 
 _TRANSIENT_STATUS = frozenset({408, 409, 425, 429})
 _MESSAGE_LIMIT = 500
 
+GARBLED = "garbled response"
+"""How a garbled response is named in errors and in the ledger."""
+
+# pydantic-ai's words for a body it could not read as a chat completion (`UnexpectedModelBehavior`
+# from the response processing, `ModelAPIError` from decoding), as opposed to output validation.
+_GARBLED_MESSAGES = (
+    "Invalid response from",
+    "Failed to decode response",
+    "Expected a JSON response",
+)
+# Exceptions a provider's response processing raises on a malformed body that it did not wrap
+# (e.g. `IndexError` on `choices: []`); they count as garbled only when raised there.
+_SHAPE_ERRORS = (IndexError, KeyError, AttributeError, TypeError)
+_DECODE_ERRORS = (json.JSONDecodeError, UnicodeDecodeError, APIResponseValidationError)
+# Cached failed replies written by versions that took a garbled response for invalid output.
+_STALE_CACHED = ("invalid output: Invalid response from",)
+
+
+def is_garbled(exc: BaseException) -> bool:
+    """Whether `exc` says the transport returned something that is not a chat completion."""
+    if isinstance(exc, ModelHTTPError):
+        return False
+    if isinstance(exc, UnexpectedModelBehavior | ModelAPIError) and exc.message.startswith(
+        _GARBLED_MESSAGES
+    ):
+        return True
+    if isinstance(exc, _DECODE_ERRORS):
+        return True
+    if isinstance(exc, ModelAPIError) and isinstance(exc.__cause__, _DECODE_ERRORS):
+        return True
+    return isinstance(exc, _SHAPE_ERRORS) and _raised_reading_a_response(exc)
+
+
+def _raised_reading_a_response(exc: BaseException) -> bool:
+    """Whether `exc` was raised inside a pydantic-ai model's processing of a response."""
+    for frame, _line in traceback.walk_tb(exc.__traceback__):
+        module = str(frame.f_globals.get("__name__", ""))
+        if module.startswith("pydantic_ai.models.") and "response" in frame.f_code.co_name:
+            return True
+    return False
+
+
+def is_stale_cached_failure(error: str | None) -> bool:
+    """Whether a cached failed reply is a garbled response an older version took for invalid
+    output: a later attempt could fix it, so it must not be served from the cache."""
+    return error is not None and error.startswith(_STALE_CACHED)
+
 
 def is_transient(exc: BaseException) -> bool:
     """Whether waiting and sending the same request again may succeed."""
+    if is_garbled(exc):
+        return True
     if isinstance(exc, ModelQuotaExceededError):
         return False  # exhausted credits: waiting does not help, even when sent as a 429
     if isinstance(
@@ -42,6 +107,17 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+def attempt_outcome(exc: BaseException) -> AttemptStatus:
+    """How a request that failed with `exc` is booked: `failed` when the provider answered with
+    an error or a garbled body (nothing billable came back), `lost` when it was cut off or
+    timed out after it was sent (the provider may still have run, and billed, it)."""
+    if isinstance(exc, ModelHTTPError) or is_garbled(exc):
+        return AttemptStatus.FAILED
+    if isinstance(exc, ModelConnectionError | ModelRequestTimeout | TimeoutError | ConnectionError):
+        return AttemptStatus.LOST
+    return AttemptStatus.FAILED
+
+
 def model_error(
     ref: ModelRef,
     provider: ModelProvider,
@@ -55,12 +131,23 @@ def model_error(
     `gave_up_after` (attempts made) marks a transient failure that retries did not fix.
     """
     status = exc.status_code if isinstance(exc, ModelHTTPError) else None
-    what = f"HTTP {status}" if status is not None else type(exc).__name__
+    what = describe(exc)
     message = _provider_message(exc)
     if gave_up_after is not None:
+        if what == GARBLED:
+            cause = (
+                "The server answered with something that is not a chat completion (a proxy or "
+                "gateway error page?)"
+            )
+        elif isinstance(exc, ModelRequestTimeout | TimeoutError) or "Timeout" in what:
+            cause = (
+                f"The provider did not answer within models.providers.{ref.provider}.timeout_s"
+            )
+        else:
+            cause = "The provider may be overloaded or unreachable"
         return ModelError(
             f"{ref.id}: gave up after {gave_up_after} attempts; last error {what}: {message}. "
-            f"The provider may be overloaded or unreachable: try again later or raise "
+            f"{cause}: try again later (nothing was cached, a re-run asks again) or raise "
             f"models.max_retries",
             provider=ref.provider,
             model=ref.id,
@@ -88,6 +175,15 @@ def model_error(
     )
 
 
+def describe(exc: BaseException) -> str:
+    """A few words naming a provider failure: `HTTP 503`, `garbled response`, an exception name."""
+    if isinstance(exc, ModelHTTPError):
+        return f"HTTP {exc.status_code}"
+    if is_garbled(exc):
+        return GARBLED
+    return type(exc).__name__
+
+
 def _provider_message(exc: BaseException) -> str:
     """The provider's own words from an error body, else the exception's message."""
     body = getattr(exc, "body", None)
@@ -101,6 +197,8 @@ def _provider_message(exc: BaseException) -> str:
             return clip(body["message"])
     if isinstance(body, str) and body.strip():
         return clip(body)
+    if isinstance(exc, IndexError | KeyError | AttributeError | TypeError):
+        return clip(f"the body is not a chat completion ({type(exc).__name__}: {exc})")
     return clip(str(exc) or type(exc).__name__)
 
 

@@ -98,7 +98,12 @@ async def run_agenda(
     if start.outcome == "completed":
         return _summary(store, run.id, resumed=False, done=True, started=started)
     client = ModelClient(
-        config=agenda.models, store=store, run_id=run.id, budget=agenda.budget, seed=run.seed
+        config=agenda.models,
+        store=store,
+        run_id=run.id,
+        budget=agenda.budget,
+        seed=run.seed,
+        on_call=sink.call,
     )
     ctx = StageContext(store=store, client=client, run=run, agenda=agenda, progress=sink)
     try:

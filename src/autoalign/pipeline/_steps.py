@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from ..agenda import Agenda
 from ..errors import AutoalignError
-from ..models import ModelClient
+from ..models import CallEvent, ModelClient
 from ..store import ArtifactRecord, Parent, RunRecord, Store
 
 T = TypeVar("T", bound=BaseModel)
@@ -41,6 +41,9 @@ class ProgressSink(Protocol):
     def step(self, key: str, outcome: str) -> None:
         """A step finished: outcome is `done`, `resumed` (already stored) or `failed`."""
 
+    def call(self, event: CallEvent) -> None:
+        """A model call has been waiting a while, is being retried, or is done waiting."""
+
 
 class NullProgress:
     """A progress sink that shows nothing."""
@@ -50,6 +53,9 @@ class NullProgress:
 
     def step(self, key: str, outcome: str) -> None:
         del key, outcome
+
+    def call(self, event: CallEvent) -> None:
+        del event
 
 
 @dataclass

@@ -3,6 +3,8 @@
 from ._engine import DB_ENV_VAR, DEFAULT_DB_PATH, resolve_url
 from ._records import (
     ArtifactRecord,
+    AttemptRecord,
+    AttemptStatus,
     CacheRecord,
     CallRecord,
     ClaimRecord,
@@ -20,6 +22,8 @@ __all__ = [
     "DB_ENV_VAR",
     "DEFAULT_DB_PATH",
     "ArtifactRecord",
+    "AttemptRecord",
+    "AttemptStatus",
     "CacheRecord",
     "CallRecord",
     "ClaimRecord",

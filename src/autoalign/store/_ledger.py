@@ -1,24 +1,36 @@
-"""The LLM call ledger and the response cache."""
+"""The LLM call ledger, the attempts behind it, and the response cache.
+
+An ask writes an attempt row (`llm_attempts`, status `pending`) before each request it sends and
+finishes it after; the ask's ledger row (`llm_calls`), the answer in the cache and the closing of
+its last attempt are one transaction. So whatever the provider may bill is in the database
+before it is sent, and an answer that reached the cache is never paid for again.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ._records import (
+    AttemptRecord,
+    AttemptStatus,
     CacheRecord,
     CallRecord,
     UsageTotals,
 )
 from ._schema import (
     CacheEntry,
+    LLMAttempt,
     LLMCall,
+    utcnow,
 )
 from ._session import StoreBase
+
+_UNSEEN = [status.value for status in AttemptStatus if status.may_be_billed_unseen]
 
 
 class LedgerMixin(StoreBase):
@@ -40,32 +52,89 @@ class LedgerMixin(StoreBase):
         attempts: int = 1,
         error: str | None = None,
         answer: CacheRecord | None = None,
-    ) -> None:
-        """Add a ledger row; with `answer`, also cache it, in the same transaction, so a process
-        killed in between can never leave a paid call that a resumed run would pay again."""
+        attempt_ids: Sequence[int] = (),
+        last_attempt: AttemptStatus | None = None,
+    ) -> int:
+        """Add a ledger row and return its id; with `answer`, also cache it, in the same
+        transaction, so a process killed in between can never leave a paid call that a resumed
+        run would pay again.
+
+        `attempt_ids` are the ask's attempt rows: they are linked to the ledger row, and the last
+        one is finished with `last_attempt` (and `error`), in the same transaction.
+        """
         with self._write() as s:
             if answer is not None:
-                _put_answer(
-                    s, key=answer.key, model=answer.model, request=answer.request,
-                    raw=answer.raw, output=answer.output, error=answer.error,
-                    input_tokens=answer.input_tokens, output_tokens=answer.output_tokens,
-                )
-            s.add(
-                LLMCall(
-                    run_id=run_id,
-                    role=role,
-                    model=model,
-                    step_key=step_key,
-                    cache_key=cache_key,
-                    input_tokens=input_tokens,
-                    output_tokens=output_tokens,
-                    latency_s=latency_s,
-                    cost_usd=cost_usd,
-                    cache_hit=cache_hit,
-                    attempts=attempts,
-                    error=error,
-                )
+                _insert_cache(s, answer)
+            call = LLMCall(
+                run_id=run_id,
+                role=role,
+                model=model,
+                step_key=step_key,
+                cache_key=cache_key,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                latency_s=latency_s,
+                cost_usd=cost_usd,
+                cache_hit=cache_hit,
+                attempts=attempts,
+                error=error,
             )
+            s.add(call)
+            s.flush()
+            if attempt_ids:
+                s.execute(
+                    update(LLMAttempt)
+                    .where(LLMAttempt.id.in_(list(attempt_ids)))
+                    .values(call_id=call.id)
+                )
+                if last_attempt is not None:
+                    _finish(s, attempt_ids[-1], last_attempt, error)
+            return call.id
+
+    def begin_attempt(
+        self,
+        *,
+        run_id: int | None,
+        role: str,
+        model: str,
+        step_key: str | None,
+        cache_key: str | None,
+        est_tokens: int,
+        est_cost_usd: float | None,
+    ) -> int:
+        """Record, before it is sent, a request that may be billed; return the attempt's id.
+
+        Until it is finished it is `pending` and counts against the run's budget at its estimate.
+        """
+        with self._write() as s:
+            row = LLMAttempt(
+                run_id=run_id,
+                role=role,
+                model=model,
+                step_key=step_key,
+                cache_key=cache_key,
+                status=AttemptStatus.PENDING.value,
+                est_tokens=est_tokens,
+                est_cost_usd=est_cost_usd,
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def finish_attempt(
+        self, attempt_id: int, status: AttemptStatus, *, error: str | None = None
+    ) -> None:
+        """Record the outcome of a request whose ask goes on (a retry follows) or was cut off."""
+        with self._write() as s:
+            _finish(s, attempt_id, status, error)
+
+    def attempts(self, *, run_id: int | None = None) -> list[AttemptRecord]:
+        """Attempt rows in the order they were sent, of one run or of all."""
+        query = select(LLMAttempt).order_by(LLMAttempt.id)
+        if run_id is not None:
+            query = query.where(LLMAttempt.run_id == run_id)
+        with self._read() as s:
+            return [_attempt(r) for r in s.scalars(query)]
 
     def calls(self, *, run_id: int | None = None) -> list[CallRecord]:
         query = select(LLMCall).order_by(LLMCall.id)
@@ -87,10 +156,20 @@ class LedgerMixin(StoreBase):
             func.count(LLMCall.id).filter(paid, LLMCall.cost_usd.is_(None)),
             func.coalesce(func.sum(LLMCall.latency_s), 0.0),
         ).where(LLMCall.run_id == run_id)
+        unseen = LLMAttempt.status.in_(_UNSEEN)
+        attempts = select(
+            func.count(LLMAttempt.id).filter(LLMAttempt.status == AttemptStatus.PENDING.value),
+            func.coalesce(func.sum(LLMAttempt.est_tokens).filter(unseen), 0),
+            func.coalesce(func.sum(LLMAttempt.est_cost_usd).filter(unseen), 0.0),
+        ).where(LLMAttempt.run_id == run_id)
         with self._read() as s:
             row = s.execute(query).one()
+            unfinished, unseen_tokens, unseen_usd = s.execute(attempts).one()
         calls, hits, errors, tokens_in, tokens_out, cost, unpriced, latency = row
         return UsageTotals(
+            unfinished_calls=int(unfinished),
+            unseen_tokens=int(unseen_tokens),
+            unseen_usd=float(unseen_usd or 0.0),
             calls=int(calls),
             cache_hits=int(hits),
             errors=int(errors),
@@ -116,6 +195,12 @@ class LedgerMixin(StoreBase):
                 output_tokens=row.output_tokens,
             )
 
+    def cache_drop(self, key: str, *, error: str) -> None:
+        """Delete the cached failed reply under `key` if its error is `error`: one a later
+        attempt could fix (an answer that validated is never dropped)."""
+        with self._write() as s:
+            s.execute(delete(CacheEntry).where(CacheEntry.key == key, CacheEntry.error == error))
+
     def cache_put(
         self,
         *,
@@ -129,27 +214,66 @@ class LedgerMixin(StoreBase):
         output_tokens: int = 0,
     ) -> None:
         """Store an answer; a second put of the same key keeps the first (answers are final)."""
+        record = CacheRecord(
+            key=key,
+            model=model,
+            request=request,
+            raw=raw,
+            output=output,
+            error=error,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+        )
         with self._write() as s:
-            _put_answer(
-                s, key=key, model=model, request=request, raw=raw, output=output, error=error,
-                input_tokens=input_tokens, output_tokens=output_tokens,
-            )
+            _insert_cache(s, record)
 
 
-def _put_answer(s: Session, **values: Any) -> None:
-    """Insert a cache entry unless its key is there already, in the caller's transaction.
-
-    Another process may cache the same key between any check and insert (two agendas sharing a
-    prompt), so the insert itself ignores the conflict: the first answer stays, and the second
-    writer's transaction (its ledger row) commits as if it had found it.
-    """
+def _insert_cache(s: Session, answer: CacheRecord) -> None:
+    """Insert an answer unless its key is cached already, race-free across processes: the first
+    answer stays (`INSERT ... ON CONFLICT DO NOTHING`)."""
     dialect = s.get_bind().dialect.name
-    if dialect == "sqlite":
-        s.execute(sqlite_insert(CacheEntry).values(**values).on_conflict_do_nothing())
-    elif dialect == "postgresql":
-        s.execute(pg_insert(CacheEntry).values(**values).on_conflict_do_nothing())
-    elif s.get(CacheEntry, values["key"]) is None:
-        s.add(CacheEntry(**values))
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    s.execute(
+        insert(CacheEntry)
+        .values(
+            key=answer.key,
+            model=answer.model,
+            request=answer.request,
+            raw=answer.raw,
+            output=answer.output,
+            error=answer.error,
+            input_tokens=answer.input_tokens,
+            output_tokens=answer.output_tokens,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=[CacheEntry.key])
+    )
+
+
+def _finish(s: Session, attempt_id: int, status: AttemptStatus, error: str | None) -> None:
+    s.execute(
+        update(LLMAttempt)
+        .where(LLMAttempt.id == attempt_id)
+        .values(status=status.value, error=error, finished_at=utcnow())
+    )
+
+
+def _attempt(row: LLMAttempt) -> AttemptRecord:
+    return AttemptRecord(
+        id=row.id,
+        run_id=row.run_id,
+        call_id=row.call_id,
+        role=row.role,
+        model=row.model,
+        step_key=row.step_key,
+        cache_key=row.cache_key,
+        status=AttemptStatus(row.status),
+        est_tokens=row.est_tokens,
+        est_cost_usd=row.est_cost_usd,
+        error=row.error,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+    )
 
 
 def _call(row: LLMCall) -> CallRecord:

@@ -4,7 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
+
+
+class AttemptStatus(StrEnum):
+    """Where one request sent to a provider stands (`llm_attempts.status`)."""
+
+    PENDING = "pending"
+    """Written before the request was sent; no outcome recorded yet (in flight, or its process
+    died). Counts against the budget at its estimate."""
+    ANSWERED = "answered"
+    """A response came back; its tokens are on the ask's ledger row."""
+    FAILED = "failed"
+    """The provider refused it (an HTTP error status) or sent back a garbled response."""
+    LOST = "lost"
+    """Sent, then timed out, cut off or cancelled: the provider may have billed it, so it counts
+    against the budget at its estimate."""
+
+    @property
+    def may_be_billed_unseen(self) -> bool:
+        """Whether the provider may have billed tokens that no ledger row holds."""
+        return self in (AttemptStatus.PENDING, AttemptStatus.LOST)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,6 +134,34 @@ class UsageTotals:
     unpriced_calls: int
     """Provider calls whose price is unknown, so `cost_usd` leaves them out."""
     latency_s: float
+    unfinished_calls: int = 0
+    """Requests sent whose outcome was never recorded (`pending` attempts): in flight, or their
+    process was killed."""
+    unseen_tokens: int = 0
+    """Estimated tokens of requests that may have been billed without a known outcome
+    (`pending` and `lost` attempts); the budget counts them on top of the ledger's tokens."""
+    unseen_usd: float = 0.0
+    """Estimated USD of those requests (priced models only)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttemptRecord:
+    """One request sent to a provider (a row of `llm_attempts`)."""
+
+    id: int
+    run_id: int | None
+    call_id: int | None
+    """The ledger row of the ask it belonged to, once that ask finished."""
+    role: str
+    model: str
+    step_key: str | None
+    cache_key: str | None
+    status: AttemptStatus
+    est_tokens: int
+    est_cost_usd: float | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
 
 
 @dataclass(frozen=True, kw_only=True)

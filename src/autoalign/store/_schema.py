@@ -161,6 +161,35 @@ class LLMCall(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class LLMAttempt(Base):
+    """One request sent to a provider: written before it is sent, finished after.
+
+    An attempt still `pending` was never finished (its process died, or it is in flight); it
+    and a `lost` one (timed out or cut off after it was sent) may have been billed, so the budget
+    counts them at their estimate. See `AttemptStatus`.
+    """
+
+    __tablename__ = "llm_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), nullable=True, index=True)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("llm_calls.id"), nullable=True)
+    """The ledger row of the ask this request belonged to, once that ask finished."""
+    role: Mapped[str] = mapped_column(String(50))
+    model: Mapped[str] = mapped_column(String(200))
+    step_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    cache_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(20))
+    """pending | answered | failed | lost (`AttemptStatus`)."""
+    est_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    """Input + output tokens the request may use, estimated before it was sent."""
+    est_cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """USD the request may cost at that estimate; None when the price is unknown."""
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
 class CacheEntry(Base):
     """A model answer keyed by (model, messages, output schema, sampling settings)."""
 

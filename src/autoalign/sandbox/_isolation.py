@@ -184,7 +184,9 @@ def command(
         return [*_bwrap(workdir, tmp_bytes=tmp_bytes), *argv]
     if level == "namespaces":
         ro_binds = [(p, p) for p in SYSTEM_DIRS if os.path.isdir(p)]
-        ro_binds += [(p, p) for p in SYSTEM_MAYBE_LINKS if os.path.isdir(p) and not os.path.islink(p)]
+        ro_binds += [
+            (p, p) for p in SYSTEM_MAYBE_LINKS if os.path.isdir(p) and not os.path.islink(p)
+        ]
         ro_binds += _ro_binds()
         config = {
             "root": str(root_dir),

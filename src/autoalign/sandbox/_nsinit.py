@@ -28,6 +28,7 @@ import signal
 import socket
 import stat
 import sys
+from typing import Any
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
@@ -154,12 +155,12 @@ def _map_ids(root_host: bool, user_id: int) -> None:
         raise SetupError("could not write the user namespace's uid and gid maps")
 
 
-def outer(config: dict[str, object]) -> int:
+def outer(config: dict[str, Any]) -> int:
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the runner's thread went away: so do we
     if os.getppid() == 1:
         return EXIT_SETUP_FAILED
     root_host = os.geteuid() == 0
-    _map_ids(root_host, int(str(config["user_id"])))
+    _map_ids(root_host, int(config["user_id"]))
     status_r, status_w = os.pipe()
     init = os.fork()
     if init == 0:
@@ -231,12 +232,12 @@ def _bind(src: str, dest: str, *, writable: bool) -> None:
         _mount(None, point, None, flags)
 
 
-def _build_root(config: dict[str, object]) -> str:
+def _build_root(config: dict[str, Any]) -> str:
     new = str(config["root"])
-    tmp_bytes = int(str(config["tmp_bytes"]))
+    tmp_bytes = int(config["tmp_bytes"])
     _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing done here reaches the host
     _mount("tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=16m")
-    for link, target in dict(config["symlinks"]).items():  # type: ignore[call-overload]
+    for link, target in dict(config["symlinks"]).items():
         os.symlink(target, new + link)
     os.makedirs(new + "/dev")
     _mount("tmpfs", new + "/dev", "tmpfs", MS_NOSUID, "mode=0755,size=1m")
@@ -253,11 +254,11 @@ def _build_root(config: dict[str, object]) -> str:
     for private in ("/dev/shm", "/tmp", "/var/tmp", "/run"):
         os.makedirs(new + private)
         _mount("tmpfs", new + private, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={tmp_bytes}")
-    for src, dest in list(config["ro_binds"]):  # type: ignore[call-overload]
+    for src, dest in list(config["ro_binds"]):
         _bind(src, new + dest, writable=False)
     workdir = str(config["workdir"])
     _bind(workdir, new + workdir, writable=True)
-    for hidden in list(config["hidden"]):  # type: ignore[call-overload]
+    for hidden in list(config["hidden"]):
         _hide(new + str(hidden))
     os.makedirs(new + "/proc")
     _mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -279,7 +280,8 @@ def _hide(path: str) -> None:
 
 def _drop_privileges(*, root_host: bool, user_id: int, processes: int) -> None:
     """Leave the job with no capability, no way to gain one and (as root) an unprivileged uid."""
-    last_cap = int(open("/proc/sys/kernel/cap_last_cap").read())
+    with open("/proc/sys/kernel/cap_last_cap") as fh:
+        last_cap = int(fh.read())
     for cap in range(last_cap + 1):
         _prctl(PR_CAPBSET_DROP, cap)
     if root_host:
@@ -294,13 +296,13 @@ def _drop_privileges(*, root_host: bool, user_id: int, processes: int) -> None:
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
 
 
-def _init(config: dict[str, object], status_w: int, *, root_host: bool) -> int:
+def _init(config: dict[str, Any], status_w: int, *, root_host: bool) -> int:
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     workdir = _build_root(config)
     socket.sethostname("sandbox")
-    argv = [str(a) for a in list(config["argv"])]  # type: ignore[call-overload]
-    user_id = int(str(config["user_id"]))
-    processes = int(str(config["processes"]))
+    argv = [str(a) for a in list(config["argv"])]
+    user_id = int(config["user_id"])
+    processes = int(config["processes"])
     job = os.fork()
     if job == 0:
         try:

@@ -544,5 +544,7 @@ def probe(level: IsolationLevel) -> tuple[bool, str]:
         attempts = json.loads(out.stdout)
     except ValueError:
         return False, seen
-    blocked = all(str(attempts.get(k, "")).startswith(PROBE_BLOCKED) for k in ("connect", "read", "write"))
+    blocked = all(
+        str(attempts.get(k, "")).startswith(PROBE_BLOCKED) for k in ("connect", "read", "write")
+    )
     return (blocked and not reached and not escaped), seen

@@ -13,14 +13,14 @@ import pytest
 
 from autoalign.errors import ConfigError
 from autoalign.sandbox import (
+    CODE_LEVELS,
     ISOLATION_ENV,
     IsolationLevel,
     available_isolation_levels,
     isolation_level,
-    run_code,
 )
 
-from .helpers import names, where
+from .helpers import names, run_at, where
 
 _CONNECT = """
 import ctypes, os, socket
@@ -63,7 +63,7 @@ def test_network_connect_fails_inside_but_works_from_parent(level: IsolationLeve
             conn, _ = listener.accept()
             conn.close()
 
-        run = run_code(_CONNECT.format(port=port))
+        run = run_at(level, _CONNECT.format(port=port))
         listener.setblocking(False)
         try:
             conn, _ = listener.accept()
@@ -117,15 +117,15 @@ def test_writing_outside_the_work_folder_fails(level: IsolationLevel, tmp_path: 
     secret.write_text("host secret")
     targets = [str(host_tmp), str(shared_tmp)]
     read_only = [os.path.join(sys.prefix, f"escape-{tag}.txt"), f"/etc/autoalign-escape-{tag}"]
-    if level == "bwrap":  # only where they cannot land: elsewhere they would really be written
+    if level in CODE_LEVELS:  # only where they cannot land: elsewhere they would really be written
         targets += read_only
 
     try:
-        run = run_code(_WRITE.format(targets=targets, secret=str(secret)))
+        run = run_at(level, _WRITE.format(targets=targets, secret=str(secret)))
         assert run.exit_code == 0, where(run)
         results = json.loads(run.stdout)
         assert [f.path for f in run.files] == ["inside.txt"], where(run)
-        if level != "bwrap":
+        if level not in CODE_LEVELS:
             # Documented: we are root on the host filesystem; the record says it is not enforced.
             assert results[str(host_tmp)] == "written", where(run)
             assert host_tmp.read_text() == "escaped"
@@ -169,7 +169,7 @@ def test_api_keys_from_the_parent_are_absent_inside(
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
 
-    run = run_code(_ENV)
+    run = run_at(level, _ENV)
 
     assert run.exit_code == 0, where(run)
     seen = json.loads(run.stdout)
@@ -193,3 +193,12 @@ def test_asking_for_an_unknown_level_is_a_config_error(monkeypatch: pytest.Monke
     monkeypatch.setenv(ISOLATION_ENV, "chroot")
     with pytest.raises(ConfigError, match="chroot"):
         isolation_level()
+
+
+def test_the_former_level_name_netns_means_namespaces(
+    available: list[IsolationLevel], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if "namespaces" not in available:
+        pytest.skip("the namespaces level does not work on this machine")
+    monkeypatch.setenv(ISOLATION_ENV, "netns")
+    assert isolation_level() == "namespaces"

@@ -9,11 +9,11 @@ import uuid
 
 from autoalign.sandbox import IsolationLevel, Limits, run_code
 
-from .helpers import where
+from .helpers import alive_with_arg, run_at, where
 
 
 def test_runaway_loop_is_killed_at_its_cpu_limit(level: IsolationLevel) -> None:
-    run = run_code("while True:\n    pass\n", limits=Limits(cpu_s=1, wall_s=20))
+    run = run_at(level, "while True:\n    pass\n", limits=Limits(cpu_s=1, wall_s=20))
 
     assert run.killed_by == "cpu_limit", where(run)
     assert run.exit_code is not None and run.exit_code < 0, where(run)
@@ -23,7 +23,8 @@ def test_runaway_loop_is_killed_at_its_cpu_limit(level: IsolationLevel) -> None:
 
 
 def test_sleep_loop_is_killed_at_its_wall_limit(level: IsolationLevel) -> None:
-    run = run_code(
+    run = run_at(
+        level,
         "import time\nprint('sleeping', flush=True)\nwhile True:\n    time.sleep(0.05)\n",
         limits=Limits(wall_s=1, cpu_s=30),
     )
@@ -36,19 +37,6 @@ def test_sleep_loop_is_killed_at_its_wall_limit(level: IsolationLevel) -> None:
     print(f"isolation {level}: sleep loop stopped after {run.wall_s}s wall")
 
 
-def _alive_with_arg(marker: str) -> list[int]:
-    pids = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/cmdline", "rb") as fh:
-                    if marker.encode() in fh.read():
-                        pids.append(int(name))
-            except OSError:
-                continue
-    return pids
-
-
 def test_wall_limit_kills_the_whole_process_tree(level: IsolationLevel) -> None:
     marker = f"{uuid.uuid4().int % 10**6 + 10**6}.{os.getpid()}"  # a unique sleep length
     code = (
@@ -57,14 +45,14 @@ def test_wall_limit_kills_the_whole_process_tree(level: IsolationLevel) -> None:
         "print('spawned', flush=True)\n"
         "time.sleep(60)\n"
     )
-    run = run_code(code, limits=Limits(wall_s=1.5))
+    run = run_at(level, code, limits=Limits(wall_s=1.5))
 
     assert run.killed_by == "wall_timeout", where(run)
     assert run.stdout == "spawned\n", where(run)
     deadline = time.monotonic() + 2
-    while _alive_with_arg(marker) and time.monotonic() < deadline:
+    while alive_with_arg(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _alive_with_arg(marker) == [], f"a grandchild outlived the run {where(run)}"
+    assert alive_with_arg(marker) == [], f"a grandchild outlived the run {where(run)}"
     print(f"isolation {level}: child and grandchild killed at the wall limit")
 
 
@@ -78,7 +66,7 @@ def test_memory_bomb_is_stopped_without_harming_the_parent(level: IsolationLevel
         "while True:\n"
         "    chunks.append(bytearray(16 * 1024 * 1024))\n"  # zero-filled: really resident
     )
-    run = run_code(code, limits=Limits(memory_mb=256, wall_s=20))
+    run = run_at(level, code, limits=Limits(memory_mb=256, wall_s=20))
 
     assert run.killed_by == "memory_limit", where(run)
     assert "MemoryError" in run.stderr, where(run)
@@ -97,7 +85,7 @@ def test_file_larger_than_the_file_size_limit_is_stopped(level: IsolationLevel) 
         "        fh.write(b'x' * 1024 * 1024)\n"
         "print('wrote it all')\n"
     )
-    run = run_code(code, limits=Limits(file_size_mb=1))
+    run = run_at(level, code, limits=Limits(file_size_mb=1))
 
     assert run.killed_by == "file_size_limit", where(run)
     assert "wrote it all" not in run.stdout, where(run)

@@ -1,13 +1,20 @@
 """The sandboxed runner: worker code and experiment specs run isolated, limited and recorded.
 
 Every run happens in a separate process with a wall-clock timeout, CPU-time, memory and
-file-size limits, a fresh work folder, an environment without secrets and, where the machine
-allows it, no network and a read-only filesystem. Every record says which isolation level it had
-and what was and was not enforced. See `docs/sandbox.md`.
+file-size limits, a fresh work folder and an environment without secrets; agent-written code
+runs only in a jail (bubblewrap, or the kernel's namespaces) with no network, a read-only
+filesystem and no view of the research data or the host's processes. Every record says which
+isolation level it had and what was and was not enforced. See `docs/sandbox.md`.
 """
 
 from ._backend import Backend, LocalBackend
-from ._isolation import ISOLATION_ENV, available_isolation_levels, guarantees, isolation_level
+from ._isolation import (
+    CODE_LEVELS,
+    ISOLATION_ENV,
+    available_isolation_levels,
+    guarantees,
+    isolation_level,
+)
 from ._models import (
     ISOLATION_LEVELS,
     IsolationLevel,
@@ -16,6 +23,7 @@ from ._models import (
     KilledBy,
     Limits,
     ProducedFile,
+    RecordedIsolation,
     SandboxRun,
 )
 from ._record import ARTIFACT_KIND, record_run, summarize
@@ -24,6 +32,7 @@ from .report import report
 
 __all__ = [
     "ARTIFACT_KIND",
+    "CODE_LEVELS",
     "DEFAULT_LIMITS",
     "ISOLATION_ENV",
     "ISOLATION_LEVELS",
@@ -35,6 +44,7 @@ __all__ = [
     "Limits",
     "LocalBackend",
     "ProducedFile",
+    "RecordedIsolation",
     "SandboxRun",
     "available_isolation_levels",
     "guarantees",

@@ -6,7 +6,8 @@ folder) and then:
 - `spec`: validates the experiment spec JSON, runs it with `autoalign.testbeds.run_spec` and
   writes the result record with `report()`;
 - `code`: runs the worker's Python source as `__main__`; the code reports with `report()`;
-- `probe`: tries to connect to 127.0.0.1 on the port given, to show whether the network is cut.
+- `probe`: tries to connect to a port, read a file and write a file the parent names, and prints
+  what happened (the parent decides whether a level works).
 
 Resource exhaustion is turned into documented exit codes (see `_protocol`) so the parent can say
 which limit stopped the run. Only the standard library is imported before the payload runs.
@@ -29,7 +30,6 @@ from ._protocol import (
     EXIT_FILE_SIZE_LIMIT,
     EXIT_MEMORY_LIMIT,
     PROBE_BLOCKED,
-    PROBE_CONNECTED,
     USAGE_FD_ENV,
 )
 
@@ -37,17 +37,31 @@ CODE_FILENAME = "<sandbox-code>"
 """Filename that tracebacks of worker code show."""
 
 
-def _probe(port_text: str) -> int:
+def _probe(payload: str) -> int:
+    """Try what a level must prevent; print one JSON object: attempt -> what happened."""
+    plan = json.loads(payload)
+    seen: dict[str, str] = {}
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.settimeout(3.0)
     try:
-        sock.connect(("127.0.0.1", int(port_text.strip())))
+        sock.connect(("127.0.0.1", int(plan["port"])))
+        seen["connect"] = "connected"
     except OSError as exc:
-        print(f"{PROBE_BLOCKED} {exc.__class__.__name__}: {exc}")
-    else:
-        print(PROBE_CONNECTED)
+        seen["connect"] = f"{PROBE_BLOCKED} {exc.__class__.__name__}"
     finally:
         sock.close()
+    try:
+        with open(plan["read"]) as fh:
+            seen["read"] = fh.read()
+    except OSError as exc:
+        seen["read"] = f"{PROBE_BLOCKED} {exc.__class__.__name__}"
+    try:
+        with open(plan["write"], "w") as fh:
+            fh.write("escaped")
+        seen["write"] = "written"
+    except OSError as exc:
+        seen["write"] = f"{PROBE_BLOCKED} {exc.__class__.__name__}"
+    print(json.dumps(seen))
     return 0
 
 

@@ -5,12 +5,14 @@ Levels, strongest first:
 - `bwrap`: bubblewrap with new network, pid, ipc and uts namespaces, every capability dropped,
   the system, the interpreter and autoalign mounted read-only, a private /tmp, and the work folder
   the only writable host path; the sandbox dies with its parent.
-- `netns`: `unshare --net` (with `--map-root-user` when not root) and `setpriv` dropping every
-  capability; the filesystem is the host's.
-- `rlimits-only`: resource limits and a scrubbed environment, nothing else.
+- `namespaces`: the same jail built without bubblewrap, from the kernel's user, mount, pid,
+  network, ipc, uts and cgroup namespaces (`_nsinit.py`); also a per-run process limit.
+- `rlimits-only`: resource limits and a scrubbed environment, nothing else. It cannot keep code
+  away from the research data, so it runs experiment specs only: agent-written code is refused.
 
-A level counts as available only after a probe ran Python inside it and saw a connection to a
-port the parent listens on fail (for `rlimits-only`, after Python merely ran).
+A level counts as available only after a probe ran Python inside it and saw that it could neither
+connect to a port the parent listens on, nor read a file the parent planted, nor write outside its
+work folder (for `rlimits-only`, after Python merely ran).
 """
 
 from __future__ import annotations
@@ -34,7 +36,28 @@ from ._models import ISOLATION_LEVELS, IsolationLevel
 logger = logging.getLogger("autoalign.sandbox")
 
 ISOLATION_ENV = "AUTOALIGN_SANDBOX_ISOLATION"
-"""Set to `netns` or `rlimits-only` to run below the strongest level (for tests and debugging)."""
+"""Set to `namespaces` or `rlimits-only` to run below the strongest level (tests, debugging)."""
+
+LEVEL_ALIASES: dict[str, IsolationLevel] = {"netns": "namespaces"}
+"""Former level names still accepted in `AUTOALIGN_SANDBOX_ISOLATION`."""
+
+CODE_LEVELS: tuple[IsolationLevel, ...] = ("bwrap", "namespaces")
+"""Levels that keep code from the research data, the host and its processes: only these run
+agent-written code."""
+
+SANDBOX_USER_ID = 65534
+"""The unprivileged uid and gid (`nobody`) sandboxed code runs as under `namespaces` when the
+runner is root, so the kernel's per-user process limit binds it."""
+
+CACHE_DIR_ENV = "AUTOALIGN_CACHE_DIR"
+DB_ENV = "AUTOALIGN_DB"
+DEFAULT_DB_DIR = ".autoalign"
+
+NO_CODE_LEVEL_HINT = (
+    "install bubblewrap (`apt-get install -y bubblewrap`), or enable unprivileged user "
+    "namespaces (`sysctl -w kernel.unprivileged_userns_clone=1`, and on Ubuntu "
+    "`sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`)"
+)
 
 SYSTEM_DIRS = ("/usr", "/etc")
 SYSTEM_MAYBE_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -111,99 +134,175 @@ def _setpriv() -> list[str]:
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         return []
-    # Root (real, or mapped by --map-root-user) drops every capability, so it can neither raise
-    # its own hard limits nor setns() back into the host's network namespace. The pdeathsig
-    # kills the sandboxed process if the thread that started it dies (bwrap has its own).
+    # Root drops every capability, so it cannot raise its own hard limits. The pdeathsig kills
+    # the sandboxed process if the thread that started it dies.
     caps = ["--bounding-set=-all", "--inh-caps=-all"]
     return [setpriv, "--no-new-privs", *caps, "--pdeathsig", "KILL", "--"]
 
 
-def command_prefix(level: IsolationLevel, workdir: Path, *, tmp_bytes: int) -> list[str]:
-    """The argv that enters `level` before the interpreter's own argv."""
+def research_data_paths() -> list[str]:
+    """Where the research data may live, to hide it should a read-only folder hold it.
+
+    The testbeds' answer key (the cache root, `$AUTOALIGN_CACHE_DIR` or `~/.cache/autoalign`),
+    the default database folder (`.autoalign` here) and a SQLite `$AUTOALIGN_DB` with its WAL
+    files. The jail shows nothing of the host but the system, the interpreter, autoalign and the
+    work folder, so these matter only when one of those folders holds them.
+    """
+    env = os.environ.get(CACHE_DIR_ENV)
+    cache = Path(env).expanduser() if env else Path.home() / ".cache" / "autoalign"
+    paths = [cache, Path.cwd() / DEFAULT_DB_DIR]
+    url = os.environ.get(DB_ENV, "")
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        db = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+        paths += [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+    return sorted({os.path.realpath(p) for p in paths})
+
+
+def _hidden_under(binds: list[tuple[str, str]]) -> list[str]:
+    bound = (*SYSTEM_DIRS, *(dest for _, dest in binds))
+    return [p for p in research_data_paths() if os.path.exists(p) and _under(p, bound)]
+
+
+def _symlinks() -> dict[str, str]:
+    return {p: os.readlink(p) for p in SYSTEM_MAYBE_LINKS if os.path.islink(p)}
+
+
+def command(
+    level: IsolationLevel,
+    workdir: Path,
+    argv: list[str],
+    *,
+    tmp_bytes: int,
+    processes: int,
+    root_dir: Path,
+) -> list[str]:
+    """The argv that runs `argv` at `level`, with `workdir` its only writable host folder.
+
+    `root_dir` is an empty folder the `namespaces` level mounts its new root on.
+    """
     if level == "bwrap":
-        bwrap = shutil.which("bwrap")
-        if bwrap is None:
-            raise ConfigError("bubblewrap is not installed; `apt-get install -y bubblewrap`")
-        args = [
-            bwrap,
-            "--unshare-net",
-            "--unshare-pid",
-            "--unshare-ipc",
-            "--unshare-uts",
-            "--unshare-cgroup-try",
-            "--hostname",
-            "sandbox",
-            "--die-with-parent",
-            "--cap-drop",
-            "ALL",
+        return [*_bwrap(workdir, tmp_bytes=tmp_bytes), *argv]
+    if level == "namespaces":
+        ro_binds = [(p, p) for p in SYSTEM_DIRS if os.path.isdir(p)]
+        ro_binds += [
+            (p, p) for p in SYSTEM_MAYBE_LINKS if os.path.isdir(p) and not os.path.islink(p)
         ]
-        for path in SYSTEM_DIRS:
-            if os.path.isdir(path):
-                args += ["--ro-bind", path, path]
-        for path in SYSTEM_MAYBE_LINKS:
-            if os.path.islink(path):
-                args += ["--symlink", os.readlink(path), path]
-            elif os.path.isdir(path):
-                args += ["--ro-bind", path, path]
-        args += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
-        for src, dest in _ro_binds():
-            args += ["--ro-bind", src, dest]
-        args += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir), "--"]
-        return args
-    if level == "netns":
-        unshare = shutil.which("unshare")
-        if unshare is None:
-            raise ConfigError("`unshare` (util-linux) is not installed")
-        return [unshare, "--net", *([] if is_root() else ["--map-root-user"]), "--", *_setpriv()]
+        ro_binds += _ro_binds()
+        config = {
+            "root": str(root_dir),
+            "workdir": str(workdir),
+            "ro_binds": ro_binds,
+            "symlinks": _symlinks(),
+            "hidden": _hidden_under(ro_binds),
+            "tmp_bytes": tmp_bytes,
+            "processes": processes,
+            "user_id": SANDBOX_USER_ID,
+            "argv": argv,
+        }
+        init = Path(__file__).with_name("_nsinit.py")
+        return [str(python_executable()), "-I", "-S", str(init), json.dumps(config)]
     if is_root():
-        return _setpriv()
+        return [*_setpriv(), *argv]
     # Without root, setpriv cannot touch the bounding set; keep no_new_privs and pdeathsig.
-    return [p for p in _setpriv() if not p.startswith(("--bounding-set", "--inh-caps"))]
+    keep = [p for p in _setpriv() if not p.startswith(("--bounding-set", "--inh-caps"))]
+    return [*keep, *argv]
+
+
+def _bwrap(workdir: Path, *, tmp_bytes: int) -> list[str]:
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise ConfigError("bubblewrap is not installed; `apt-get install -y bubblewrap`")
+    args = [
+        bwrap,
+        "--unshare-net",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--hostname",
+        "sandbox",
+        "--die-with-parent",
+        "--cap-drop",
+        "ALL",
+    ]
+    for path in SYSTEM_DIRS:
+        if os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    for path in SYSTEM_MAYBE_LINKS:
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
+    args += ["--size", str(tmp_bytes), "--tmpfs", "/dev/shm"]
+    binds = _ro_binds()
+    for src, dest in binds:
+        args += ["--ro-bind", src, dest]
+    for hidden in _hidden_under(binds):
+        args += ["--tmpfs", hidden] if os.path.isdir(hidden) else ["--ro-bind", "/dev/null", hidden]
+    args += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir), "--"]
+    return args
+
+
+_COMMON = [
+    "wall_clock: the whole process group is killed (SIGKILL) at wall_s",
+    "cpu_time: RLIMIT_CPU, per process (SIGXCPU, then SIGKILL a second later)",
+    "memory: RLIMIT_AS (address space), per process",
+    "file_size: RLIMIT_FSIZE, per file",
+    "core_dumps: RLIMIT_CORE=0",
+    "environment: allowlist only; no *_KEY, *_TOKEN, *_SECRET, *_PASSWORD, credentials, "
+    "AUTOALIGN_DB",
+    "work_folder: fresh and empty, HOME points at it, deleted after the run",
+]
+
+_JAIL = [
+    "network: new network namespace; only its own loopback (abstract Unix sockets too)",
+    "filesystem: a new root holding only the system, the interpreter and autoalign (read-only) "
+    "and the work folder (the only writable host path); /tmp, /dev/shm, /var/tmp and /run are "
+    "private and discarded",
+    "research_data: the testbeds' answer key, the research database and the home folder are not "
+    "in the sandbox's root (and are covered if a read-only folder holds them)",
+    "process_tree: new pid namespace; every descendant (setsid daemons too) dies with the run",
+    "host_processes: new pid and ipc namespaces; no host process can be seen or signalled, and "
+    "no host socket path is visible",
+]
 
 
 def guarantees(level: IsolationLevel) -> tuple[list[str], list[str]]:
     """What `level` enforces and what it does not, each as `name: how` / `name: why`."""
     root = is_root()
-    caps_dropped = level == "bwrap" or bool(_setpriv())
-    who = "root" if root else "an unprivileged user"
-    enforced = [
-        "wall_clock: the whole process group is killed (SIGKILL) at wall_s",
-        "cpu_time: RLIMIT_CPU, per process (SIGXCPU, then SIGKILL a second later)",
-        "memory: RLIMIT_AS (address space), per process",
-        "file_size: RLIMIT_FSIZE, per file",
-        "core_dumps: RLIMIT_CORE=0",
-        "environment: allowlist only; no *_KEY, *_TOKEN, *_SECRET, *_PASSWORD, credentials, "
-        "AUTOALIGN_DB",
-        "work_folder: fresh and empty, HOME points at it, deleted after the run",
-    ]
-    not_enforced = [
-        "process_count: no limit (RLIMIT_NPROC counts per user and does not bind root)",
-        "disk_usage: only single files are limited, not the work folder's total",
-    ]
-    if caps_dropped:
+    enforced = list(_COMMON)
+    not_enforced = ["disk_usage: only single files are limited, not the work folder's total"]
+    if level in CODE_LEVELS:
         enforced.append("capabilities: all dropped, no_new_privs; limits cannot be raised")
-    elif root:
-        not_enforced.append(
-            "capabilities: code runs as root with every capability (setpriv missing) and can "
-            "raise its own limits"
+        enforced += _JAIL
+    if level == "namespaces":
+        who = f"uid {SANDBOX_USER_ID}" if root else "the user"
+        enforced.append(
+            f"process_count: RLIMIT_NPROC in the run's own user namespace (as {who}): at most "
+            "Limits.processes processes and threads"
         )
-    if level == "bwrap":
-        enforced.append("network: new network namespace; only its own empty loopback")
-    elif level == "netns":
-        enforced.append("network: new network namespace without interfaces (loopback down)")
     else:
-        not_enforced.append("network: the host's network is reachable")
-    if level == "bwrap":
-        enforced += [
-            "filesystem: system, interpreter and autoalign read-only; the work folder is the "
-            "only writable host path; /tmp is private and discarded",
-            "process_tree: new pid namespace; every descendant dies with the run",
-        ]
-    else:
+        not_enforced.append(
+            "process_count: no limit (RLIMIT_NPROC counts per user and does not bind root)"
+        )
+    if level == "rlimits-only":
+        if _setpriv() and root:
+            enforced.append("capabilities: all dropped, no_new_privs; limits cannot be raised")
+        elif root:
+            not_enforced.append(
+                "capabilities: code runs as root with every capability (setpriv missing) and "
+                "can raise its own limits"
+            )
+        who = "root" if root else "an unprivileged user"
         not_enforced += [
+            "network: the host's network is reachable",
             f"filesystem: the host filesystem, writable wherever {who} can write",
+            "research_data: the answer key and the research database are readable; agent-written "
+            "code is therefore refused at this level, only experiment specs run",
             "process_tree: a descendant that leaves the process group (setsid), or whose "
             "parent process dies, may outlive the run",
+            "host_processes: host processes can be signalled and host sockets reached",
         ]
     return enforced, not_enforced
 
@@ -240,28 +339,49 @@ def available_isolation_levels() -> list[IsolationLevel]:
 def isolation_level() -> IsolationLevel:
     """The isolation level sandboxed runs get here: the strongest that works.
 
-    Each level is probed once per process by running Python inside it and trying to connect to a
-    port the parent listens on. `AUTOALIGN_SANDBOX_ISOLATION` may ask for a weaker level.
+    Each level is probed once per process (see the module's docstring).
+    `AUTOALIGN_SANDBOX_ISOLATION` may ask for a weaker level (`netns` is read as `namespaces`).
 
     Raises:
         ConfigError: the variable names an unknown level, or one that does not work here.
     """
-    wanted = os.environ.get(ISOLATION_ENV, "").strip()
-    if not wanted:
+    raw = os.environ.get(ISOLATION_ENV, "").strip()
+    if not raw:
         return available_isolation_levels()[0]
+    wanted = LEVEL_ALIASES.get(raw, raw)
     for level in ISOLATION_LEVELS:
         if level != wanted:
             continue
         if level == "rlimits-only" or _probe(level):
             return level
-        hint = "install bubblewrap (`apt-get install -y bubblewrap`)" if level == "bwrap" else ""
+        hint = (
+            "install bubblewrap (`apt-get install -y bubblewrap`)"
+            if level == "bwrap"
+            else NO_CODE_LEVEL_HINT.split(", or ", 1)[1]
+        )
         raise ConfigError(
-            f"{ISOLATION_ENV}={wanted!r}, but that isolation level does not work on this "
-            f"machine; {hint or 'unset the variable'} (the log says why the probe failed)"
+            f"{ISOLATION_ENV}={raw!r}, but that isolation level does not work on this "
+            f"machine; {hint}, or unset the variable (the log says why the probe failed)"
         )
     raise ConfigError(
-        f"{ISOLATION_ENV}={wanted!r} is not an isolation level; use one of "
+        f"{ISOLATION_ENV}={raw!r} is not an isolation level; use one of "
         f"{', '.join(ISOLATION_LEVELS)} or unset it"
+    )
+
+
+def refuse_code_at(level: IsolationLevel) -> None:
+    """Refuse to run agent-written code at a level that cannot protect the research.
+
+    Raises:
+        ConfigError: `level` is not one of `CODE_LEVELS`.
+    """
+    if level in CODE_LEVELS:
+        return
+    raise ConfigError(
+        f"refusing to run agent-written code at sandbox isolation {level!r}: it could read the "
+        "testbeds' answer key and the research database, write the host filesystem and outlive "
+        f"its run. To get a level that can run it, {NO_CODE_LEVEL_HINT}. Experiment specs still "
+        "run at this level."
     )
 
 
@@ -274,15 +394,11 @@ def _warn_once(level: str) -> None:
     _warned.add(level)
     if level == "rlimits-only":
         message = (
-            "SANDBOX IS WEAK: neither bubblewrap nor `unshare --net` works here, so sandboxed "
-            "code runs with resource limits only: it can reach the network and write the host "
-            "filesystem. Install bubblewrap (`apt-get install -y bubblewrap`)."
+            "SANDBOX IS WEAK: neither bubblewrap nor the kernel's namespaces work here, so "
+            "sandboxed runs have resource limits only; experiment specs run, agent-written code "
+            f"is refused. To fix it, {NO_CODE_LEVEL_HINT}."
         )
         warnings.warn(message, RuntimeWarning, stacklevel=3)
         logger.warning(message)
     else:
-        logger.warning(
-            "sandbox runs at isolation %r: no network, but the host filesystem is writable; "
-            "install bubblewrap (`apt-get install -y bubblewrap`) for a read-only filesystem",
-            level,
-        )
+        logger.info("sandbox runs at isolation %r (bubblewrap is not installed)", level)

@@ -7,10 +7,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-IsolationLevel = Literal["bwrap", "netns", "rlimits-only"]
+IsolationLevel = Literal["bwrap", "namespaces", "rlimits-only"]
 """How strongly a run is isolated, strongest first (see `docs/sandbox.md`)."""
 
-ISOLATION_LEVELS: tuple[IsolationLevel, ...] = ("bwrap", "netns", "rlimits-only")
+ISOLATION_LEVELS: tuple[IsolationLevel, ...] = ("bwrap", "namespaces", "rlimits-only")
+
+RecordedIsolation = Literal["bwrap", "namespaces", "netns", "rlimits-only"]
+"""An isolation level as a record states it. `netns` (a network namespace on the host's
+filesystem) is no longer used; records made with it stay readable and keep their own lists."""
 
 JobKind = Literal["spec", "code"]
 
@@ -30,6 +34,9 @@ class Limits(BaseModel):
     """Address space per process in MiB (RLIMIT_AS); under bwrap also the private /tmp's size."""
     file_size_mb: int = Field(default=64, gt=0)
     """Largest file a process may write, in MiB (RLIMIT_FSIZE)."""
+    processes: int = Field(default=256, gt=0)
+    """Processes and threads the run may have at once (RLIMIT_NPROC in the run's own user
+    namespace); enforced at `namespaces` only (see `SandboxRun.enforced`)."""
     max_output_bytes: int = Field(default=64_000, ge=0)
     """Bytes kept of stdout and of stderr each (head and tail); the full sizes are recorded."""
     max_file_text_bytes: int = Field(default=8_000, ge=0)
@@ -63,8 +70,8 @@ class SandboxRun(BaseModel):
 
     kind: JobKind
     """`spec`: a structured experiment spec; `code`: worker-written Python source."""
-    isolation: IsolationLevel
-    """The isolation level the run had (`bwrap`, `netns` or `rlimits-only`)."""
+    isolation: RecordedIsolation
+    """The isolation level the run had (`bwrap`, `namespaces` or `rlimits-only`)."""
     enforced: list[str]
     """What was enforced, each as `name: how` (e.g. `network: new empty network namespace`)."""
     not_enforced: list[str]

@@ -26,5 +26,8 @@ EXIT_FILE_SIZE_LIMIT = 202
 EXIT_BAD_PAYLOAD = 203
 """The child's exit code when the payload is not a valid spec, or source that does not compile."""
 
-PROBE_BLOCKED = "network-blocked"
-PROBE_CONNECTED = "network-connected"
+EXIT_SETUP_FAILED = 204
+"""The exit code when the `namespaces` jail could not be built (see `_nsinit.py`)."""
+
+PROBE_BLOCKED = "blocked"
+"""What the probe prints for an attempt that failed (`probe` jobs report each attempt)."""

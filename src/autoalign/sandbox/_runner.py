@@ -26,7 +26,15 @@ from typing import IO, TYPE_CHECKING
 from pydantic import ValidationError
 
 from ._env import sandbox_env
-from ._isolation import command_prefix, guarantees, isolation_level, package_root
+from ._isolation import (
+    SANDBOX_USER_ID,
+    command,
+    guarantees,
+    is_root,
+    isolation_level,
+    package_root,
+    refuse_code_at,
+)
 from ._isolation import python_executable as _python
 from ._models import IsolationLevel, Job, KilledBy, Limits, ProducedFile, SandboxRun
 from ._protocol import (
@@ -235,17 +243,23 @@ class _Outcome:
 def _spawn(kind: str, payload: str, limits: Limits, level: IsolationLevel) -> _Outcome:
     """Run `python -m autoalign.sandbox._child KIND` at `level`, feeding it `payload`."""
     data = payload.encode("utf-8")  # before anything starts: a bad payload raises here
-    workdir = Path(tempfile.mkdtemp(prefix="autoalign-sandbox-")).resolve()
+    # The run's folder holds the work folder and, for `namespaces`, the new root's mount point.
+    run_dir = Path(tempfile.mkdtemp(prefix="autoalign-sandbox-")).resolve()
+    workdir = run_dir / "work"
+    workdir.mkdir(mode=0o700)
+    (run_dir / "root").mkdir(mode=0o700)
+    if level == "namespaces" and is_root():
+        os.chown(workdir, SANDBOX_USER_ID, SANDBOX_USER_ID)  # the job's unprivileged user
     try:
         python = _python()
-        argv = [
-            *command_prefix(level, workdir, tmp_bytes=limits.memory_mb * MIB),
-            str(python),
-            "-P",
-            "-m",
-            "autoalign.sandbox._child",
-            kind,
-        ]
+        argv = command(
+            level,
+            workdir,
+            [str(python), "-P", "-m", "autoalign.sandbox._child", kind],
+            tmp_bytes=limits.memory_mb * MIB,
+            processes=limits.processes,
+            root_dir=run_dir / "root",
+        )
         env = sandbox_env(workdir, package_root=package_root(), python_bin=python.parent)
         usage_r, usage_w = os.pipe()
         env[USAGE_FD_ENV] = str(usage_w)
@@ -302,7 +316,7 @@ def _spawn(kind: str, payload: str, limits: Limits, level: IsolationLevel) -> _O
             result_text=_read_result(workdir),
         )
     finally:
-        _remove(workdir)
+        _remove(run_dir)
 
 
 def _read_usage(fd: int) -> _Usage:
@@ -428,8 +442,20 @@ def _validate_result(text: str | None, kind: str) -> tuple[dict[str, object] | N
 
 
 def run_job(job: Job, *, isolation: IsolationLevel | None = None) -> SandboxRun:
-    """Run one job in a sandboxed child process and return its record."""
+    """Run one job in a sandboxed child process and return its record.
+
+    Raises:
+        ConfigError: `job` is agent-written code and the level cannot keep it from the research
+            data (`rlimits-only`); the message says how to get a level that can.
+    """
     level = isolation or isolation_level()
+    if job.kind == "code":
+        refuse_code_at(level)
+    return execute(job, level)
+
+
+def execute(job: Job, level: IsolationLevel) -> SandboxRun:
+    """Run `job` at `level` without asking whether the level may run it (`run_job` asks)."""
     enforced, not_enforced = guarantees(level)
     outcome = _spawn(job.kind, job.payload, job.limits, level)
     result, result_error = _validate_result(outcome.result_text, job.kind)
@@ -466,6 +492,10 @@ def run_code(source: str, *, limits: Limits = DEFAULT_LIMITS) -> SandboxRun:
     Args:
         source: Python source text.
         limits: resource limits.
+
+    Raises:
+        ConfigError: only `rlimits-only` works here, which cannot protect the research from
+            agent-written code; the message says how to get `namespaces` or `bwrap`.
     """
     return run_job(Job(kind="code", payload=source, limits=limits))
 
@@ -481,24 +511,40 @@ def run_spec(spec: ExperimentSpec, *, limits: Limits = DEFAULT_LIMITS) -> Sandbo
 
 
 def probe(level: IsolationLevel) -> tuple[bool, str]:
-    """Whether `level` works here: Python runs inside it and (except for rlimits-only) cannot
-    connect to a port this process listens on. Returns the verdict and what was seen."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(8)
-        listener.setblocking(False)
-        port = listener.getsockname()[1]
-        out = _spawn("probe", str(port), Limits(wall_s=60, cpu_s=30), level)
+    """Whether `level` works here and holds what it promises. Returns the verdict and what was
+    seen.
+
+    Python must run inside it. Except for `rlimits-only`, it must also fail to connect to a port
+    this process listens on, to read a file this process wrote, and to write a file outside its
+    work folder (this process checks that nothing arrived).
+    """
+    with tempfile.TemporaryDirectory(prefix="autoalign-probe-") as host, socket.socket() as lsn:
+        planted = Path(host) / "planted.txt"
+        planted.write_text("host data")
+        target = Path(host) / "escaped.txt"
+        lsn.bind(("127.0.0.1", 0))
+        lsn.listen(8)
+        lsn.setblocking(False)
+        plan = {"port": lsn.getsockname()[1], "read": str(planted), "write": str(target)}
+        out = _spawn("probe", json.dumps(plan), Limits(wall_s=60, cpu_s=30), level)
         try:
-            conn, _ = listener.accept()
+            conn, _ = lsn.accept()
         except BlockingIOError:
             reached = False
         else:
             conn.close()
             reached = True
+        escaped = target.exists()
     seen = f"exit={out.exit_code} stdout={out.stdout.strip()!r} stderr={out.stderr[-400:]!r}"
     if out.exit_code != 0:
         return False, seen
     if level == "rlimits-only":
         return True, seen
-    return (not reached and out.stdout.startswith(PROBE_BLOCKED)), seen
+    try:
+        attempts = json.loads(out.stdout)
+    except ValueError:
+        return False, seen
+    blocked = all(
+        str(attempts.get(k, "")).startswith(PROBE_BLOCKED) for k in ("connect", "read", "write")
+    )
+    return (blocked and not reached and not escaped), seen

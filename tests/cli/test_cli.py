@@ -112,7 +112,7 @@ def test_missing_key_names_the_variable(tmp_path: Path) -> None:
 
 def test_newer_database_is_refused(tmp_path: Path) -> None:
     db = tmp_path / "r.db"
-    assert cli("status", cwd=tmp_path, db=db).returncode == 0
+    assert cli("init", cwd=tmp_path, db=db).returncode == 0
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE alembic_version SET version_num = 'ffffffffffff'")
     out = cli("status", cwd=tmp_path, db=db)

@@ -7,7 +7,7 @@ import socket
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, func, select, update
+from sqlalchemy import CursorResult, Engine, func, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -70,20 +70,23 @@ def _artifact(row: Artifact, status: str) -> ArtifactRecord:
 
 
 def _check_writable(engine: Engine) -> None:
-    """Take and release SQLite's write lock, so a read-only file fails now, not mid-run."""
-    if engine.dialect.name != "sqlite":
-        return
+    """Write a row back unchanged and roll back, so a read-only database (file, folder, user or
+    server) fails when it is opened, not in the middle of a run."""
     with engine.connect() as connection:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
         connection.rollback()
 
 
-_SQLITE_REASONS = (
+_REASONS = (
     ("file is not a database", "the file is not a SQLite database; pass the path of an "
      "autoalign database, or move the file away"),
     ("malformed", "the file is damaged (truncated?); restore it from a backup or move it away"),
     ("readonly", "the database is read-only; make the file and its folder writable, or pass "
      "another --db path"),
+    ("read-only transaction", "the server holds the database read-only; connect as a user "
+     "that may write, or pass another --db URL"),
+    ("permission denied", "the database user may not write; grant it write access, or pass "
+     "another --db URL"),
     ("unable to open database file", "the file cannot be opened; check that it and its folder "
      "exist and are readable and writable"),
 )
@@ -91,11 +94,11 @@ _SQLITE_REASONS = (
 
 def _why(exc: DBAPIError) -> str:
     """One line saying why the database could not be used, and what to do."""
-    text = " ".join(str(exc.orig).split())
-    for needle, reason in _SQLITE_REASONS:
-        if needle in text.lower():
+    message = " ".join(str(exc.orig).split())
+    for needle, reason in _REASONS:
+        if needle in message.lower():
             return reason
-    return f"{shown(text, limit=300)}; check the URL, and that the server runs and accepts you"
+    return f"{shown(message, limit=300)}; check the URL, and that the server runs and accepts you"
 
 
 class Store(LedgerMixin, FindingsMixin):

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from ._cli_calibration import register as _register_calibration
 from ._cli_testbeds import testbeds_app
-from ._text import safe, safe_line
+from ._text import clip, safe, safe_line
 from .agenda import MAX_SEED, load_agenda
 from .errors import AutoalignError, UsageError
 from .models import check_models
@@ -76,10 +76,10 @@ def _store(*, create: bool = False) -> Store:
 def _parse_id(value: str, *, what: str) -> int:
     """A row id given on the command line: a positive integer that fits the database."""
     text = value.strip()
-    number = int(text) if text.isascii() and text.isdigit() else 0
+    number = int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else 0
     if not 1 <= number <= MAX_ID:
         raise UsageError(
-            f"{what} id must be a positive integer up to {MAX_ID} (got {safe_line(value)[:40]!r}); "
+            f"{what} id must be a positive integer up to {MAX_ID} (got {clip(value, limit=40)!r}); "
             "list them with `autoalign show`"
         )
     return number
@@ -123,11 +123,11 @@ def init(
 ) -> None:
     """Create the research database and a starter agenda."""
     if agenda.is_dir():
-        raise UsageError(f"--agenda {safe_line(agenda)} is a folder; pass a file path")
+        raise UsageError(f"--agenda {clip(str(agenda))} is a folder; pass a file path")
     if not agenda.exists() and not agenda.parent.is_dir():
         raise UsageError(
-            f"cannot write the agenda {safe_line(agenda)}: the folder "
-            f"{safe_line(agenda.parent)} does not exist; create it or pass another --agenda"
+            f"cannot write the agenda {clip(str(agenda))}: the folder "
+            f"{clip(str(agenda.parent))} does not exist; create it or pass another --agenda"
         )
     with _store(create=True) as store:
         console.print(f"database ready: {safe(store.engine.url.render_as_string())}")
@@ -138,7 +138,7 @@ def init(
         agenda.write_text(QUICKSTART.read_text(encoding="utf-8"), encoding="utf-8")
     except OSError as exc:
         raise UsageError(
-            f"cannot write the agenda {safe_line(agenda)}: {exc.strerror or exc}; "
+            f"cannot write the agenda {clip(str(agenda))}: {exc.strerror or exc}; "
             "pass another --agenda"
         ) from None
     console.print(f"agenda written: {safe(agenda)}; run it with `autoalign run {safe(agenda)}`")

@@ -216,7 +216,9 @@ def test_seed_too_large_for_the_database_writes_nothing(tmp_path: Path) -> None:
     assert digest(db) == before
 
 
-@pytest.mark.parametrize("value", ["99999999999999999999999", "-1", "0", "abc", str(MAX_ID + 1)])
+@pytest.mark.parametrize(
+    "value", ["99999999999999999999999", "-1", "0", "abc", str(MAX_ID + 1), "9" * 5000]
+)
 @pytest.mark.parametrize("what", ["paper", "artifact"])
 def test_show_id_out_of_range_is_one_clear_line(tmp_path: Path, value: str, what: str) -> None:
     assert invoke("--db", "sqlite:///r.db", "init", cwd=tmp_path).code == 0

@@ -80,3 +80,71 @@ def test_several_errors_all_reported(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="file not found"):
         load_agenda(tmp_path / "nope.toml")
+
+
+def test_seed_must_fit_the_database(tmp_path: Path) -> None:
+    from autoalign.agenda import MAX_SEED
+
+    assert load_agenda(write(tmp_path, f'[run]\nseed = {MAX_SEED}\n[[topics]]\nname = "x"\n'))
+    for seed in (2**70, MAX_SEED + 1, -1):
+        path = write(tmp_path, f'[run]\nseed = {seed}\n[[topics]]\nname = "x"\n')
+        with pytest.raises(ConfigError) as info:
+            load_agenda(path)
+        assert info.value.field == "run.seed"
+
+
+def test_unknown_role_lists_the_known_ones(tmp_path: Path) -> None:
+    path = write(tmp_path, '[models.roles]\ncritic2 = "openai:x"\n[[topics]]\nname = "x"\n')
+    with pytest.raises(ConfigError) as info:
+        load_agenda(path)
+    assert info.value.field == "models"
+    assert "unknown role 'critic2'" in info.value.reason
+    assert "proposer, judge, worker, critic-1, summarizer, critic-2" in info.value.reason
+
+
+def test_every_role_of_the_pipeline_is_known_to_the_agenda() -> None:
+    from autoalign.pipeline import ROLES
+    from autoalign.vocabulary import ROLE_NAMES
+
+    assert tuple(ROLES) == ROLE_NAMES
+
+
+@pytest.mark.parametrize(
+    ("toml", "field", "char"),
+    [
+        ('[[topics]]\nname = "a\\u001b[2Jb"\n', "topics[0].name", "U+001B"),
+        ('[[topics]]\nname = "a\\nb"\n', "topics[0].name", "U+000A"),
+        ('[run]\nname = "a\\tb"\n[[topics]]\nname = "x"\n', "run.name", "U+0009"),
+        ('[[topics]]\nname = "x"\ndescription = "ok\\n\\tok\\u0007"\n',
+         "topics[0].description", "U+0007"),
+        ('[models]\ndefault = "openai:\\u009bx"\n[[topics]]\nname = "x"\n', "models.default",
+         "U+009B"),
+        ('[[topics]]\nname = "\\u202eevil"\n', "topics[0].name", "U+202E"),
+    ],
+)
+def test_control_characters_are_refused(tmp_path: Path, toml: str, field: str, char: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_agenda(write(tmp_path, toml))
+    assert info.value.field == field and char in info.value.reason
+
+
+def test_newlines_and_tabs_are_allowed_in_descriptions(tmp_path: Path) -> None:
+    agenda = load_agenda(write(tmp_path, '[[topics]]\nname = "x"\ndescription = "a\\n\\tb"\n'))
+    assert agenda.topics[0].description == "a\n\tb"
+
+
+def test_long_values_are_clipped_in_the_message(tmp_path: Path) -> None:
+    path = write(tmp_path, f'[[topics]]\nname = "{"n" * 300}"\ndescription = "{"d" * 9000}"\n')
+    with pytest.raises(ConfigError) as info:
+        load_agenda(path)
+    message = str(info.value)
+    assert "(300 characters)" in message and "(9000 characters)" in message
+    assert len(message) < 600 and "\n" not in message
+
+
+def test_many_problems_fit_one_line(tmp_path: Path) -> None:
+    topics = "".join(f'[[topics]]\nbad{i} = 1\n' for i in range(9))
+    with pytest.raises(ConfigError) as info:
+        load_agenda(write(tmp_path, topics))
+    message = str(info.value)
+    assert "\n" not in message and "problems" in message and "more" in message

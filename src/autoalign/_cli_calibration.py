@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from ._text import safe
 from .calibration import (
     CalibrationReport,
     SkipReason,
@@ -97,7 +97,7 @@ def register(
                 f"cannot write {out}: {exc.strerror or exc}; pass a writable path",
                 param_hint="--out",
             ) from exc
-        out_console.print(f"reliability diagram: {escape(str(out))}")
+        out_console.print(f"reliability diagram: {safe(str(out))}")
 
 
 def _print_report(console: Console, report: CalibrationReport) -> None:
@@ -111,7 +111,7 @@ def _print_report(console: Console, report: CalibrationReport) -> None:
         for s in report.scores:
             table.add_row(
                 _STAT_NAMES[s.statistic], f"{s.value:.4f}",
-                escape(f"[{s.ci_low:.4f}, {s.ci_high:.4f}]"), str(s.n),
+                safe(f"[{s.ci_low:.4f}, {s.ci_high:.4f}]"), str(s.n),
             )
         console.print(table)
         console.print(
@@ -127,6 +127,6 @@ def _print_report(console: Console, report: CalibrationReport) -> None:
         {s.detail for s in report.skipped if s.reason in ("unknown_testbed", "unknown_question")}
     )
     for detail in details[:10]:
-        console.print(f"    {escape(detail)}")
+        console.print(f"    {safe(detail)}")
     if len(details) > 10:
         console.print(f"    ... and {len(details) - 10} more")

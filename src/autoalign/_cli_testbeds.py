@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console, JustifyMethod
-from rich.markup import escape
 from rich.table import Table
 
+from ._text import safe
 from .testbeds import Question, get_testbed, ground_truth, list_testbeds, truth_cache_path
 
 testbeds_app = typer.Typer(
@@ -37,7 +37,7 @@ def list_command() -> None:
     for col in ("name", "version", "description", "questions"):
         table.add_column(col, overflow="fold")
     for tb in list_testbeds():
-        table.add_row(escape(tb.name), escape(tb.version), escape(_first_line(tb.description)),
+        table.add_row(safe(tb.name), safe(tb.version), safe(_first_line(tb.description)),
                       str(len(tb.questions)))
     _console().print(table)
 
@@ -47,31 +47,31 @@ def show_command(name: NameArg) -> None:
     """Show a testbed's knobs, interventions, metrics, research questions and analogy."""
     tb = get_testbed(name)
     console = _console()
-    console.print(f"[bold]{escape(tb.name)}[/] version {escape(tb.version)}")
-    console.print(escape(tb.description))
-    console.print(f"\n[bold]analogy[/]: {escape(tb.analogy)}\n")
+    console.print(f"[bold]{safe(tb.name)}[/] version {safe(tb.version)}")
+    console.print(safe(tb.description))
+    console.print(f"\n[bold]analogy[/]: {safe(tb.analogy)}\n")
 
     knobs = Table(title="knobs", header_style="bold", title_justify="left")
     for col in ("knob", "type", "default", "doc"):
         knobs.add_column(col, overflow="fold")
     for k in tb.knobs:
-        knobs.add_row(escape(k.name), escape(k.type_text), escape(_value(k.default)),
-                      escape(k.doc))
+        knobs.add_row(safe(k.name), safe(k.type_text), safe(_value(k.default)),
+                      safe(k.doc))
     console.print(knobs)
 
     interventions = Table(title="interventions", header_style="bold", title_justify="left")
     interventions.add_column("intervention")
     interventions.add_column("what changes", overflow="fold")
     for i in tb.interventions:
-        interventions.add_row(escape(i.name), escape(i.doc))
+        interventions.add_row(safe(i.name), safe(i.doc))
     console.print(interventions)
 
     metrics = Table(title="metrics", header_style="bold", title_justify="left")
     for col in ("metric", "better", "doc"):
         metrics.add_column(col, overflow="fold")
     for m in tb.metrics:
-        metrics.add_row(escape(m.name), "higher" if m.higher_is_better else "lower",
-                        escape(m.doc))
+        metrics.add_row(safe(m.name), "higher" if m.higher_is_better else "lower",
+                        safe(m.doc))
     console.print(metrics)
 
     questions = Table(title="research questions", header_style="bold", title_justify="left")
@@ -81,7 +81,7 @@ def show_command(name: NameArg) -> None:
         arms = f"{q.intervention} vs {q.comparison_text}"
         if q.config:
             arms += " at " + ", ".join(f"{k}={_value(v)}" for k, v in q.config.items())
-        questions.add_row(escape(q.id), escape(q.text), escape(arms), escape(_yes_when(q)))
+        questions.add_row(safe(q.id), safe(q.text), safe(arms), safe(_yes_when(q)))
     console.print(questions)
 
 
@@ -105,7 +105,7 @@ def truth_command(
     seconds = time.perf_counter() - started
     questions = {q.id: q for q in tb.questions}
 
-    table = Table(title=f"ground truth of {escape(tb.name)} v{escape(tb.version)}",
+    table = Table(title=f"ground truth of {safe(tb.name)} v{safe(tb.version)}",
                   header_style="bold", title_justify="left")
     columns: list[tuple[str, JustifyMethod]] = [
         ("question", "left"), ("metric", "left"), ("effect ± SE", "right"), ("yes when", "left"),
@@ -116,16 +116,16 @@ def truth_command(
     for t in truths:
         q = questions[t.question_id]
         table.add_row(
-            escape(t.question_id), escape(t.metric), f"{t.effect:+.4f} ± {t.se:.4f}",
-            escape(_yes_when(q)), "[green]yes[/]" if t.answer else "[red]no[/]",
+            safe(t.question_id), safe(t.metric), f"{t.effect:+.4f} ± {t.se:.4f}",
+            safe(_yes_when(q)), "[green]yes[/]" if t.answer else "[red]no[/]",
             str(t.n_seeds), f"{t.baseline_mean:.3f} → {t.treated_mean:.3f}",
         )
     console.print(table)
     path = truth_cache_path(tb.name, seeds=seeds)
     if truths and all(t.from_cache for t in truths):
-        console.print(f"read from cache {escape(str(path))} in {seconds:.2f}s")
+        console.print(f"read from cache {safe(str(path))} in {seconds:.2f}s")
     else:
-        console.print(f"computed in {seconds:.1f}s; cached at {escape(str(path))}")
+        console.print(f"computed in {seconds:.1f}s; cached at {safe(str(path))}")
 
 
 def _first_line(text: str) -> str:

@@ -1,22 +1,36 @@
 """The agenda: a TOML file naming research topics, the models per role, and budgets.
 
 See `docs/agenda.md` for the format. Loading validates everything before anything is written, and
-reports every problem with its file, field and reason.
+reports every problem with its file, field and reason on one line, quoting at most the first 80
+characters of an offending value.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
+from ._text import CLIP_CHARS, clip, control_character
 from .errors import ConfigError
 from .models import Budget, ModelsConfig
+from .vocabulary import ROLE_NAMES
 
+MAX_SEED = 2**62
+"""Largest `run.seed`: the seeds of later runs (`--new` adds one per run) must still fit the
+database's signed 64-bit integers (SQLite INTEGER, PostgreSQL BIGINT)."""
+
+_MAX_LISTED = 5
+"""Problems listed in one message; the rest are counted."""
+
+_MULTILINE_FIELDS = re.compile(r"^topics\[\d+\]\.description$")
+"""Fields of long text, where newlines and tabs are allowed."""
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -27,7 +41,7 @@ class RunSection(_Frozen):
 
     name: str = Field(default="run", min_length=1, max_length=200)
     """Shown in listings."""
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
     """Sampling seed; part of every cache key, so a new seed means new samples."""
     on_failure: Literal["continue", "stop"] = "continue"
     """What a step whose model output stayed invalid does: skip what depends on it, or stop."""
@@ -60,6 +74,18 @@ class Agenda(_Frozen):
     pipeline: PipelineSection = PipelineSection()
     topics: list[Topic] = Field(min_length=1, max_length=20)
 
+    @field_validator("models")
+    @classmethod
+    def _known_roles(cls, models: ModelsConfig) -> ModelsConfig:
+        unknown = sorted(set(models.roles) - set(ROLE_NAMES))
+        if unknown:
+            raise PydanticCustomError(
+                "unknown_role",
+                "unknown role {role} in [models.roles]; known roles: {known}",
+                {"role": _quoted(unknown[0]), "known": ", ".join(ROLE_NAMES)},
+            )
+        return models
+
     def digest(self) -> str:
         """sha256 of the normalised agenda, budget excluded: equal agendas resume the same run.
 
@@ -69,10 +95,20 @@ class Agenda(_Frozen):
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _quoted(value: str | int | float) -> str:
+    """`repr(value)` (which escapes control characters), cut to 80 characters with the length."""
+    text = repr(value)
+    if len(text) <= CLIP_CHARS:
+        return text
+    size = f"{len(value)} characters" if isinstance(value, str) else f"{len(text)} digits"
+    return f"{text[:CLIP_CHARS]}... ({size})"
+
+
 def _field_path(loc: tuple[int | str, ...]) -> str:
     path = ""
     for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        name = part if isinstance(part, int) else clip(part)
+        path += f"[{name}]" if isinstance(name, int) else (f".{name}" if path else name)
     return path
 
 
@@ -82,28 +118,66 @@ def _reason(error: Any) -> str:
     if error["type"] == "missing":
         return "required key is missing"
     value = error.get("input")
-    shown = f" (got {_clipped(value)})" if value is not None and not isinstance(value, dict) else ""
+    shown = f" (got {_quoted(value)})" if isinstance(value, str | int | float) else ""
     return f"{error['msg']}{shown}"
 
 
-def _clipped(value: object, limit: int = 80) -> str:
-    """`repr(value)`, cut to `limit` characters so a one-line message stays one line."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 4] + "...'"
+def _control_characters(value: object, loc: tuple[int | str, ...] = ()) -> tuple[str, str] | None:
+    """The first key or string in the parsed TOML holding a control character: (field, char).
+
+    Such characters would reach the terminal and the prompts; newlines and tabs are allowed only
+    in long text (a topic's description)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            char = control_character(key)
+            if char:
+                return _field_path((*loc, key)), char
+            inner = _control_characters(item, (*loc, key))
+            if inner:
+                return inner
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            inner = _control_characters(item, (*loc, index))
+            if inner:
+                return inner
+    elif isinstance(value, str):
+        path = _field_path(loc)
+        char = control_character(value, allow_breaks=bool(_MULTILINE_FIELDS.match(path)))
+        if char:
+            return path, char
+    return None
 
 
 def parse_agenda(data: dict[str, Any], *, source: str = "<agenda>") -> Agenda:
-    """Validate a parsed agenda; every problem is reported, one per line."""
+    """Validate a parsed agenda; every problem is reported on one line.
+
+    Raises:
+        ConfigError: the agenda does not match the format; with several problems, the message
+            lists the first five and counts the rest.
+    """
+    control = _control_characters(data)
+    if control is not None:
+        field, char = control
+        raise ConfigError(
+            f"control character U+{ord(char):04X} is not allowed here (newlines and tabs are "
+            "allowed only in topic descriptions); remove it",
+            file=source, field=field,
+        )
     try:
         return Agenda.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
         first = errors[0]
-        lines = [f"{source}: {_field_path(e['loc'])}: {_reason(e)}" for e in errors]
+        if len(errors) == 1:
+            raise ConfigError(
+                _reason(first), file=source, field=_field_path(first["loc"])
+            ) from None
+        problems = [f"{_field_path(e['loc'])}: {_reason(e)}" for e in errors[:_MAX_LISTED]]
+        more = len(errors) - _MAX_LISTED
         raise ConfigError(
-            _reason(first) if len(errors) == 1 else "\n".join(lines),
-            file=source if len(errors) == 1 else None,
-            field=_field_path(first["loc"]) if len(errors) == 1 else None,
+            f"{len(errors)} problems: " + "; ".join(problems)
+            + (f"; and {more} more" if more > 0 else ""),
+            file=source,
         ) from None
 
 

@@ -8,14 +8,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from ._cli_calibration import register as _register_calibration
 from ._cli_testbeds import testbeds_app
-from .agenda import load_agenda
-from .errors import AutoalignError
+from ._text import clip, safe, safe_line
+from .agenda import MAX_SEED, load_agenda
+from .errors import AutoalignError, UsageError
 from .models import CallEvent, check_models
 from .pipeline import ROLES, RunSummary, read_paper, run_agenda_sync
 from .store import DB_ENV_VAR, Store
@@ -38,6 +38,16 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 QUICKSTART = Path(__file__).parent / "_quickstart.toml"
 """The agenda `autoalign init` writes; the same file as examples/quickstart.toml."""
 
+EXIT_ERROR = 1
+"""A project error: bad input, configuration, a database that cannot be used."""
+EXIT_STOPPED = 3
+"""The run ended `stopped` (budget spent, a step failed under `on_failure = "stop"`, ...)."""
+EXIT_FAILED = 4
+"""The run ended `failed` (a provider error that retries did not fix)."""
+
+MAX_ID = 2**63 - 1
+"""Largest id a database row can have (SQLite INTEGER, PostgreSQL BIGINT)."""
+
 
 class _State:
     db: str | None = None
@@ -57,8 +67,30 @@ def _root(db: DbOption = None) -> None:
     _State.db = db
 
 
-def _store() -> Store:
-    return Store.open(_State.db)
+def _store(*, create: bool = False) -> Store:
+    """The research database; commands that only read pass `create=False` (the default), so a
+    missing database is an error rather than a new empty one."""
+    return Store.open(_State.db, create=create)
+
+
+def _parse_id(value: str, *, what: str) -> int:
+    """A row id given on the command line: a positive integer that fits the database."""
+    text = value.strip()
+    number = int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else 0
+    if not 1 <= number <= MAX_ID:
+        raise UsageError(
+            f"{what} id must be a positive integer up to {MAX_ID} (got {clip(value, limit=40)!r}); "
+            "list them with `autoalign show`"
+        )
+    return number
+
+
+RunFilter = Annotated[
+    int | None, typer.Option("--run", min=1, max=MAX_ID, help="Only this run's rows.")
+]
+IdArgument = Annotated[str, typer.Argument(metavar="ID", show_default=False)]
+_NEGATIVE_IDS = {"ignore_unknown_options": True}
+"""Lets `show artifact -1` reach the id check instead of failing as an unknown option."""
 
 
 class RichProgress:
@@ -80,7 +112,7 @@ class RichProgress:
 
     def step(self, key: str, outcome: str) -> None:
         style = {"done": "green", "resumed": "cyan", "failed": "red"}.get(outcome, "white")
-        self._progress.console.print(f"  [{style}]{outcome:>7}[/] {escape(key)}")
+        self._progress.console.print(f"  [{style}]{outcome:>7}[/] {safe(key)}")
         if self._task is not None:
             self._progress.advance(self._task)
 
@@ -88,8 +120,8 @@ class RichProgress:
         if event.kind == "retry":
             self._progress.console.print(
                 f"  [yellow]  retry[/] {event.attempt}/{event.max_attempts} after "
-                f"{escape(event.reason or 'an error')} in {event.delay_s:.1f}s "
-                f"({escape(event.model)}, {escape(event.role)})"
+                f"{safe(event.reason or 'an error')} in {event.delay_s:.1f}s "
+                f"({safe(event.model)}, {safe(event.role)})"
             )
         elif event.kind == "waiting":
             self._waiting[event.call] = event
@@ -99,7 +131,7 @@ class RichProgress:
             return
         line = self._stage
         if self._waiting:
-            line += "  " + escape(waiting_line(list(self._waiting.values())))
+            line += "  " + safe(waiting_line(list(self._waiting.values())))
         self._progress.update(self._task, description=line)
 
 
@@ -123,14 +155,26 @@ def init(
     ] = Path("agenda.toml"),
 ) -> None:
     """Create the research database and a starter agenda."""
-    store = _store()
-    console.print(f"database ready: {escape(str(store.engine.url.render_as_string()))}")
-    store.close()
+    if agenda.is_dir():
+        raise UsageError(f"--agenda {clip(str(agenda))} is a folder; pass a file path")
+    if not agenda.exists() and not agenda.parent.is_dir():
+        raise UsageError(
+            f"cannot write the agenda {clip(str(agenda))}: the folder "
+            f"{clip(str(agenda.parent))} does not exist; create it or pass another --agenda"
+        )
+    with _store(create=True) as store:
+        console.print(f"database ready: {safe(store.engine.url.render_as_string())}")
     if agenda.exists():
-        console.print(f"agenda kept: {agenda} (already exists)")
-    else:
+        console.print(f"agenda kept: {safe(agenda)} (already exists)")
+        return
+    try:
         agenda.write_text(QUICKSTART.read_text(encoding="utf-8"), encoding="utf-8")
-        console.print(f"agenda written: {agenda}; run it with `autoalign run {agenda}`")
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write the agenda {clip(str(agenda))}: {exc.strerror or exc}; "
+            "pass another --agenda"
+        ) from None
+    console.print(f"agenda written: {safe(agenda)}; run it with `autoalign run {safe(agenda)}`")
 
 
 @app.command()
@@ -153,35 +197,40 @@ def run(
     answers are served from the cache.
     """
     agenda = load_agenda(agenda_path)
-    check_models(agenda.models, ROLES)
-    with _store() as store:
+    check_models(agenda.models, ROLES, budget=agenda.budget)
+    with _store(create=True) as store:
         with Progress(*_bar_columns(), console=console, transient=False) as bar:
             summary = run_agenda_sync(
                 agenda, store=store, progress=RichProgress(bar), new=new, takeover=takeover
             )
         _print_summary(summary)
-        if summary.run.status == "failed":
-            raise typer.Exit(1)
+    code = {"stopped": EXIT_STOPPED, "failed": EXIT_FAILED}.get(summary.run.status)
+    if code is not None:
+        raise typer.Exit(code)
 
 
 def _print_summary(summary: RunSummary) -> None:
     run = summary.run
     if summary.already_completed:
         console.print(
-            f"run {run.id} of this agenda already completed; nothing to do "
-            "(pass --new for a fresh run)."
+            f"run {run.id} ({safe_line(run.name)}) of this agenda already completed; nothing to "
+            "do (pass --new for a fresh run)"
         )
+        return
     verb = "resumed" if summary.resumed else "ran"
     console.print(
-        f"\n[bold]run {run.id}[/] ({escape(run.name)}) {verb}: status [bold]{run.status}[/]"
+        f"\n[bold]run {run.id}[/] ({safe_line(run.name)}) {verb}: status "
+        f"[bold]{safe(run.status)}[/]"
     )
-    if run.stop_reason:
-        console.print(f"reason: {escape(run.stop_reason)}")
+    if run.status != "completed":
+        # The reason is why the command exits non-zero, so it goes where errors go.
+        err.print(f"run {run.id} {safe_line(run.status)}: "
+                  f"{safe_line(run.stop_reason or 'no reason recorded')}")
     table = Table(show_header=True, header_style="bold")
     table.add_column("stage")
     table.add_column("artifacts", justify="right")
     for stage, count in summary.artifacts_per_stage.items():
-        table.add_row(stage, str(count))
+        table.add_row(safe(stage), str(count))
     console.print(table)
     u = summary.usage
     cost = f"${u.cost_usd:.4f}" + (f" (+{u.unpriced_calls} calls of unknown price)"
@@ -193,7 +242,7 @@ def _print_summary(summary: RunSummary) -> None:
     )
     if summary.paper_id is not None:
         console.print(
-            f"paper: artifact {summary.paper_id}, status {summary.paper_status}; "
+            f"paper: artifact {summary.paper_id}, status {safe(summary.paper_status)}; "
             f"read it with `autoalign show paper {summary.paper_id}`"
         )
 
@@ -216,10 +265,19 @@ def study(
     """
     from .pipeline.study import run_study
     from .sandbox import Limits, LocalBackend, isolation_level
-    from .testbeds import list_testbeds
+    from .testbeds import get_testbed, list_testbeds
 
+    # Every argument is checked before the database is opened, so a typo creates nothing.
+    if seeds < 2:
+        raise UsageError(f"--seeds must be at least 2 for a standard error (got {seeds})")
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers must be at least 1 (got {workers})")
+    if not 0 <= first_seed <= MAX_SEED - seeds:
+        raise UsageError(f"--first-seed must be from 0 to {MAX_SEED - seeds} (got {first_seed})")
     names = testbeds or [t.name for t in list_testbeds()]
-    with _store() as store, LocalBackend(workers=workers) as backend:
+    for name in names:
+        get_testbed(name)
+    with _store(create=True) as store, LocalBackend(workers=workers) as backend:
         total = sum(len(t.questions) for t in list_testbeds() if t.name in names)
         console.print(f"sandbox isolation: {isolation_level()}")
         with Progress(*_bar_columns(), console=console) as bar:
@@ -233,7 +291,7 @@ def study(
         for col in ("testbed", "question", "n", "estimate", "95% CI", "P(yes)"):
             table.add_column(col, no_wrap=col != "question")
         for r in done.results:
-            table.add_row(r.testbed, r.question_id, str(r.n_seeds), f"{r.effect:+.3f}",
+            table.add_row(safe(r.testbed), safe(r.question_id), str(r.n_seeds), f"{r.effect:+.3f}",
                           f"{r.ci_low:+.3f} to {r.ci_high:+.3f}", f"{r.probability:.4f}")
         console.print(table)
         console.print(f"{len(done.results)} claims in run {done.run_id}"
@@ -260,7 +318,7 @@ def status() -> None:
         for r in runs:
             u = store.run_usage(r.id)
             table.add_row(
-                str(r.id), escape(r.name[:24]), r.status,
+                str(r.id), safe(r.name[:24]), safe(r.status),
                 str(len(store.artifacts(run_id=r.id))),
                 f"{u.calls} ({u.cache_hits})"
                 + (f", {u.unfinished_calls} unfinished" if u.unfinished_calls else ""),
@@ -270,7 +328,7 @@ def status() -> None:
                 reasons.append(f"run {r.id}: {r.stop_reason}")
         console.print(table)
         for reason in reasons:
-            console.print(escape(reason))
+            console.print(safe_line(reason))
         console.print(f"open review requests: {store.count_review_requests()}")
 
 
@@ -290,29 +348,27 @@ def show_runs() -> None:
         for col in ("id", "name", "status", "seed", "started", "finished"):
             table.add_column(col)
         for r in store.list_runs():
-            table.add_row(str(r.id), escape(r.name), r.status, str(r.seed),
+            table.add_row(str(r.id), safe(r.name), safe(r.status), str(r.seed),
                           f"{r.created_at:%Y-%m-%d %H:%M:%S}",
                           f"{r.finished_at:%Y-%m-%d %H:%M:%S}" if r.finished_at else "")
         console.print(table)
 
 
 @show_app.command("papers")
-def show_papers(
-    run: Annotated[int | None, typer.Option(help="Only this run's papers.")] = None,
-) -> None:
+def show_papers(run: RunFilter = None) -> None:
     """List papers with their status."""
     with _store() as store:
         table = Table(title="papers", header_style="bold")
         for col in ("id", "run", "status", "title"):
             table.add_column(col)
         for a in store.artifacts(run_id=run, kind="paper"):
-            table.add_row(str(a.id), str(a.run_id), a.status, escape(a.title or ""))
+            table.add_row(str(a.id), str(a.run_id), safe(a.status), safe(a.title or ""))
         console.print(table)
 
 
 @show_app.command("artifacts")
 def show_artifacts(
-    run: Annotated[int | None, typer.Option(help="Only this run's artifacts.")] = None,
+    run: RunFilter = None,
     kind: Annotated[str | None, typer.Option(help="Only this kind (idea, paper, ...).")] = None,
     stage: Annotated[str | None, typer.Option(help="Only this stage.")] = None,
 ) -> None:
@@ -323,56 +379,60 @@ def show_artifacts(
             table.add_column(col, overflow="fold")
         for a in store.artifacts(run_id=run, kind=kind, stage=stage):
             preview = (a.title or a.content_text).replace("\n", " ")[:60]
-            table.add_row(str(a.id), str(a.run_id), a.stage, a.kind, a.role or "", a.status,
-                          escape(a.step_key or ""), escape(preview))
+            table.add_row(str(a.id), str(a.run_id), safe(a.stage), safe(a.kind),
+                          safe(a.role or ""), safe(a.status), safe(a.step_key or ""),
+                          safe_line(preview))
         console.print(table)
 
 
-@show_app.command("paper")
-def show_paper(paper_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+@show_app.command("paper", context_settings=_NEGATIVE_IDS)
+def show_paper(paper_id: IdArgument) -> None:
     """Print a paper top-down: abstract, introduction, main text, appendix, with their links."""
+    number = _parse_id(paper_id, what="paper")
     with _store() as store:
-        view = read_paper(store, paper_id)
+        view = read_paper(store, number)
     p = view.paper
-    console.print(f"[bold]{escape(p.title or '(untitled)')}[/]")
-    console.print(f"paper {p.id} · run {p.run_id} · status {p.status}\n")
+    console.print(f"[bold]{safe_line(p.title or '(untitled)')}[/]")
+    console.print(f"paper {p.id} · run {p.run_id} · status {safe(p.status)}\n")
     for part in view.parts:
         a = part.artifact
-        console.rule(f"{part.name.replace('_', ' ')} · artifact {a.id}")
-        console.print(escape(a.content_text))
+        console.rule(f"{safe(part.name.replace('_', ' '))} · artifact {a.id}")
+        console.print(safe(a.content_text))
         links = ", ".join(f"{link.relation} {link.artifact.kind} {link.artifact.id}"
                           for link in part.links)
-        console.print(f"[dim]links: {escape(links)}[/]\n")
+        console.print(f"[dim]links: {safe_line(links)}[/]\n")
     console.rule("claims")
     for c in view.claims:
         prob = f"p={c.probability:.2f}" if c.probability is not None else "p=?"
-        console.print(f"- {escape(c.text)} ({prob})")
+        console.print(f"- {safe(c.text)} ({prob})")
     console.rule("critique")
     for j in view.judgments:
-        console.print(f"{j.role}: {j.decision or ''} {escape(j.rationale)}")
+        console.print(f"{safe(j.role)}: {safe(j.decision or '')} {safe(j.rationale)}")
     for f in view.flaws:
-        console.print(escape(f"- [{f.severity}] {f.category}: {f.description}"))
+        console.print(safe(f"- [{f.severity}] {f.category}: {f.description}"))
     if not view.flaws:
         console.print("no flaws recorded")
 
 
-@show_app.command("artifact")
-def show_artifact(artifact_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+@show_app.command("artifact", context_settings=_NEGATIVE_IDS)
+def show_artifact(artifact_id: IdArgument) -> None:
     """Print one artifact with its status history and provenance."""
+    number = _parse_id(artifact_id, what="artifact")
     with _store() as store:
-        a = store.artifact(artifact_id)
+        a = store.artifact(number)
         history = store.status_history(a.id)
         parents = store.parents(a.id)
         children = store.descendants(a.id)
-    console.print(f"[bold]artifact {a.id}[/] {a.kind} · stage {a.stage} · run {a.run_id}")
-    console.print(f"role {a.role or '-'} · model {escape(a.model or '-')} · step "
-                  f"{escape(a.step_key or '-')} · prompt {a.prompt_digest or '-'}")
-    console.print("status: " + " → ".join(f"{e.status}" for e in history))
-    console.print("made from: " + (", ".join(f"{e.relation} {e.parent_id}" for e in parents)
-                                   or "nothing"))
+    console.print(f"[bold]artifact {a.id}[/] {safe(a.kind)} · stage {safe(a.stage)} · "
+                  f"run {a.run_id}")
+    console.print(f"role {safe(a.role or '-')} · model {safe(a.model or '-')} · step "
+                  f"{safe(a.step_key or '-')} · prompt {safe(a.prompt_digest or '-')}")
+    console.print("status: " + " → ".join(safe_line(e.status) for e in history))
+    console.print("made from: " + (", ".join(safe_line(f"{e.relation} {e.parent_id}")
+                                             for e in parents) or "nothing"))
     console.print(f"downstream artifacts: {len(children)}")
     console.rule()
-    console.print(escape(a.content_text))
+    console.print(safe(a.content_text))
 
 
 _register_calibration(app, _store)
@@ -383,5 +443,5 @@ def main() -> None:
     try:
         app()
     except AutoalignError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}")
-        sys.exit(1)
+        err.print(f"[red]error:[/] {safe_line(exc)}")
+        sys.exit(EXIT_ERROR)

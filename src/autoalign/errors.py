@@ -33,6 +33,11 @@ class MissingCredentialsError(ConfigError):
     """A provider needs a key that is not in the environment."""
 
 
+class UsageError(AutoalignError):
+    """A command-line argument has a value the command cannot use (checked before anything is
+    written)."""
+
+
 class ModelError(AutoalignError):
     """A model provider failed in a way retries did not fix.
 

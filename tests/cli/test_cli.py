@@ -92,6 +92,24 @@ def test_malformed_agenda_exits_1_and_writes_nothing(
     assert not (tmp_path / ".autoalign").exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [(["--db", "garbage", "status"], {}), (["status"], {"AUTOALIGN_DB": "::::"})],
+)
+def test_bad_database_url_in_a_real_process(
+    tmp_path: Path, args: list[str], env: dict[str, str]
+) -> None:
+    base = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    out = subprocess.run(
+        [sys.executable, "-m", "autoalign", *args], cwd=tmp_path, env={**base, **env},
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert out.returncode == 1 and out.stdout == ""
+    (line,) = out.stderr.splitlines()
+    assert line.startswith("error: cannot parse the database URL")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_unknown_provider_lists_known_ones(tmp_path: Path) -> None:
     path = tmp_path / "a.toml"
     path.write_text('[models]\ndefault = "nosuch:model"\n[[topics]]\nname = "x"\n')
@@ -112,7 +130,7 @@ def test_missing_key_names_the_variable(tmp_path: Path) -> None:
 
 def test_newer_database_is_refused(tmp_path: Path) -> None:
     db = tmp_path / "r.db"
-    assert cli("status", cwd=tmp_path, db=db).returncode == 0
+    assert cli("init", cwd=tmp_path, db=db).returncode == 0
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE alembic_version SET version_num = 'ffffffffffff'")
     out = cli("status", cwd=tmp_path, db=db)

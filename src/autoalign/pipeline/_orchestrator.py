@@ -11,10 +11,11 @@ from ..agenda import Agenda
 from ..errors import BudgetExceededError, ModelError
 from ..models import ModelClient, check_models
 from ..store import RunRecord, Store, UsageTotals
+from ..vocabulary import ROLE_NAMES
 from . import examine, execute, propose, writeup
 from ._steps import NothingToDoError, NullProgress, ProgressSink, StageContext, StepFailedError
 
-ROLES = ("proposer", "judge", "worker", "critic-1", "summarizer", "critic-2")
+ROLES = ROLE_NAMES
 """Every role this pipeline asks; each must resolve to a usable model before a run starts."""
 
 STAGES = ("propose", "execute", "writeup", "examine")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import DataError, StoreError
 from . import _migrate, _provenance
-from ._engine import make_engine, resolve_url, safe_url
+from ._engine import NO_DATABASE_HINT, make_engine, resolve_url, safe_url, shown
 from ._findings import FindingsMixin
 from ._ledger import LedgerMixin
 from ._records import (
@@ -48,6 +48,38 @@ def _artifact(row: Artifact, status: str) -> ArtifactRecord:
     )
 
 
+def _check_writable(engine: Engine) -> None:
+    """Write a row back unchanged and roll back, so a read-only database (file, folder, user or
+    server) fails when it is opened, not in the middle of a run."""
+    with engine.connect() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+        connection.rollback()
+
+
+_REASONS = (
+    ("file is not a database", "the file is not a SQLite database; pass the path of an "
+     "autoalign database, or move the file away"),
+    ("malformed", "the file is damaged (truncated?); restore it from a backup or move it away"),
+    ("readonly", "the database is read-only; make the file and its folder writable, or pass "
+     "another --db path"),
+    ("read-only transaction", "the server holds the database read-only; connect as a user "
+     "that may write, or pass another --db URL"),
+    ("permission denied", "the database user may not write; grant it write access, or pass "
+     "another --db URL"),
+    ("unable to open database file", "the file cannot be opened; check that it and its folder "
+     "exist and are readable and writable"),
+)
+
+
+def _why(exc: DBAPIError) -> str:
+    """One line saying why the database could not be used, and what to do."""
+    message = " ".join(str(exc.orig).split())
+    for needle, reason in _REASONS:
+        if needle in message.lower():
+            return reason
+    return f"{shown(message, limit=300)}; check the URL, and that the server runs and accepts you"
+
+
 class Store(RunsMixin, LedgerMixin, FindingsMixin):
     """The research database.
 
@@ -56,23 +88,40 @@ class Store(RunsMixin, LedgerMixin, FindingsMixin):
     """
 
     @classmethod
-    def open(cls, url: str | None = None, *, migrate: bool = True) -> Store:
+    def open(cls, url: str | None = None, *, migrate: bool = True, create: bool = True) -> Store:
         """Open (and by default migrate to the latest schema) the database at `url`.
+
+        Args:
+            url: SQLAlchemy URL; default `$AUTOALIGN_DB`, else `.autoalign/research.db`.
+            migrate: bring an older schema to head (else only refuse a newer one).
+            create: open for writing: create a missing SQLite file and its folders, migrate an
+                empty database, and check that the database can be written. When False (for
+                commands that only read), a missing or empty database is an error and nothing
+                is created.
 
         Raises:
             SchemaVersionError: the database was written by a newer autoalign.
-            StoreError: the database cannot be reached or read.
+            StoreError: the URL is malformed, or the database is missing (with `create` off),
+                cannot be reached, is not a database, is damaged, or (with `create`) read-only.
         """
         resolved = resolve_url(url)
-        engine = make_engine(resolved)
+        engine = make_engine(resolved, create=create)
         try:
+            if not create and _migrate.current_revision(engine) is None:
+                raise StoreError(
+                    f"no research database at {safe_url(resolved)}; {NO_DATABASE_HINT}"
+                )
             if migrate:
                 _migrate.upgrade_to_head(engine)
             else:
                 _migrate.check_not_newer(engine)
-        except OperationalError as exc:
+            if create:
+                _check_writable(engine)
+        except DBAPIError as exc:
             engine.dispose()
-            raise StoreError(f"cannot open database {safe_url(resolved)}: {exc.orig}") from exc
+            raise StoreError(
+                f"cannot open the database {safe_url(resolved)}: {_why(exc)}"
+            ) from exc
         except Exception:
             engine.dispose()
             raise

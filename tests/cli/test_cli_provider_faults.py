@@ -67,7 +67,8 @@ def test_html_from_the_server_fails_the_run_and_a_rerun_completes(tmp_path: Path
     with StubServer(Fault("html"), answer=schema_answer) as server:
         agenda = write_agenda(tmp_path, server)
         first = cli("run", str(agenda), cwd=tmp_path, db=db)
-        assert first.returncode == 1, first.stdout + first.stderr
+        assert first.returncode == 4, first.stdout + first.stderr  # the run failed
+        assert "garbled response" in first.stderr  # the reason goes to stderr
         assert "Traceback" not in first.stderr
         [(status, reason)] = query(db, "SELECT status, stop_reason FROM runs")
         assert status == "failed"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 import numpy as np
 import pytest
@@ -30,12 +29,9 @@ def test_same_seed_same_metrics_whatever_the_global_rngs(
     first = tb.run({}, intervention=intervention, seed=7)
     random.seed(2)
     np.random.seed(2)
-    started = time.perf_counter()
     second = tb.run({}, intervention=intervention, seed=7)
-    seconds = time.perf_counter() - started
     assert first == second
     assert list(first) == [m.name for m in tb.metrics]
-    assert seconds < 2.0, f"{name} {intervention} took {seconds:.2f}s"
 
 
 @pytest.mark.parametrize("name", BUILTIN)
@@ -46,16 +42,16 @@ def test_different_seeds_give_different_runs(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", BUILTIN)
-def test_largest_sizes_still_run_in_under_two_seconds(name: str) -> None:
+def test_largest_sizes_run_and_report_every_metric(name: str) -> None:
+    """The top of every knob's range works, with each heavy intervention (their cost is
+    measured in `bench/testbed_sizes.py`, not here)."""
     tb = get_testbed(name)
     biggest = {k.name: int(k.high or 0) for k in tb.knobs if k.kind == "int"}
     heaviest: list[str | None] = [None]
     heaviest += [i.name for i in tb.interventions if i.name.startswith("more_")]
     for intervention in heaviest:
-        started = time.perf_counter()
-        tb.run(biggest, intervention=intervention, seed=0)
-        seconds = time.perf_counter() - started
-        assert seconds < 2.0, f"{name} {intervention} at {biggest} took {seconds:.2f}s"
+        values = tb.run(biggest, intervention=intervention, seed=0)
+        assert set(values) == {m.name for m in tb.metrics}, (name, intervention)
 
 
 def test_run_rejects_bad_config_intervention_and_seed() -> None:

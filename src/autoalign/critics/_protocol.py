@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
@@ -89,7 +90,7 @@ def register_critic(cls: C) -> C:
     description = getattr(cls, "description", None)
     if not isinstance(description, str) or not description.strip():
         raise ConfigError(f"critic {name} needs a one-sentence description")
-    if not callable(getattr(cls, "check", None)):
+    if not inspect.iscoroutinefunction(getattr(cls, "check", None)):
         raise ConfigError(f"critic {name} needs an async check(step, *, context) method")
     if name in _REGISTRY and _REGISTRY[name] is not cls:
         raise ConfigError(

@@ -3,7 +3,8 @@
 A critic has an id, a version, a kind (`programmatic`: a rule in code; `llm`: asks a model)
 and an async `check` that returns `Finding`s in the shared flaw taxonomy (`docs/flaws.md`).
 Critics register with `@register_critic`; every flaw stored with `record_findings` says which
-critic and version found it. Importing this package registers critic #1's checks:
+critic and version found it; `is_selected` picks the steps critic #1 checks (`CheckRate`: a
+share of steps, more after failed attempts). Importing this package registers critic #1's checks:
 
 - `c1.numbers-match`, `c1.results-produced`, `c1.code-integrity`, `c1.claim-evidence`,
   `c1.question-scope` (programmatic, with known-answer cases in `critics.known_answers`);
@@ -23,6 +24,7 @@ from ._protocol import (
     register_critic,
 )
 from ._record import record_findings
+from ._sampling import CheckRate, is_selected
 from ._spirit import SpiritIssue, SpiritVerdict
 from ._step import (
     ExecutedStep,
@@ -40,6 +42,7 @@ from ._taxonomy import TAXONOMY_VERSION, FlawCategory, Severity
 __all__ = [
     "CRITIC_KINDS",
     "TAXONOMY_VERSION",
+    "CheckRate",
     "Critic",
     "CriticContext",
     "CriticKind",
@@ -59,6 +62,7 @@ __all__ = [
     "StepRun",
     "WorkerCode",
     "get_critic",
+    "is_selected",
     "list_critics",
     "load_step_runs",
     "record_findings",

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from ._cli_calibration import register as _register_calibration
+from ._cli_critics import register as _register_critics
 from ._cli_testbeds import testbeds_app
 from ._text import clip, safe, safe_line
 from .agenda import MAX_SEED, load_agenda
@@ -436,6 +437,7 @@ def show_artifact(artifact_id: IdArgument) -> None:
 
 
 _register_calibration(app, _store)
+_register_critics(app)
 
 
 def main() -> None:

@@ -33,7 +33,10 @@ class FindingsMixin(StoreBase):
         severity: str,
         description: str,
         found_by_id: int | None = None,
+        critic: str | None = None,
+        critic_version: str | None = None,
     ) -> FlawRecord:
+        _check_critic(critic, critic_version)
         with self._write() as s:
             row = Flaw(
                 artifact_id=artifact_id,
@@ -41,17 +44,45 @@ class FindingsMixin(StoreBase):
                 category=category,
                 severity=severity,
                 description=description,
+                critic=critic,
+                critic_version=critic_version,
             )
             s.add(row)
             s.flush()
             return _flaw(row)
 
     def add_flaws(
-        self, *, artifact_id: int, found_by_id: int, items: Sequence[Mapping[str, str]]
+        self,
+        *,
+        artifact_id: int,
+        found_by_id: int | None,
+        items: Sequence[Mapping[str, str]],
+        critic: str | None = None,
+        critic_version: str | None = None,
     ) -> list[FlawRecord]:
         """Record a critic report's flaws together, once: a second call for the same report
-        returns what the first stored, so a resumed step cannot half-record or double-record."""
-        existing = self.flaws(found_by_id=found_by_id)
+        returns what the first stored, so a resumed step cannot half-record or double-record.
+
+        The report is `found_by_id` (the artifact holding the critic's reply) when there is
+        one; a critic that writes no report artifact (a programmatic check) is identified by
+        `critic` and `critic_version` on `artifact_id` instead.
+
+        Raises:
+            DataError: neither a report nor a critic identifies the flaws, or only one of
+                `critic` and `critic_version` is given, or one is longer than its column.
+        """
+        _check_critic(critic, critic_version)
+        if found_by_id is not None:
+            existing = self.flaws(artifact_id=artifact_id, found_by_id=found_by_id)
+        elif critic is not None:
+            existing = self.flaws(
+                artifact_id=artifact_id, critic=critic, critic_version=critic_version
+            )
+        else:
+            raise DataError(
+                f"flaws for artifact {artifact_id} need a report (found_by_id) or a critic id "
+                "and version to be recorded once"
+            )
         if existing:
             return existing
         with self._write() as s:
@@ -63,18 +94,32 @@ class FindingsMixin(StoreBase):
                         category=item["category"],
                         severity=item["severity"],
                         description=item["description"],
+                        critic=critic,
+                        critic_version=critic_version,
                     )
                 )
-        return self.flaws(found_by_id=found_by_id)
+        if found_by_id is not None:
+            return self.flaws(artifact_id=artifact_id, found_by_id=found_by_id)
+        return self.flaws(artifact_id=artifact_id, critic=critic, critic_version=critic_version)
 
-    def flaws(self, *, artifact_id: int | None = None, found_by_id: int | None = None) -> list[
-        FlawRecord
-    ]:
+    def flaws(
+        self,
+        *,
+        artifact_id: int | None = None,
+        found_by_id: int | None = None,
+        critic: str | None = None,
+        critic_version: str | None = None,
+    ) -> list[FlawRecord]:
+        """Flaws in insertion order; only an artifact's, a report's, or a critic's (version)."""
         query = select(Flaw).order_by(Flaw.id)
         if artifact_id is not None:
             query = query.where(Flaw.artifact_id == artifact_id)
         if found_by_id is not None:
             query = query.where(Flaw.found_by_id == found_by_id)
+        if critic is not None:
+            query = query.where(Flaw.critic == critic)
+        if critic_version is not None:
+            query = query.where(Flaw.critic_version == critic_version)
         with self._read() as s:
             return [_flaw(r) for r in s.scalars(query)]
 
@@ -211,7 +256,19 @@ def _flaw(row: Flaw) -> FlawRecord:
         category=row.category,
         severity=row.severity,
         description=row.description,
+        critic=row.critic,
+        critic_version=row.critic_version,
     )
+
+
+def _check_critic(critic: str | None, version: str | None) -> None:
+    if (critic is None) != (version is None):
+        raise DataError(
+            f"a flaw names critic={critic!r} and critic_version={version!r}; give both or neither"
+        )
+    for field, value, limit in (("critic", critic, 100), ("critic_version", version, 50)):
+        if value is not None and not 0 < len(value) <= limit:
+            raise DataError(f"flaw {field} {value!r} must be 1 to {limit} characters")
 
 
 def _judgment(row: Judgment) -> JudgmentRecord:

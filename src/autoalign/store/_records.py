@@ -174,6 +174,10 @@ class FlawRecord:
     category: str
     severity: str
     description: str
+    critic: str | None = None
+    """Id of the registered critic that found it, if one did."""
+    critic_version: str | None = None
+    """That critic's version when it found the flaw."""
 
 
 @dataclass(frozen=True, kw_only=True)

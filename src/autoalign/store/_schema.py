@@ -221,6 +221,11 @@ class Flaw(Base):
     category: Mapped[str] = mapped_column(String(50))
     severity: Mapped[str] = mapped_column(String(20))
     description: Mapped[str] = mapped_column(Text)
+    critic: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    """Id of the registered critic that found it (see `autoalign.critics`); None if no
+    registered critic did (older rows, or a flaw recorded by hand)."""
+    critic_version: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    """Version of that critic when it found the flaw."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -1,0 +1,70 @@
+"""Critics: checks that stand between the research agents and the research database.
+
+A critic has an id, a version, a kind (`programmatic`: a rule in code; `llm`: asks a model)
+and an async `check` that returns `Finding`s in the shared flaw taxonomy (`docs/flaws.md`).
+Critics register with `@register_critic`; every flaw stored with `record_findings` says which
+critic and version found it; `is_selected` picks the steps critic #1 checks (`CheckRate`: a
+share of steps, more after failed attempts). Importing this package registers critic #1's checks:
+
+- `c1.numbers-match`, `c1.results-produced`, `c1.code-integrity`, `c1.claim-evidence`,
+  `c1.question-scope` (programmatic, with known-answer cases in `critics.known_answers`);
+- `c1.spirit` (LLM, role `critic-1`): does the work preserve the spirit of the scoped task?
+"""
+
+from . import _code, _evidence, _numbers, _produced, _spirit  # noqa: F401  (registers them)
+from ._finding import Finding, Location
+from ._programmatic import ProgrammaticCritic
+from ._protocol import (
+    CRITIC_KINDS,
+    Critic,
+    CriticContext,
+    CriticKind,
+    get_critic,
+    list_critics,
+    register_critic,
+)
+from ._record import record_findings
+from ._sampling import CheckRate, is_selected
+from ._spirit import SpiritIssue, SpiritVerdict
+from ._step import (
+    ExecutedStep,
+    Interpretation,
+    LogRow,
+    ResearchLog,
+    ScopedTask,
+    StepClaim,
+    StepRun,
+    WorkerCode,
+    load_step_runs,
+)
+from ._taxonomy import TAXONOMY_VERSION, FlawCategory, Severity
+
+__all__ = [
+    "CRITIC_KINDS",
+    "TAXONOMY_VERSION",
+    "CheckRate",
+    "Critic",
+    "CriticContext",
+    "CriticKind",
+    "ExecutedStep",
+    "Finding",
+    "FlawCategory",
+    "Interpretation",
+    "Location",
+    "LogRow",
+    "ProgrammaticCritic",
+    "ResearchLog",
+    "ScopedTask",
+    "Severity",
+    "SpiritIssue",
+    "SpiritVerdict",
+    "StepClaim",
+    "StepRun",
+    "WorkerCode",
+    "get_critic",
+    "is_selected",
+    "list_critics",
+    "load_step_runs",
+    "record_findings",
+    "register_critic",
+]

@@ -1,0 +1,42 @@
+"""The shared flaw taxonomy (version 1, documented in `docs/flaws.md`) and severities."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+TAXONOMY_VERSION = "1"
+"""Version of `FlawCategory`; a category is never renamed or reused within a version."""
+
+
+class FlawCategory(StrEnum):
+    """What kind of flaw a finding reports (see `docs/flaws.md` for each one's rule)."""
+
+    NUMBER_MISMATCH = "number_mismatch"
+    """A number in the log or the interpretation that the sandbox never returned."""
+    UNPRODUCED_RESULT = "unproduced_result"
+    """A result claimed or logged with no successful sandbox run behind it."""
+    EVALUATION_TAMPERING = "evaluation_tampering"
+    """Code that special-cases the evaluation, edits or skips checks, or bypasses the record."""
+    SWALLOWED_ERROR = "swallowed_error"
+    """Code that hides errors, or a run that failed while reporting success."""
+    WEAK_EVIDENCE = "weak_evidence"
+    """A claim from one seed, or without an interval."""
+    QUESTION_DRIFT = "question_drift"
+    """A step that answers a different question than the one scoped."""
+    SPIRIT_VIOLATION = "spirit_violation"
+    """Work that meets the letter of the scoped task but not its spirit."""
+    OVERCLAIMING = "overclaiming"
+    """A conclusion stronger than its evidence."""
+    OTHER = "other"
+    """Anything else; the description says what."""
+
+
+class Severity(StrEnum):
+    """How much a finding matters downstream."""
+
+    MINOR = "minor"
+    """Worth fixing; the results stay usable."""
+    MAJOR = "major"
+    """The results are doubtful until fixed."""
+    CRITICAL = "critical"
+    """The results must not be used downstream."""

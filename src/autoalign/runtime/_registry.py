@@ -56,10 +56,12 @@ def stage(
         for other in stage_registry.values():
             same = f"{other.run.__module__}.{other.run.__qualname__}" == ident
             if other.name == name and not same:
-                raise ValueError(f"stage {name!r} is already registered by {other.run.__module__}")
+                raise ValueError(
+                    f"stage '{name}' is already registered by {other.run.__module__}"
+                )
             if other.order == order and other.name != name:
                 raise ValueError(
-                    f"stage {name!r} wants order {order}, which stage {other.name!r} has"
+                    f"stage '{name}' wants order {order}, which stage '{other.name}' has"
                 )
         doc = (run.__doc__ or "").strip().splitlines()
         stage_registry[name] = StageSpec(

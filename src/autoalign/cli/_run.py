@@ -14,6 +14,7 @@ from ..agenda import load_agenda
 from ..errors import UsageError
 from ..models import CallEvent, check_models
 from ..pipeline import ROLES, STAGES, RunSummary, run_agenda_sync
+from ..vocabulary import RunStatus
 from ._common import (
     EXIT_FAILED,
     EXIT_STOPPED,
@@ -120,7 +121,9 @@ def run(
                 stage=stage,
             )
         _print_summary(summary)
-    code = {"stopped": EXIT_STOPPED, "failed": EXIT_FAILED}.get(summary.run.status)
+    code = {RunStatus.STOPPED: EXIT_STOPPED, RunStatus.FAILED: EXIT_FAILED}.get(
+        RunStatus(summary.run.status)
+    )
     if code is not None:
         raise typer.Exit(code)
 
@@ -140,7 +143,7 @@ def _print_summary(summary: RunSummary) -> None:
         f"\n[bold]run {run.id}[/] ({safe_line(run.name)}) {verb}: status "
         f"[bold]{safe(run.status)}[/]"
     )
-    if run.status != "completed":
+    if run.status != RunStatus.COMPLETED:
         # The reason is why the command exits non-zero, so it goes where errors go.
         err.print(f"run {run.id} {safe_line(run.status)}: "
                   f"{safe_line(run.stop_reason or 'no reason recorded')}")

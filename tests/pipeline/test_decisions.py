@@ -122,3 +122,26 @@ async def test_an_escalation_survives_a_resume_once(store: Store, team: tuple[Te
     assert reviews(store, done.paper_id) == [
         "critic-2 gave no valid critique; a human must review"
     ]
+
+
+async def test_findings_lost_to_a_crash_after_their_step_are_written_on_resume(
+    store: Store, team: tuple[Team, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The step's artifact is stored, then the process dies before its flaws: the resumed run
+    writes them (from the stored, typed output) without asking the critic again."""
+    script, model = team
+
+    def crash(**_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "add_flaws", crash)
+        with pytest.raises(KeyboardInterrupt):
+            await run_agenda(agenda(model), store=store)
+    (run,) = store.list_runs()
+    (check,) = store.artifacts(run_id=run.id, kind="check_report")
+    assert store.flaws(found_by_id=check.id) == []
+    done = await run_agenda(agenda(model), store=store)
+    assert done.run.status == "completed" and len(script.calls) == CALLS
+    assert script.count("CheckReport") == 1
+    assert [f.category for f in store.flaws(found_by_id=check.id)] == ["overclaiming"]

@@ -121,16 +121,11 @@ class Findings:
     claims: Sequence[ClaimNote] = ()
     reviews: Sequence[str] = ()
     """Reasons to escalate `about` to a human review."""
-    statuses: Sequence[StatusChange] = field(default_factory=tuple)
+    statuses: Sequence[StatusChange] = ()
 
 
 FindingsOf = Callable[[StepResult[T]], Findings | None]
 """Derive a step's findings from its result (called for fresh and resumed steps alike)."""
-
-
-def _skip_reason(needs: Sequence[StepResult[Any]]) -> str | None:
-    bad = [n.key for n in needs if not n.ok]
-    return ", ".join(bad) if bad else None
 
 
 @dataclass
@@ -189,8 +184,8 @@ class StageContext:
         return self.typed(existing, output_type)
 
     def _skipped(self, key: str, needs: Sequence[StepResult[Any]]) -> StepResult[Any] | None:
-        reason = _skip_reason(needs)
-        if reason is None:
+        """A skipped result when an input the step needs has no valid output, else None."""
+        if all(n.ok for n in needs):
             return None
         self.progress.step(key, "skipped")
         return StepResult(key=key, artifact=None, output=None)

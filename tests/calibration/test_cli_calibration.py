@@ -1,4 +1,4 @@
-"""The `calibration` command, mounted on a fresh Typer app the way `cli.py` mounts it."""
+"""The `calibration` command, mounted on a fresh Typer app the way the CLI mounts it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from typer.testing import CliRunner
 
-from autoalign._cli_calibration import register
+from autoalign.cli._calibration import register
 from autoalign.store import Store
 
 from .conftest import TruthSource, add_paper

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from autoalign._cli_testbeds import testbeds_app as app  # not `test*`: pytest would collect it
+from autoalign.cli._testbeds import testbeds_app as app  # not `test*`: pytest would collect it
 from autoalign.errors import ConfigError
 from autoalign.testbeds import get_testbed, list_testbeds
 

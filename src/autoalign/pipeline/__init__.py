@@ -1,11 +1,12 @@
-"""The four-stage research pipeline: propose → execute → write up → cross-examine.
+"""The research pipeline: propose → execute → write up (with critic #2's review).
 
-Each stage reads artifacts and writes artifacts with their provenance; the orchestrator
-sequences them, so a run can be resumed at any step.
+Each stage registers itself with the runtime, reads its inputs from the store and writes
+artifacts with their provenance; the orchestrator runs the registered stages in order, so a run
+can be resumed at any step and one stage can be re-run alone.
 """
 
+from ..runtime import NullProgress, ProgressSink
 from ._orchestrator import ROLES, STAGES, RunSummary, run_agenda, run_agenda_sync
-from ._steps import NullProgress, ProgressSink
 from .paper import Link, PaperPart, PaperView, read_paper
 from .writeup import SECTIONS
 

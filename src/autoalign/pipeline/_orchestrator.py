@@ -1,24 +1,44 @@
-"""Sequence the four stages for one agenda; start, resume, and stop runs cleanly."""
+"""Run an agenda's registered stages in order; start, resume, re-run one stage, stop cleanly."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..agenda import Agenda
-from ..errors import BudgetExceededError, ModelError
+from ..errors import BudgetExceededError, ConfigError, ModelError
 from ..models import ModelClient, check_models
+from ..runtime import (
+    Hooks,
+    NothingToDoError,
+    NullProgress,
+    ProgressSink,
+    StageContext,
+    StageSpec,
+    StepFailedError,
+    get_stage,
+    registered_stages,
+    run_stage,
+)
 from ..store import RunRecord, Store, UsageTotals
-from ..vocabulary import ROLE_NAMES
-from . import examine, execute, propose, writeup
-from ._steps import NothingToDoError, NullProgress, ProgressSink, StageContext, StepFailedError
+from ..vocabulary import Kind, Role, RunStatus, Stage
+from . import execute, propose, writeup  # noqa: F401  (importing registers the stages)
 
-ROLES = ROLE_NAMES
+ROLES: tuple[Role, ...] = tuple(Role)
 """Every role this pipeline asks; each must resolve to a usable model before a run starts."""
 
-STAGES = ("propose", "execute", "writeup", "examine")
+STAGES: tuple[Stage, ...] = tuple(spec.name for spec in registered_stages())
+"""The registered stages, in run order."""
+
+ROUND_SEED_STRIDE = 1_000_003
+"""Round n of a stage re-run samples with seed `run.seed + n * stride`: a new sample, not a
+replay of the cached answers, and far from the seeds of the agenda's later runs (seed + k)."""
+
+_ROUND_MARK = re.compile(r"^\[stage (?P<stage>[a-z_]+) round (?P<round>\d+)\] ")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,13 +56,16 @@ class RunSummary:
     """Seconds this invocation took."""
     paper_id: int | None
     paper_status: str | None
+    stage_round: int | None = None
+    """For a one-stage re-run (`stage=`), the round it ran (1 for the first re-run)."""
 
 
 def _summary(
-    store: Store, run_id: int, *, resumed: bool, done: bool, started: float
+    store: Store, run_id: int, *, resumed: bool, done: bool, started: float,
+    stage_round: int | None = None,
 ) -> RunSummary:
     artifacts = store.artifacts(run_id=run_id)
-    papers = [a for a in artifacts if a.kind == "paper"]
+    papers = [a for a in artifacts if a.kind == Kind.PAPER]
     counts = Counter(a.stage for a in artifacts)
     return RunSummary(
         run=store.get_run(run_id),
@@ -53,7 +76,64 @@ def _summary(
         wall_s=time.monotonic() - started,
         paper_id=papers[-1].id if papers else None,
         paper_status=papers[-1].status if papers else None,
+        stage_round=stage_round,
     )
+
+
+def _rounds(store: Store, run_id: int, name: Stage) -> int:
+    """The highest re-run round of stage `name` in the run (0: only the run's own steps)."""
+    found = [0]
+    for a in store.artifacts(run_id=run_id, stage=name):
+        base, sep, n = (a.step_key or "").rpartition("@")
+        if sep and base and n.isdigit():
+            found.append(int(n))
+    return max(found)
+
+
+def _stage_round(store: Store, run: RunRecord, name: Stage) -> int:
+    """Which round a `--stage name` invocation runs: the unfinished one it resumes, or a new one.
+
+    Raises:
+        ConfigError: the run is unfinished for another reason (resume it first).
+    """
+    if run.status == RunStatus.COMPLETED:
+        return _rounds(store, run.id, name) + 1
+    mark = _ROUND_MARK.match(run.stop_reason or "")
+    if mark is not None and mark["stage"] == name:
+        return int(mark["round"])
+    raise ConfigError(
+        f"run {run.id} of this agenda is {run.status}, not completed; run the agenda without "
+        "--stage to resume it first"
+    )
+
+
+async def _run_stages(
+    ctx: StageContext, specs: Sequence[StageSpec[object]], *, mark: str = ""
+) -> None:
+    """Run `specs` in order and record how the run ended; the one home of the run lifecycle."""
+    store, run = ctx.store, ctx.run
+    try:
+        for spec in specs:
+            await run_stage(ctx, spec)
+    except (BudgetExceededError, StepFailedError, NothingToDoError) as exc:
+        store.set_run_status(run.id, RunStatus.STOPPED, reason=mark + str(exc))
+    except ModelError as exc:
+        store.set_run_status(run.id, RunStatus.FAILED, reason=mark + str(exc))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        store.set_run_status(
+            run.id, RunStatus.STOPPED, reason=mark + "interrupted; run again to resume"
+        )
+        raise
+    except Exception as exc:  # a bug: record it on the run, keep the traceback for the user
+        store.set_run_status(
+            run.id, RunStatus.FAILED,
+            reason=(mark + f"internal error {type(exc).__name__}: {exc}")[:2000],
+        )
+        raise
+    else:
+        store.set_run_status(run.id, RunStatus.COMPLETED)
+    finally:
+        await ctx.client.aclose()
 
 
 async def run_agenda(
@@ -63,8 +143,10 @@ async def run_agenda(
     progress: ProgressSink | None = None,
     new: bool = False,
     takeover: bool = False,
+    stage: str | None = None,
+    hooks: Hooks | None = None,
 ) -> RunSummary:
-    """Run an agenda through all four stages, resuming its unfinished run if there is one.
+    """Run an agenda through every registered stage, resuming its unfinished run if there is one.
 
     Model configuration is checked before anything is written. A budget stop, a step that stays
     invalid under `on_failure = "stop"`, or a stage left with no input ends the run with status
@@ -76,15 +158,24 @@ async def run_agenda(
         progress: where to report steps as they finish.
         new: start a fresh run (with a new sampling seed) even if one exists for this agenda.
         takeover: resume the run even if a process on another host is recorded as executing it.
+        stage: re-run only this stage of the agenda's latest (completed) run, as a new round
+            read from what the store holds; an interrupted re-run resumes its round.
+        hooks: pre- and post-step hooks applied to every step.
 
     Raises:
-        ConfigError: a role's model cannot be used, or a dollar budget is set for a model whose
-            price is unknown (checked before anything is written).
+        ConfigError: a role's model cannot be used, a dollar budget is set for a model whose
+            price is unknown (checked before anything is written), or `stage` is unknown or
+            names a stage of a run that has not completed.
         RunBusyError: another live process executes this agenda's unfinished run.
     """
     started = time.monotonic()
     sink = progress or NullProgress()
     check_models(agenda.models, ROLES, budget=agenda.budget)
+    if stage is not None:
+        return await _rerun_stage(
+            agenda, store=store, progress=sink, stage=stage, takeover=takeover,
+            hooks=hooks or Hooks(), started=started,
+        )
     start = store.start_run(
         name=agenda.run.name,
         agenda_digest=agenda.digest(),
@@ -98,37 +189,51 @@ async def run_agenda(
     run, resumed = start.run, start.outcome == "resumed"
     if start.outcome == "completed":
         return _summary(store, run.id, resumed=False, done=True, started=started)
+    ctx = _context(agenda, store=store, run=run, progress=sink, hooks=hooks or Hooks(), round=0)
+    await _run_stages(ctx, registered_stages())
+    return _summary(store, run.id, resumed=resumed, done=False, started=started)
+
+
+async def _rerun_stage(
+    agenda: Agenda, *, store: Store, progress: ProgressSink, stage: str, takeover: bool,
+    hooks: Hooks, started: float,
+) -> RunSummary:
+    try:
+        spec = get_stage(stage)
+    except KeyError as exc:
+        raise ConfigError(str(exc.args[0])) from None
+    run = store.latest_run(agenda_digest=agenda.digest())
+    if run is None:
+        raise ConfigError(
+            f"the agenda has no run yet, so there is no stage {stage!r} to re-run; run it "
+            "without --stage first"
+        )
+    round_ = _stage_round(store, run, spec.name)
+    resumed = run.status != RunStatus.COMPLETED
+    store.claim_run(run.id, takeover=takeover)
+    ctx = _context(agenda, store=store, run=run, progress=progress, hooks=hooks, round=round_)
+    await _run_stages(ctx, [spec], mark=f"[stage {spec.name} round {round_}] ")
+    return _summary(
+        store, run.id, resumed=resumed, done=False, started=started, stage_round=round_
+    )
+
+
+def _context(
+    agenda: Agenda, *, store: Store, run: RunRecord, progress: ProgressSink, hooks: Hooks,
+    round: int,
+) -> StageContext:
     client = ModelClient(
         config=agenda.models,
         store=store,
         run_id=run.id,
         budget=agenda.budget,
-        seed=run.seed,
-        on_call=sink.call,
+        seed=run.seed + round * ROUND_SEED_STRIDE,
+        on_call=progress.call,
     )
-    ctx = StageContext(store=store, client=client, run=run, agenda=agenda, progress=sink)
-    try:
-        proposal = await propose.run(ctx)
-        executed = await execute.run(ctx, proposal)
-        paper = await writeup.run(ctx, proposal, executed)
-        await examine.run(ctx, paper)
-    except (BudgetExceededError, StepFailedError, NothingToDoError) as exc:
-        store.set_run_status(run.id, "stopped", reason=str(exc))
-    except ModelError as exc:
-        store.set_run_status(run.id, "failed", reason=str(exc))
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        store.set_run_status(run.id, "stopped", reason="interrupted; run again to resume")
-        raise
-    except Exception as exc:  # a bug: record it on the run, keep the traceback for the user
-        store.set_run_status(
-            run.id, "failed", reason=f"internal error {type(exc).__name__}: {exc}"[:2000]
-        )
-        raise
-    else:
-        store.set_run_status(run.id, "completed")
-    finally:
-        await client.aclose()
-    return _summary(store, run.id, resumed=resumed, done=False, started=started)
+    return StageContext(
+        store=store, client=client, run=run, agenda=agenda, progress=progress, hooks=hooks,
+        round=round,
+    )
 
 
 def run_agenda_sync(
@@ -138,8 +243,11 @@ def run_agenda_sync(
     progress: ProgressSink | None = None,
     new: bool = False,
     takeover: bool = False,
+    stage: str | None = None,
 ) -> RunSummary:
     """Synchronous twin of `run_agenda`, for the CLI."""
     return asyncio.run(
-        run_agenda(agenda, store=store, progress=progress, new=new, takeover=takeover)
+        run_agenda(
+            agenda, store=store, progress=progress, new=new, takeover=takeover, stage=stage
+        )
     )

@@ -146,3 +146,24 @@ class PaperCritique(BaseModel):
     flaws: list[FlawItem] = Field(max_length=3)
     decision: Decision
     summary: Para
+
+
+# -- records the pipeline derives without a model ---------------------------------------------
+
+
+class Selection(BaseModel):
+    """Which judged proposal was selected, and every judged proposal's score."""
+
+    proposal_id: int
+    scores: dict[str, float]
+    """Judge score by proposal id."""
+
+
+class PaperContent(BaseModel):
+    """A paper: its title and the artifacts it is made of."""
+
+    title: str
+    sections: dict[str, int]
+    """Section artifact id by section name (abstract, introduction, main_text, appendix)."""
+    research_log: int
+    proposal: int

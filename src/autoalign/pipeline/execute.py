@@ -2,18 +2,22 @@
 
 In this version a research step is a writing task (the seed lists writing among research tasks);
 experiments on testbeds arrive with the sandboxed runner.
+
+Input (a store query): the run's selected proposal. Under `on_failure = "continue"` a failed
+step skips the steps that need it: no scope means no work; no work (research log) means no
+check and no interpretation; a failed check only drops the check from the interpretation's
+context.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..models import delimit
-from ..store import ArtifactRecord
-from ._schemas import CheckReport, Interpretation, TaskSpec, WorkOutput
-from ._steps import NothingToDoError, StageContext
+from ..runtime import Findings, NothingToDoError, StageContext, StepResult, stage
+from ..store import Parent
+from ..vocabulary import Kind, Relation, Role, Stage, Status
+from ._schemas import CheckReport, Interpretation, Proposal, TaskSpec, WorkOutput
 
-STAGE = "execute"
+STAGE = Stage.EXECUTE
 
 _SCOPER = (
     "You are the lead researcher of a project. You scope the next research step precisely. "
@@ -30,25 +34,28 @@ _CRITIC1 = (
 )
 
 
-@dataclass(frozen=True)
-class ExecutionResult:
-    """The artifacts of one executed research step."""
+def selected_proposal(ctx: StageContext) -> StepResult[Proposal]:
+    """The run's selected proposal (the latest one, after a re-run of propose)."""
+    found = ctx.latest(Kind.PROPOSAL, Proposal, status=Status.SELECTED)
+    if found is None:
+        raise NothingToDoError(
+            f"run {ctx.run.id} has no selected proposal to execute; run the propose stage first"
+        )
+    return found
 
-    task: ArtifactRecord
-    log: ArtifactRecord
-    check: ArtifactRecord
-    interpretation: ArtifactRecord
 
-
-async def run(ctx: StageContext, proposal: ArtifactRecord) -> ExecutionResult:
-    """Run one research step of the selected proposal."""
+# Critic #1 is called here as an LLM step; the critics package (protocol and registry) takes it
+# over when it lands, without a change to the step's key or records.
+@stage(STAGE, order=20, inputs=selected_proposal)
+async def run(ctx: StageContext, proposal: StepResult[Proposal]) -> None:
+    """Scope one research step of the selected proposal, do it, check it and interpret it."""
     ctx.progress.stage(STAGE, 4)
-    proposal_text = delimit("proposal", proposal.content_text)
+    proposal_text = delimit("proposal", proposal.text)
     task = await ctx.step(
         key="execute/scope/0",
-        kind="task_spec",
+        kind=Kind.TASK_SPEC,
         stage=STAGE,
-        role="proposer",
+        role=Role.PROPOSER,
         output_type=TaskSpec,
         instructions=_SCOPER,
         prompt=f"Scope the proposal's writing task as the next research step.\n{proposal_text}",
@@ -58,60 +65,61 @@ async def run(ctx: StageContext, proposal: ArtifactRecord) -> ExecutionResult:
             f"Deliverable: {o.deliverable}"
         ),
     )
-    if task.status == "failed":
-        raise NothingToDoError("the research step could not be scoped (the scoper's output failed)")
-    task_text = delimit("task", task.content_text)
+    task_text = delimit("task", task.text)
     log = await ctx.step(
         key="execute/work/0",
-        kind="research_log",
+        kind=Kind.RESEARCH_LOG,
         stage=STAGE,
-        role="worker",
+        role=Role.WORKER,
         output_type=WorkOutput,
         instructions=_WORKER,
         prompt=f"Carry out this research task.\n{task_text}",
-        parents=[task.id, (proposal.id, "context")],
+        parents=[task.id, (proposal.id, Relation.CONTEXT)] if task.ok else [],
         render=lambda o: f"{o.text}\n\nKey points:\n" + "\n".join(f"- {p}" for p in o.key_points),
+        needs=[task],
     )
-    if log.status == "failed":
-        raise NothingToDoError("the worker produced no valid research log")
     check = await ctx.step(
         key="execute/check/0",
-        kind="check_report",
+        kind=Kind.CHECK_REPORT,
         stage=STAGE,
-        role="critic-1",
+        role=Role.CRITIC_1,
         output_type=CheckReport,
         instructions=_CRITIC1,
         prompt=(
             "Check this executed step against its task. Report each flaw you find, or none."
-            f"\n{task_text}\n{delimit('work', log.content_text)}"
+            f"\n{task_text}\n{delimit('work', log.text)}"
         ),
-        parents=[log.id, (task.id, "context")],
+        parents=[log.id, (task.id, Relation.CONTEXT)] if log.ok else [],
         render=lambda o: f"Verdict: {o.verdict}\n"
         + "\n".join(f"- [{f.severity}] {f.category}: {f.description}" for f in o.flaws),
+        needs=[log],
+        findings=lambda r: None if r.output is None else Findings(
+            about=log.id, flaws=r.output.flaws
+        ),
     )
-    if check.status != "failed":
-        ctx.store.add_flaws(
-            artifact_id=log.id, found_by_id=check.id, items=check.content_json["flaws"]
-        )
-    interpretation = await ctx.step(
+    context: list[Parent] = [(check.id, Relation.CONTEXT)] if check.artifact is not None else []
+    await ctx.step(
         key="execute/interpret/0",
-        kind="interpretation",
+        kind=Kind.INTERPRETATION,
         stage=STAGE,
-        role="proposer",
+        role=Role.PROPOSER,
         output_type=Interpretation,
         instructions=_SCOPER,
         prompt=(
             "Interpret this step's result in light of the proposal. Give alternative "
             "explanations and an honest probability that the main takeaway holds."
-            f"\n{proposal_text}\n{delimit('work', log.content_text)}"
-            + (f"\n{delimit('check', check.content_text)}" if check.status != "failed" else "")
+            f"\n{proposal_text}\n{delimit('work', log.text)}"
+            + (f"\n{delimit('check', check.text)}" if check.ok else "")
         ),
-        parents=[log.id, (proposal.id, "context"), (check.id, "context")],
+        parents=[log.id, (proposal.id, Relation.CONTEXT), *context] if log.ok else [],
         render=lambda o: (
             "Takeaways:\n" + "\n".join(f"- {t}" for t in o.takeaways)
             + "\nAlternative explanations:\n"
             + "\n".join(f"- {a}" for a in o.alternative_explanations)
             + f"\nConfidence: {o.confidence_percent}%\nNext: {o.next_step}"
         ),
+        needs=[log],
     )
-    return ExecutionResult(task=task, log=log, check=check, interpretation=interpretation)
+
+
+__all__ = ["STAGE", "run", "selected_proposal"]

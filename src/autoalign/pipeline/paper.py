@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from ..errors import DataError
 from ..store import ArtifactRecord, ClaimRecord, FlawRecord, JudgmentRecord, Store
+from ..vocabulary import Kind
+from ._schemas import PaperContent
 from .writeup import SECTIONS
 
 
@@ -44,11 +46,12 @@ def read_paper(store: Store, paper_id: int) -> PaperView:
         DataError: there is no such artifact, or it is not a paper.
     """
     paper = store.artifact(paper_id)
-    if paper.kind != "paper":
+    if paper.kind != Kind.PAPER:
         raise DataError(f"artifact {paper_id} is a {paper.kind}, not a paper")
+    content = PaperContent.model_validate(paper.content_json)
     parts = []
     for name in SECTIONS:
-        section = store.artifact(paper.content_json["sections"][name])
+        section = store.artifact(content.sections[name])
         edges = store.parents(section.id)
         linked = store.artifacts(ids=[e.parent_id for e in edges])
         by_id = {a.id: a for a in linked}

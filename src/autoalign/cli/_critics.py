@@ -9,10 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ._text import safe
-from .critics import get_critic, list_critics
-from .critics.known_answers import Rate, evaluate_known_answers
-from .errors import UsageError
+from .._text import safe
+from ..critics import get_critic, list_critics
+from ..critics.known_answers import Rate, evaluate_known_answers
+from ..errors import UsageError
 
 critics_app = typer.Typer(
     help="The critics: list them, and measure each programmatic critic's recall and false-alarm "

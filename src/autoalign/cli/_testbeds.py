@@ -10,8 +10,8 @@ import typer
 from rich.console import Console, JustifyMethod
 from rich.table import Table
 
-from ._text import safe
-from .testbeds import Question, get_testbed, ground_truth, list_testbeds, truth_cache_path
+from .._text import safe
+from ..testbeds import Question, get_testbed, ground_truth, list_testbeds, truth_cache_path
 
 testbeds_app = typer.Typer(
     help="Small CPU experiments with known ground truth: list them, show one, compute the true "
@@ -143,3 +143,7 @@ def _yes_when(q: Question) -> str:
     what = "difference" if q.effect_kind == "difference" else "relative change"
     return f"{what} {sign} {q.threshold:+g}" if q.threshold else f"{what} {sign} 0"
 
+
+def register(app: typer.Typer) -> None:
+    """Add the `testbeds` group to `app`."""
+    app.add_typer(testbeds_app, name="testbeds")

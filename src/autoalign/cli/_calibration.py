@@ -1,7 +1,7 @@
 """`autoalign calibration`: score the database's claims against testbed ground truth.
 
-Thin like `cli.py`: it calls `autoalign.calibration` and prints. `register` mounts the command on
-the main app, which owns the `--db` option and so hands over a store factory.
+Thin: it calls `autoalign.calibration` and prints. `register` mounts the command on an app; the
+store factory defaults to the CLI's (`--db` before or after the command, else `$AUTOALIGN_DB`).
 """
 
 from __future__ import annotations
@@ -14,18 +14,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ._text import safe
-from .calibration import (
+from .._text import safe
+from ..calibration import (
     CalibrationReport,
     SkipReason,
     TruthFor,
     reliability_diagram,
     score_claims,
 )
-from .store import Store
+from ..store import Store
+from ._common import DbOption, open_store, use_db
 
 if TYPE_CHECKING:
-    from .testbeds import Truth
+    from ..testbeds import Truth
 
 _STAT_NAMES = {"brier": "Brier score", "log_loss": "log loss", "ece": "ECE (equal-mass)"}
 _SKIP_WHY: dict[SkipReason, str] = {
@@ -40,14 +41,14 @@ _SKIP_WHY: dict[SkipReason, str] = {
 def ground_truth_with_progress(testbed: str, /) -> Sequence[Truth]:
     """The testbed's cached ground truth; computing it (the first time) draws a progress bar on
     stderr."""
-    from .testbeds import ground_truth
+    from ..testbeds import ground_truth
 
     return ground_truth(testbed, progress=True)
 
 
 def register(
     app: typer.Typer,
-    store_factory: Callable[[], Store],
+    store_factory: Callable[[], Store] | None = None,
     *,
     truth_for: TruthFor = ground_truth_with_progress,
     console: Console | None = None,
@@ -56,12 +57,14 @@ def register(
 
     Args:
         app: the Typer app to add the command to.
-        store_factory: opens the research database (the app's `--db`, else `$AUTOALIGN_DB`).
+        store_factory: opens the research database; by default the CLI's (`--db`, else
+            `$AUTOALIGN_DB`).
         truth_for: ground truth of a testbed by name; the testbeds' cached ground truth (computed
             with a progress bar the first time) unless a test substitutes its own.
         console: where to print; standard output by default.
     """
     out_console = console or Console(highlight=False, soft_wrap=True)
+    factory = store_factory or open_store
 
     @app.command("calibration")
     def calibration(
@@ -75,10 +78,12 @@ def register(
             int, typer.Option("--n-boot", min=1, help="Bootstrap replicates per interval.")
         ] = 2000,
         seed: Annotated[int, typer.Option(help="Seed of the bootstrap resampling.")] = 0,
+        db: DbOption = None,
     ) -> None:
         """Score every claim that has ground truth: Brier score, log loss, ECE and a reliability
         diagram, each with a 95% bootstrap interval and n."""
-        with store_factory() as store:
+        use_db(db)
+        with factory() as store:
             report = score_claims(
                 store, truth_for=truth_for, n_bins=bins, n_boot=n_boot, seed=seed
             )

@@ -1,0 +1,67 @@
+"""The `autoalign` command line. Thin: it parses, calls the packages, and prints.
+
+One module per command group, each mounted the same way: it exposes `register(app)`, and the
+list below calls them in the order `--help` shows. The research database is chosen by `--db`
+before the command name (`autoalign --db URL status`, or `$AUTOALIGN_DB`) or after it
+(`autoalign status --db URL`, which wins).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from .._text import safe_line
+from ..errors import AutoalignError
+from . import _calibration, _critics, _init, _run, _show, _status, _study, _testbeds
+from ._common import EXIT_ERROR, EXIT_FAILED, EXIT_STOPPED, MAX_ID, RootDbOption, err, set_root_db
+from ._run import RichProgress, waiting_line
+
+app = typer.Typer(
+    help="Run automated alignment research and measure how far its output can be trusted.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(db: RootDbOption = None) -> None:
+    set_root_db(db)
+
+
+COMMAND_MODULES = (
+    _init,
+    _run,
+    _study,
+    _status,
+    _show,
+    _testbeds,
+    _calibration,
+    _critics,
+    # A new command group: one module with `register(app)`, added here.
+)
+for _module in COMMAND_MODULES:
+    _module.register(app)
+
+
+def main() -> None:
+    """Entry point: project errors become one line on stderr and exit code 1."""
+    try:
+        app()
+    except AutoalignError as exc:
+        err.print(f"[red]error:[/] {safe_line(exc)}")
+        sys.exit(EXIT_ERROR)
+
+
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_FAILED",
+    "EXIT_STOPPED",
+    "MAX_ID",
+    "RichProgress",
+    "app",
+    "main",
+    "waiting_line",
+]

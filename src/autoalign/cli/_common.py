@@ -1,0 +1,95 @@
+"""What every command module shares: consoles, exit codes, the `--db` option, id parsing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+
+from .._text import clip
+from ..errors import UsageError
+from ..store import DB_ENV_VAR, Store
+
+console = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+QUICKSTART = Path(__file__).parent.parent / "_quickstart.toml"
+"""The agenda `autoalign init` writes; the same file as examples/quickstart.toml."""
+
+EXIT_ERROR = 1
+"""A project error: bad input, configuration, a database that cannot be used."""
+EXIT_STOPPED = 3
+"""The run ended `stopped` (budget spent, a step failed under `on_failure = "stop"`, ...)."""
+EXIT_FAILED = 4
+"""The run ended `failed` (a provider error that retries did not fix)."""
+
+MAX_ID = 2**63 - 1
+"""Largest id a database row can have (SQLite INTEGER, PostgreSQL BIGINT)."""
+
+
+class _State:
+    db: str | None = None
+
+
+RootDbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db", envvar=DB_ENV_VAR, help="SQLAlchemy URL of the research database.",
+        show_default=".autoalign/research.db",
+    ),
+]
+"""`autoalign --db URL COMMAND`: before the command name; falls back to `$AUTOALIGN_DB`."""
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db", help="SQLAlchemy URL of the research database (overrides the one given before "
+        "the command name and $AUTOALIGN_DB).", show_default=False,
+    ),
+]
+"""`autoalign COMMAND --db URL`: after the command name. No envvar here, so an explicit
+`--db` before the command is never overridden by the environment."""
+
+
+def set_root_db(db: str | None) -> None:
+    """Record the `--db` given before the command name (or `$AUTOALIGN_DB`)."""
+    _State.db = db
+
+
+def use_db(db: str | None) -> None:
+    """Record a `--db` given after the command name; it wins over the one before."""
+    if db is not None:
+        _State.db = db
+
+
+def open_store(*, create: bool = False) -> Store:
+    """The research database; commands that only read pass `create=False` (the default), so a
+    missing database is an error rather than a new empty one."""
+    return Store.open(_State.db, create=create)
+
+
+def parse_id(value: str, *, what: str) -> int:
+    """A row id given on the command line: a positive integer that fits the database."""
+    text = value.strip()
+    number = int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else 0
+    if not 1 <= number <= MAX_ID:
+        raise UsageError(
+            f"{what} id must be a positive integer up to {MAX_ID} (got {clip(value, limit=40)!r}); "
+            "list them with `autoalign show`"
+        )
+    return number
+
+
+RunFilter = Annotated[
+    int | None, typer.Option("--run", min=1, max=MAX_ID, help="Only this run's rows.")
+]
+IdArgument = Annotated[str, typer.Argument(metavar="ID", show_default=False)]
+NEGATIVE_IDS = {"ignore_unknown_options": True}
+"""Lets `show artifact -1` reach the id check instead of failing as an unknown option."""
+
+
+def bar_columns() -> tuple[TextColumn, BarColumn, MofNCompleteColumn]:
+    return (TextColumn("[bold]{task.description:<8}"), BarColumn(), MofNCompleteColumn())

@@ -1,0 +1,141 @@
+"""`autoalign show ...`: list runs, papers and artifacts, or print one of them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from .._text import safe, safe_line
+from ..pipeline import read_paper
+from ..vocabulary import Kind
+from ._common import (
+    NEGATIVE_IDS,
+    DbOption,
+    IdArgument,
+    RunFilter,
+    console,
+    open_store,
+    parse_id,
+    use_db,
+)
+
+show_app = typer.Typer(
+    help="List runs, papers and artifacts, or print one of them.", invoke_without_command=True
+)
+
+
+@show_app.callback()
+def _show(ctx: typer.Context, db: DbOption = None) -> None:
+    """With no subcommand: list runs and papers."""
+    use_db(db)
+    if ctx.invoked_subcommand is None:
+        show_runs(db=None)
+        show_papers(run=None, db=None)
+
+
+@show_app.command("runs")
+def show_runs(db: DbOption = None) -> None:
+    """List runs."""
+    use_db(db)
+    with open_store() as store:
+        table = Table(title="runs", header_style="bold")
+        for col in ("id", "name", "status", "seed", "started", "finished"):
+            table.add_column(col)
+        for r in store.list_runs():
+            table.add_row(str(r.id), safe(r.name), safe(r.status), str(r.seed),
+                          f"{r.created_at:%Y-%m-%d %H:%M:%S}",
+                          f"{r.finished_at:%Y-%m-%d %H:%M:%S}" if r.finished_at else "")
+        console.print(table)
+
+
+@show_app.command("papers")
+def show_papers(run: RunFilter = None, db: DbOption = None) -> None:
+    """List papers with their status."""
+    use_db(db)
+    with open_store() as store:
+        table = Table(title="papers", header_style="bold")
+        for col in ("id", "run", "status", "title"):
+            table.add_column(col)
+        for a in store.artifacts(run_id=run, kind=Kind.PAPER):
+            table.add_row(str(a.id), str(a.run_id), safe(a.status), safe(a.title or ""))
+        console.print(table)
+
+
+@show_app.command("artifacts")
+def show_artifacts(
+    run: RunFilter = None,
+    kind: Annotated[str | None, typer.Option(help="Only this kind (idea, paper, ...).")] = None,
+    stage: Annotated[str | None, typer.Option(help="Only this stage.")] = None,
+    db: DbOption = None,
+) -> None:
+    """List artifacts."""
+    use_db(db)
+    with open_store() as store:
+        table = Table(title="artifacts", header_style="bold")
+        for col in ("id", "run", "stage", "kind", "role", "status", "step", "preview"):
+            table.add_column(col, overflow="fold")
+        for a in store.artifacts(run_id=run, kind=kind, stage=stage):
+            preview = (a.title or a.content_text).replace("\n", " ")[:60]
+            table.add_row(str(a.id), str(a.run_id), safe(a.stage), safe(a.kind),
+                          safe(a.role or ""), safe(a.status), safe(a.step_key or ""),
+                          safe_line(preview))
+        console.print(table)
+
+
+@show_app.command("paper", context_settings=NEGATIVE_IDS)
+def show_paper(paper_id: IdArgument, db: DbOption = None) -> None:
+    """Print a paper top-down: abstract, introduction, main text, appendix, with their links."""
+    use_db(db)
+    number = parse_id(paper_id, what="paper")
+    with open_store() as store:
+        view = read_paper(store, number)
+    p = view.paper
+    console.print(f"[bold]{safe_line(p.title or '(untitled)')}[/]")
+    console.print(f"paper {p.id} · run {p.run_id} · status {safe(p.status)}\n")
+    for part in view.parts:
+        a = part.artifact
+        console.rule(f"{safe(part.name.replace('_', ' '))} · artifact {a.id}")
+        console.print(safe(a.content_text))
+        links = ", ".join(f"{link.relation} {link.artifact.kind} {link.artifact.id}"
+                          for link in part.links)
+        console.print(f"[dim]links: {safe_line(links)}[/]\n")
+    console.rule("claims")
+    for c in view.claims:
+        prob = f"p={c.probability:.2f}" if c.probability is not None else "p=?"
+        console.print(f"- {safe(c.text)} ({prob})")
+    console.rule("critique")
+    for j in view.judgments:
+        console.print(f"{safe(j.role)}: {safe(j.decision or '')} {safe(j.rationale)}")
+    for f in view.flaws:
+        console.print(safe(f"- [{f.severity}] {f.category}: {f.description}"))
+    if not view.flaws:
+        console.print("no flaws recorded")
+
+
+@show_app.command("artifact", context_settings=NEGATIVE_IDS)
+def show_artifact(artifact_id: IdArgument, db: DbOption = None) -> None:
+    """Print one artifact with its status history and provenance."""
+    use_db(db)
+    number = parse_id(artifact_id, what="artifact")
+    with open_store() as store:
+        a = store.artifact(number)
+        history = store.status_history(a.id)
+        parents = store.parents(a.id)
+        children = store.descendants(a.id)
+    console.print(f"[bold]artifact {a.id}[/] {safe(a.kind)} · stage {safe(a.stage)} · "
+                  f"run {a.run_id}")
+    console.print(f"role {safe(a.role or '-')} · model {safe(a.model or '-')} · step "
+                  f"{safe(a.step_key or '-')} · prompt {safe(a.prompt_digest or '-')}")
+    console.print("status: " + " → ".join(safe_line(e.status) for e in history))
+    console.print("made from: " + (", ".join(safe_line(f"{e.relation} {e.parent_id}")
+                                             for e in parents) or "nothing"))
+    console.print(f"downstream artifacts: {len(children)}")
+    console.rule()
+    console.print(safe(a.content_text))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `show` group to `app`."""
+    app.add_typer(show_app, name="show")

@@ -1,0 +1,421 @@
+"""One pipeline step: ask a role for a structured output and store it as an artifact.
+
+This module is the one home of idempotency. A step is named by a key unique within its run; a
+step whose artifact exists is resumed (its typed output read back from the store) instead of
+asked again, and the records that belong to a step (flaws, a judgment, claims, review requests,
+status changes) are derived from its typed output and written here, keyed so that writing them
+a second time (after a resume) is a no-op. A step interrupted after its model call is answered
+from the response cache. Together these make any run resumable at no extra cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ..agenda import Agenda
+from ..errors import AutoalignError, DataError
+from ..models import ModelClient
+from ..store import ArtifactRecord, Parent, RunRecord, Store
+from ..vocabulary import Kind, Role, Stage, Status
+from ._hooks import Hooks, StepInfo
+from ._progress import ProgressSink
+
+T = TypeVar("T", bound=BaseModel)
+R = TypeVar("R")
+
+
+class StepFailedError(AutoalignError):
+    """A step's output stayed invalid and the agenda says to stop on failure."""
+
+
+class NothingToDoError(AutoalignError):
+    """A stage has no usable input left (every upstream step failed)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepResult(Generic[T]):
+    """What a step left in the store, with its output still typed."""
+
+    key: str
+    """The step key as stored (with the round suffix of a stage re-run)."""
+    artifact: ArtifactRecord | None
+    """The stored artifact; None when the step was skipped because an input it needs failed."""
+    output: T | None
+    """The validated output; None when the step failed or was skipped."""
+
+    @property
+    def ok(self) -> bool:
+        """The step has a valid output."""
+        return self.output is not None
+
+    @property
+    def id(self) -> int:
+        """The artifact's id (a skipped step has none)."""
+        if self.artifact is None:
+            raise DataError(f"step {self.key} was skipped and stored no artifact")
+        return self.artifact.id
+
+    @property
+    def text(self) -> str:
+        """The artifact's rendered text ('' for a skipped step)."""
+        return self.artifact.content_text if self.artifact is not None else ""
+
+
+class FlawLike(Protocol):
+    """A flaw as critics report it."""
+
+    @property
+    def category(self) -> str: ...
+
+    @property
+    def severity(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verdict:
+    """A judge's or critic's verdict on an artifact: a score, a decision, or both."""
+
+    role: Role
+    score: float | None = None
+    decision: str | None = None
+    rationale: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaimNote:
+    """A claim a paper makes with the probability it gives."""
+
+    text: str
+    probability: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusChange:
+    """Set an artifact's status (only if it differs: the history stays free of repeats)."""
+
+    artifact_id: int
+    status: Status
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Findings:
+    """The multi-row records that belong to one step, about one artifact.
+
+    The step's artifact is the finder: flaws are `found_by` it and a verdict is judged by it.
+    """
+
+    about: int
+    """The artifact the flaws, verdict, claims and review requests are about."""
+    flaws: Sequence[FlawLike] = ()
+    verdict: Verdict | None = None
+    claims: Sequence[ClaimNote] = ()
+    reviews: Sequence[str] = ()
+    """Reasons to escalate `about` to a human review."""
+    statuses: Sequence[StatusChange] = ()
+
+
+FindingsOf = Callable[[StepResult[T]], Findings | None]
+"""Derive a step's findings from its result (called for fresh and resumed steps alike)."""
+
+
+@dataclass
+class StageContext:
+    """What every stage gets: the store, the model door, the run, its agenda and the hooks."""
+
+    store: Store
+    client: ModelClient
+    run: RunRecord
+    agenda: Agenda
+    progress: ProgressSink
+    hooks: Hooks = field(default_factory=Hooks)
+    round: int = 0
+    """0 for a run's own steps; n for the n-th re-run of a stage (`run --stage`)."""
+
+    def key(self, base: str) -> str:
+        """The stored step key: `base`, with `@n` for round n of a stage re-run."""
+        return base if self.round == 0 else f"{base}@{self.round}"
+
+    # -- inputs ------------------------------------------------------------------------------
+
+    def latest(
+        self, kind: Kind, output_type: type[T], *, status: Status | None = None
+    ) -> StepResult[T] | None:
+        """The run's latest artifact of `kind` (with `status`, if given), its output typed."""
+        found = [
+            a for a in self.store.artifacts(run_id=self.run.id, kind=kind)
+            if status is None or a.status == status
+        ]
+        return self.typed(found[-1], output_type) if found else None
+
+    def typed(self, artifact: ArtifactRecord, output_type: type[T]) -> StepResult[T]:
+        """A stored artifact as a step result, its content read back as `output_type`.
+
+        Raises:
+            DataError: the artifact's content is not a valid `output_type`.
+        """
+        output = None
+        if artifact.status != Status.FAILED:
+            try:
+                output = output_type.model_validate(artifact.content_json)
+            except ValidationError as exc:
+                raise DataError(
+                    f"stored artifact {artifact.id} ({artifact.kind}) does not hold a "
+                    f"{output_type.__name__}: {exc.error_count()} error(s)"
+                ) from exc
+        return StepResult(key=artifact.step_key or "", artifact=artifact, output=output)
+
+    # -- the one idempotency home ------------------------------------------------------------
+
+    def _resume(self, key: str, output_type: type[T]) -> StepResult[T] | None:
+        existing = self.store.artifact_by_step(self.run.id, key)
+        if existing is None:
+            return None
+        self.progress.step(key, "resumed")
+        return self.typed(existing, output_type)
+
+    def _skipped(self, key: str, needs: Sequence[StepResult[Any]]) -> StepResult[Any] | None:
+        """A skipped result when an input the step needs has no valid output, else None."""
+        if all(n.ok for n in needs):
+            return None
+        self.progress.step(key, "skipped")
+        return StepResult(key=key, artifact=None, output=None)
+
+    def _write_findings(self, result: StepResult[T], findings: FindingsOf[T] | None) -> None:
+        """Write a step's records; every write below is a no-op the second time."""
+        if findings is None or result.artifact is None:
+            return
+        found = findings(result)
+        if found is None:
+            return
+        store, finder = self.store, result.artifact.id
+        if found.flaws:
+            store.add_flaws(
+                artifact_id=found.about,
+                found_by_id=finder,
+                items=[
+                    {"category": f.category, "severity": f.severity, "description": f.description}
+                    for f in found.flaws
+                ],
+            )
+        if found.verdict is not None and not store.judgments(judge_artifact_id=finder):
+            store.add_judgment(
+                artifact_id=found.about,
+                judge_artifact_id=finder,
+                role=found.verdict.role,
+                score=found.verdict.score,
+                decision=found.verdict.decision,
+                rationale=found.verdict.rationale,
+            )
+        if found.claims:
+            store.add_claims(
+                artifact_id=found.about,
+                items=[{"text": c.text, "probability": c.probability} for c in found.claims],
+            )
+        for reason in found.reviews:
+            store.add_review_request(artifact_id=found.about, reason=reason)
+        for change in found.statuses:
+            if store.artifact(change.artifact_id).status != change.status:
+                store.set_status(change.artifact_id, change.status, reason=change.reason)
+
+    # -- steps -------------------------------------------------------------------------------
+
+    async def step(
+        self,
+        *,
+        key: str,
+        kind: Kind,
+        stage: Stage,
+        role: Role,
+        output_type: type[T],
+        instructions: str,
+        prompt: str,
+        parents: Sequence[Parent],
+        render: Callable[[T], str],
+        title: Callable[[T], str] | None = None,
+        needs: Sequence[StepResult[Any]] = (),
+        findings: FindingsOf[T] | None = None,
+    ) -> StepResult[T]:
+        """Run a step once and store its artifact (status `ok`, or `failed` with the raw reply).
+
+        A step any of whose `needs` has no valid output is skipped (nothing is stored or asked).
+        """
+        key = self.key(key)
+        done = self._resume(key, output_type)
+        if done is None:
+            skipped = self._skipped(key, needs)
+            if skipped is not None:
+                return skipped
+            info = StepInfo(key=key, stage=stage, kind=kind, role=role, prompt=prompt)
+            prompt = self.hooks.apply_pre(info)
+            reply = await self.client.ask(
+                role, output_type, instructions=instructions, prompt=prompt, step_key=key
+            )
+            done = self._store_outcome(
+                info=StepInfo(key=key, stage=stage, kind=kind, role=role, prompt=prompt),
+                model=reply.model, prompt_digest=reply.prompt_digest, parents=parents,
+                output=reply.output, render=render, title=title,
+                raw=reply.raw, error=reply.error or "",
+            )
+        self._write_findings(done, findings)
+        return done
+
+    async def babble(
+        self,
+        *,
+        key: str,
+        kind: Kind,
+        stage: Stage,
+        role: Role,
+        output_type: type[T],
+        instructions: str,
+        prompts: Sequence[str],
+        parents: Sequence[Parent],
+        merge: Callable[[list[T]], T],
+        render: Callable[[T], str],
+    ) -> StepResult[T]:
+        """Ask one role several differently framed prompts and store the merged answers as one
+        artifact. Prompts go one after another; each answer is cached on its own, so a step
+        interrupted half-way pays only for the prompts it had not asked yet."""
+        key = self.key(key)
+        done = self._resume(key, output_type)
+        if done is not None:
+            return done
+        sent = [
+            self.hooks.apply_pre(StepInfo(key=key, stage=stage, kind=kind, role=role, prompt=p))
+            for p in prompts
+        ]
+        replies = [
+            await self.client.ask(
+                role, output_type, instructions=instructions, prompt=prompt,
+                step_key=f"{key}#{i}",
+            )
+            for i, prompt in enumerate(sent)
+        ]
+        good = [r.output for r in replies if r.output is not None]
+        return self._store_outcome(
+            info=StepInfo(key=key, stage=stage, kind=kind, role=role, prompt="\n---\n".join(sent)),
+            model=",".join(sorted({r.model for r in replies})),
+            prompt_digest=hashlib.sha256(
+                "".join(r.prompt_digest for r in replies).encode()
+            ).hexdigest(),
+            parents=parents,
+            output=merge(good) if good else None,
+            render=render,
+            extra={"failed_prompts": [i for i, r in enumerate(replies) if r.output is None]},
+            raw="\n---\n".join(r.raw for r in replies),
+            error="; ".join(r.error or "" for r in replies),
+        )
+
+    def _store_outcome(
+        self,
+        *,
+        info: StepInfo,
+        model: str,
+        prompt_digest: str,
+        parents: Sequence[Parent],
+        output: T | None,
+        render: Callable[[T], str],
+        raw: str,
+        error: str,
+        title: Callable[[T], str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> StepResult[T]:
+        """Store a step's artifact: its output, or (status `failed`) the raw reply and error."""
+        if output is not None:
+            output = self.hooks.apply_post(info, output)
+        artifact = self.store.add_artifact(
+            run_id=self.run.id,
+            kind=info.kind,
+            stage=info.stage,
+            role=info.role,
+            model=model,
+            prompt_digest=prompt_digest,
+            step_key=info.key,
+            parents=parents,
+            title=title(output) if output is not None and title else None,
+            content_text=render(output) if output is not None else raw,
+            content_json=(
+                {**output.model_dump(mode="json"), **(extra or {})}
+                if output is not None
+                else {"error": error}
+            ),
+            status=Status.OK if output is not None else Status.FAILED,
+        )
+        result = StepResult(key=info.key, artifact=artifact, output=output)
+        if output is not None:
+            self.progress.step(info.key, "done")
+            return result
+        self.progress.step(info.key, "failed")
+        if self.agenda.run.on_failure == "stop":
+            raise StepFailedError(
+                f"step {info.key} ({info.role}, {model}) gave no valid output: {error}"
+            )
+        return result
+
+    def record(
+        self,
+        *,
+        key: str,
+        kind: Kind,
+        stage: Stage,
+        content: T,
+        render: Callable[[T], str],
+        parents: Sequence[Parent],
+        title: str | None = None,
+        status: Status = Status.OK,
+        needs: Sequence[StepResult[Any]] = (),
+        findings: FindingsOf[T] | None = None,
+    ) -> StepResult[T]:
+        """Store an artifact the pipeline derives itself, without a model (e.g. a selection).
+
+        A record is resumed like a step: if its key exists, the stored content is returned
+        (typed) and `content` is ignored, so a resumed run keeps the choices it made.
+        """
+        key = self.key(key)
+        done = self._resume(key, type(content))
+        if done is None:
+            skipped = self._skipped(key, needs)
+            if skipped is not None:
+                return skipped
+            info = StepInfo(key=key, stage=stage, kind=kind, role=None, prompt="")
+            content = self.hooks.apply_post(info, content)
+            artifact = self.store.add_artifact(
+                run_id=self.run.id,
+                kind=kind,
+                stage=stage,
+                step_key=key,
+                title=title,
+                content_text=render(content),
+                content_json=content.model_dump(mode="json"),
+                status=status,
+                parents=parents,
+            )
+            self.progress.step(key, "done")
+            done = StepResult(key=key, artifact=artifact, output=content)
+        self._write_findings(done, findings)
+        return done
+
+
+async def fan_out(coros: Sequence[Coroutine[Any, Any, R]]) -> list[R]:
+    """Run coroutines concurrently and return their results in order.
+
+    A TaskGroup, so one failure (a budget stop, a provider error) cancels the siblings instead of
+    leaving them running. The model client's per-provider semaphores bound the real concurrency.
+    """
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(c) for c in coros]
+    except BaseExceptionGroup as grouped:
+        # Re-raise the first failure as itself, so callers can catch it by type.
+        raise grouped.exceptions[0] from None
+    return [t.result() for t in tasks]

@@ -1,0 +1,3 @@
+"""Fixtures shared with the pipeline tests."""
+
+from ..pipeline.conftest import team as team

@@ -46,7 +46,7 @@ async def test_each_role_is_answered_by_its_own_model(
 ) -> None:
     default, critic = script(says("default")), script(says("critic"))
     config = ModelsConfig(default=default, roles={"critic": critic})
-    client = ModelClient(config=config, store=store, run_id=run_id)
+    client = ModelClient(config=config, ledger=store, run_id=run_id)
     a = await client.ask("critic", Name, instructions="i", prompt="p")
     b = await client.ask("ideator", Name, instructions="i", prompt="p")
     assert (a.model, a.output) == (critic, Name(name="critic"))
@@ -75,7 +75,7 @@ def test_unknown_provider_in_providers_section() -> None:
 
 
 async def test_ask_with_unknown_provider_raises_before_writing(store: Store, run_id: int) -> None:
-    client = ModelClient(config=ModelsConfig(default="nope:x"), store=store, run_id=run_id)
+    client = ModelClient(config=ModelsConfig(default="nope:x"), ledger=store, run_id=run_id)
     with pytest.raises(UnknownProviderError):
         await client.ask("r", Name, instructions="i", prompt="p")
     assert store.calls(run_id=run_id) == []

@@ -130,7 +130,7 @@ async def test_a_model_fills_in_a_spec_that_runs_in_the_sandbox(
     register_script("spec-worker", worker)
     run = store.create_run(name="s", agenda_digest="d", config={})
     client = ModelClient(
-        config=ModelsConfig(default="scripted:spec-worker"), store=store, run_id=run.id
+        config=ModelsConfig(default="scripted:spec-worker"), ledger=store, run_id=run.id
     )
     first = await client.ask("worker", ExperimentSpec, instructions="i", prompt="design 1")
     assert first.output is not None

@@ -100,7 +100,7 @@ async def run_agenda(
         return _summary(store, run.id, resumed=False, done=True, started=started)
     client = ModelClient(
         config=agenda.models,
-        store=store,
+        ledger=store,
         run_id=run.id,
         budget=agenda.budget,
         seed=run.seed,

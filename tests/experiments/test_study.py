@@ -9,7 +9,7 @@ import pytest
 
 from autoalign.calibration import score_claims
 from autoalign.errors import DataError
-from autoalign.pipeline.study import probability_yes, run_study, study_questions
+from autoalign.experiments import probability_yes, run_study, study_questions
 from autoalign.sandbox import Limits, LocalBackend
 from autoalign.store import Store
 from autoalign.testbeds import Question, ground_truth

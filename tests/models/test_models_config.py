@@ -109,11 +109,23 @@ def test_missing_key_names_the_configured_env_var(monkeypatch: pytest.MonkeyPatc
     check_models(config, ["critic"])
 
 
-def test_self_hosted_openai_server_needs_no_key() -> None:
+async def test_self_hosted_openai_server_needs_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     config = ModelsConfig(
         default="openai:llama3", providers={"openai": ProviderConfig(base_url="http://gpu:8000/v1")}
     )
-    check_models(config, ["critic"])
+    assert check_models(config, ["critic"]) is None  # accepted without a key
+    # The same model at api.openai.com, still without a key, is refused: the base URL is what
+    # made the key optional.
+    with pytest.raises(MissingCredentialsError, match="OPENAI_API_KEY"):
+        check_models(ModelsConfig(default="openai:llama3"), ["critic"])
+    # And the client built for the keyless server sends no real key.
+    model = OpenAIModels().build("llama3", config.provider_config("openai"), seed=0)
+    assert model.close is not None
+    try:
+        assert model.model.client.api_key == "no-key"  # type: ignore[attr-defined]
+    finally:
+        await model.close()
 
 
 def test_unknown_local_model_names_the_known_one() -> None:

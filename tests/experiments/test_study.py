@@ -101,8 +101,16 @@ def test_study_then_calibration_end_to_end(
 
     report = score_claims(store, truth_for=truth_for, n_boot=200)
     assert report.n == len(study.results) == 5
+    # The Brier score is of the study's own probabilities against the ground truth's answers,
+    # both read here independently of the scoring code.
+    answers = {t.question_id: t.answer for t in truth_for("spurious_correlation")}
+    expected = sum(
+        (r.probability - float(answers[r.question_id])) ** 2 for r in study.results
+    ) / len(study.results)
     brier = report.score("brier")
-    assert 0.0 <= brier.ci_low <= brier.value <= brier.ci_high <= 1.0
+    assert brier.value == pytest.approx(expected, abs=1e-12)
+    assert brier.n == 5 and brier.ci_low <= brier.value <= brier.ci_high
+    assert sorted(c.claim_id for c in report.claims) == sorted(r.claim_id for r in study.results)
 
 
 async def test_a_model_fills_in_a_spec_that_runs_in_the_sandbox(

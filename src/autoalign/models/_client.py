@@ -344,40 +344,48 @@ class ModelClient:
             tally = _Tally()
             started = time.monotonic()
             try:
-                await self._begin_attempt(req, estimate, tally)
-                if model.prepare is not None:
-                    await model.prepare()
-                outcome = await self._run(req, model, tally, estimate)
-            except ModelError as exc:
-                await self._book(req, price, tally, started, error=str(exc))
-                raise
-            except BaseException as exc:  # cancelled, or a bug: book what was already spent
-                error = f"interrupted: {type(exc).__name__}"
-                if tally.requests:
-                    await self._book(req, price, tally, started, error=error)
-                elif tally.attempt_ids:
-                    await self._finish_attempt(tally, AttemptStatus.LOST, error)
-                raise
+                try:
+                    await self._begin_attempt(req, estimate, tally)
+                    if model.prepare is not None:
+                        await model.prepare()
+                    outcome = await self._run(req, model, tally, estimate)
+                except ModelError as exc:
+                    await self._book(req, price, tally, started, error=str(exc))
+                    raise
+                except BaseException as exc:  # cancelled, or a bug: book what was already spent
+                    error = f"interrupted: {type(exc).__name__}"
+                    if tally.requests:
+                        await self._book(req, price, tally, started, error=error)
+                    elif tally.attempt_ids:
+                        await self._finish_attempt(tally, AttemptStatus.LOST, error)
+                    raise
+                answer = CacheRecord(
+                    key=req.key,
+                    model=req.ref.id,
+                    request={
+                        "instructions": req.instructions,
+                        "prompt": req.prompt,
+                        "sampling": req.sampling.model_dump(mode="json"),
+                        "seed": self._seed,
+                    },
+                    raw=outcome.raw,
+                    output=(
+                        None
+                        if outcome.error
+                        else req.adapter.dump_python(outcome.output, mode="json")
+                    ),
+                    error=outcome.error,
+                    input_tokens=tally.input_tokens,
+                    output_tokens=tally.output_tokens,
+                )
+                cost = await self._book(
+                    req, price, tally, started, error=outcome.error, answer=answer
+                )
             finally:
+                # Released only once the ask is booked (the booking awaits the ledger): until
+                # then the reservation is what counts this ask for the others' budget checks.
                 self._reserved_tokens -= estimate.tokens
                 self._reserved_usd -= estimate.usd
-
-        answer = CacheRecord(
-            key=req.key,
-            model=req.ref.id,
-            request={
-                "instructions": req.instructions,
-                "prompt": req.prompt,
-                "sampling": req.sampling.model_dump(mode="json"),
-                "seed": self._seed,
-            },
-            raw=outcome.raw,
-            output=None if outcome.error else req.adapter.dump_python(outcome.output, mode="json"),
-            error=outcome.error,
-            input_tokens=tally.input_tokens,
-            output_tokens=tally.output_tokens,
-        )
-        cost = await self._book(req, price, tally, started, error=outcome.error, answer=answer)
         return Reply(
             output=None if outcome.error else outcome.output,
             raw=outcome.raw,

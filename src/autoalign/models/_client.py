@@ -552,11 +552,16 @@ class ModelClient:
         self, tally: _Tally, status: AttemptStatus, error: str | None
     ) -> None:
         """Record the outcome of the ask's last request, when no ledger row follows at once."""
-        async with self._ledger_lock:
-            self._close_open(tally)
-            await _off_loop(
-                self._ledger.finish_attempt, tally.attempt_ids[-1], status, error=error
-            )
+
+        async def write() -> None:
+            async with self._ledger_lock:
+                self._close_open(tally)
+                await _off_loop(
+                    self._ledger.finish_attempt, tally.attempt_ids[-1], status, error=error
+                )
+
+        # Carried through even if the ask is cancelled while it waits for the lock.
+        await _settled(write())
 
     async def _run(
         self, req: _Request[T], model: ProviderModel, tally: _Tally, estimate: _Estimate
@@ -726,29 +731,34 @@ class ModelClient:
         """Write the ledger row of a call that reached the provider (and, atomically with it,
         the answer into the cache and the outcome of its last attempt); return its cost."""
         cost = price.cost(tally.input_tokens, tally.output_tokens) if price is not None else None
-        latency = time.monotonic() - started
-        async with self._ledger_lock:
-            self._own_tokens += tally.input_tokens + tally.output_tokens
-            self._own_usd += cost or 0.0
-            self._close_open(tally)
-            await _off_loop(
-                self._ledger.record_call,
-                run_id=self._run_id,
-                role=req.role,
-                model=req.ref.id,
-                step_key=req.step_key,
-                cache_key=req.key,
-                input_tokens=tally.input_tokens,
-                output_tokens=tally.output_tokens,
-                latency_s=latency,
-                cost_usd=cost,
-                cache_hit=False,
-                attempts=tally.requests,
-                error=error,
-                answer=answer,
-                attempt_ids=list(tally.attempt_ids),
-                last_attempt=tally.last,
-            )
+        async def write() -> None:
+            latency = time.monotonic() - started
+            async with self._ledger_lock:
+                self._own_tokens += tally.input_tokens + tally.output_tokens
+                self._own_usd += cost or 0.0
+                self._close_open(tally)
+                await _off_loop(
+                    self._ledger.record_call,
+                    run_id=self._run_id,
+                    role=req.role,
+                    model=req.ref.id,
+                    step_key=req.step_key,
+                    cache_key=req.key,
+                    input_tokens=tally.input_tokens,
+                    output_tokens=tally.output_tokens,
+                    latency_s=latency,
+                    cost_usd=cost,
+                    cache_hit=False,
+                    attempts=tally.requests,
+                    error=error,
+                    answer=answer,
+                    attempt_ids=list(tally.attempt_ids),
+                    last_attempt=tally.last,
+                )
+
+        # Carried through even if the ask is cancelled meanwhile (e.g. while it waits for the
+        # lock): an answer that was paid for must reach the ledger and the cache.
+        await _settled(write())
         return cost
 
 

@@ -234,6 +234,12 @@ class ModelClient:
         # those through its in-memory reservation, so it takes them out of the ledger's total.
         self._open_tokens = 0
         self._open_usd = 0.0
+        # Asks started but not yet past their budget check. No request is sent while one is:
+        # asks started together are all checked before any of them sends, so when one of them
+        # hits the budget (and its siblings are cancelled) nothing has been paid for in vain.
+        self._unchecked = 0
+        self._all_checked = asyncio.Event()
+        self._all_checked.set()
 
     @property
     def config(self) -> ModelsConfig:
@@ -315,6 +321,23 @@ class ModelClient:
             done.set_result(None)
 
     async def _ask(self, req: _Request[T]) -> Reply[T]:
+        self._unchecked += 1
+        self._all_checked.clear()
+        checking = [True]
+        try:
+            return await self._ask_counted(req, checking)
+        finally:
+            self._checked(checking)
+
+    def _checked(self, checking: list[bool]) -> None:
+        """This ask no longer holds back the others' requests (idempotent)."""
+        if checking[0]:
+            checking[0] = False
+            self._unchecked -= 1
+            if self._unchecked == 0:
+                self._all_checked.set()
+
+    async def _ask_counted(self, req: _Request[T], checking: list[bool]) -> Reply[T]:
         cached = await self._from_cache(req)
         if cached is not None:
             await _off_loop(
@@ -333,7 +356,10 @@ class ModelClient:
 
         model = self._model(req.ref, req.provider)
         price = req.provider.price(req.ref.name, self._config.provider_config(req.ref.provider))
-        async with self._semaphore(req.ref.provider, req.provider):
+        semaphore = self._semaphore(req.ref.provider, req.provider)
+        if semaphore.locked():
+            self._checked(checking)  # it waits its turn: the asks holding a slot go on
+        async with semaphore:
             async with self._ledger_lock:
                 # The reservation is made before anything else is awaited: the budget check and
                 # it are atomic with respect to the other asks of this event loop, and until
@@ -343,8 +369,11 @@ class ModelClient:
                 self._reserved_usd += estimate.usd
             tally = _Tally()
             started = time.monotonic()
+            self._checked(checking)
             try:
                 try:
+                    while not self._all_checked.is_set():
+                        await self._all_checked.wait()
                     await self._begin_attempt(req, estimate, tally)
                     if model.prepare is not None:
                         await model.prepare()

@@ -102,7 +102,7 @@ async def through_autoalign(base_url: str, n: int, db: Path) -> tuple[list[float
     )
     store = Store.open(f"sqlite:///{db}")
     run = store.create_run(name="bench", agenda_digest="bench", config={})
-    client = ModelClient(config=config, store=store, run_id=run.id)
+    client = ModelClient(config=config, ledger=store, run_id=run.id)
     paid, cached = [], []
     for i in range(n):
         start = time.perf_counter()

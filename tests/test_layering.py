@@ -8,12 +8,13 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "autoalign"
 
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"__init__", "errors", "vocabulary", "_text"}),
+    frozenset({"__init__", "errors", "vocabulary", "_text", "_cache"}),
     frozenset({"store"}),
     frozenset({"models"}),
     frozenset({"agenda"}),
     frozenset({"testbeds"}),
     frozenset({"sandbox"}),
+    frozenset({"experiments"}),
     frozenset({"calibration"}),
     frozenset({"critics"}),
     frozenset({"runtime"}),

@@ -64,7 +64,7 @@ def _client(store: Store, fn: Callable[[list[ModelMessage], AgentInfo], ModelRes
     register_script(name, fn)
     run = store.create_run(name="t", agenda_digest="0" * 64, config={})
     config = ModelsConfig(default="scripted:schema", roles={"critic-1": f"scripted:{name}"})
-    return ModelClient(config=config, store=store, run_id=run.id), run.id
+    return ModelClient(config=config, ledger=store, run_id=run.id), run.id
 
 
 async def test_issues_become_findings_and_untrusted_text_is_delimited(store: Store) -> None:

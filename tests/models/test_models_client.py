@@ -72,7 +72,7 @@ def client_for(store: Store, run_id: int | None, model_id: str, **overrides: obj
     )
     assert budget is None or isinstance(budget, Budget)
     assert isinstance(seed, int)
-    return ModelClient(config=config, store=store, run_id=run_id, budget=budget, seed=seed)
+    return ModelClient(config=config, ledger=store, run_id=run_id, budget=budget, seed=seed)
 
 
 def http_error(status: int, message: str = "nope") -> ModelHTTPError:

@@ -46,7 +46,7 @@ async def test_each_role_is_answered_by_its_own_model(
 ) -> None:
     default, critic = script(says("default")), script(says("critic"))
     config = ModelsConfig(default=default, roles={"critic": critic})
-    client = ModelClient(config=config, store=store, run_id=run_id)
+    client = ModelClient(config=config, ledger=store, run_id=run_id)
     a = await client.ask("critic", Name, instructions="i", prompt="p")
     b = await client.ask("ideator", Name, instructions="i", prompt="p")
     assert (a.model, a.output) == (critic, Name(name="critic"))
@@ -75,7 +75,7 @@ def test_unknown_provider_in_providers_section() -> None:
 
 
 async def test_ask_with_unknown_provider_raises_before_writing(store: Store, run_id: int) -> None:
-    client = ModelClient(config=ModelsConfig(default="nope:x"), store=store, run_id=run_id)
+    client = ModelClient(config=ModelsConfig(default="nope:x"), ledger=store, run_id=run_id)
     with pytest.raises(UnknownProviderError):
         await client.ask("r", Name, instructions="i", prompt="p")
     assert store.calls(run_id=run_id) == []
@@ -109,11 +109,23 @@ def test_missing_key_names_the_configured_env_var(monkeypatch: pytest.MonkeyPatc
     check_models(config, ["critic"])
 
 
-def test_self_hosted_openai_server_needs_no_key() -> None:
+async def test_self_hosted_openai_server_needs_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     config = ModelsConfig(
         default="openai:llama3", providers={"openai": ProviderConfig(base_url="http://gpu:8000/v1")}
     )
-    check_models(config, ["critic"])
+    assert check_models(config, ["critic"]) is None  # accepted without a key
+    # The same model at api.openai.com, still without a key, is refused: the base URL is what
+    # made the key optional.
+    with pytest.raises(MissingCredentialsError, match="OPENAI_API_KEY"):
+        check_models(ModelsConfig(default="openai:llama3"), ["critic"])
+    # And the client built for the keyless server sends no real key.
+    model = OpenAIModels().build("llama3", config.provider_config("openai"), seed=0)
+    assert model.close is not None
+    try:
+        assert model.model.client.api_key == "no-key"  # type: ignore[attr-defined]
+    finally:
+        await model.close()
 
 
 def test_unknown_local_model_names_the_known_one() -> None:

@@ -51,7 +51,7 @@ def client_for(
         backoff_base_s=0.001,
         backoff_max_s=0.002,
     )
-    return ModelClient(config=config, store=store, run_id=run_id, **kwargs)
+    return ModelClient(config=config, ledger=store, run_id=run_id, **kwargs)
 
 
 async def ask(client: ModelClient) -> Any:

@@ -93,7 +93,7 @@ def self_hosted(store: Store, run_id: int, **openai: Any) -> ModelClient:
         backoff_base_s=0.001,
         backoff_max_s=0.002,
     )
-    return ModelClient(config=config, store=store, run_id=run_id, seed=7)
+    return ModelClient(config=config, ledger=store, run_id=run_id, seed=7)
 
 
 async def test_openai_compatible_server_round_trip(
@@ -207,7 +207,7 @@ async def test_openai_price_table_and_dollar_budget(
     monkeypatch.setattr(OpenAIModels, "transport", httpx2.MockTransport(FakeServer((200, usage))))
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     config = ModelsConfig(default="openai:gpt-4o-mini")
-    client = ModelClient(config=config, store=store, run_id=run_id, budget=Budget(max_usd=1.0))
+    client = ModelClient(config=config, ledger=store, run_id=run_id, budget=Budget(max_usd=1.0))
     reply = await client.ask("critic", Finding, instructions="i", prompt="p")
     # the built-in table: gpt-4o-mini at $0.15 / $0.60 per million tokens
     assert reply.cost_usd == pytest.approx((1000 * 0.15 + 100 * 0.60) / 1e6)
@@ -237,7 +237,7 @@ async def test_anthropic_uses_tool_output(
     monkeypatch.setattr(AnthropicModels, "transport", httpx2.MockTransport(server))
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
     config = ModelsConfig(default="anthropic:claude-haiku-4-5")
-    client = ModelClient(config=config, store=store, run_id=run_id)
+    client = ModelClient(config=config, ledger=store, run_id=run_id)
     reply = await client.ask("critic", Finding, instructions="Check.", prompt="p")
     await client.aclose()
     assert reply.output == Finding(claim="probes find the feature", supported=False)

@@ -23,7 +23,7 @@ async def test_embedded_model_answers_a_schema_constrained_request(
     store: Store, run_id: int
 ) -> None:
     # uses (and on first run assembles, 253 MB) the model file in the real cache directory
-    client = ModelClient(config=ModelsConfig(), store=store, run_id=run_id, seed=1)
+    client = ModelClient(config=ModelsConfig(), ledger=store, run_id=run_id, seed=1)
     with override_allow_model_requests(True):
         reply = await client.ask(
             "ideator",

@@ -49,7 +49,7 @@ async def test_a_stage_whose_input_is_missing_from_the_store_has_nothing_to_do(
     store = Store.open(f"sqlite:///{tmp_path}/research.db")
     run = store.create_run(name="t", agenda_digest="d", config={})
     the_agenda = parse_agenda({"run": {"name": "t"}, "topics": [{"name": "x"}]})
-    client = ModelClient(config=the_agenda.models, store=store, run_id=run.id,
+    client = ModelClient(config=the_agenda.models, ledger=store, run_id=run.id,
                          budget=the_agenda.budget, seed=0)
     ctx = StageContext(store=store, client=client, run=run, agenda=the_agenda,
                        progress=NullProgress())

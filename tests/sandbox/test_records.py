@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from autoalign.experiments import SANDBOX_RUN_KIND as ARTIFACT_KIND
+from autoalign.experiments import record_sandbox_run
 from autoalign.sandbox import (
-    ARTIFACT_KIND,
     IsolationLevel,
     Limits,
     SandboxRun,
-    record_run,
+    describe_run,
     run_code,
 )
 from autoalign.store import Store
@@ -93,8 +94,9 @@ def test_record_run_stores_a_sandbox_run_artifact(best: IsolationLevel, store: S
         limits=Limits(wall_s=10),
     )
 
-    artifact = record_run(
-        store, run_id=run_id, sandbox_run=sandbox_run, parents=[parent.id], step_key="exec/0"
+    artifact = record_sandbox_run(
+        store, run_id=run_id, sandbox_run=sandbox_run, stage="execute", parents=[parent.id],
+        step_key="exec/0",
     )
 
     stored = store.artifact(artifact.id)
@@ -106,7 +108,9 @@ def test_record_run_stores_a_sandbox_run_artifact(best: IsolationLevel, store: S
     assert "Not enforced:" in stored.content_text
     assert [e.parent_id for e in store.parents(artifact.id)] == [parent.id]
     # The same step again is not stored twice.
-    again = record_run(store, run_id=run_id, sandbox_run=sandbox_run, step_key="exec/0")
+    again = record_sandbox_run(
+        store, run_id=run_id, sandbox_run=sandbox_run, stage="execute", step_key="exec/0"
+    )
     assert again.id == artifact.id
     assert len(store.artifacts(run_id=run_id, kind=ARTIFACT_KIND)) == 1
     print(f"isolation {best}: stored as artifact {artifact.id}\n{stored.content_text}")
@@ -115,7 +119,7 @@ def test_record_run_stores_a_sandbox_run_artifact(best: IsolationLevel, store: S
 def test_a_killed_run_is_stored_as_failed_and_says_why(best: IsolationLevel, store: Store) -> None:
     sandbox_run = run_code("while True:\n    pass\n", limits=Limits(cpu_s=1))
 
-    artifact = record_run(store, run_id=None, sandbox_run=sandbox_run)
+    artifact = record_sandbox_run(store, run_id=None, sandbox_run=sandbox_run, stage="execute")
 
     assert artifact.status == "failed"
     assert "killed by: cpu_limit" in artifact.content_text
@@ -132,8 +136,45 @@ def test_non_finite_numbers_survive_storage(best: IsolationLevel, store: Store) 
     assert sandbox_run.result is not None, where(sandbox_run)
     assert all(math.isnan(v) for v in sandbox_run.result["se"].values())  # one seed: NaN SE
 
-    artifact = record_run(store, run_id=None, sandbox_run=sandbox_run)
+    artifact = record_sandbox_run(store, run_id=None, sandbox_run=sandbox_run, stage="execute")
 
     stored = SandboxRun.model_validate(store.artifact(artifact.id).content_json)
     assert stored.result is not None
     assert set(stored.result["se"].values()) == {"NaN"}
+
+
+def test_the_sandbox_describes_a_run_and_the_caller_picks_stage_and_kind(
+    best: IsolationLevel, store: Store
+) -> None:
+    sandbox_run = run_code("print('described')\n", limits=Limits(wall_s=10))
+    described = describe_run(sandbox_run)
+    assert described.ok and "described" in described.text
+    assert described.title == f"sandbox code run ({best}, exit 0)"
+    assert SandboxRun.model_validate(described.content) == sandbox_run
+
+    artifact = record_sandbox_run(
+        store, run_id=None, sandbox_run=sandbox_run, stage="writeup", kind="replication_run"
+    )
+    stored = store.artifact(artifact.id)
+    assert (stored.stage, stored.kind, stored.title) == ("writeup", "replication_run",
+                                                         described.title)
+    assert stored.content_text == described.text
+
+
+def test_the_sandbox_package_does_not_know_the_store_or_the_pipeline() -> None:
+    """The sandbox knows no database and no pipeline vocabulary: storing is the caller's job."""
+    import ast
+
+    import autoalign.sandbox
+
+    package = Path(autoalign.sandbox.__file__).parent
+    for source in package.glob("*.py"):
+        tree = ast.parse(source.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                module = ("." * node.level) + (node.module or "")
+                assert not module.lstrip(".").startswith(("store", "pipeline", "experiments")), (
+                    source.name, module)
+                assert "autoalign.store" not in module and "autoalign.pipeline" not in module
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                assert node.value not in ("execute", "sandbox_run"), (source.name, node.value)

@@ -30,7 +30,7 @@ def study(
     Each claim carries the effect estimate, its 95% interval and the probability that the
     question's answer is yes; `autoalign calibration` scores them against ground truth.
     """
-    from ..pipeline.study import run_study
+    from ..experiments import run_study
     from ..sandbox import Limits, LocalBackend, isolation_level
     from ..testbeds import get_testbed, list_testbeds
 

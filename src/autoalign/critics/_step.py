@@ -15,8 +15,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import DataError
-from ..sandbox import ARTIFACT_KIND, SandboxRun
+from ..sandbox import SandboxRun
 from ..store import Store
+from ..vocabulary import Kind
 
 
 class ScopedTask(BaseModel):
@@ -204,8 +205,8 @@ def load_step_runs(store: Store, arms: Sequence[tuple[int, str]]) -> list[StepRu
     runs = []
     for artifact_id, arm in arms:
         art = store.artifact(artifact_id)
-        if art.kind != ARTIFACT_KIND:
-            raise DataError(f"artifact {artifact_id} is a {art.kind}, not a {ARTIFACT_KIND}")
+        if art.kind != Kind.SANDBOX_RUN:
+            raise DataError(f"artifact {artifact_id} is a {art.kind}, not a {Kind.SANDBOX_RUN}")
         body: Any = art.content_json
         runs.append(StepRun(artifact_id=artifact_id, arm=arm, run=SandboxRun.model_validate(body)))
     return runs

@@ -8,6 +8,7 @@ server via `base_url`), `anthropic:<model>`, and `scripted:<name>` for tests.
 from . import anthropic, local, openai, scripted  # noqa: F401  (importing registers them)
 from ._client import CallEvent, CallWatcher, ModelClient, Reply
 from ._config import Budget, ModelsConfig, Price, ProviderConfig, SamplingConfig
+from ._ledger import CallLedger
 from ._prompt import delimit
 from ._registry import check_models, known_providers
 from .scripted import register_script
@@ -15,6 +16,7 @@ from .scripted import register_script
 __all__ = [
     "Budget",
     "CallEvent",
+    "CallLedger",
     "CallWatcher",
     "ModelClient",
     "ModelsConfig",

@@ -6,9 +6,9 @@ import asyncio
 import itertools
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, ParamSpec, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 from pydantic_ai import Agent, capture_run_messages
@@ -24,7 +24,7 @@ from pydantic_ai.output import NativeOutput, ToolOutput
 from pydantic_ai.settings import ModelSettings
 
 from ..errors import BudgetExceededError, ModelError
-from ..store import AttemptStatus, CacheRecord, Store
+from ..store import AttemptStatus, CacheRecord
 from ._config import Budget, ModelRef, ModelsConfig, Price, SamplingConfig, parse_model_id
 from ._failures import (
     attempt_outcome,
@@ -38,9 +38,12 @@ from ._failures import (
 )
 from ._keys import cache_key as make_cache_key
 from ._keys import prompt_digest as make_prompt_digest
+from ._ledger import CallLedger
 from ._registry import ModelProvider, ProviderModel, get_provider, unpriced_error
 
 T = TypeVar("T")
+R = TypeVar("R")
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -177,7 +180,7 @@ class _Outcome:
 class ModelClient:
     """Asks models for typed outputs on behalf of roles, for one run.
 
-    Every call is cached in the store by its cache key (a repeated ask is free and identical),
+    Every call is cached in the ledger by its cache key (a repeated ask is free and identical),
     checked against the run's budget before it is made, limited per provider by a semaphore,
     retried on transient provider errors, and recorded as exactly one ledger row. Each request
     sent is also recorded as an attempt row before it is sent and finished after, so a request
@@ -185,7 +188,8 @@ class ModelClient:
 
     Args:
         config: which model plays which role, and how calls are made.
-        store: the research database holding the ledger and the cache.
+        ledger: holds the ledger and the cache (the research database: a `Store`). Its
+            blocking calls run in worker threads, off the event loop.
         run_id: the run the calls are booked to (None: calls outside any run).
         budget: limits checked before every provider call; None for none.
         seed: passed to providers that accept one; part of the cache key.
@@ -198,7 +202,7 @@ class ModelClient:
         self,
         *,
         config: ModelsConfig,
-        store: Store,
+        ledger: CallLedger,
         run_id: int | None,
         budget: Budget | None = None,
         seed: int = 0,
@@ -206,7 +210,11 @@ class ModelClient:
         waiting_after_s: float = 5.0,
     ) -> None:
         self._config = config
-        self._store = store
+        self._ledger = ledger
+        # Held across a ledger write that moves attempts between pending and booked together
+        # with the in-memory counters that mirror it, and across the budget check's read of the
+        # ledger: so the check never sees one without the other while a write is in a thread.
+        self._ledger_lock = asyncio.Lock()
         self._run_id = run_id
         self._budget = budget
         self._seed = seed
@@ -226,6 +234,12 @@ class ModelClient:
         # those through its in-memory reservation, so it takes them out of the ledger's total.
         self._open_tokens = 0
         self._open_usd = 0.0
+        # Asks started but not yet past their budget check. No request is sent while one is:
+        # asks started together are all checked before any of them sends, so when one of them
+        # hits the budget (and its siblings are cancelled) nothing has been paid for in vain.
+        self._unchecked = 0
+        self._all_checked = asyncio.Event()
+        self._all_checked.set()
 
     @property
     def config(self) -> ModelsConfig:
@@ -307,9 +321,27 @@ class ModelClient:
             done.set_result(None)
 
     async def _ask(self, req: _Request[T]) -> Reply[T]:
-        cached = self._from_cache(req)
+        self._unchecked += 1
+        self._all_checked.clear()
+        checking = [True]
+        try:
+            return await self._ask_counted(req, checking)
+        finally:
+            self._checked(checking)
+
+    def _checked(self, checking: list[bool]) -> None:
+        """This ask no longer holds back the others' requests (idempotent)."""
+        if checking[0]:
+            checking[0] = False
+            self._unchecked -= 1
+            if self._unchecked == 0:
+                self._all_checked.set()
+
+    async def _ask_counted(self, req: _Request[T], checking: list[bool]) -> Reply[T]:
+        cached = await self._from_cache(req)
         if cached is not None:
-            self._store.record_call(
+            await _off_loop(
+                self._ledger.record_call,
                 run_id=self._run_id,
                 role=req.role,
                 model=req.ref.id,
@@ -324,49 +356,65 @@ class ModelClient:
 
         model = self._model(req.ref, req.provider)
         price = req.provider.price(req.ref.name, self._config.provider_config(req.ref.provider))
-        async with self._semaphore(req.ref.provider, req.provider):
-            estimate = self._check_budget(req, price)
-            self._reserved_tokens += estimate.tokens
-            self._reserved_usd += estimate.usd
+        semaphore = self._semaphore(req.ref.provider, req.provider)
+        if semaphore.locked():
+            self._checked(checking)  # it waits its turn: the asks holding a slot go on
+        async with semaphore:
+            async with self._ledger_lock:
+                # The reservation is made before anything else is awaited: the budget check and
+                # it are atomic with respect to the other asks of this event loop, and until
+                # this ask's attempt row is written the reservation is what counts it.
+                estimate = await self._check_budget(req, price)
+                self._reserved_tokens += estimate.tokens
+                self._reserved_usd += estimate.usd
             tally = _Tally()
             started = time.monotonic()
+            self._checked(checking)
             try:
-                # Written before anything is awaited: the budget check and this row are atomic
-                # with respect to the other asks of this event loop.
-                self._begin_attempt(req, estimate, tally)
-                if model.prepare is not None:
-                    await model.prepare()
-                outcome = await self._run(req, model, tally, estimate)
-            except ModelError as exc:
-                self._book(req, price, tally, started, error=str(exc))
-                raise
-            except BaseException as exc:  # cancelled, or a bug: book what was already spent
-                error = f"interrupted: {type(exc).__name__}"
-                if tally.requests:
-                    self._book(req, price, tally, started, error=error)
-                elif tally.attempt_ids:
-                    self._finish_attempt(tally, AttemptStatus.LOST, error)
-                raise
+                try:
+                    while not self._all_checked.is_set():
+                        await self._all_checked.wait()
+                    await self._begin_attempt(req, estimate, tally)
+                    if model.prepare is not None:
+                        await model.prepare()
+                    outcome = await self._run(req, model, tally, estimate)
+                except ModelError as exc:
+                    await self._book(req, price, tally, started, error=str(exc))
+                    raise
+                except BaseException as exc:  # cancelled, or a bug: book what was already spent
+                    error = f"interrupted: {type(exc).__name__}"
+                    if tally.requests:
+                        await self._book(req, price, tally, started, error=error)
+                    elif tally.attempt_ids:
+                        await self._finish_attempt(tally, AttemptStatus.LOST, error)
+                    raise
+                answer = CacheRecord(
+                    key=req.key,
+                    model=req.ref.id,
+                    request={
+                        "instructions": req.instructions,
+                        "prompt": req.prompt,
+                        "sampling": req.sampling.model_dump(mode="json"),
+                        "seed": self._seed,
+                    },
+                    raw=outcome.raw,
+                    output=(
+                        None
+                        if outcome.error
+                        else req.adapter.dump_python(outcome.output, mode="json")
+                    ),
+                    error=outcome.error,
+                    input_tokens=tally.input_tokens,
+                    output_tokens=tally.output_tokens,
+                )
+                cost = await self._book(
+                    req, price, tally, started, error=outcome.error, answer=answer
+                )
             finally:
+                # Released only once the ask is booked (the booking awaits the ledger): until
+                # then the reservation is what counts this ask for the others' budget checks.
                 self._reserved_tokens -= estimate.tokens
                 self._reserved_usd -= estimate.usd
-
-        answer = CacheRecord(
-            key=req.key,
-            model=req.ref.id,
-            request={
-                "instructions": req.instructions,
-                "prompt": req.prompt,
-                "sampling": req.sampling.model_dump(mode="json"),
-                "seed": self._seed,
-            },
-            raw=outcome.raw,
-            output=None if outcome.error else req.adapter.dump_python(outcome.output, mode="json"),
-            error=outcome.error,
-            input_tokens=tally.input_tokens,
-            output_tokens=tally.output_tokens,
-        )
-        cost = self._book(req, price, tally, started, error=outcome.error, answer=answer)
         return Reply(
             output=None if outcome.error else outcome.output,
             raw=outcome.raw,
@@ -397,13 +445,13 @@ class ModelClient:
 
     # -- the steps of an ask -----------------------------------------------------------------
 
-    def _from_cache(self, req: _Request[T]) -> Reply[T] | None:
-        entry = self._store.cache_get(req.key)
+    async def _from_cache(self, req: _Request[T]) -> Reply[T] | None:
+        entry = await _off_loop(self._ledger.cache_get, req.key)
         if entry is None:
             return None
         if entry.error is not None and is_stale_cached_failure(entry.error):
             # An older version cached a garbled response as a failed reply; ask again.
-            self._store.cache_drop(req.key, error=entry.error)
+            await _off_loop(self._ledger.cache_drop, req.key, error=entry.error)
             return None
         output: T | None = None
         if entry.error is None:
@@ -446,8 +494,11 @@ class ModelClient:
             semaphore = self._semaphores[name] = asyncio.Semaphore(size)
         return semaphore
 
-    def _check_budget(self, req: _Request[T], price: Price | None) -> _Estimate:
+    async def _check_budget(self, req: _Request[T], price: Price | None) -> _Estimate:
         """Raise if this call could take the run over budget; return its estimate.
+
+        Called with `_ledger_lock` held, so the ledger's totals and this client's counters of
+        its pending attempts agree while the totals are read in a worker thread.
 
         Once the budget has been hit, every later paid call is refused too: a run that ran out
         stops, rather than squeezing in smaller calls. Requests that may have been billed with
@@ -465,7 +516,7 @@ class ModelClient:
         if self._budget_error is not None:
             raise BudgetExceededError(str(self._budget_error))
         if self._run_id is not None:
-            usage = self._store.run_usage(self._run_id)
+            usage = await _off_loop(self._ledger.run_usage, self._run_id)
             used_tokens = usage.input_tokens + usage.output_tokens
             used_tokens += usage.unseen_tokens - self._open_tokens
             used_usd = usage.cost_usd + usage.unseen_usd - self._open_usd
@@ -493,23 +544,31 @@ class ModelClient:
                 raise self._budget_error
         return estimate
 
-    def _begin_attempt(self, req: _Request[T], estimate: _Estimate, tally: _Tally) -> None:
+    async def _begin_attempt(self, req: _Request[T], estimate: _Estimate, tally: _Tally) -> None:
         """Record the next request before it is sent."""
-        tally.attempt_ids.append(
-            self._store.begin_attempt(
-                run_id=self._run_id,
-                role=req.role,
-                model=req.ref.id,
-                step_key=req.step_key,
-                cache_key=req.key,
-                est_tokens=estimate.tokens,
-                est_cost_usd=estimate.priced_usd,
+        async with self._ledger_lock:
+            write = asyncio.ensure_future(
+                asyncio.to_thread(
+                    self._ledger.begin_attempt,
+                    run_id=self._run_id,
+                    role=req.role,
+                    model=req.ref.id,
+                    step_key=req.step_key,
+                    cache_key=req.key,
+                    est_tokens=estimate.tokens,
+                    est_cost_usd=estimate.priced_usd,
+                )
             )
-        )
-        tally.last = AttemptStatus.LOST
-        self._open_tokens += estimate.tokens
-        self._open_usd += estimate.usd
-        tally.open_estimate = estimate
+            try:
+                await _settled(write)
+            finally:
+                # Also when cancelled meanwhile: the row exists, so the ask must know it.
+                if write.done() and not write.cancelled() and write.exception() is None:
+                    tally.attempt_ids.append(write.result())
+                    tally.last = AttemptStatus.LOST
+                    self._open_tokens += estimate.tokens
+                    self._open_usd += estimate.usd
+                    tally.open_estimate = estimate
 
     def _close_open(self, tally: _Tally) -> None:
         estimate = tally.open_estimate
@@ -518,10 +577,20 @@ class ModelClient:
             self._open_usd -= estimate.usd
             tally.open_estimate = None
 
-    def _finish_attempt(self, tally: _Tally, status: AttemptStatus, error: str | None) -> None:
+    async def _finish_attempt(
+        self, tally: _Tally, status: AttemptStatus, error: str | None
+    ) -> None:
         """Record the outcome of the ask's last request, when no ledger row follows at once."""
-        self._close_open(tally)
-        self._store.finish_attempt(tally.attempt_ids[-1], status, error=error)
+
+        async def write() -> None:
+            async with self._ledger_lock:
+                self._close_open(tally)
+                await _off_loop(
+                    self._ledger.finish_attempt, tally.attempt_ids[-1], status, error=error
+                )
+
+        # Carried through even if the ask is cancelled while it waits for the lock.
+        await _settled(write())
 
     async def _run(
         self, req: _Request[T], model: ProviderModel, tally: _Tally, estimate: _Estimate
@@ -553,7 +622,7 @@ class ModelClient:
         retry = 0
         while True:
             if retry:
-                self._begin_attempt(req, estimate, tally)
+                await self._begin_attempt(req, estimate, tally)
             with capture_run_messages() as messages:
                 try:
                     # A task of its own: Python 3.11's TaskGroup can leave the caller's
@@ -589,7 +658,9 @@ class ModelClient:
                         raise model_error(
                             ref, provider, self._config, exc, gave_up_after=tally.requests
                         ) from exc
-                    self._finish_attempt(tally, tally.last, clip(f"{describe(exc)}: {exc}"))
+                    await self._finish_attempt(
+                        tally, tally.last, clip(f"{describe(exc)}: {exc}")
+                    )
                     delay = self._backoff(retry, exc)
                     self._report(
                         "retry", req, call=call, attempt=retry + 2, reason=describe(exc),
@@ -676,7 +747,7 @@ class ModelClient:
             delay = max(delay, min(retry_after, cap))
         return delay
 
-    def _book(
+    async def _book(
         self,
         req: _Request[T],
         price: Price | None,
@@ -689,27 +760,59 @@ class ModelClient:
         """Write the ledger row of a call that reached the provider (and, atomically with it,
         the answer into the cache and the outcome of its last attempt); return its cost."""
         cost = price.cost(tally.input_tokens, tally.output_tokens) if price is not None else None
-        self._own_tokens += tally.input_tokens + tally.output_tokens
-        self._own_usd += cost or 0.0
-        self._close_open(tally)
-        self._store.record_call(
-            run_id=self._run_id,
-            role=req.role,
-            model=req.ref.id,
-            step_key=req.step_key,
-            cache_key=req.key,
-            input_tokens=tally.input_tokens,
-            output_tokens=tally.output_tokens,
-            latency_s=time.monotonic() - started,
-            cost_usd=cost,
-            cache_hit=False,
-            attempts=tally.requests,
-            error=error,
-            answer=answer,
-            attempt_ids=tally.attempt_ids,
-            last_attempt=tally.last,
-        )
+        async def write() -> None:
+            latency = time.monotonic() - started
+            async with self._ledger_lock:
+                self._own_tokens += tally.input_tokens + tally.output_tokens
+                self._own_usd += cost or 0.0
+                self._close_open(tally)
+                await _off_loop(
+                    self._ledger.record_call,
+                    run_id=self._run_id,
+                    role=req.role,
+                    model=req.ref.id,
+                    step_key=req.step_key,
+                    cache_key=req.key,
+                    input_tokens=tally.input_tokens,
+                    output_tokens=tally.output_tokens,
+                    latency_s=latency,
+                    cost_usd=cost,
+                    cache_hit=False,
+                    attempts=tally.requests,
+                    error=error,
+                    answer=answer,
+                    attempt_ids=list(tally.attempt_ids),
+                    last_attempt=tally.last,
+                )
+
+        # Carried through even if the ask is cancelled meanwhile (e.g. while it waits for the
+        # lock): an answer that was paid for must reach the ledger and the cache.
+        await _settled(write())
         return cost
+
+
+async def _off_loop(fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run a blocking ledger call in a worker thread, so the event loop keeps serving the other
+    asks while the database works."""
+    return await _settled(asyncio.ensure_future(asyncio.to_thread(fn, *args, **kwargs)))
+
+
+async def _settled(task: Awaitable[R]) -> R:
+    """Await a ledger call to its end even if the caller is cancelled meanwhile, then re-raise
+    the cancellation: a database write cannot be taken back halfway, and what the client does
+    next (booking what was spent) must see it done, as when the call blocked the loop."""
+    future = asyncio.ensure_future(task)
+    cancelled: asyncio.CancelledError | None = None
+    while not future.done():
+        try:
+            await asyncio.shield(future)
+        except asyncio.CancelledError as exc:
+            if future.cancelled():
+                raise
+            cancelled = exc
+    if cancelled is not None:
+        raise cancelled
+    return future.result()
 
 
 def _last_raw(messages: list[ModelMessage]) -> str:

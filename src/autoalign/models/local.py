@@ -24,11 +24,11 @@ from typing import Any, ClassVar
 
 import httpx2
 
+from .._cache import CACHE_DIR_ENV, cache_folder
 from ..errors import ConfigError, ModelError
 from ._config import ProviderConfig
 from ._registry import ModelProvider, ProviderModel, register_provider
 
-CACHE_DIR_ENV = "AUTOALIGN_CACHE_DIR"
 LOG_ENV = "AUTOALIGN_LOCAL_LOG"
 _ERRORS_ONLY = 1  # llama.cpp verbosity: 0 output, 1 errors, 2 warnings, 3 info, 4 debug
 _BASE_URL = "http://embedded.invalid/v1"
@@ -48,9 +48,9 @@ _KNOWN: dict[str, _LocalModel] = {
 
 
 def cache_dir() -> Path:
-    """Where assembled model files live: `$AUTOALIGN_CACHE_DIR` or `~/.cache/autoalign/models`."""
-    env = os.environ.get(CACHE_DIR_ENV)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "autoalign" / "models"
+    """Where assembled model files live: the `models/` folder of the cache root
+    (`$AUTOALIGN_CACHE_DIR`, default `~/.cache/autoalign`)."""
+    return cache_folder("models")
 
 
 def model_file(name: str) -> Path:

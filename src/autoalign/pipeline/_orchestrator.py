@@ -224,7 +224,7 @@ def _context(
 ) -> StageContext:
     client = ModelClient(
         config=agenda.models,
-        store=store,
+        ledger=store,
         run_id=run.id,
         budget=agenda.budget,
         seed=run.seed + round * ROUND_SEED_STRIDE,

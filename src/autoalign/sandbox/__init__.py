@@ -26,12 +26,11 @@ from ._models import (
     RecordedIsolation,
     SandboxRun,
 )
-from ._record import ARTIFACT_KIND, record_run, summarize
+from ._record import RunDescription, describe_run, summarize
 from ._runner import DEFAULT_LIMITS, run_code, run_job, run_spec
 from .report import report
 
 __all__ = [
-    "ARTIFACT_KIND",
     "CODE_LEVELS",
     "DEFAULT_LIMITS",
     "ISOLATION_ENV",
@@ -45,11 +44,12 @@ __all__ = [
     "LocalBackend",
     "ProducedFile",
     "RecordedIsolation",
+    "RunDescription",
     "SandboxRun",
     "available_isolation_levels",
+    "describe_run",
     "guarantees",
     "isolation_level",
-    "record_run",
     "report",
     "run_code",
     "run_job",

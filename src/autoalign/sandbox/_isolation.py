@@ -31,6 +31,7 @@ from pathlib import Path
 import autoalign
 from autoalign.errors import ConfigError
 
+from .._cache import cache_root
 from ._models import ISOLATION_LEVELS, IsolationLevel
 
 logger = logging.getLogger("autoalign.sandbox")
@@ -49,7 +50,6 @@ SANDBOX_USER_ID = 65534
 """The unprivileged uid and gid (`nobody`) sandboxed code runs as under `namespaces` when the
 runner is root, so the kernel's per-user process limit binds it."""
 
-CACHE_DIR_ENV = "AUTOALIGN_CACHE_DIR"
 DB_ENV = "AUTOALIGN_DB"
 DEFAULT_DB_DIR = ".autoalign"
 
@@ -148,9 +148,7 @@ def research_data_paths() -> list[str]:
     files. The jail shows nothing of the host but the system, the interpreter, autoalign and the
     work folder, so these matter only when one of those folders holds them.
     """
-    env = os.environ.get(CACHE_DIR_ENV)
-    cache = Path(env).expanduser() if env else Path.home() / ".cache" / "autoalign"
-    paths = [cache, Path.cwd() / DEFAULT_DB_DIR]
+    paths = [cache_root(), Path.cwd() / DEFAULT_DB_DIR]
     url = os.environ.get(DB_ENV, "")
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         db = Path(url.removeprefix("sqlite:///").split("?", 1)[0])

@@ -1,20 +1,34 @@
-"""Storing a sandbox run in the research database as a `sandbox_run` artifact."""
+"""What a sandbox run looks like as a record: a title, a readable summary and the full record.
+
+The sandbox does not store anything: it knows neither the research database nor the pipeline's
+stages and artifact kinds. `describe_run` gives the parts of a record, and the caller (e.g.
+`autoalign.experiments.record_sandbox_run`) stores them under its own stage and kind.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Any
 
 from ._models import SandboxRun
 
-if TYPE_CHECKING:
-    from autoalign.store import ArtifactRecord, Store
-
-ARTIFACT_KIND = "sandbox_run"
-STAGE = "execute"
 SUMMARY_OUTPUT_CHARS = 4000
 """Characters of stdout and of stderr (each) shown in the readable summary."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunDescription:
+    """One sandbox run, described for storage."""
+
+    title: str
+    """A one-line title: kind, isolation level and how the run ended."""
+    text: str
+    """A readable summary (`summarize`)."""
+    content: dict[str, Any]
+    """The full record as JSON (non-finite numbers as strings, see `SandboxRun`)."""
+    ok: bool
+    """Whether the run exited 0 and was not killed."""
 
 
 def summarize(run: SandboxRun) -> str:
@@ -59,29 +73,12 @@ def summarize(run: SandboxRun) -> str:
     return "\n".join(lines) + "\n"
 
 
-def record_run(
-    store: Store,
-    *,
-    run_id: int | None,
-    sandbox_run: SandboxRun,
-    parents: Sequence[int] = (),
-    step_key: str | None = None,
-) -> ArtifactRecord:
-    """Store a sandbox run as an artifact of kind `sandbox_run` in stage `execute`.
-
-    `content_text` is a readable summary; `content_json` the full record (non-finite numbers as
-    strings, see `SandboxRun`). With a `step_key` that
-    the run already has, the existing artifact is returned and nothing is written.
-    """
-    ended = sandbox_run.killed_by or f"exit {sandbox_run.exit_code}"
-    return store.add_artifact(
-        run_id=run_id,
-        kind=ARTIFACT_KIND,
-        stage=STAGE,
-        content_text=summarize(sandbox_run),
-        content_json=json.loads(sandbox_run.model_dump_json()),
-        step_key=step_key,
-        title=f"sandbox {sandbox_run.kind} run ({sandbox_run.isolation}, {ended})",
-        status="ok" if sandbox_run.ok else "failed",
-        parents=list(parents),
+def describe_run(run: SandboxRun) -> RunDescription:
+    """The title, readable summary and full JSON record of one run."""
+    ended = run.killed_by or f"exit {run.exit_code}"
+    return RunDescription(
+        title=f"sandbox {run.kind} run ({run.isolation}, {ended})",
+        text=summarize(run),
+        content=json.loads(run.model_dump_json()),
+        ok=run.ok,
     )

@@ -29,12 +29,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from .._cache import cache_folder
 from ..errors import ConfigError, DataError
 from ._base import Direction, EffectKind, Question, Testbed
 from ._registry import get_testbed
 
-CACHE_DIR_ENV = "AUTOALIGN_CACHE_DIR"
-"""Root of autoalign's caches; ground truth lives in its `truth/` folder."""
 TRUTH_SEED_BASE = 1_000_000
 """Ground truth uses seeds TRUTH_SEED_BASE, TRUTH_SEED_BASE + 1, ..., so it is independent of the
 small seeds experiments usually run."""
@@ -122,10 +121,8 @@ def truth_cache_path(name: str, *, seeds: int = 300, cache_dir: Path | None = No
         ConfigError: unknown testbed.
     """
     testbed = get_testbed(name)
-    if cache_dir is None:
-        env = os.environ.get(CACHE_DIR_ENV)
-        cache_dir = Path(env).expanduser() if env else Path.home() / ".cache" / "autoalign"
-    return cache_dir / "truth" / f"{testbed.name}-v{testbed.version}-{_key(testbed, seeds)}.json"
+    folder = cache_folder("truth", root=cache_dir)
+    return folder / f"{testbed.name}-v{testbed.version}-{_key(testbed, seeds)}.json"
 
 
 def _key(testbed: Testbed, seeds: int) -> str:

@@ -9,7 +9,7 @@ import pytest
 
 from autoalign.calibration import score_claims
 from autoalign.errors import DataError
-from autoalign.pipeline.study import probability_yes, run_study, study_questions
+from autoalign.experiments import probability_yes, run_study, study_questions
 from autoalign.sandbox import Limits, LocalBackend
 from autoalign.store import Store
 from autoalign.testbeds import Question, ground_truth
@@ -101,8 +101,16 @@ def test_study_then_calibration_end_to_end(
 
     report = score_claims(store, truth_for=truth_for, n_boot=200)
     assert report.n == len(study.results) == 5
+    # The Brier score is of the study's own probabilities against the ground truth's answers,
+    # both read here independently of the scoring code.
+    answers = {t.question_id: t.answer for t in truth_for("spurious_correlation")}
+    expected = sum(
+        (r.probability - float(answers[r.question_id])) ** 2 for r in study.results
+    ) / len(study.results)
     brier = report.score("brier")
-    assert 0.0 <= brier.ci_low <= brier.value <= brier.ci_high <= 1.0
+    assert brier.value == pytest.approx(expected, abs=1e-12)
+    assert brier.n == 5 and brier.ci_low <= brier.value <= brier.ci_high
+    assert sorted(c.claim_id for c in report.claims) == sorted(r.claim_id for r in study.results)
 
 
 async def test_a_model_fills_in_a_spec_that_runs_in_the_sandbox(
@@ -130,7 +138,7 @@ async def test_a_model_fills_in_a_spec_that_runs_in_the_sandbox(
     register_script("spec-worker", worker)
     run = store.create_run(name="s", agenda_digest="d", config={})
     client = ModelClient(
-        config=ModelsConfig(default="scripted:spec-worker"), store=store, run_id=run.id
+        config=ModelsConfig(default="scripted:spec-worker"), ledger=store, run_id=run.id
     )
     first = await client.ask("worker", ExperimentSpec, instructions="i", prompt="design 1")
     assert first.output is not None

@@ -10,7 +10,8 @@ calibration `autoalign calibration` measures against the testbeds' ground truth.
 the normal approximation is overconfident, which calibration should show.
 
 This is the experiment path of the execution stage without a model in the loop; the full
-pipeline (a later issue) lets workers choose the specs.
+pipeline (a later issue) lets workers choose the specs. Its records are stored in stage `STAGE`,
+the stage whose work it does.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 from ..errors import DataError
-from ..sandbox import Backend, Job, Limits, SandboxRun, record_run
+from ..sandbox import Backend, Job, Limits, SandboxRun
 from ..store import Store
 from ..testbeds import ExperimentSpec, Question, estimate_effect, get_testbed
+from ._records import record_sandbox_run
 
 STAGE = "execute"
+"""The stage a study's artifacts are stored in: it does the execute stage's work."""
 _NORMAL = NormalDist()
 Z95 = _NORMAL.inv_cdf(0.975)
 P_FLOOR = 1e-4
@@ -129,7 +132,9 @@ def _record(
     arms: list[SandboxRun],
 ) -> StudyResult:
     runs = [
-        record_run(store, run_id=run_id, sandbox_run=arm, step_key=f"{key}/arm{i}")
+        record_sandbox_run(
+            store, run_id=run_id, sandbox_run=arm, stage=STAGE, step_key=f"{key}/arm{i}"
+        )
         for i, arm in enumerate(arms)
     ]
     per_seed: list[list[dict[str, float]]] = []

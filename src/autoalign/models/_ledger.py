@@ -1,0 +1,76 @@
+"""`CallLedger`: what the model layer needs from the research database, and no more.
+
+`ModelClient` books calls and reads its cache through this protocol instead of holding the whole
+`Store`, so the model layer depends on six methods, not on the store's schema or sessions.
+`autoalign.store.Store` satisfies it structurally; a test double need implement only these.
+
+The methods are blocking (they talk to a database); the client calls them in a worker thread
+(`asyncio.to_thread`), so an implementation must be usable from threads other than the one that
+made it, and must serialise its own writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from ..store import AttemptStatus, CacheRecord, UsageTotals
+
+
+class CallLedger(Protocol):
+    """The ledger of model calls, the attempts behind them, and the response cache."""
+
+    def cache_get(self, key: str) -> CacheRecord | None:
+        """The cached answer under `key`, or None."""
+        ...
+
+    def cache_drop(self, key: str, *, error: str) -> None:
+        """Delete the cached failed reply under `key` if its error is `error`."""
+        ...
+
+    def begin_attempt(
+        self,
+        *,
+        run_id: int | None,
+        role: str,
+        model: str,
+        step_key: str | None,
+        cache_key: str | None,
+        est_tokens: int,
+        est_cost_usd: float | None,
+    ) -> int:
+        """Record a request before it is sent (status pending); return the attempt's id."""
+        ...
+
+    def finish_attempt(
+        self, attempt_id: int, status: AttemptStatus, *, error: str | None = None
+    ) -> None:
+        """Record the outcome of a request whose ask goes on (a retry) or was cut off."""
+        ...
+
+    def record_call(
+        self,
+        *,
+        run_id: int | None,
+        role: str,
+        model: str,
+        step_key: str | None = None,
+        cache_key: str | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        latency_s: float = 0.0,
+        cost_usd: float | None = None,
+        cache_hit: bool = False,
+        attempts: int = 1,
+        error: str | None = None,
+        answer: CacheRecord | None = None,
+        attempt_ids: Sequence[int] = (),
+        last_attempt: AttemptStatus | None = None,
+    ) -> int:
+        """Add a ledger row; with `answer`, cache it and finish the last of `attempt_ids` in the
+        same transaction. Return the row's id."""
+        ...
+
+    def run_usage(self, run_id: int) -> UsageTotals:
+        """Ledger totals of a run, pending and lost attempts included at their estimates."""
+        ...

@@ -1,0 +1,240 @@
+"""`CallLedger`: the client needs only the protocol, and its database calls leave the loop free."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart
+from pydantic_ai.models.function import AgentInfo
+from pydantic_ai.usage import RequestUsage
+
+from autoalign.errors import BudgetExceededError
+from autoalign.models import Budget, CallLedger, ModelClient, ModelsConfig, register_script
+from autoalign.store import AttemptStatus, CacheRecord, Store, UsageTotals
+
+LEDGER_METHODS = ("cache_get", "cache_drop", "begin_attempt", "finish_attempt", "record_call",
+                  "run_usage")
+
+
+class Answer(BaseModel):
+    text: str
+
+
+@dataclass
+class FakeLedger:
+    """An in-memory ledger implementing exactly `CallLedger`; `delay_s` makes each call block
+    its thread, as a slow database would (`delays` per method). Records which threads served
+    it. `run_usage` takes its snapshot first, then blocks: what it returns may be stale."""
+
+    delay_s: float = 0.0
+    delays: dict[str, float] = field(default_factory=dict)
+    cache: dict[str, CacheRecord] = field(default_factory=dict)
+    calls: list[dict[str, object]] = field(default_factory=list)
+    attempts: dict[int, tuple[AttemptStatus, int]] = field(default_factory=dict)
+    threads: set[int] = field(default_factory=set)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _enter(self) -> None:
+        self.threads.add(threading.get_ident())
+        caller = inspect.stack()[1].function
+        time.sleep(self.delays.get(caller, self.delay_s))
+
+    def cache_get(self, key: str) -> CacheRecord | None:
+        self._enter()
+        return self.cache.get(key)
+
+    def cache_drop(self, key: str, *, error: str) -> None:
+        self._enter()
+        if key in self.cache and self.cache[key].error == error:
+            del self.cache[key]
+
+    def begin_attempt(
+        self, *, run_id: int | None, role: str, model: str, step_key: str | None,
+        cache_key: str | None, est_tokens: int, est_cost_usd: float | None,
+    ) -> int:
+        self._enter()
+        with self._lock:
+            attempt_id = next(self._ids)
+            self.attempts[attempt_id] = (AttemptStatus.PENDING, est_tokens)
+            return attempt_id
+
+    def finish_attempt(
+        self, attempt_id: int, status: AttemptStatus, *, error: str | None = None
+    ) -> None:
+        self._enter()
+        with self._lock:
+            self.attempts[attempt_id] = (status, self.attempts[attempt_id][1])
+
+    def record_call(
+        self, *, run_id: int | None, role: str, model: str, step_key: str | None = None,
+        cache_key: str | None = None, input_tokens: int = 0, output_tokens: int = 0,
+        latency_s: float = 0.0, cost_usd: float | None = None, cache_hit: bool = False,
+        attempts: int = 1, error: str | None = None, answer: CacheRecord | None = None,
+        attempt_ids: Sequence[int] = (), last_attempt: AttemptStatus | None = None,
+    ) -> int:
+        self._enter()
+        with self._lock:
+            if answer is not None:
+                self.cache.setdefault(answer.key, answer)
+            if attempt_ids and last_attempt is not None:
+                self.attempts[attempt_ids[-1]] = (last_attempt, self.attempts[attempt_ids[-1]][1])
+            self.calls.append({"tokens": input_tokens + output_tokens, "cache_hit": cache_hit})
+            return len(self.calls)
+
+    def run_usage(self, run_id: int) -> UsageTotals:
+        with self._lock:
+            paid = [c for c in self.calls if not c["cache_hit"]]
+            unseen = [est for status, est in self.attempts.values()
+                      if status.may_be_billed_unseen]
+            pending = sum(s == AttemptStatus.PENDING for s, _ in self.attempts.values())
+        self._enter()
+        return UsageTotals(
+            calls=len(self.calls), cache_hits=len(self.calls) - len(paid), errors=0,
+            input_tokens=sum(int(str(c["tokens"])) for c in paid), output_tokens=0,
+            cost_usd=0.0, unpriced_calls=0, latency_s=0.0, unfinished_calls=pending,
+            unseen_tokens=sum(unseen),
+        )
+
+
+class Counting:
+    """A scripted model that answers with its call count after `delay_s` (awaited)."""
+
+    def __init__(self, delay_s: float = 0.0) -> None:
+        self.calls = 0
+        self.delay_s = delay_s
+
+    async def __call__(self, _messages: list[ModelMessage], _info: AgentInfo) -> ModelResponse:
+        self.calls += 1
+        await asyncio.sleep(self.delay_s)
+        return ModelResponse(
+            parts=[TextPart(f'{{"text": "answer {self.calls}"}}')],
+            usage=RequestUsage(input_tokens=80, output_tokens=20),
+        )
+
+
+def client(ledger: CallLedger, script: str, **kwargs: object) -> ModelClient:
+    config = ModelsConfig.model_validate({"default": f"scripted:{script}",
+                                          "sampling": {"max_tokens": 100}})
+    return ModelClient(config=config, ledger=ledger, run_id=1, **kwargs)  # type: ignore[arg-type]
+
+
+def test_store_has_every_ledger_method_with_the_protocols_signature() -> None:
+    members = {
+        name for name, value in vars(CallLedger).items()
+        if callable(value) and not name.startswith("_")
+    }
+    assert members == set(LEDGER_METHODS)
+    for name in LEDGER_METHODS:
+        expected = inspect.signature(getattr(CallLedger, name))
+        actual = inspect.signature(getattr(Store, name))
+        assert list(actual.parameters) == list(expected.parameters), name
+        for param, want in expected.parameters.items():
+            got = actual.parameters[param]
+            assert (got.kind, got.default) == (want.kind, want.default), (name, param)
+
+
+async def test_the_client_works_with_a_ledger_that_implements_only_the_protocol() -> None:
+    script = Counting()
+    register_script("ledger-fake", script)
+    ledger = FakeLedger()
+    async with client(ledger, "ledger-fake", budget=Budget(max_tokens=10_000)) as models:
+        first = await models.ask("worker", Answer, instructions="i", prompt="p")
+        again = await models.ask("worker", Answer, instructions="i", prompt="p")
+    assert first.output == again.output == Answer(text="answer 1")
+    assert (first.cache_hit, again.cache_hit, script.calls) == (False, True, 1)
+    assert ledger.calls == [{"tokens": 100, "cache_hit": False}, {"tokens": 0, "cache_hit": True}]
+    assert list(ledger.attempts.values()) == [(AttemptStatus.ANSWERED, 100 + 1)]
+    # Every ledger call ran in a worker thread, none on the event loop's.
+    assert threading.get_ident() not in ledger.threads and ledger.threads
+
+
+async def test_a_slow_ledger_does_not_block_the_event_loop() -> None:
+    register_script("ledger-slow", Counting())
+    ledger = FakeLedger(delay_s=0.1)
+    ticks = 0
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    async with client(ledger, "ledger-slow", budget=Budget(max_tokens=10_000)) as models:
+        ticking = asyncio.create_task(ticker())
+        started = time.monotonic()
+        reply = await models.ask("worker", Answer, instructions="i", prompt="p")
+        elapsed = time.monotonic() - started
+        stop.set()
+        await ticking
+    assert reply.ok
+    # cache_get, run_usage, begin_attempt, record_call: at least 0.4 s spent in the ledger,
+    # during which the ticker kept running (blocked, it would tick a handful of times at most).
+    assert elapsed >= 0.4
+    assert ticks >= 30
+
+
+async def test_the_budget_check_and_reservation_hold_while_the_ledger_is_read_off_loop() -> None:
+    """Two asks at once, a budget that fits one: however slow the ledger's totals are to read,
+    the second ask sees the first's reservation, so only one request is sent."""
+    script = Counting(delay_s=0.05)
+    register_script("ledger-budget", script)
+    ledger = FakeLedger(delay_s=0.05)
+    async with client(ledger, "ledger-budget", budget=Budget(max_tokens=150)) as models:
+        results = await asyncio.gather(
+            models.ask("worker", Answer, instructions="i", prompt="first"),
+            models.ask("worker", Answer, instructions="i", prompt="second"),
+            return_exceptions=True,
+        )
+    refused = [r for r in results if isinstance(r, BudgetExceededError)]
+    assert len(refused) == 1 and script.calls == 1
+    assert [c["tokens"] for c in ledger.calls] == [100]
+
+
+async def test_the_budget_never_reads_totals_that_miss_a_pending_row_it_subtracts() -> None:
+    """The client counts its own pending attempts by reservation and takes them out of the
+    ledger's totals. A totals read that started before another ask's pending row was written
+    must not be combined with that row's subtraction: the ledger lock keeps them in step."""
+    script = Counting(delay_s=0.05)
+    register_script("ledger-stale", script)
+    ledger = FakeLedger(delays={"run_usage": 0.3, "begin_attempt": 0.01})
+
+    async def later(models: ModelClient) -> object:
+        await asyncio.sleep(0.1)  # reads the totals while the first ask's row is not yet written
+        return await models.ask("worker", Answer, instructions="i", prompt="second")
+
+    async with client(ledger, "ledger-stale", budget=Budget(max_tokens=150)) as models:
+        results = await asyncio.gather(
+            models.ask("worker", Answer, instructions="i", prompt="first"),
+            later(models),
+            return_exceptions=True,
+        )
+    assert [type(r) for r in results] == [type(results[0]), BudgetExceededError]
+    assert script.calls == 1
+
+
+def test_the_store_serves_ledger_calls_from_worker_threads(store: Store) -> None:
+    """The client calls the store from worker threads: the engine (SQLite's too) must allow
+    that, and the store's write lock keeps concurrent writers apart."""
+    run_id = store.create_run(name="r", agenda_digest="d", config={}).id
+
+    async def many() -> list[int]:
+        return await asyncio.gather(*(
+            asyncio.to_thread(
+                store.record_call, run_id=run_id, role="worker", model="scripted:x",
+                input_tokens=1,
+            )
+            for _ in range(8)
+        ))
+
+    ids = asyncio.run(many())
+    assert len(set(ids)) == 8
+    assert store.run_usage(run_id).input_tokens == 8

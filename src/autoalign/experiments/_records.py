@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from ..sandbox import SandboxRun, describe_run
 from ..store import ArtifactRecord, Store
-from ..vocabulary import Kind
+from ..vocabulary import Kind, Stage, Status
 
 SANDBOX_RUN_KIND = Kind.SANDBOX_RUN
 """The artifact kind sandbox runs are stored as unless the caller names another."""
@@ -17,8 +17,8 @@ def record_sandbox_run(
     *,
     run_id: int | None,
     sandbox_run: SandboxRun,
-    stage: str,
-    kind: str = SANDBOX_RUN_KIND,
+    stage: Stage,
+    kind: Kind = SANDBOX_RUN_KIND,
     parents: Sequence[int] = (),
     step_key: str | None = None,
 ) -> ArtifactRecord:
@@ -37,6 +37,6 @@ def record_sandbox_run(
         content_json=described.content,
         step_key=step_key,
         title=described.title,
-        status="ok" if described.ok else "failed",
+        status=Status.OK if described.ok else Status.FAILED,
         parents=list(parents),
     )

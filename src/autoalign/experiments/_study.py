@@ -27,9 +27,10 @@ from ..errors import DataError
 from ..sandbox import Backend, Job, Limits, SandboxRun
 from ..store import Store
 from ..testbeds import ExperimentSpec, Question, estimate_effect, get_testbed
+from ..vocabulary import Kind, RunStatus, Stage
 from ._records import record_sandbox_run
 
-STAGE = "execute"
+STAGE = Stage.EXECUTE
 """The stage a study's artifacts are stored in: it does the execute stage's work."""
 _NORMAL = NormalDist()
 Z95 = _NORMAL.inv_cdf(0.975)
@@ -159,7 +160,7 @@ def _record(
     )
     artifact = store.add_artifact(
         run_id=run_id,
-        kind="experiment_claim",
+        kind=Kind.EXPERIMENT_CLAIM,
         stage=STAGE,
         step_key=key,
         title=f"{testbed}/{question.id}",
@@ -251,11 +252,11 @@ def run_study(
                 limits=limits, on_done=on_done,
             )
     except KeyboardInterrupt:
-        store.set_run_status(run.id, "stopped", reason="interrupted; run again to resume")
+        store.set_run_status(run.id, RunStatus.STOPPED, reason="interrupted; run again to resume")
         raise
     except Exception as exc:
-        store.set_run_status(run.id, "failed", reason=f"{type(exc).__name__}: {exc}")
+        store.set_run_status(run.id, RunStatus.FAILED, reason=f"{type(exc).__name__}: {exc}")
         raise
     if start.outcome != "completed":  # a completed study was only read back
-        store.set_run_status(run.id, "completed")
+        store.set_run_status(run.id, RunStatus.COMPLETED)
     return StudyRun(run_id=run.id, resumed=resumed, results=results)

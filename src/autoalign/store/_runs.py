@@ -27,6 +27,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from ..errors import DataError, RunBusyError
+from ..vocabulary import RunStatus
 from ._records import RunRecord
 from ._schema import Run, utcnow
 from ._session import StoreBase
@@ -255,9 +256,11 @@ class RunsMixin(StoreBase):
         with self._read() as s:
             return [_record(r) for r in s.scalars(select(Run).order_by(Run.id))]
 
-    def set_run_status(self, run_id: int, status: str, *, reason: str | None = None) -> None:
+    def set_run_status(
+        self, run_id: int, status: RunStatus, *, reason: str | None = None
+    ) -> None:
         """Finish a run (`completed`, `stopped`, `failed`) with its reason and release it."""
-        if status == "running":
+        if status == RunStatus.RUNNING:
             raise ValueError("a run becomes running only through start_run or claim_run")
         with self._write() as s:
             row = s.get(Run, run_id)

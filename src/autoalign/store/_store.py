@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import DataError, StoreError
+from ..vocabulary import Kind, Role, Stage, Status
 from . import _migrate, _provenance
 from ._engine import NO_DATABASE_HINT, make_engine, resolve_url, safe_url, shown
 from ._findings import FindingsMixin
@@ -142,16 +143,16 @@ class Store(RunsMixin, LedgerMixin, FindingsMixin):
         self,
         *,
         run_id: int | None,
-        kind: str,
-        stage: str,
+        kind: Kind,
+        stage: Stage,
         content_text: str = "",
         content_json: Any = None,
-        role: str | None = None,
+        role: Role | None = None,
         model: str | None = None,
         prompt_digest: str | None = None,
         step_key: str | None = None,
         title: str | None = None,
-        status: str = "ok",
+        status: Status = Status.OK,
         parents: Sequence[Parent] = (),
     ) -> ArtifactRecord:
         """Insert an artifact, its creation event and its provenance edges in one transaction.
@@ -258,7 +259,7 @@ class Store(RunsMixin, LedgerMixin, FindingsMixin):
                 statuses.update(self._status_of(s, [r.id for r in rows[i : i + chunk]]))
             return [_artifact(r, statuses[r.id]) for r in rows]
 
-    def set_status(self, artifact_id: int, status: str, *, reason: str | None = None) -> None:
+    def set_status(self, artifact_id: int, status: Status, *, reason: str | None = None) -> None:
         """Record a status change as a new event; the artifact row itself never changes."""
         with self._write() as s:
             if s.get(Artifact, artifact_id) is None:

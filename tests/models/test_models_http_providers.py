@@ -24,6 +24,8 @@ from autoalign.models.anthropic import AnthropicModels
 from autoalign.models.openai import OpenAIModels
 from autoalign.store import Store
 
+from .stub_openai import completion
+
 
 class Finding(BaseModel):
     claim: str = Field(max_length=80)
@@ -53,30 +55,7 @@ class FakeServer:
         return parsed
 
 
-def chat_completion(
-    content: str, *, prompt_tokens: int = 12, completion_tokens: int = 7
-) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "created": 1_700_000_000,
-        "model": "llama3",
-        "choices": [
-            {
-                "index": 0,
-                "finish_reason": "stop",
-                "message": {"role": "assistant", "content": content},
-            }
-        ],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
-    }
-
-
-OK = chat_completion('{"claim": "probes find the feature", "supported": true}')
+OK = completion('{"claim": "probes find the feature", "supported": true}')
 
 
 @pytest.fixture(autouse=True)
@@ -201,7 +180,7 @@ async def test_lost_connection_is_retried_then_reported(
 async def test_openai_price_table_and_dollar_budget(
     store: Store, run_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    usage = chat_completion(
+    usage = completion(
         OK["choices"][0]["message"]["content"], prompt_tokens=1000, completion_tokens=100
     )
     monkeypatch.setattr(OpenAIModels, "transport", httpx2.MockTransport(FakeServer((200, usage))))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -256,12 +256,12 @@ class StageContext:
             if skipped is not None:
                 return skipped
             info = StepInfo(key=key, stage=stage, kind=kind, role=role, prompt=prompt)
-            prompt = self.hooks.apply_pre(info)
+            info = replace(info, prompt=self.hooks.apply_pre(info))  # the prompt actually sent
             reply = await self.client.ask(
-                role, output_type, instructions=instructions, prompt=prompt, step_key=key
+                role, output_type, instructions=instructions, prompt=info.prompt, step_key=key
             )
             done = self._store_outcome(
-                info=StepInfo(key=key, stage=stage, kind=kind, role=role, prompt=prompt),
+                info=info,
                 model=reply.model, prompt_digest=reply.prompt_digest, parents=parents,
                 output=reply.output, render=render, title=title,
                 raw=reply.raw, error=reply.error or "",

@@ -58,11 +58,41 @@ class PipelineSection(_Frozen):
     """How many of the best-scored ideas are worked into proposals for the judge to choose from."""
 
 
+class ExecutionSection(_Frozen):
+    """The execution loop: scope rounds, delegation, sandbox budgets, critic #1, decisions."""
+
+    candidates: int = Field(default=10, ge=1, le=10)
+    """Candidate next steps scoping proposes each round."""
+    steps_per_round: int = Field(default=2, ge=1, le=5)
+    """How many of the candidates are delegated and run in a round (at most)."""
+    max_iterations: int = Field(default=3, ge=1, le=10)
+    """Scope rounds a project may run before it must end (the budget may end it sooner)."""
+    max_runs_per_step: int = Field(default=4, ge=1, le=16)
+    """Sandbox runs one step may make (its experiment plan's arms and its tool calls)."""
+    max_seeds: int = Field(default=5, ge=2, le=50)
+    """Seeds one experiment arm may run."""
+    spec_retries: int = Field(default=1, ge=0, le=3)
+    """Times a plan the sandbox rejected is asked again, with the error, before the step fails."""
+    tool_requests: int = Field(default=8, ge=1, le=50)
+    """Model requests one worker ask may make while it calls tools."""
+    check_rate: float = Field(default=0.25, ge=0.0, le=1.0)
+    """Share of steps critic #1 checks at their first attempt."""
+    check_rate_after_failure: float = Field(default=1.0, ge=0.0, le=1.0)
+    """Share of steps critic #1 checks when an earlier attempt at the same question failed."""
+    judges: int = Field(default=3, ge=1, le=7)
+    """Judges asked to approve a decision far from the proposal (sunset, spin off)."""
+
+
 class Topic(_Frozen):
-    """A broad research topic."""
+    """A broad research topic, and the testbeds its research runs experiments on."""
 
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=2000)
+    testbeds: list[str] = Field(default_factory=list, max_length=20)
+    """Testbeds the topic's projects may run; empty means every registered testbed."""
+    questions: list[str] = Field(default_factory=list, max_length=50)
+    """Testbed questions (`testbed/question_id`) its projects should answer; empty means every
+    question of its testbeds."""
 
 
 class Agenda(_Frozen):
@@ -72,6 +102,7 @@ class Agenda(_Frozen):
     budget: Budget = Budget()
     models: ModelsConfig = ModelsConfig()
     pipeline: PipelineSection = PipelineSection()
+    execution: ExecutionSection = ExecutionSection()
     topics: list[Topic] = Field(min_length=1, max_length=20)
 
     @field_validator("models")

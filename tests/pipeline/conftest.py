@@ -17,6 +17,13 @@ from autoalign.models import register_script
 _names = itertools.count()
 
 SECTION = {"title": "A section", "text": "The analysis found weak evidence for the claim."}
+QUESTION = "reward_hacking/repeat_penalty_cuts_hacking"
+"""The testbed question the scripted worker answers."""
+BASELINE = {"label": "baseline", "testbed": "reward_hacking", "seeds": [0, 1]}
+PENALTY = {
+    "label": "penalty", "testbed": "reward_hacking", "intervention": "repeat_penalty",
+    "seeds": [0, 1],
+}
 
 ANSWERS: dict[str, Any] = {
     "PositiveCase": {"case": "Reward hacking undermines training.", "key_questions": ["Why?"]},
@@ -35,18 +42,46 @@ ANSWERS: dict[str, Any] = {
         "writing_task": "Survey the arguments.",
         "expected_outcome": "A clear argument.",
     },
-    "TaskSpec": {"objective": "Survey", "instructions": "Write it.", "deliverable": "An essay"},
-    "WorkOutput": {"text": "Penalties reduce hacking in toy settings.", "key_points": ["toy"]},
-    "CheckReport": {
-        "verdict": "concern",
-        "flaws": [{"category": "overclaiming", "severity": "minor", "description": "toy only"}],
+    "ScopePlan": {
+        "candidates": [
+            {
+                "title": "Penalty experiment", "kind": "experiment", "testbed": "reward_hacking",
+                "question": QUESTION, "objective": "Measure whether a repeat penalty cuts hacking.",
+                "value_percent": 70,
+            },
+            {
+                "title": "Noise experiment", "kind": "experiment", "testbed": "reward_hacking",
+                "question": "reward_hacking/noise_cuts_hacking",
+                "objective": "Measure whether reward noise cuts hacking.", "value_percent": 40,
+            },
+        ],
+        "run_now": [0],
+        "rationale": "The penalty is the cheapest test of the question.",
     },
-    "Interpretation": {
-        "takeaways": ["Penalties help in toys"],
-        "alternative_explanations": ["Task too easy"],
+    "ExperimentPlan": {"rationale": "Paired seeds, two arms.", "arms": [BASELINE, PENALTY]},
+    "StepReport": {
+        "summary": "The penalty arm hacked less than the baseline on both seeds.",
+        "answers": [
+            {
+                "question": QUESTION, "treated_arm": "penalty", "comparison_arm": "baseline",
+                "estimate": -0.1, "ci_low": -0.2, "ci_high": 0.0, "probability_percent": 70,
+            }
+        ],
+    },
+    "SpiritVerdict": {
+        "preserves_spirit": True,
+        "issues": [{"severity": "minor", "description": "Only two seeds.", "evidence": "[0, 1]"}],
+        "confidence_percent": 80,
+    },
+    "RoundInterpretation": {
+        "takeaways": ["Penalties cut hacking in the toy"],
+        "competing_explanations": ["Too few seeds"],
+        "follow_ups": ["More seeds"],
         "confidence_percent": 60,
-        "next_step": "sunset",
+        "decision": "continue",
+        "rationale": "One round is not enough.",
     },
+    "DecisionVote": {"approve": True, "rationale": "The evidence supports it."},
     "Section": SECTION,
     "Abstract": {
         "title": "Penalties and reward hacking",

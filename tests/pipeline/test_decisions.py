@@ -131,17 +131,21 @@ async def test_findings_lost_to_a_crash_after_their_step_are_written_on_resume(
     writes them (from the stored, typed output) without asking the critic again."""
     script, model = team
 
-    def crash(**_kwargs: object) -> None:
-        raise KeyboardInterrupt
+    add_flaws = store.add_flaws
+
+    def crash(**kwargs: Any) -> Any:
+        if kwargs.get("found_by_id") is not None:  # a step's own findings (critic #2's here)
+            raise KeyboardInterrupt
+        return add_flaws(**kwargs)
 
     with monkeypatch.context() as patch:
         patch.setattr(store, "add_flaws", crash)
         with pytest.raises(KeyboardInterrupt):
             await run_agenda(agenda(model), store=store)
     (run,) = store.list_runs()
-    (check,) = store.artifacts(run_id=run.id, kind="check_report")
-    assert store.flaws(found_by_id=check.id) == []
+    (critique,) = store.artifacts(run_id=run.id, kind="paper_critique")
+    assert store.flaws(found_by_id=critique.id) == []
     done = await run_agenda(agenda(model), store=store)
     assert done.run.status == "completed" and len(script.calls) == CALLS
-    assert script.count("CheckReport") == 1
-    assert [f.category for f in store.flaws(found_by_id=check.id)] == ["overclaiming"]
+    assert script.count("PaperCritique") == 1
+    assert [f.category for f in store.flaws(found_by_id=critique.id)] == ["overclaiming"]

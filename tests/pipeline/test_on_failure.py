@@ -29,10 +29,13 @@ async def test_a_failed_interpretation_only_drops_it_from_the_paper(
     store: Store, team: tuple[Team, str]
 ) -> None:
     script, model = team
-    script.overrides["Interpretation"] = lambda _p: "no"
+    script.overrides["RoundInterpretation"] = lambda _p: "no"
     summary = await run_agenda(agenda(model), store=store)
     assert summary.run.status == "completed"
     assert kinds(store, summary.run.id)["interpretation"] == ["failed"]
+    (decision,) = store.artifacts(run_id=summary.run.id, kind="decision")
+    assert decision.content_json["taken"] == "stop"
+    assert "the interpretation gave no valid output" in decision.content_json["reason"]
     assert summary.paper_id is not None and summary.paper_status == "accepted"
     view = read_paper(store, summary.paper_id)
     main = next(p for p in view.parts if p.name == "main_text")
@@ -63,27 +66,34 @@ async def test_a_failed_section_skips_the_layers_above_it_and_the_run_completes(
     assert summary.paper_id is None
 
 
-async def test_failed_work_skips_check_and_interpretation_and_stops_at_write_up(
+async def test_a_failed_plan_fails_its_step_and_the_run_stops_at_write_up(
     store: Store, team: tuple[Team, str]
 ) -> None:
     script, model = team
-    script.overrides["WorkOutput"] = lambda _p: "no"
+    script.overrides["ExperimentPlan"] = lambda _p: "no"
     summary = await run_agenda(agenda(model), store=store)
     found = kinds(store, summary.run.id)
+    assert found["experiment_plan"] == ["failed"] and "sandbox_run" not in found
+    assert found["step_log"] == ["failed"]
+    # Nothing to report or check; the round is still interpreted (it learnt the step failed).
+    assert "step_report" not in found and "check_report" not in found
+    assert script.count("StepReport") == 0 and script.count("SpiritVerdict") == 0
+    assert found["interpretation"] == ["ok"]
+    # Nothing usable is left to write up: the run stops with the reason, nothing asked of it.
     assert found["research_log"] == ["failed"]
-    assert "check_report" not in found and "interpretation" not in found
-    assert script.count("CheckReport") == 0 and script.count("Interpretation") == 0
-    # Nothing is left to write up: the run stops with the reason, and nothing was asked of it.
     assert summary.run.status == "stopped"
     assert "no valid research log to write up" in (summary.run.stop_reason or "")
     assert script.count("Section") == 0
 
 
-async def test_a_failed_scope_skips_the_work(store: Store, team: tuple[Team, str]) -> None:
+async def test_a_failed_scope_ends_the_loop(store: Store, team: tuple[Team, str]) -> None:
     script, model = team
-    script.overrides["TaskSpec"] = lambda _p: "no"
+    script.overrides["ScopePlan"] = lambda _p: "no"
     summary = await run_agenda(agenda(model), store=store)
     found = kinds(store, summary.run.id)
-    assert found["task_spec"] == ["failed"] and "research_log" not in found
-    assert script.count("WorkOutput") == 0
+    assert found["scope_plan"] == ["failed"] and "task_spec" not in found
+    assert script.count("ExperimentPlan") == 0
+    (decision,) = store.artifacts(run_id=summary.run.id, kind="decision")
+    assert decision.content_json["taken"] == "stop"
+    assert decision.content_json["reason"] == "scoping gave no valid plan"
     assert summary.run.status == "stopped"

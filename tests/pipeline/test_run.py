@@ -21,7 +21,15 @@ def agenda(model: str, **overrides: Any) -> Agenda:
         "run": {"name": "t"},
         "models": {"default": model, "output_retries": 1},
         "pipeline": {"ideas_per_topic": 2, "idea_framings": 2, "proposals": 2},
-        "topics": [{"name": "Reward hacking"}, {"name": "Probes"}],
+        # One round of one step, checked by critic #1 every time: the smallest full loop.
+        "execution": {
+            "max_iterations": 1, "steps_per_round": 1, "candidates": 2, "judges": 1,
+            "check_rate": 1.0,
+        },
+        "topics": [
+            {"name": "Reward hacking", "testbeds": ["reward_hacking"]},
+            {"name": "Probes", "testbeds": ["reward_hacking"]},
+        ],
     }
     for section, values in overrides.items():
         data.setdefault(section, {}).update(values)
@@ -34,8 +42,9 @@ def store(tmp_path: Path) -> Store:
 
 
 # Calls a complete run of `agenda(...)` makes: per topic 1 case + 2 framings + 2 idea scores,
-# then 2 proposals + 2 proposal scores, scope, work, check, interpret, 4 sections, critique.
-CALLS = 2 * (1 + 2 + 2) + 2 * 2 + 4 + 4 + 1
+# then 2 proposals + 2 proposal scores; scope, plan, report, critic #1's spirit check,
+# interpretation; 4 sections, critique.
+CALLS = 2 * (1 + 2 + 2) + 2 * 2 + 5 + 4 + 1
 
 
 async def test_full_run_stores_every_stage_with_provenance(
@@ -50,22 +59,21 @@ async def test_full_run_stores_every_stage_with_provenance(
     kinds = Counter(a.kind for a in store.artifacts(run_id=summary.run.id))
     assert kinds == {
         "topic": 2, "positive_case": 2, "idea_batch": 2, "idea": 4, "idea_judgment": 4,
-        "proposal": 2, "proposal_judgment": 2, "selection": 1, "task_spec": 1,
-        "research_log": 1, "check_report": 1, "interpretation": 1, "appendix": 1,
-        "main_text": 1, "introduction": 1, "abstract": 1, "paper": 1, "paper_critique": 1,
+        "proposal": 2, "proposal_judgment": 2, "selection": 1, "scope_plan": 1, "task_spec": 1,
+        "experiment_plan": 1, "sandbox_run": 2, "step_log": 1, "step_report": 1,
+        "experiment_claim": 1, "check_report": 1, "interpretation": 1, "decision": 1,
+        "research_log": 1, "appendix": 1, "main_text": 1, "introduction": 1, "abstract": 1,
+        "paper": 1, "paper_critique": 1,
     }
     # Critic #2's review belongs to write-up (stage 3); no stage 4 is registered yet.
-    assert summary.artifacts_per_stage == {"propose": 19, "execute": 4, "writeup": 6}
+    assert summary.artifacts_per_stage == {"propose": 19, "execute": 12, "writeup": 6}
 
     # The paper reads top-down and each section links to what it summarises.
     assert summary.paper_id is not None
     view = read_paper(store, summary.paper_id)
     assert [p.name for p in view.parts] == list(SECTIONS)
     links = {p.name: sorted((k.relation, k.artifact.kind) for k in p.links) for p in view.parts}
-    assert links["appendix"] == [
-        ("summarises", "check_report"), ("summarises", "interpretation"),
-        ("summarises", "research_log"), ("summarises", "task_spec"),
-    ]
+    assert links["appendix"] == [("summarises", "research_log")]
     assert links["main_text"] == [("summarises", "appendix"), ("summarises", "interpretation")]
     assert links["introduction"] == [("context", "proposal"), ("summarises", "main_text")]
     assert links["abstract"] == [("summarises", "introduction"), ("summarises", "main_text")]
@@ -76,9 +84,13 @@ async def test_full_run_stores_every_stage_with_provenance(
     assert [(f.category, f.severity) for f in view.flaws] == [("overclaiming", "major")]
     assert [j.decision for j in view.judgments] == ["minor_revision"]
     assert [(c.text, c.probability) for c in view.claims] == [("Penalties reduce hacking", 0.6)]
-    # Critic #1's flaw is on the research log.
+    # Critic #1's flaw is on the step log, with the critic that found it.
+    step_log = store.artifacts(run_id=summary.run.id, kind="step_log")[0]
+    assert [(f.category, f.critic) for f in store.flaws(artifact_id=step_log.id)] == [
+        ("spirit_violation", "c1.spirit")
+    ]
     log = store.artifacts(run_id=summary.run.id, kind="research_log")[0]
-    assert [f.category for f in store.flaws(artifact_id=log.id)] == ["overclaiming"]
+    assert step_log.id in store.ancestors(log.id)
     # The research log is an ancestor of the abstract, via the summary hierarchy.
     abstract = view.parts[0].artifact
     assert log.id in store.ancestors(abstract.id)
@@ -154,13 +166,14 @@ async def test_invalid_output_is_a_failed_step_and_the_run_goes_on(
     store: Store, team: tuple[Team, str]
 ) -> None:
     script, model = team
-    script.overrides["CheckReport"] = lambda _prompt: "this is not JSON"
+    script.overrides["RoundInterpretation"] = lambda _prompt: "this is not JSON"
     summary = await run_agenda(agenda(model), store=store)
     assert summary.run.status == "completed"
-    check = store.artifacts(run_id=summary.run.id, kind="check_report")[0]
-    assert check.status == "failed"
-    assert check.content_text == "this is not JSON"  # the raw reply is kept
-    assert script.count("CheckReport") == 2  # asked, then re-asked once (output_retries = 1)
+    interpretation = store.artifacts(run_id=summary.run.id, kind="interpretation")[0]
+    assert interpretation.status == "failed"
+    assert interpretation.content_text == "this is not JSON"  # the raw reply is kept
+    # asked, then re-asked once (output_retries = 1)
+    assert script.count("RoundInterpretation") == 2
     assert summary.paper_status == "accepted"
 
 
@@ -168,10 +181,10 @@ async def test_invalid_output_stops_the_run_when_configured(
     store: Store, team: tuple[Team, str]
 ) -> None:
     script, model = team
-    script.overrides["CheckReport"] = lambda _prompt: "{}"
+    script.overrides["RoundInterpretation"] = lambda _prompt: "{}"
     summary = await run_agenda(agenda(model, run={"on_failure": "stop"}), store=store)
     assert summary.run.status == "stopped"
-    assert "execute/check/0" in (summary.run.stop_reason or "")
+    assert "execute/interpret/0" in (summary.run.stop_reason or "")
     assert summary.paper_id is None
 
 

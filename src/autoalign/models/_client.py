@@ -6,22 +6,24 @@ import asyncio
 import itertools
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, ParamSpec, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
-from pydantic_ai import Agent, capture_run_messages
+from pydantic_ai import Agent, Tool, capture_run_messages
 from pydantic_ai.agent import AgentRunResult
 from pydantic_ai.exceptions import (
     AgentRunError,
     ModelAPIError,
     UnexpectedModelBehavior,
+    UsageLimitExceeded,
     UserError,
 )
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
 from pydantic_ai.output import NativeOutput, ToolOutput
 from pydantic_ai.settings import ModelSettings
+from pydantic_ai.usage import UsageLimits
 
 from ..errors import BudgetExceededError, ModelError
 from ..store import AttemptStatus, CacheRecord
@@ -159,6 +161,8 @@ class _Request(Generic[T]):
     sampling: SamplingConfig
     digest: str
     key: str
+    tools: tuple[Tool[None], ...] = ()
+    max_requests: int = 1
 
 
 @dataclass(frozen=True)
@@ -259,6 +263,8 @@ class ModelClient:
         prompt: str,
         step_key: str | None = None,
         sampling: SamplingConfig | None = None,
+        tools: Sequence[Tool[None]] = (),
+        max_requests: int = 8,
     ) -> Reply[T]:
         """Ask the model playing `role` for an `output_type`.
 
@@ -270,6 +276,12 @@ class ModelClient:
             prompt: the user prompt; wrap untrusted text in it with `delimit`.
             step_key: the pipeline step, recorded in the ledger.
             sampling: overrides `ModelsConfig.sampling` for this call.
+            tools: pydantic-ai tools the model may call before it answers (left out for a
+                model that cannot call tools). A tool that raises `ModelRetry` tells the model
+                what was wrong; the tools' names, descriptions and parameters are part of the
+                cache key. A cached reply does not call the tools again.
+            max_requests: model requests the ask may make while calling tools; past it the
+                reply is invalid (`reply.ok` False), not an error.
 
         Returns:
             The reply; `reply.ok` is False when the output never validated (that failure is
@@ -295,6 +307,14 @@ class ModelClient:
             output_schema=adapter.json_schema(),
             sampling=sampling,
             seed=self._seed,
+            tools=[
+                {
+                    "name": t.tool_def.name,
+                    "description": t.tool_def.description,
+                    "parameters": t.tool_def.parameters_json_schema,
+                }
+                for t in tools
+            ],
         )
         request = _Request(
             role=role,
@@ -308,6 +328,8 @@ class ModelClient:
             sampling=sampling,
             digest=make_prompt_digest(instructions, prompt),
             key=key,
+            tools=tuple(tools),
+            max_requests=max_requests,
         )
         # An identical ask already in flight is waited for, then served from the cache.
         while (pending := self._in_flight.get(key)) is not None:
@@ -607,7 +629,13 @@ class ModelClient:
             output_type=marker,
             instructions=req.instructions,
             retries={"output": self._config.output_retries},
+            tools=list(req.tools) if model.tools else [],
         )
+        # Without tools an ask is one request (plus output retries); with tools the model may
+        # take several turns, up to the ask's own bound.
+        limits = UsageLimits(request_limit=req.max_requests + self._config.output_retries) if (
+            req.tools and model.tools
+        ) else None
         settings: ModelSettings = {
             "temperature": sampling.temperature,
             "max_tokens": sampling.max_tokens,
@@ -628,12 +656,22 @@ class ModelClient:
                     # A task of its own: Python 3.11's TaskGroup can leave the caller's
                     # cancellation count raised after a sibling failed, and pydantic-ai reads any
                     # such count as a cancelled run. A real cancellation still reaches the child.
-                    task = asyncio.create_task(agent.run(req.prompt, model_settings=settings))
+                    task = asyncio.create_task(
+                        agent.run(req.prompt, model_settings=settings, usage_limits=limits)
+                    )
                     result = await self._watch(task, req, call=call, attempt=retry + 1)
                 except Exception as exc:
                     # A garbled response is checked first: pydantic-ai reports some as
                     # `UnexpectedModelBehavior`, the same type as output that never validated.
                     garbled = is_garbled(exc)
+                    if isinstance(exc, UsageLimitExceeded):
+                        tally.add(messages)
+                        tally.last = AttemptStatus.ANSWERED
+                        return _Outcome(
+                            None, _last_raw(messages),
+                            f"no answer within {req.max_requests} model requests of tool calls: "
+                            f"{clip(str(exc))}",
+                        )
                     if isinstance(exc, UnexpectedModelBehavior) and not garbled:
                         tally.add(messages)
                         tally.last = AttemptStatus.ANSWERED

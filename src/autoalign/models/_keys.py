@@ -34,16 +34,19 @@ def cache_key(
     output_schema: dict[str, Any],
     sampling: SamplingConfig,
     seed: int,
+    tools: list[dict[str, Any]] | None = None,
 ) -> str:
-    """sha256 of everything that determines an answer: model, prompt, schema, sampling, seed."""
-    return _sha256(
-        {
-            "v": CACHE_KEY_VERSION,
-            "model": model_id,
-            "instructions": instructions,
-            "prompt": prompt,
-            "schema": output_schema,
-            "sampling": sampling.model_dump(mode="json"),
-            "seed": seed,
-        }
-    )
+    """sha256 of everything that determines an answer: model, prompt, schema, sampling, seed,
+    and the tools offered (name, description, parameters), if any."""
+    key: dict[str, Any] = {
+        "v": CACHE_KEY_VERSION,
+        "model": model_id,
+        "instructions": instructions,
+        "prompt": prompt,
+        "schema": output_schema,
+        "sampling": sampling.model_dump(mode="json"),
+        "seed": seed,
+    }
+    if tools:  # absent without tools, so keys of asks without tools are unchanged
+        key["tools"] = tools
+    return _sha256(key)

@@ -31,6 +31,8 @@ class ProviderModel:
     """Awaited before each call (e.g. loads the embedded model once); may raise `ModelError`."""
     close: Callable[[], Awaitable[None]] | None = None
     """Awaited by `ModelClient.aclose` to release connections."""
+    tools: bool = True
+    """Whether the model can call tools; an ask's tools are left out for one that cannot."""
 
 
 class ModelProvider(ABC):

@@ -2,10 +2,11 @@
 
 `scripted:<name>` runs a pydantic-ai `FunctionModel` function registered with
 `register_script`. Its structured output is native (JSON text): the function returns a
-`ModelResponse` whose `TextPart` holds the JSON, and finds the schema asked for in
+`ModelResponse` whose `TextPart` holds the JSON (or a `ToolCallPart` to call one of
+`info.function_tools`), and finds the schema asked for in
 `info.model_request_parameters.output_object.json_schema`. `scripted:schema` needs no
 registration: it answers with minimal schema-valid data generated from the output type (pydantic-ai
-`TestModel`). Both sleep `ProviderConfig.latency_s` per call, and cost nothing.
+`TestModel`), and calls no tools. Both sleep `ProviderConfig.latency_s` per call, and cost nothing.
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ class _SchemaModel(TestModel):
     __test__ = False
 
     def __init__(self, *, latency_s: float, seed: int) -> None:
-        super().__init__(seed=seed, model_name=SCHEMA)
+        # It answers; it never calls the tools an ask offers (their arguments would be
+        # arbitrary, and the answer is what it stands in for).
+        super().__init__(seed=seed, model_name=SCHEMA, call_tools=[])
         self._latency_s = latency_s
 
     async def request(

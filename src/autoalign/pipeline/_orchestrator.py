@@ -27,6 +27,7 @@ from ..runtime import (
 from ..store import RunRecord, Store, UsageTotals
 from ..vocabulary import Kind, Role, RunStatus, Stage
 from . import execute, propose, writeup  # noqa: F401  (importing registers the stages)
+from ._catalog import check_catalogs
 
 ROLES: tuple[Role, ...] = tuple(Role)
 """Every role this pipeline asks; each must resolve to a usable model before a run starts."""
@@ -164,13 +165,15 @@ async def run_agenda(
 
     Raises:
         ConfigError: a role's model cannot be used, a dollar budget is set for a model whose
-            price is unknown (checked before anything is written), or `stage` is unknown or
+            price is unknown, a topic names a testbed or question that does not exist (all
+            checked before anything is written), or `stage` is unknown or
             names a stage of a run that has not completed.
         RunBusyError: another live process executes this agenda's unfinished run.
     """
     started = time.monotonic()
     sink = progress or NullProgress()
     check_models(agenda.models, ROLES, budget=agenda.budget)
+    check_catalogs(agenda)
     if stage is not None:
         return await _rerun_stage(
             agenda, store=store, progress=sink, stage=stage, takeover=takeover,

@@ -51,25 +51,10 @@ class Proposal(BaseModel):
     research_question: Short
     motivation: Para
     writing_task: Para = Field(
-        description="One self-contained writing task (a literature-style analysis or argument) "
-        "that makes progress on the question."
+        description="The first concrete step: an experiment on a testbed, or an analysis, that "
+        "makes progress on the question."
     )
     expected_outcome: Para
-
-
-class TaskSpec(BaseModel):
-    """A fully scoped research step."""
-
-    objective: Short
-    instructions: Para
-    deliverable: Short
-
-
-class WorkOutput(BaseModel):
-    """What the worker produced for a writing task; this is the research log of the step."""
-
-    text: Long
-    key_points: list[Short] = Field(min_length=1, max_length=3)
 
 
 FlawCategory = Literal[
@@ -93,22 +78,120 @@ class FlawItem(BaseModel):
     description: Para
 
 
-class CheckReport(BaseModel):
-    """Critic #1's check of one executed step."""
+# -- the execution loop --------------------------------------------------------------------
+# Fields that name testbeds, interventions, knobs and questions are plain strings here; the
+# stage asks for subclasses (`_catalog.schemas_for`) that enumerate a project's own.
 
-    verdict: Literal["pass", "concern"]
-    flaws: list[FlawItem] = Field(max_length=2)
+Seed = Annotated[int, Field(ge=0, le=1_000_000)]
+StepKind = Literal["experiment", "analysis", "writing"]
 
 
-class Interpretation(BaseModel):
-    """The interpretation of a step's results in light of the proposal."""
+class CandidateStep(BaseModel):
+    """One candidate next step of a project."""
 
-    takeaways: list[Short] = Field(min_length=1, max_length=2)
-    alternative_explanations: list[Short] = Field(max_length=2)
+    title: Short
+    kind: StepKind = Field(
+        description="experiment: runs testbed experiments; analysis: reads earlier results; "
+        "writing: an argument without new results."
+    )
+    testbed: str | None = Field(default=None, description="The testbed an experiment runs on.")
+    question: str | None = Field(
+        default=None, description="The testbed question (testbed/question_id) it would answer."
+    )
+    objective: Para
+    value_percent: int = Field(
+        ge=0, le=100, description="How much the step would move the project, 0-100."
+    )
+
+
+class ScopePlan(BaseModel):
+    """A round's candidate next steps and which of them to run now."""
+
+    candidates: list[CandidateStep] = Field(min_length=1, max_length=10)
+    run_now: list[int] = Field(
+        min_length=1, max_length=5, description="Indices (from 0) of the candidates to run now."
+    )
+    rationale: Para
+
+
+class KnobSetting(BaseModel):
+    """One knob of a testbed set to a value."""
+
+    knob: str
+    value: float | bool | Annotated[str, Field(max_length=64)] = Field(
+        description="A number, true/false, or a choice's name."
+    )
+
+
+class ArmSpec(BaseModel):
+    """One arm of an experiment: a testbed run at some settings, on some seeds."""
+
+    label: Short = Field(description="A short name for the arm, e.g. baseline or penalty.")
+    testbed: str
+    intervention: str | None = None
+    settings: list[KnobSetting] = Field(default_factory=list, max_length=4)
+    seeds: list[Seed] = Field(min_length=1, max_length=50)
+
+
+class ExperimentPlan(BaseModel):
+    """The experiments a worker runs for a step: one spec per arm."""
+
+    rationale: Para
+    arms: list[ArmSpec] = Field(min_length=1, max_length=16)
+
+
+class Answer(BaseModel):
+    """A worker's answer to a testbed question, with its estimate and confidence."""
+
+    question: str = Field(description="The question answered (testbed/question_id).")
+    treated_arm: Short = Field(description="The label of the treated arm.")
+    comparison_arm: Short = Field(description="The label of the comparison arm.")
+    estimate: float = Field(description="The effect as the question defines it.")
+    ci_low: float = Field(description="Lower end of a 95% interval of the effect.")
+    ci_high: float = Field(description="Upper end of a 95% interval of the effect.")
+    probability_percent: int = Field(
+        ge=0, le=100, description="Probability, in percent, that the question's answer is yes."
+    )
+
+
+class StepReport(BaseModel):
+    """A worker's account of a step: what was run and found, and the answers it claims."""
+
+    summary: Long
+    answers: list[Answer] = Field(default_factory=list, max_length=2)
+
+
+class SpinOff(BaseModel):
+    """A new project proposed out of this one."""
+
+    title: Short
+    research_question: Short
+    motivation: Para
+    first_step: Para = Field(description="The first thing the new project would do.")
+
+
+class RoundInterpretation(BaseModel):
+    """The lead's reading of a round's results, and the decision it proposes."""
+
+    takeaways: list[Short] = Field(min_length=1, max_length=3)
+    competing_explanations: list[Short] = Field(default_factory=list, max_length=3)
+    follow_ups: list[Short] = Field(default_factory=list, max_length=3)
     confidence_percent: int = Field(
         ge=0, le=100, description="Probability, in percent, that the main takeaway holds."
     )
-    next_step: Literal["sunset", "continue"]
+    decision: Literal["continue", "sunset", "spin_off"] = Field(
+        description="continue: another round; sunset: end this direction; spin_off: propose a "
+        "new project out of this one (give spin_off)."
+    )
+    rationale: Para
+    spin_off: SpinOff | None = None
+
+
+class DecisionVote(BaseModel):
+    """A judge's vote on a proposed decision."""
+
+    approve: bool
+    rationale: Para
 
 
 class Section(BaseModel):
@@ -151,6 +234,124 @@ class PaperCritique(BaseModel):
 # -- records the pipeline derives without a model ---------------------------------------------
 
 
+class StepBudget(BaseModel):
+    """What a delegated step may spend."""
+
+    max_runs: int
+    """Sandbox runs (plan arms and tool runs together)."""
+    max_seeds: int
+    """Seeds per run."""
+    max_requests: int
+    """Model requests of one worker ask while it calls tools."""
+
+
+class DelegatedTask(BaseModel):
+    """A step delegated to a role, with its context and budget."""
+
+    round: int
+    index: int
+    """Position among the round's chosen steps."""
+    title: str
+    kind: StepKind
+    objective: str
+    testbed: str | None
+    question: str | None
+    role: str
+    context: list[int]
+    """Artifacts the worker is shown (the proposal, earlier usable results)."""
+    budget: StepBudget
+    attempt: int
+    """1 + the earlier steps on the same question (or objective) that failed or were unusable."""
+
+
+class RunRef(BaseModel):
+    """A sandbox run of a step."""
+
+    artifact_id: int
+    arm: str
+    ok: bool
+    error: str | None = None
+    """Why the run produced no result (the sandbox's stderr, cut), if it did not."""
+    via: Literal["plan", "tool"]
+    code: int | None = None
+    """The `worker_code` artifact it ran, for a run of worker code."""
+
+
+class CodeContent(BaseModel):
+    """Python source a worker ran."""
+
+    source: str
+
+
+class LogEntry(BaseModel):
+    """One number of a step's research log, exactly as the sandbox returned it."""
+
+    run: int
+    """The `sandbox_run` artifact it came from."""
+    arm: str
+    metric: str
+    seed: int | None
+    """The seed, or None for the mean over the arm's seeds."""
+    value: float
+
+
+class StepLog(BaseModel):
+    """A step's research log: every run and every number the sandbox returned."""
+
+    task: int
+    runs: list[RunRef]
+    rows: list[LogEntry]
+    attempts: int
+    """Plans asked (the first and each re-ask after a rejection)."""
+    error: str | None = None
+    """Why the step has no result, if it has none."""
+
+
+class ClaimContent(BaseModel):
+    """A worker's answer to a testbed question, as stored with its claim."""
+
+    question: str
+    """`testbed/question_id`."""
+    text: str
+    """The question as the testbed states it."""
+    effect: float
+    ci_low: float
+    ci_high: float
+    probability: float
+    """That the question's answer is yes, as the worker stated it."""
+    treated_arm: str
+    comparison_arm: str
+    runs: list[int]
+    """The `sandbox_run` artifacts it rests on."""
+
+
+class CheckDecision(BaseModel):
+    """Critic #1's decision on one step (recorded whether or not the step was checked)."""
+
+    selected: bool
+    rate: float
+    attempt: int
+    critics: list[str]
+    """`id@version` of each critic that ran."""
+    findings: int
+    critical: int
+    unusable: list[int]
+    """Artifacts marked unusable because of a critical finding."""
+
+
+class LoopDecision(BaseModel):
+    """What the execution loop did after a round."""
+
+    round: int
+    proposed: str
+    taken: Literal["continue", "sunset", "spin_off", "stop"]
+    reason: str
+    approvals: int = 0
+    votes: int = 0
+    spin_off: int | None = None
+    """The spun-off proposal's artifact."""
+
+
 class Selection(BaseModel):
     """Which judged proposal was selected, and every judged proposal's score."""
 
@@ -167,3 +368,26 @@ class PaperContent(BaseModel):
     """Section artifact id by section name (abstract, introduction, main_text, appendix)."""
     research_log: int
     proposal: int
+
+
+class StepSummary(BaseModel):
+    """One step of a project, as its research log lists it."""
+
+    round: int
+    task: int
+    objective: str
+    log: int
+    report: int | None
+    claims: list[int]
+    usable: bool
+    """False when the step failed or critic #1 marked its results unusable."""
+    why_not: str | None = None
+
+
+class ProjectLog(BaseModel):
+    """A project's research log: what the write-up is written from."""
+
+    proposal: int
+    steps: list[StepSummary]
+    interpretations: list[int]
+    decisions: list[LoopDecision]

@@ -8,10 +8,11 @@ An accepted paper (accept, minor revision) enters the corpus; the others are kep
 status and the critique. Hard calls are escalated to a human review request: a critical flaw, a
 decision against the paper, or a critique that stayed invalid.
 
-Input (a store query): the run's latest research log and the task, check and interpretation
-of the same execution, with the selected proposal. Under `on_failure = "continue"` a failed
-section skips every layer above it, the paper and its review; a failed interpretation only
-drops it from the main text's material.
+Input (a store query): the run's latest valid research log (the execute stage's account of a
+project: its usable steps with the numbers exactly as the sandbox returned them, its
+interpretations and decisions), the proposal it executed, and its last valid interpretation.
+Under `on_failure = "continue"` a failed section skips every layer above it, the paper and its
+review; without an interpretation the main text is written from the appendix alone.
 
 Stage 4 of the seed (cross-paper examination, critic #3) needs a corpus of papers and does not
 exist yet; no stage is registered for it.
@@ -35,16 +36,13 @@ from ..runtime import (
 from ..vocabulary import Kind, Relation, Role, Stage, Status
 from ._schemas import (
     Abstract,
-    CheckReport,
-    Interpretation,
     PaperContent,
     PaperCritique,
+    ProjectLog,
     Proposal,
+    RoundInterpretation,
     Section,
-    TaskSpec,
-    WorkOutput,
 )
-from .execute import selected_proposal
 
 STAGE = Stage.WRITEUP
 SECTIONS = ("abstract", "introduction", "main_text", "appendix")
@@ -72,44 +70,32 @@ PAPER_STATUS = {
 
 @dataclass(frozen=True, kw_only=True)
 class Executed:
-    """What the write-up is written from: one executed research step and its proposal."""
+    """What the write-up is written from: a project's research log, its proposal and its last
+    interpretation."""
 
     proposal: StepResult[Proposal]
-    log: StepResult[WorkOutput]
-    task: StepResult[TaskSpec] | None
-    check: StepResult[CheckReport] | None
-    interpretation: StepResult[Interpretation] | None
+    log: StepResult[ProjectLog]
+    interpretation: StepResult[RoundInterpretation] | None
 
 
 def executed_research(ctx: StageContext) -> Executed:
-    """The run's latest valid research log, with the task it did and its check and
-    interpretation (the ones linked to that log, so a re-run never mixes executions)."""
-    log = ctx.latest(Kind.RESEARCH_LOG, WorkOutput, status=Status.OK)
-    if log is None:
+    """The run's latest valid research log (the execute stage's last), with the proposal it
+    executed and its last valid interpretation."""
+    log = ctx.latest(Kind.RESEARCH_LOG, ProjectLog, status=Status.OK)
+    if log is None or log.output is None:
         raise NothingToDoError(
-            f"run {ctx.run.id} has no valid research log to write up (see the execute stage's "
-            "failed steps)"
+            f"run {ctx.run.id} has no valid research log to write up: no step of the execute "
+            "stage gave a usable result (see its failed and unusable steps)"
         )
-    parents = {e.parent_id for e in ctx.store.parents(log.id)}
-    tasks = ctx.store.artifacts(ids=sorted(parents))
-
-    def linked(kind: Kind) -> list[int]:
-        return [
-            a.id for a in ctx.store.artifacts(run_id=ctx.run.id, kind=kind)
-            if any(e.parent_id == log.id for e in ctx.store.parents(a.id))
-        ]
-
-    task = next((a for a in tasks if a.kind == Kind.TASK_SPEC), None)
-    checks, interpretations = linked(Kind.CHECK_REPORT), linked(Kind.INTERPRETATION)
+    interpretations = [
+        ctx.typed(a, RoundInterpretation)
+        for a in ctx.store.artifacts(ids=log.output.interpretations)
+    ]
+    usable = [i for i in interpretations if i.ok]
     return Executed(
-        proposal=selected_proposal(ctx),
+        proposal=ctx.typed(ctx.store.artifact(log.output.proposal), Proposal),
         log=log,
-        task=ctx.typed(task, TaskSpec) if task is not None else None,
-        check=ctx.typed(ctx.store.artifact(checks[-1]), CheckReport) if checks else None,
-        interpretation=(
-            ctx.typed(ctx.store.artifact(interpretations[-1]), Interpretation)
-            if interpretations else None
-        ),
+        interpretation=usable[-1] if usable else None,
     )
 
 
@@ -149,10 +135,8 @@ def _review(paper: StepResult[PaperContent], r: StepResult[PaperCritique]) -> Fi
 async def run(ctx: StageContext, done: Executed) -> StepResult[PaperCritique]:
     """Write the paper for one executed research step, then have critic #2 review it."""
     ctx.progress.stage(STAGE, 6)
-    log_parts = [p for p in (done.task, done.log, done.check, done.interpretation) if p]
-    material = "\n".join(
-        delimit(p.artifact.kind, p.text) for p in log_parts if p.ok and p.artifact
-    )
+    log_parts = [done.log]
+    material = delimit(Kind.RESEARCH_LOG, done.log.text)
     appendix = await ctx.step(
         key="writeup/appendix",
         kind=Kind.APPENDIX,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_ai import Tool
 
 from ..agenda import Agenda
 from ..errors import AutoalignError, DataError
@@ -92,10 +93,17 @@ class Verdict:
 
 @dataclass(frozen=True, kw_only=True)
 class ClaimNote:
-    """A claim a paper makes with the probability it gives."""
+    """A claim with the probability its author gives it; for a claim that answers a testbed
+    question, the question, the effect estimate and its interval too."""
 
     text: str
-    probability: float
+    probability: float | None
+    """That the claim holds; for a testbed question, that its answer is yes."""
+    testbed: str | None = None
+    question_id: str | None = None
+    effect: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -219,7 +227,14 @@ class StageContext:
         if found.claims:
             store.add_claims(
                 artifact_id=found.about,
-                items=[{"text": c.text, "probability": c.probability} for c in found.claims],
+                items=[
+                    {
+                        "text": c.text, "probability": c.probability, "testbed": c.testbed,
+                        "question_id": c.question_id, "effect": c.effect, "ci_low": c.ci_low,
+                        "ci_high": c.ci_high,
+                    }
+                    for c in found.claims
+                ],
             )
         for reason in found.reviews:
             store.add_review_request(artifact_id=found.about, reason=reason)
@@ -244,10 +259,14 @@ class StageContext:
         title: Callable[[T], str] | None = None,
         needs: Sequence[StepResult[Any]] = (),
         findings: FindingsOf[T] | None = None,
+        tools: Sequence[Tool[None]] = (),
+        max_requests: int = 8,
     ) -> StepResult[T]:
         """Run a step once and store its artifact (status `ok`, or `failed` with the raw reply).
 
         A step any of whose `needs` has no valid output is skipped (nothing is stored or asked).
+        `tools` are offered to the model (see `ModelClient.ask`); what they write to the store
+        they must key themselves, since a resumed step does not call them again.
         """
         key = self.key(key)
         done = self._resume(key, output_type)
@@ -258,7 +277,8 @@ class StageContext:
             info = StepInfo(key=key, stage=stage, kind=kind, role=role, prompt=prompt)
             info = replace(info, prompt=self.hooks.apply_pre(info))  # the prompt actually sent
             reply = await self.client.ask(
-                role, output_type, instructions=instructions, prompt=info.prompt, step_key=key
+                role, output_type, instructions=instructions, prompt=info.prompt, step_key=key,
+                tools=tools, max_requests=max_requests,
             )
             done = self._store_outcome(
                 info=info,

@@ -26,6 +26,7 @@ from ._models import (
     RecordedIsolation,
     SandboxRun,
 )
+from ._protocol import EXIT_BAD_PAYLOAD
 from ._record import RunDescription, describe_run, summarize
 from ._runner import DEFAULT_LIMITS, run_code, run_job, run_spec
 from .report import report
@@ -33,6 +34,7 @@ from .report import report
 __all__ = [
     "CODE_LEVELS",
     "DEFAULT_LIMITS",
+    "EXIT_BAD_PAYLOAD",
     "ISOLATION_ENV",
     "ISOLATION_LEVELS",
     "Backend",

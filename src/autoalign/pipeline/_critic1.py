@@ -1,0 +1,159 @@
+"""Critic #1 in the execution loop: check a step sparsely, record what was found, act on it.
+
+Whether a step is checked is drawn from `CheckRate` (the agenda's `execution.check_rate`, and
+`check_rate_after_failure` for a step whose earlier attempts at the same question failed); the
+draw depends only on the run and the step, so a resumed run checks the same steps. A checked step
+goes through every registered critic #1 check (programmatic and LLM). Their findings are stored as
+flaws with the critic's id and version; a critical one marks the step's results `unusable`, which
+scoping, interpretation and the write-up all see. The decision is recorded either way (a
+`check_report`), so a test or a reader can see what was checked, by whom, and why not.
+"""
+
+from __future__ import annotations
+
+from ..critics import (
+    CheckRate,
+    CriticContext,
+    ExecutedStep,
+    Interpretation,
+    LogRow,
+    ResearchLog,
+    ScopedTask,
+    StepClaim,
+    WorkerCode,
+    is_selected,
+    list_critics,
+    load_step_runs,
+    record_findings,
+)
+from ..errors import DataError
+from ..runtime import Findings, StageContext, StatusChange, StepResult
+from ..vocabulary import Kind, Stage, Status
+from ._schemas import CheckDecision, DelegatedTask, StepLog, StepReport
+
+STAGE = Stage.EXECUTE
+CRITIC_1_PREFIX = "c1."
+"""Critic ids of critic #1's checks."""
+
+
+def executed_step(
+    ctx: StageContext,
+    *,
+    key: str,
+    task: StepResult[DelegatedTask],
+    log: StepResult[StepLog],
+    report: StepResult[StepReport] | None,
+    claims: list[tuple[int, StepClaim]],
+) -> ExecutedStep:
+    """What critic #1 checks about a step, read from the step's stored records."""
+    spec, content = task.output, log.output
+    assert spec is not None and content is not None
+    codes = [r.code for r in content.runs if r.code is not None]
+    code = ctx.store.artifact(codes[-1]) if codes else None
+    return ExecutedStep(
+        step_key=ctx.key(key),
+        attempt=spec.attempt,
+        task=ScopedTask(
+            artifact_id=task.id,
+            objective=spec.objective,
+            testbed=spec.testbed,
+            question_id=spec.question.partition("/")[2] if spec.question else None,
+        ),
+        code=(
+            WorkerCode(artifact_id=code.id, source=str(code.content_json.get("source", "")))
+            if code is not None else None
+        ),
+        runs=load_step_runs(ctx.store, [(r.artifact_id, r.arm) for r in content.runs]),
+        log=ResearchLog(
+            artifact_id=log.id,
+            rows=[LogRow(metric=r.metric, arm=r.arm, seed=r.seed, value=r.value)
+                  for r in content.rows],
+            text="",
+        ),
+        interpretation=(
+            Interpretation(artifact_id=report.id, text=report.output.summary)
+            if report is not None and report.output is not None else None
+        ),
+        claims=[c for _, c in claims],
+    )
+
+
+async def check_step(
+    ctx: StageContext,
+    *,
+    key: str,
+    step: ExecutedStep,
+    results: list[int],
+) -> StepResult[CheckDecision]:
+    """Run critic #1 on `step` if it is drawn, store its findings, and act on critical ones.
+
+    Args:
+        key: the check record's step key (without the round suffix).
+        step: the executed step.
+        results: the step's result artifacts (its log, report and claims) a critical finding
+            marks unusable.
+    """
+    done = ctx.store.artifact_by_step(ctx.run.id, ctx.key(key))
+    if done is not None:
+        return ctx.typed(done, CheckDecision)
+    execution = ctx.agenda.execution
+    rate = CheckRate(
+        rate=execution.check_rate,
+        after_failure=max(execution.check_rate, execution.check_rate_after_failure),
+    )
+    selected = is_selected(step, rate, salt=str(ctx.run.id))
+    ran: list[str] = []
+    critical: list[str] = []
+    total = 0
+    if selected:
+        context = CriticContext(models=ctx.client)
+        for critic in list_critics():
+            if not critic.id.startswith(CRITIC_1_PREFIX):
+                continue
+            try:
+                findings = await critic.check(step, context=context)
+            except DataError as exc:  # an LLM critic without a valid verdict: noted, not fatal
+                ran.append(f"{critic.id}@{critic.version} (no verdict: {exc})")
+                continue
+            ran.append(f"{critic.id}@{critic.version}")
+            record_findings(ctx.store, critic=critic, findings=findings)
+            total += len(findings)
+            critical += [
+                f"{critic.id}: {f.description}" for f in findings if f.severity.value == "critical"
+            ]
+    unusable = results if critical else []
+    reason = "critic #1 found a critical flaw: " + "; ".join(critical)[:500]
+    decision = CheckDecision(
+        selected=selected, rate=rate.for_attempt(step.attempt), attempt=step.attempt,
+        critics=ran, findings=total, critical=len(critical), unusable=unusable,
+    )
+    return ctx.record(
+        key=key,
+        kind=Kind.CHECK_REPORT,
+        stage=STAGE,
+        content=decision,
+        render=_render,
+        parents=[step.log.artifact_id],
+        findings=lambda r: Findings(
+            about=step.log.artifact_id,
+            statuses=[
+                StatusChange(artifact_id=a, status=Status.UNUSABLE, reason=reason)
+                for a in (r.output.unusable if r.output else [])
+            ],
+        ),
+    )
+
+
+def _render(d: CheckDecision) -> str:
+    if not d.selected:
+        return f"Not checked (attempt {d.attempt}, check rate {d.rate:.2f})."
+    lines = [
+        f"Checked (attempt {d.attempt}, check rate {d.rate:.2f}) by: " + ", ".join(d.critics),
+        f"Findings: {d.findings}, critical: {d.critical}",
+    ]
+    if d.unusable:
+        lines.append("Marked unusable: " + ", ".join(str(a) for a in d.unusable))
+    return "\n".join(lines)
+
+
+__all__ = ["CRITIC_1_PREFIX", "check_step", "executed_step"]

@@ -22,7 +22,7 @@ from ..agenda import Agenda
 from ..errors import AutoalignError, DataError
 from ..models import ModelClient
 from ..store import ArtifactRecord, Parent, RunRecord, Store
-from ..vocabulary import Kind, Role, Stage, Status
+from ..vocabulary import ClaimSource, Kind, Role, Stage, Status
 from ._hooks import Hooks, StepInfo
 from ._progress import ProgressSink
 
@@ -220,6 +220,7 @@ class StageContext:
             store.add_claims(
                 artifact_id=found.about,
                 items=[{"text": c.text, "probability": c.probability} for c in found.claims],
+                source=ClaimSource.PIPELINE,
             )
         for reason in found.reviews:
             store.add_review_request(artifact_id=found.about, reason=reason)

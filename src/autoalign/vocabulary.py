@@ -138,3 +138,13 @@ class Relation(StrEnum):
     """A paper section summarises the parent."""
     CONTAINS = "contains"
     """A paper contains the parent section."""
+
+
+class ClaimSource(StrEnum):
+    """Who produced a claim's probability; calibration reports each source separately, since a
+    formula's calibration says nothing about a model's."""
+
+    STUDY = "study"
+    """`autoalign study`: a formula (a normal approximation to the effect's estimate), no model."""
+    PIPELINE = "pipeline"
+    """Stated by an agent in the pipeline; the claim's artifact names the model."""

@@ -6,8 +6,9 @@ import pytest
 
 from autoalign.errors import DataError
 from autoalign.store import Store
+from autoalign.vocabulary import ClaimSource
 
-from .conftest import add_paper
+from .conftest import add_agent_claims, add_paper, add_study_claims
 
 
 def test_claims_keep_their_testbed_and_question(store: Store) -> None:
@@ -47,5 +48,29 @@ def test_a_half_or_oversized_link_is_refused(
     run = store.create_run(name="r", agenda_digest="d" * 64, config={})
     paper = store.add_artifact(run_id=run.id, kind="paper", stage="writeup")
     with pytest.raises(DataError, match=message):
-        store.add_claims(artifact_id=paper.id, items=[{"text": "c", **item}])
+        store.add_claims(
+            artifact_id=paper.id, items=[{"text": "c", **item}], source=ClaimSource.PIPELINE
+        )
+    assert store.claims(artifact_id=paper.id) == []
+
+
+def test_claims_carry_their_source_and_their_artifacts_model(store: Store) -> None:
+    study = add_study_claims(store, [{"text": "formula", "probability": 0.2}])
+    agent = add_agent_claims(store, [{"text": "stated", "probability": 0.7}],
+                             model="local:gemma-3-270m")
+
+    (formula,) = store.claims(artifact_id=study)
+    (stated,) = store.claims(artifact_id=agent)
+    assert (formula.source, formula.model) == (ClaimSource.STUDY, None)
+    assert (stated.source, stated.model) == (ClaimSource.PIPELINE, "local:gemma-3-270m")
+    assert isinstance(stated.source, ClaimSource)
+
+
+def test_an_unknown_claim_source_is_refused(store: Store) -> None:
+    paper = store.add_artifact(run_id=None, kind="paper", stage="writeup")
+    with pytest.raises(DataError, match=r"source 'guess'.*'study', 'pipeline'"):
+        store.add_claims(
+            artifact_id=paper.id, items=[{"text": "c"}],
+            source="guess",  # type: ignore[arg-type]  # a wrong value from untyped code
+        )
     assert store.claims(artifact_id=paper.id) == []

@@ -10,6 +10,7 @@ from sqlalchemy import MetaData, insert, inspect, select
 from autoalign.store import Store
 from autoalign.store._migrate import alembic_config, current_revision, head_revision
 from autoalign.store._store import make_engine
+from autoalign.vocabulary import ClaimSource
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 
@@ -56,7 +57,7 @@ def test_0002_keeps_existing_claims_and_adds_the_link(db_url: str) -> None:
         paper = store.add_artifact(run_id=None, kind="paper", stage="writeup")
         store.add_claims(artifact_id=paper.id, items=[
             {"text": "new", "testbed": "reward_hacking", "question_id": "q", "probability": 0.6}
-        ])
+        ], source=ClaimSource.PIPELINE)
         assert [c.testbed for c in store.claims()] == [None, "reward_hacking"]
 
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from autoalign.cli._calibration import register
 from autoalign.store import Store
 
-from .conftest import TruthSource, add_paper
+from .conftest import TruthSource, add_agent_claims, add_paper, add_two_sources
 
 
 def _app(url: str) -> typer.Typer:
@@ -106,3 +106,45 @@ def test_calibration_with_an_unwritable_out_is_a_usage_error(tmp_path: Path) -> 
 
     assert result.exit_code == 2
     assert "--out" in result.output and "cannot write" in result.output
+
+
+def _row(lines: list[str], *cells: str) -> str:
+    """The one table row holding every cell in `cells`."""
+    rows = [line for line in lines if all(f" {cell} " in line for cell in cells)]
+    assert len(rows) == 1, (cells, rows)
+    return rows[0]
+
+
+def test_calibration_prints_a_row_per_source_and_per_model(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/db.sqlite"
+    with Store.open(url) as store:
+        add_two_sources(store)
+        # Markup in a model name is printed as written, not interpreted.
+        add_agent_claims(store, [{"text": "m", "testbed": "spurious",
+                                  "question_id": "probe_finds_feature", "probability": 0.5}],
+                         model="local:[bold]m[/bold]")
+
+    result = CliRunner().invoke(
+        _app(url), ["calibration", "--out", str(tmp_path / "c.png"), "--bins", "2",
+                    "--n-boot", "100"],
+    )
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "by source" in lines and "by source and model" in lines
+    by_model = lines.index("by source and model")
+    sources, models = lines[:by_model], lines[by_model:]
+    assert "Brier [95% CI]" in result.output and "ECE [95% CI]" in result.output
+    # Per source: 3 study claims; 6 + 1 pipeline claims, every model's.
+    assert " 3 " in _row(sources, "study", "all")
+    assert " 7 " in _row(sources, "pipeline", "all")
+    # Per model. Brier of gemma's three claims by hand: (0.16 + 0.3025 + 0.64) / 3 = 0.3675.
+    gemma = _row(models, "local:gemma-3-270m")
+    assert "pipeline" in gemma and " 3 " in gemma and "0.3675 [" in gemma
+    assert " 2 " in _row(models, "openai:gpt-4o-mini")
+    assert " 3 " in _row(models, "study", "(none)")
+    # One claim (the paper's) is a group without an interval; so is the markup-named model's.
+    lone = _row(models, "pipeline", "(none)")
+    assert " 1 " in lone and lone.count("n/a (n < 2)") == 3
+    assert "local:[bold]m[/bold]" in _row(models, "local:[bold]m[/bold]")
+    assert "none is given for a group of fewer than 2 claims" in result.output

@@ -13,6 +13,7 @@ from autoalign.experiments import probability_yes, run_study, study_questions
 from autoalign.sandbox import Limits, LocalBackend
 from autoalign.store import Store
 from autoalign.testbeds import Question, ground_truth
+from autoalign.vocabulary import ClaimSource
 
 LIMITS = Limits(wall_s=60, cpu_s=60)
 
@@ -61,6 +62,8 @@ def test_study_records_claims_linked_to_sandbox_runs(
     (claim,) = store.claims(artifact_id=result.artifact_id)
     assert (claim.testbed, claim.question_id) == ("spurious_correlation", "reweight_worst_group")
     assert claim.probability == pytest.approx(result.probability)
+    # A formula made it: calibration reports it apart from agents' claims.
+    assert (claim.source, claim.model) == (ClaimSource.STUDY, None)
     # The claim's artifact was made from the two arms' sandbox runs.
     parents = store.artifacts(ids=[e.parent_id for e in store.parents(result.artifact_id)])
     assert [p.kind for p in parents] == ["sandbox_run", "sandbox_run"]
@@ -110,6 +113,10 @@ def test_study_then_calibration_end_to_end(
     brier = report.score("brier")
     assert brier.value == pytest.approx(expected, abs=1e-12)
     assert brier.n == 5 and brier.ci_low <= brier.value <= brier.ci_high
+    # All five are a formula's, reported as the study source's group.
+    assert [(g.source, g.model, g.n) for g in report.groups_by("source")] == [
+        (ClaimSource.STUDY, None, 5)
+    ]
     assert sorted(c.claim_id for c in report.claims) == sorted(r.claim_id for r in study.results)
 
 

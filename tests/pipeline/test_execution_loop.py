@@ -24,11 +24,14 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import AgentInfo
 
+from autoalign.calibration import score_claims
 from autoalign.models import register_script
 from autoalign.pipeline import run_agenda
 from autoalign.pipeline._schemas import StepLog
 from autoalign.runtime import Hooks, StepInfo
 from autoalign.store import Store
+from autoalign.testbeds import Truth
+from autoalign.vocabulary import ClaimSource
 
 from .conftest import ANSWERS, BASELINE, PENALTY, QUESTION, Team
 from .test_run import agenda
@@ -357,3 +360,26 @@ async def test_a_worker_runs_experiments_through_its_tools(
     (plan,) = store.artifacts(run_id=summary.run.id, kind="experiment_plan")
     calls = [c for c in store.calls(run_id=summary.run.id) if c.step_key == plan.step_key]
     assert len(calls) == 1  # one ask, several requests inside it
+
+
+async def test_calibration_scores_the_agents_claims_apart_from_the_studys(
+    store: Store, team: tuple[Team, str]
+) -> None:
+    _script, model = team
+    summary = await run_agenda(agenda(model), store=store)
+    testbed, _, question = QUESTION.partition("/")
+    truth = Truth(
+        testbed=testbed, question_id=question, version="1", metric="hack_rate",
+        effect_kind="difference", threshold=-0.05, direction="at_most", effect=-0.2, se=0.01,
+        estimator="paired_difference", n_seeds=300, answer=True, baseline_mean=0.4,
+        treated_mean=0.2,
+    )
+    report = score_claims(store, truth_for=lambda _name: [truth], n_boot=50)
+    (scored,) = report.claims
+    (claim,) = store.claims(artifact_id=scored.artifact_id)
+    assert claim.source == ClaimSource.PIPELINE and claim.model == model
+    assert store.artifact(scored.artifact_id).run_id == summary.run.id
+    (by_model,) = [g for g in report.groups_by("model") if g.source == ClaimSource.PIPELINE]
+    assert by_model.model == model and by_model.report.n == 1
+    brier = next(s for s in by_model.report.scores if s.statistic == "brier")
+    assert brier.value == pytest.approx((0.7 - 1.0) ** 2)

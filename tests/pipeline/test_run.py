@@ -12,6 +12,7 @@ from pydantic_ai.exceptions import ModelHTTPError
 from autoalign.agenda import Agenda, parse_agenda
 from autoalign.pipeline import SECTIONS, read_paper, run_agenda
 from autoalign.store import Store
+from autoalign.vocabulary import ClaimSource
 
 from .conftest import Team
 
@@ -84,6 +85,7 @@ async def test_full_run_stores_every_stage_with_provenance(
     assert [(f.category, f.severity) for f in view.flaws] == [("overclaiming", "major")]
     assert [j.decision for j in view.judgments] == ["minor_revision"]
     assert [(c.text, c.probability) for c in view.claims] == [("Penalties reduce hacking", 0.6)]
+    assert [c.source for c in view.claims] == [ClaimSource.PIPELINE]
     # Critic #1's flaw is on the step log, with the critic that found it.
     step_log = store.artifacts(run_id=summary.run.id, kind="step_log")[0]
     assert [(f.category, f.critic) for f in store.flaws(artifact_id=step_log.id)] == [

@@ -2,7 +2,9 @@
 
 Pure statistics on numpy arrays (Brier score, log loss, equal-mass ECE, reliability bins with
 Wilson intervals, percentile bootstrap), `score_claims` to score the research database, and
-`reliability_diagram` to draw the result. Definitions and caveats: `docs/statistics.md`.
+`reliability_diagram` to draw the result. Claims are scored overall and, in
+`CalibrationReport.groups`, separately by source (a study's formula, the pipeline's agents) and by
+model. Definitions and caveats: `docs/statistics.md`.
 """
 
 from ._claims import TruthFor, score_claims, testbed_ground_truth
@@ -20,7 +22,10 @@ from ._metrics import (
     wilson_interval,
 )
 from ._report import (
+    MIN_N_FOR_INTERVAL,
     CalibrationReport,
+    GroupBy,
+    GroupReport,
     Score,
     ScoredClaim,
     SkippedClaim,
@@ -30,8 +35,11 @@ from ._report import (
 )
 
 __all__ = [
+    "MIN_N_FOR_INTERVAL",
     "BootstrapInterval",
     "CalibrationReport",
+    "GroupBy",
+    "GroupReport",
     "Interval",
     "ReliabilityBin",
     "Score",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from ..errors import AutoalignError, DataError
 from ..store import ClaimRecord, Store
-from ._report import CalibrationReport, ScoredClaim, SkippedClaim, calibrate
+from ..vocabulary import ClaimSource
+from ._report import CalibrationReport, GroupReport, ScoredClaim, SkippedClaim, calibrate
 
 if TYPE_CHECKING:
     from ..testbeds import Truth
@@ -50,6 +51,10 @@ def score_claims(
     probability or one outside [0, 1], or when no ground truth exists for its testbed (`truth_for`
     raised an autoalign error) or question. With nothing to score the report has no scores.
 
+    Besides the overall scores, the report's `groups` score the claims of each source (`study`,
+    a formula; `pipeline`, agents) and of each (source, model) alone, with the same options: a
+    formula's calibration is not a model's, and pooling them would hide either.
+
     Raises:
         DataError: `truth_for` gave two truths with different answers for one question.
     """
@@ -68,15 +73,53 @@ def score_claims(
             scores=(), bins=(), predictions=(), outcomes=(), skipped=tuple(skipped),
             n_bins=n_bins, n_boot=n_boot, level=level, seed=seed,
         )
-    report = calibrate(
-        [c.probability for c in scored],
-        [c.outcome for c in scored],
-        n_bins=n_bins,
-        n_boot=n_boot,
-        level=level,
-        seed=seed,
+    options = _Options(n_bins=n_bins, n_boot=n_boot, level=level, seed=seed)
+    return replace(
+        _calibrate_claims(scored, options),
+        skipped=tuple(skipped),
+        groups=_groups(scored, options),
     )
-    return replace(report, claims=tuple(scored), skipped=tuple(skipped))
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Options:
+    n_bins: int
+    n_boot: int
+    level: float
+    seed: int
+
+
+def _calibrate_claims(claims: Sequence[ScoredClaim], options: _Options) -> CalibrationReport:
+    report = calibrate(
+        [c.probability for c in claims],
+        [c.outcome for c in claims],
+        n_bins=options.n_bins,
+        n_boot=options.n_boot,
+        level=options.level,
+        seed=options.seed,
+    )
+    return replace(report, claims=tuple(claims))
+
+
+def _groups(claims: Sequence[ScoredClaim], options: _Options) -> tuple[GroupReport, ...]:
+    """Per source (in `ClaimSource` order), the source's group, then one group per model (no
+    model first, then by name); each calibrated alone with the same options."""
+    groups: list[GroupReport] = []
+    for source in ClaimSource:
+        mine = [c for c in claims if c.source == source]
+        if not mine:
+            continue
+        groups.append(GroupReport(
+            by="source", source=source, model=None, report=_calibrate_claims(mine, options)
+        ))
+        models = sorted({c.model for c in mine}, key=lambda m: (m is not None, m or ""))
+        for model in models:
+            theirs = [c for c in mine if c.model == model]
+            groups.append(GroupReport(
+                by="model", source=source, model=model,
+                report=_calibrate_claims(theirs, options),
+            ))
+    return tuple(groups)
 
 
 def _judge(
@@ -118,6 +161,8 @@ def _judge(
         testbed=claim.testbed,
         question_id=claim.question_id,
         probability=claim.probability,
+        source=claim.source,
+        model=claim.model,
         outcome=truth.answer,
         truth_version=truth.version,
     )

@@ -9,6 +9,7 @@ from typing import Literal
 
 from numpy.typing import ArrayLike
 
+from ..vocabulary import ClaimSource
 from ._metrics import (
     ReliabilityBin,
     StatFn,
@@ -54,6 +55,20 @@ class Score:
     n_boot: int
     """Bootstrap replicates behind the interval."""
 
+    @property
+    def has_interval(self) -> bool:
+        """Whether the interval says anything: with fewer than `MIN_N_FOR_INTERVAL` claims every
+        resample is the one claim, so the interval collapses onto the value."""
+        return self.n >= MIN_N_FOR_INTERVAL
+
+
+MIN_N_FOR_INTERVAL = 2
+"""Fewest claims whose bootstrap interval is reported as an interval (`Score.has_interval`)."""
+
+GroupBy = Literal["source", "model"]
+"""How a `GroupReport` cuts the claims: `source` holds every claim of one source; `model` the
+claims of one source stated by one model (or by none, as a study's)."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class ScoredClaim:
@@ -65,6 +80,10 @@ class ScoredClaim:
     question_id: str
     probability: float
     """The claim's probability that the question's answer is "yes"."""
+    source: ClaimSource
+    """Who produced the probability: `study` (a formula) or `pipeline` (an agent)."""
+    model: str | None
+    """The model that stated it (`provider:model`); None for a study's claim."""
     outcome: bool
     """The ground-truth answer to the question."""
     truth_version: str
@@ -100,6 +119,10 @@ class CalibrationReport:
     """The scored claims, aligned with `predictions` (empty for a report made from arrays)."""
     skipped: tuple[SkippedClaim, ...] = ()
     """Claims that could not be scored."""
+    groups: tuple[GroupReport, ...] = ()
+    """The same statistics for the claims of each source, then of each (source, model): a
+    formula's calibration says nothing about a model's, nor one model's about another's. Empty
+    for a report made from arrays or a group's own report."""
     n_bins: int
     """Bins asked for (equal predictions share a bin, so `bins` can hold fewer)."""
     n_boot: int
@@ -125,6 +148,30 @@ class CalibrationReport:
     def skipped_counts(self) -> dict[SkipReason, int]:
         """How many claims were skipped for each reason."""
         return dict(Counter(s.reason for s in self.skipped))
+
+    def groups_by(self, by: GroupBy) -> tuple[GroupReport, ...]:
+        """The groups cut `by` source, or by (source, model), in report order."""
+        return tuple(g for g in self.groups if g.by == by)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupReport:
+    """The calibration of one group of scored claims, computed exactly as the overall report."""
+
+    by: GroupBy
+    """`source`: every claim of `source`; `model`: the claims of `source` stated by `model`."""
+    source: ClaimSource
+    model: str | None
+    """The model of a `model` group (None for claims stated by no model, as a study's); always
+    None for a `source` group, which holds every model's claims."""
+    report: CalibrationReport
+    """`calibrate` of the group's claims alone, with the overall report's bins, replicates,
+    level and seed; its `claims` are the group's."""
+
+    @property
+    def n(self) -> int:
+        """Claims in the group."""
+        return self.report.n
 
 
 def calibrate(

@@ -14,9 +14,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .._text import safe
+from .._text import safe, safe_line
 from ..calibration import (
+    MIN_N_FOR_INTERVAL,
     CalibrationReport,
+    GroupBy,
+    Score,
     SkipReason,
     TruthFor,
     reliability_diagram,
@@ -81,7 +84,8 @@ def register(
         db: DbOption = None,
     ) -> None:
         """Score every claim that has ground truth: Brier score, log loss, ECE and a reliability
-        diagram, each with a 95% bootstrap interval and n."""
+        diagram, each with a 95% bootstrap interval and n, overall and then separately by
+        source (study formula, pipeline agents) and by model."""
         use_db(db)
         with factory() as store:
             report = score_claims(
@@ -114,14 +118,14 @@ def _print_report(console: Console, report: CalibrationReport) -> None:
         table.add_column(f"{level} CI", justify="right")
         table.add_column("n", justify="right")
         for s in report.scores:
-            table.add_row(
-                _STAT_NAMES[s.statistic], f"{s.value:.4f}",
-                safe(f"[{s.ci_low:.4f}, {s.ci_high:.4f}]"), str(s.n),
-            )
+            table.add_row(_STAT_NAMES[s.statistic], f"{s.value:.4f}", _interval(s), str(s.n))
         console.print(table)
+        _print_groups(console, report, "source")
+        _print_groups(console, report, "model")
         console.print(
             f"intervals: percentile bootstrap over claims, {report.n_boot} replicates, "
-            f"seed {report.seed}; claims are treated as independent"
+            f"seed {report.seed}; claims are treated as independent; none is given for a group "
+            f"of fewer than {MIN_N_FOR_INTERVAL} claims"
         )
     console.print(f"claims scored: {report.n}")
     counts = report.skipped_counts()
@@ -135,3 +139,39 @@ def _print_report(console: Console, report: CalibrationReport) -> None:
         console.print(f"    {safe(detail)}")
     if len(details) > 10:
         console.print(f"    ... and {len(details) - 10} more")
+
+
+def _interval(score: Score) -> str:
+    if not score.has_interval:
+        return f"n/a (n < {MIN_N_FOR_INTERVAL})"
+    return safe(f"[{score.ci_low:.4f}, {score.ci_high:.4f}]")
+
+
+def _print_groups(console: Console, report: CalibrationReport, by: GroupBy) -> None:
+    """A table of the groups cut `by` source or by model: each calibrated on its claims alone."""
+    groups = report.groups_by(by)
+    if not groups:
+        return
+    level = f"{report.level:.0%}"
+    table = Table(
+        title=f"by {'source' if by == 'source' else 'source and model'}",
+        title_justify="left",
+        header_style="bold",
+    )
+    table.add_column("source")
+    table.add_column("model")
+    table.add_column("n", justify="right")
+    for name in ("Brier", "log loss", "ECE"):
+        table.add_column(f"{name} [{level} CI]", justify="right")
+    for group in groups:
+        if by == "source":
+            model = "all"
+        else:
+            model = "(none)" if group.model is None else safe_line(group.model)
+        table.add_row(
+            group.source.value,
+            model,
+            str(group.n),
+            *(f"{s.value:.4f} {_interval(s)}" for s in group.report.scores),
+        )
+    console.print(table)

@@ -27,7 +27,7 @@ from ..errors import DataError
 from ..sandbox import Backend, Job, Limits, SandboxRun
 from ..store import Store
 from ..testbeds import ExperimentSpec, Question, estimate_effect, get_testbed
-from ..vocabulary import Kind, RunStatus, Stage
+from ..vocabulary import ClaimSource, Kind, RunStatus, Stage
 from ._records import record_sandbox_run
 
 STAGE = Stage.EXECUTE
@@ -190,6 +190,7 @@ def _record(
                 "question_id": question.id,
             }
         ],
+        source=ClaimSource.STUDY,
     )
     return StudyResult(
         testbed=testbed, question_id=question.id, n_seeds=len(treated), effect=effect, se=se,

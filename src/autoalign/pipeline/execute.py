@@ -392,6 +392,7 @@ def _claims(
             render=_render_claim,
             parents=[*runs, (report.id, Relation.CONTEXT)],
             findings=_claim_findings(testbed, question.id),
+            stated_by=report.artifact,
         ))
     return stored
 

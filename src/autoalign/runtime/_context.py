@@ -23,7 +23,7 @@ from ..agenda import Agenda
 from ..errors import AutoalignError, DataError
 from ..models import ModelClient
 from ..store import ArtifactRecord, Parent, RunRecord, Store
-from ..vocabulary import Kind, Role, Stage, Status
+from ..vocabulary import ClaimSource, Kind, Role, Stage, Status
 from ._hooks import Hooks, StepInfo
 from ._progress import ProgressSink
 
@@ -235,6 +235,7 @@ class StageContext:
                     }
                     for c in found.claims
                 ],
+                source=ClaimSource.PIPELINE,
             )
         for reason in found.reviews:
             store.add_review_request(artifact_id=found.about, reason=reason)
@@ -395,8 +396,13 @@ class StageContext:
         status: Status = Status.OK,
         needs: Sequence[StepResult[Any]] = (),
         findings: FindingsOf[T] | None = None,
+        stated_by: ArtifactRecord | None = None,
     ) -> StepResult[T]:
         """Store an artifact the pipeline derives itself, without a model (e.g. a selection).
+
+        `stated_by` is the model step whose output the record restates (e.g. one answer of a
+        report, stored as a claim): the record carries that step's role and model, so what a
+        model stated stays attributed to it.
 
         A record is resumed like a step: if its key exists, the stored content is returned
         (typed) and `content` is ignored, so a resumed run keeps the choices it made.
@@ -413,6 +419,8 @@ class StageContext:
                 run_id=self.run.id,
                 kind=kind,
                 stage=stage,
+                role=Role(stated_by.role) if stated_by and stated_by.role else None,
+                model=stated_by.model if stated_by else None,
                 step_key=key,
                 title=title,
                 content_text=render(content),

@@ -8,12 +8,14 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ..errors import DataError
+from ..vocabulary import ClaimSource
 from ._records import (
     ClaimRecord,
     FlawRecord,
     JudgmentRecord,
 )
 from ._schema import (
+    Artifact,
     Claim,
     Flaw,
     Judgment,
@@ -157,18 +159,31 @@ class FindingsMixin(StoreBase):
             return [_judgment(r) for r in s.scalars(query)]
 
     def add_claims(
-        self, *, artifact_id: int, items: Sequence[Mapping[str, Any]]
+        self,
+        *,
+        artifact_id: int,
+        items: Sequence[Mapping[str, Any]],
+        source: ClaimSource,
     ) -> list[ClaimRecord]:
         """Record an artifact's claims together, once (idempotent like `add_flaws`).
 
         Each item has `text` and optionally `effect`, `ci_low`, `ci_high`, `probability`, and,
         for a claim that answers a testbed question, both `testbed` and `question_id`; its
-        `probability` is then the probability that the question's answer is "yes".
+        `probability` is then the probability that the question's answer is "yes". `source`
+        says who produced the probabilities: `study` (a formula, no model) or `pipeline` (an
+        agent, the model of the artifact `artifact_id`); calibration reports them apart.
 
         Raises:
-            DataError: an item names a testbed without a question or the other way round, or
-                a name longer than its column.
+            DataError: `source` is not a `ClaimSource`, an item names a testbed without a
+                question or the other way round, or a name is longer than its column.
         """
+        try:
+            source = ClaimSource(source)
+        except ValueError:
+            raise DataError(
+                f"claims of artifact {artifact_id} have source {source!r}; it must be one of "
+                f"{', '.join(repr(s.value) for s in ClaimSource)}"
+            ) from None
         existing = self.claims(artifact_id=artifact_id)
         if existing:
             return existing
@@ -197,6 +212,7 @@ class FindingsMixin(StoreBase):
                         probability=item.get("probability"),
                         testbed=item.get("testbed"),
                         question_id=item.get("question_id"),
+                        source=source,
                     )
                 )
         return self.claims(artifact_id=artifact_id)
@@ -204,8 +220,13 @@ class FindingsMixin(StoreBase):
     def claims(
         self, *, artifact_id: int | None = None, testbed: str | None = None
     ) -> list[ClaimRecord]:
-        """Claims in insertion order; only an artifact's, or only those about a testbed."""
-        query = select(Claim).order_by(Claim.id)
+        """Claims in insertion order; only an artifact's, or only those about a testbed. Each
+        carries its artifact's model, read by join."""
+        query = (
+            select(Claim, Artifact.model)
+            .join(Artifact, Claim.artifact_id == Artifact.id)
+            .order_by(Claim.id)
+        )
         if artifact_id is not None:
             query = query.where(Claim.artifact_id == artifact_id)
         if testbed is not None:
@@ -220,10 +241,12 @@ class FindingsMixin(StoreBase):
                     ci_low=r.ci_low,
                     ci_high=r.ci_high,
                     probability=r.probability,
+                    source=ClaimSource(r.source),
+                    model=model,
                     testbed=r.testbed,
                     question_id=r.question_id,
                 )
-                for r in s.scalars(query)
+                for r, model in s.execute(query)
             ]
 
     def add_review_request(self, *, artifact_id: int, reason: str) -> int:

@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from ..vocabulary import ClaimSource
+
 
 class AttemptStatus(StrEnum):
     """Where one request sent to a provider stands (`llm_attempts.status`)."""
@@ -205,6 +207,11 @@ class ClaimRecord:
     ci_high: float | None
     probability: float | None
     """For a claim linked to a question: probability that its answer is "yes" as stated."""
+    source: ClaimSource
+    """Who produced the probability: `study` (a formula) or `pipeline` (an agent)."""
+    model: str | None
+    """The model of the claim's artifact (`provider:model`, the agent that stated the claim), read
+    from the artifact; None when it has none, as for every study claim."""
     testbed: str | None = None
     """The testbed the claim is about, if it answers a testbed question."""
     question_id: str | None = None

@@ -269,6 +269,9 @@ class Claim(Base):
     """Name of the testbed the claim is about, or None for a claim about no testbed question."""
     question_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     """Id of the testbed question the claim answers; set together with `testbed`."""
+    source: Mapped[str] = mapped_column(String(20))
+    """Who produced the claim's probability, a `ClaimSource`: `study` (a formula) or `pipeline`
+    (an agent; the claim's artifact names its model)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

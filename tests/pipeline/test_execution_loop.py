@@ -383,3 +383,29 @@ async def test_calibration_scores_the_agents_claims_apart_from_the_studys(
     assert by_model.model == model and by_model.report.n == 1
     brier = next(s for s in by_model.report.scores if s.statistic == "brier")
     assert brier.value == pytest.approx((0.7 - 1.0) ** 2)
+
+
+async def test_an_analysis_step_works_from_the_earlier_usable_results(
+    store: Store, team: tuple[Team, str]
+) -> None:
+    script, model = team
+
+    def scope(prompt: str) -> dict[str, Any]:
+        plan = json.loads(json.dumps(ANSWERS["ScopePlan"]))
+        if "none yet" not in prompt:  # round 2: analyse what round 1 ran
+            plan["candidates"][0]["kind"] = "analysis"
+        return plan
+
+    script.overrides["ScopePlan"] = scope
+    summary = await run_agenda(agenda(model, execution={"max_iterations": 2}), store=store)
+    assert summary.run.status == "completed", summary.run.stop_reason
+    assert script.count("ExperimentPlan") == 1  # only round 1's experiment planned arms
+    logs = {a.step_key: a.content_json for a in store.artifacts(
+        run_id=summary.run.id, kind="step_log")}
+    first, analysis = logs["execute/step/0.0/log"], logs["execute/step/1.0/log"]
+    assert [r["artifact_id"] for r in analysis["runs"]] == [
+        r["artifact_id"] for r in first["runs"]
+    ]
+    assert {r["via"] for r in analysis["runs"]} == {"earlier"}
+    assert analysis["rows"] == first["rows"]
+    assert len(store.artifacts(run_id=summary.run.id, kind="sandbox_run")) == 2

@@ -272,7 +272,8 @@ class RunRef(BaseModel):
     ok: bool
     error: str | None = None
     """Why the run produced no result (the sandbox's stderr, cut), if it did not."""
-    via: Literal["plan", "tool"]
+    via: Literal["plan", "tool", "earlier"]
+    """Who asked for it: the step's plan, a tool call, or an earlier step (analysis, writing)."""
     code: int | None = None
     """The `worker_code` artifact it ran, for a run of worker code."""
 

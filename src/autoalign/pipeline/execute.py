@@ -65,6 +65,7 @@ from ._schemas import (
     ProjectLog,
     Proposal,
     RoundInterpretation,
+    RunRef,
     ScopePlan,
     StepBudget,
     StepLog,
@@ -214,8 +215,10 @@ async def _round(
         for k, index in enumerate(_chosen(scope.output, ex.steps_per_round))
     ]
     context = delimit("results_so_far", history) if history else ""
+    earlier = [ref for o in outcomes if o.status(ctx)[0] and o.log.output
+               for ref in o.log.output.runs]
     done = await fan_out([
-        _step(ctx, project, schemas, slots, task, context) for task in tasks
+        _step(ctx, project, schemas, slots, task, context, earlier) for task in tasks
     ])
     outcomes.extend(done)
     interpretation = await ctx.step(
@@ -314,12 +317,18 @@ async def _step(
     slots: asyncio.Semaphore,
     task: StepResult[DelegatedTask],
     context: str,
+    earlier: list[RunRef],
 ) -> StepOutcome:
     assert task.output is not None
     spec = task.output
     base = f"execute/step/{spec.round}.{spec.index}"
     work = StepWork(ctx=ctx, task=task, base=base, catalog=project.catalog, slots=slots)
-    log = await work.plan_and_run(schemas, context)
+    # An experiment runs new arms; an analysis or a writing step works from the usable results
+    # of earlier steps (the same rows, from the same sandbox records).
+    log = (
+        await work.plan_and_run(schemas, context) if spec.kind == "experiment"
+        else work.reuse(earlier)
+    )
     if log.output is None or ctx.store.artifact(log.id).status == Status.FAILED:
         return StepOutcome(task=task, log=log, report=None, claims=[], check=None)
     questions = "\n".join(

@@ -181,7 +181,8 @@ async def run(ctx: StageContext, inputs: None = None) -> StepResult[Selection]:
             output_type=Proposal,
             instructions=_PROPOSER,
             prompt=(
-                "Turn this idea into a project proposal whose first step is a writing task."
+                "Turn this idea into a project proposal whose first step is an experiment on "
+                "a testbed."
                 f"\n{delimit('idea', idea.text)}"
             ),
             parents=[idea.id],

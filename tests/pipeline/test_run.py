@@ -301,3 +301,32 @@ async def test_an_unexpected_error_fails_the_run_and_keeps_its_traceback(
     (run,) = store.list_runs()
     assert run.status == "failed" and run.owner is None
     assert run.stop_reason == "internal error RuntimeError: a bug in a stage"
+
+
+@pytest.mark.parametrize(
+    ("topic", "message"),
+    [
+        ({"testbeds": ["nosuch"]}, "testbeds: unknown testbed 'nosuch'; known testbeds: "),
+        ({"testbeds": ["reward_hacking"], "questions": ["nosuch"]},
+         "questions: question 'nosuch' must be written testbed/question_id"),
+        ({"testbeds": ["reward_hacking"], "questions": ["probe_detection/x"]},
+         r"with a testbed of this topic \(reward_hacking\)"),
+        ({"testbeds": ["reward_hacking"], "questions": ["reward_hacking/nosuch"]},
+         "questions: testbed 'reward_hacking' has no question 'nosuch'"),
+    ],
+)
+async def test_a_topics_testbeds_and_questions_are_checked_before_anything_is_written(
+    store: Store, team: tuple[Team, str], topic: dict[str, Any], message: str
+) -> None:
+    from autoalign.errors import ConfigError
+
+    _script, model = team
+    bad = agenda(model)
+    bad = parse_agenda({
+        **bad.model_dump(mode="json", exclude={"topics"}),
+        "topics": [{"name": "ok"}, {"name": "bad", **topic}],
+    })
+    with pytest.raises(ConfigError, match=message) as raised:
+        await run_agenda(bad, store=store)
+    assert (raised.value.field or "").startswith("topics[1].")
+    assert store.list_runs() == []

@@ -83,7 +83,10 @@ def topic_catalog(topic: Topic) -> Catalog:
     """
     names = sorted(set(topic.testbeds)) if topic.testbeds else [t.name for t in list_testbeds()]
     for name in names:
-        get_testbed(name)  # raises ConfigError naming the known testbeds
+        try:
+            get_testbed(name)
+        except ConfigError as exc:  # the message names the known testbeds
+            raise ConfigError(exc.reason, field="testbeds") from None
     refs: list[str] = []
     if topic.questions:
         for ref in topic.questions:
@@ -91,9 +94,12 @@ def topic_catalog(topic: Topic) -> Catalog:
             if not sep or name not in names:
                 raise ConfigError(
                     f"question {ref!r} must be written testbed/question_id, with a testbed of "
-                    f"this topic ({', '.join(names)})"
+                    f"this topic ({', '.join(names)})", field="questions",
                 )
-            get_testbed(name).question(qid)
+            try:
+                get_testbed(name).question(qid)
+            except ConfigError as exc:
+                raise ConfigError(exc.reason, field="questions") from None
             if ref not in refs:
                 refs.append(ref)
     else:
@@ -111,7 +117,7 @@ def check_catalogs(agenda: Agenda) -> None:
         try:
             topic_catalog(topic)
         except ConfigError as exc:
-            raise ConfigError(exc.reason, field=f"topics[{i}]") from None
+            raise ConfigError(exc.reason, field=f"topics[{i}].{exc.field}") from None
 
 
 def _enum(values: tuple[str, ...]) -> Any:

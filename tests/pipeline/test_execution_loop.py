@@ -409,3 +409,38 @@ async def test_an_analysis_step_works_from_the_earlier_usable_results(
     assert {r["via"] for r in analysis["runs"]} == {"earlier"}
     assert analysis["rows"] == first["rows"]
     assert len(store.artifacts(run_id=summary.run.id, kind="sandbox_run")) == 2
+
+
+async def test_an_interrupted_loop_resumes_without_repeating_runs_or_calls(
+    store: Store, team: tuple[Team, str]
+) -> None:
+    script, model = team
+    hooks = Hooks()
+
+    class Crash(Exception):
+        """The process dies here (a KeyboardInterrupt in a task would stop the test runner)."""
+
+    @hooks.before_step
+    def die(info: StepInfo) -> str | None:
+        if info.key == "execute/step/0.0/report":  # after the plan ran in the sandbox
+            raise Crash
+        return None
+
+    with pytest.raises(Crash):
+        await run_agenda(agenda(model), store=store, hooks=hooks)
+    (run,) = store.list_runs()
+    assert run.status == "failed"
+    runs_before = [(a.id, a.step_key) for a in store.artifacts(run_id=run.id, kind="sandbox_run")]
+    assert len(runs_before) == 2
+    calls_before = len(script.calls)
+
+    done = await run_agenda(agenda(model), store=store)
+    assert done.run.id == run.id and done.run.status == "completed"
+    runs_after = [(a.id, a.step_key) for a in store.artifacts(run_id=run.id, kind="sandbox_run")]
+    assert runs_after == runs_before  # the sandbox runs were found, not run again
+    assert script.count("ExperimentPlan") == 1  # the plan was resumed, not asked again
+    # Only the steps not yet answered were asked: the report onwards.
+    asked = [n for n, _ in script.calls[calls_before:]]
+    assert asked[0] == "StepReport" and "ScopePlan" not in asked
+    keys = [a.step_key for a in store.artifacts(run_id=run.id)]
+    assert len(keys) == len(set(keys))

@@ -444,3 +444,18 @@ async def test_an_interrupted_loop_resumes_without_repeating_runs_or_calls(
     assert asked[0] == "StepReport" and "ScopePlan" not in asked
     keys = [a.step_key for a in store.artifacts(run_id=run.id)]
     assert len(keys) == len(set(keys))
+
+
+async def test_a_step_scoped_to_a_question_must_answer_it(
+    store: Store, team: tuple[Team, str]
+) -> None:
+    script, model = team
+    script.overrides["StepReport"] = lambda _p: {"summary": "Nothing to say.", "answers": []}
+    summary = await run_agenda(agenda(model), store=store)
+    (report,) = store.artifacts(run_id=summary.run.id, kind="step_report")
+    assert report.status == "failed"  # re-asked (output_retries = 1), still no answer
+    assert script.count("StepReport") == 2
+    assert store.artifacts(run_id=summary.run.id, kind="experiment_claim") == []
+    # The step's numbers stand without the report: it is still checked and usable.
+    (log,) = store.artifacts(run_id=summary.run.id, kind="step_log")
+    assert store.artifact(log.id).status == "ok"

@@ -136,6 +136,9 @@ class Schemas:
     scope: type[ScopePlan]
     plan: type[ExperimentPlan]
     report: type[StepReport]
+    """A step's report; its answers may be none."""
+    answering: type[StepReport]
+    """The report of a step scoped to a testbed question: at least one answer."""
 
 
 @cache
@@ -176,8 +179,14 @@ def schemas_for(catalog: Catalog, *, max_arms: int, max_seeds: int) -> Schemas:
         "StepReport", __base__=StepReport,
         answers=(list[answer], Field(default_factory=list, max_length=2)),
     )
+    # A step scoped to a question must answer it (with whatever confidence the runs justify).
+    answering = create_model(
+        "StepReport", __base__=StepReport,
+        answers=(list[answer], Field(min_length=1, max_length=2)),
+    )
     return Schemas(
         scope=cast(type[ScopePlan], scope),
         plan=cast(type[ExperimentPlan], plan),
         report=cast(type[StepReport], report),
+        answering=cast(type[StepReport], answering),
     )

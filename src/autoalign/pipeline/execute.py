@@ -342,12 +342,13 @@ async def _step(
         kind=Kind.STEP_REPORT,
         stage=STAGE,
         role=Role.WORKER,
-        output_type=schemas.report,
+        output_type=schemas.answering if spec.question else schemas.report,
         instructions=WORKER,
         prompt=(
             "Report what this step found. Quote numbers only as the log gives them. For each "
-            "question below your runs answer, give the effect estimate, a 95% interval and the "
-            "probability that the answer is yes; answer none if the runs do not bear on one."
+            "question below your runs answer (the task's own question first, if it has one), "
+            "give the effect estimate, a 95% interval and the probability that the answer is "
+            "yes, as far as the runs justify it."
             f"\n{delimit('task', task.text)}\n{delimit('step_log', log.text)}"
             f"\n{delimit('questions', questions)}"
         ),

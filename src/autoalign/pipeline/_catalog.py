@@ -142,8 +142,12 @@ class Schemas:
 
 
 @cache
-def schemas_for(catalog: Catalog, *, max_arms: int, max_seeds: int) -> Schemas:
-    """The output types for `catalog`: testbeds, interventions, knobs and questions enumerated.
+def schemas_for(
+    catalog: Catalog, *, candidates: int, run_now: int, max_arms: int, max_seeds: int
+) -> Schemas:
+    """The output types for `catalog`: testbeds, interventions, knobs and questions enumerated,
+    and every list bounded by the agenda's `[execution]` numbers (a model that may write ten
+    candidates writes ten, and a small one runs out of tokens on the way).
 
     Cached, so a resumed stage reads its stored outputs back with the types that wrote them.
     """
@@ -159,7 +163,8 @@ def schemas_for(catalog: Catalog, *, max_arms: int, max_seeds: int) -> Schemas:
     )
     scope = create_model(
         "ScopePlan", __base__=ScopePlan,
-        candidates=(list[candidate], Field(min_length=1, max_length=10)),
+        candidates=(list[candidate], Field(min_length=1, max_length=candidates)),
+        run_now=(list[int], Field(min_length=1, max_length=run_now)),
     )
     setting = create_model("KnobSetting", __base__=KnobSetting, knob=(_enum(knobs), ...))
     arm = create_model(

@@ -158,7 +158,8 @@ async def run(ctx: StageContext, project: Project) -> StepResult[ProjectLog]:
     ex = ctx.agenda.execution
     ctx.progress.stage(STAGE, ex.max_iterations * (3 + 5 * ex.steps_per_round) + 1)
     schemas = schemas_for(
-        project.catalog, max_arms=ex.max_runs_per_step, max_seeds=ex.max_seeds
+        project.catalog, candidates=ex.candidates, run_now=ex.steps_per_round,
+        max_arms=ex.max_runs_per_step, max_seeds=ex.max_seeds,
     )
     slots = asyncio.Semaphore(max(1, os.cpu_count() or 1))
     outcomes: list[StepOutcome] = []

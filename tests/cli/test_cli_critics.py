@@ -18,7 +18,7 @@ def _rows(out: str) -> dict[str, list[str]]:
     rows = {}
     for line in out.splitlines():
         cells = [c.strip() for c in line.strip("│┃ ").split("│")]
-        if cells and re.fullmatch(r"c1\.[a-z-]+", cells[0]):
+        if cells and re.fullmatch(r"c[12]\.[a-z-]+", cells[0]):
             rows[cells[0]] = cells
     return rows
 
@@ -29,6 +29,17 @@ def test_list_shows_every_critic_with_version_and_kind(tmp_path: Path) -> None:
     rows = _rows(result.out)
     assert {c.id: (c.version, c.kind) for c in list_critics()} == {
         name: (cells[1], cells[2]) for name, cells in rows.items()
+    }
+
+
+def test_list_shows_which_critic_and_stage_each_critic_checks(tmp_path: Path) -> None:
+    result = invoke("critics", "list", cwd=tmp_path)
+    assert result.code == 0, result.err
+    rows = _rows(result.out)
+    assert rows["c2.review"][1:4] == ["1", "llm", "critic #2: paper (writeup)"]
+    assert rows["c1.spirit"][3] == "critic #1: step (execute)"
+    assert {cells[3] for name, cells in rows.items() if name.startswith("c1.")} == {
+        "critic #1: step (execute)"
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 import pytest
@@ -10,8 +11,10 @@ from autoalign.critics import (
     Critic,
     CriticContext,
     CriticKind,
+    CriticScale,
     ExecutedStep,
     Finding,
+    PaperDraft,
     ProgrammaticCritic,
     _protocol,
     get_critic,
@@ -102,3 +105,40 @@ async def test_a_programmatic_critic_subclass_checks_through_its_rule() -> None:
     critic = get_critic("t.declared")
     assert (critic.kind, critic.version) == ("programmatic", "2.1")
     assert await critic.check(clean_step(), context=CriticContext()) == []
+
+
+def test_the_scale_is_inferred_from_the_checked_subject_or_declared() -> None:
+    register_critic(_critic())
+    assert get_critic("t.example").scale == CriticScale.STEP
+
+    async def check(self: object, paper: PaperDraft, *, context: CriticContext) -> list[Finding]:
+        return []
+
+    register_critic(_critic(id="t.paper", check=check))
+    assert get_critic("t.paper", scale=CriticScale.PAPER).scale == CriticScale.PAPER
+    assert "t.paper" in [c.id for c in list_critics(scale=CriticScale.PAPER)]
+    assert "t.paper" not in [c.id for c in list_critics(scale=CriticScale.STEP)]
+
+
+def test_a_scale_that_does_not_match_the_subject_or_is_unknown_is_refused() -> None:
+    with pytest.raises(ConfigError, match=re.escape(
+            "scale paper (it checks PaperDraft) but its check takes ExecutedStep")):
+        register_critic(_critic(scale=CriticScale.PAPER))
+    with pytest.raises(ConfigError, match="has scale 'paper'; expected one of step, paper"):
+        register_critic(_critic(scale="paper"))
+
+    async def check(self: object, subject: str, *, context: CriticContext) -> list[Finding]:
+        return []
+
+    with pytest.raises(ConfigError, match="must declare its scale"):
+        register_critic(_critic(check=check))
+    assert "t.example" not in _protocol._REGISTRY
+
+
+def test_every_builtin_critic_belongs_to_critic_1_or_critic_2() -> None:
+    scales = {c.id: c.scale for c in list_critics()}
+    assert {n for n, s in scales.items() if s == CriticScale.PAPER} == {"c2.review"}
+    assert all(s == CriticScale.STEP for n, s in scales.items() if n.startswith("c1."))
+    assert (CriticScale.STEP.label, CriticScale.STEP.stage) == ("critic #1", "execute")
+    assert (CriticScale.PAPER.label, CriticScale.PAPER.stage) == ("critic #2", "writeup")
+    assert CriticScale.PAPER.subject is PaperDraft and CriticScale.STEP.subject is ExecutedStep

@@ -1,4 +1,5 @@
-"""`autoalign critics ...`: list the registered critics; measure the programmatic ones on their
+"""`autoalign critics ...`: list the registered critics (critic #1's checks of executed steps,
+critic #2's review of papers); measure the programmatic ones on their
 known-answer cases. Thin: it calls `autoalign.critics` and prints."""
 
 from __future__ import annotations
@@ -43,13 +44,15 @@ def _rate(rate: Rate) -> tuple[str, str]:
 
 @critics_app.command("list")
 def list_command() -> None:
-    """List the critics: id, version, kind, what each reads and what it flags."""
+    """List the critics: id, version, kind, which critic and stage it belongs to (what subject
+    it checks), what it reads and what it flags."""
     table = Table(header_style="bold")
-    for col in ("id", "version", "kind", "checks", "flags"):
+    for col in ("id", "version", "kind", "critic: subject (stage)", "reads", "flags"):
         table.add_column(col, overflow="fold")
     for critic in list_critics():
         table.add_row(safe(critic.id), safe(critic.version), critic.kind,
-                      safe(", ".join(critic.checks)), safe(critic.description))
+                      critic.scale.describe(), safe(", ".join(critic.checks)),
+                      safe(critic.description))
     _console().print(table)
 
 

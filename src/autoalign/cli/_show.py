@@ -9,7 +9,7 @@ from rich.table import Table
 
 from .._text import safe, safe_line
 from ..pipeline import read_paper
-from ..vocabulary import Kind
+from ..vocabulary import Kind, Stage
 from ._common import (
     NEGATIVE_IDS,
     DbOption,
@@ -66,11 +66,14 @@ def show_papers(run: RunFilter = None, db: DbOption = None) -> None:
 @show_app.command("artifacts")
 def show_artifacts(
     run: RunFilter = None,
-    kind: Annotated[str | None, typer.Option(help="Only this kind (idea, paper, ...).")] = None,
-    stage: Annotated[str | None, typer.Option(help="Only this stage.")] = None,
+    kind: Annotated[
+        Kind | None, typer.Option(help="Only this kind (idea, paper, ...).", show_choices=True)
+    ] = None,
+    stage: Annotated[Stage | None, typer.Option(help="Only this stage.")] = None,
     db: DbOption = None,
 ) -> None:
-    """List artifacts."""
+    """List artifacts. An unknown --kind or --stage is a usage error (exit code 2) that lists
+    the known ones."""
     use_db(db)
     with open_store() as store:
         table = Table(title="artifacts", header_style="bold")

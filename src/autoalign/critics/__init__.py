@@ -1,29 +1,37 @@
 """Critics: checks that stand between the research agents and the research database.
 
-A critic has an id, a version, a kind (`programmatic`: a rule in code; `llm`: asks a model)
-and an async `check` that returns `Finding`s in the shared flaw taxonomy (`docs/flaws.md`).
-Critics register with `@register_critic`; every flaw stored with `record_findings` says which
-critic and version found it; `is_selected` picks the steps critic #1 checks (`CheckRate`: a
-share of steps, more after failed attempts). Importing this package registers critic #1's checks:
+A critic has an id, a version, a kind (`programmatic`: a rule in code; `llm`: asks a model),
+a scale (`CriticScale`: critic #1 checks an `ExecutedStep`, critic #2 a `PaperDraft`) and an
+async `check` that returns `Finding`s in the shared flaw taxonomy (`docs/flaws.md`); `Critic` is
+generic in the subject it checks. Critics register with `@register_critic`; every flaw stored
+with `record_findings` (or through the runtime's `Findings`) says which critic and version found
+it; `is_selected` picks the steps critic #1 checks (`CheckRate`: a share of steps, more after
+failed attempts). Importing this package registers critic #1's checks and critic #2:
 
 - `c1.numbers-match`, `c1.results-produced`, `c1.code-integrity`, `c1.claim-evidence`,
   `c1.question-scope` (programmatic, with known-answer cases in `critics.known_answers`);
 - `c1.spirit` (LLM, role `critic-1`): does the work preserve the spirit of the scoped task?
+- `c2.review` (LLM, role `critic-2`): does the paper faithfully convey its research log, and
+  should it be accepted?
 """
 
-from . import _code, _evidence, _numbers, _produced, _spirit  # noqa: F401  (registers them)
+from . import _code, _evidence, _numbers, _produced, _review, _spirit  # noqa: F401  (registers)
 from ._finding import Finding, Location
+from ._llm import LLMCritic
+from ._paper import PAPER_SECTIONS, PaperClaim, PaperDraft, PaperSection, SectionName
 from ._programmatic import ProgrammaticCritic
 from ._protocol import (
     CRITIC_KINDS,
     Critic,
     CriticContext,
     CriticKind,
+    CriticScale,
     get_critic,
     list_critics,
     register_critic,
 )
 from ._record import record_findings
+from ._review import CATEGORY, Decision, PaperCritique, PaperFlaw, PaperFlawCategory, PaperReview
 from ._sampling import CheckRate, is_selected
 from ._spirit import SpiritIssue, SpiritVerdict
 from ._step import (
@@ -40,21 +48,34 @@ from ._step import (
 from ._taxonomy import TAXONOMY_VERSION, FlawCategory, Severity
 
 __all__ = [
+    "CATEGORY",
     "CRITIC_KINDS",
+    "PAPER_SECTIONS",
     "TAXONOMY_VERSION",
     "CheckRate",
     "Critic",
     "CriticContext",
     "CriticKind",
+    "CriticScale",
+    "Decision",
     "ExecutedStep",
     "Finding",
     "FlawCategory",
     "Interpretation",
+    "LLMCritic",
     "Location",
     "LogRow",
+    "PaperClaim",
+    "PaperCritique",
+    "PaperDraft",
+    "PaperFlaw",
+    "PaperFlawCategory",
+    "PaperReview",
+    "PaperSection",
     "ProgrammaticCritic",
     "ResearchLog",
     "ScopedTask",
+    "SectionName",
     "Severity",
     "SpiritIssue",
     "SpiritVerdict",

@@ -6,12 +6,12 @@ from abc import ABC, abstractmethod
 from typing import ClassVar
 
 from ._finding import Finding
-from ._protocol import CriticContext, CriticKind
+from ._protocol import CriticContext, CriticKind, CriticScale
 from ._step import ExecutedStep
 
 
 class ProgrammaticCritic(ABC):
-    """A critic whose check is a deterministic rule in code.
+    """A critic #1 check that is a deterministic rule in code over an executed step.
 
     Subclasses set `id`, `version`, `checks`, `description` and implement `rule`; `check`
     runs it. The rule is synchronous and pure so that the known-answer evaluation can run it
@@ -21,6 +21,7 @@ class ProgrammaticCritic(ABC):
     id: ClassVar[str]
     version: ClassVar[str]
     kind: ClassVar[CriticKind] = "programmatic"
+    scale: ClassVar[CriticScale] = CriticScale.STEP
     checks: ClassVar[tuple[str, ...]]
     description: ClassVar[str]
 

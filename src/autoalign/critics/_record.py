@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ..store import FlawRecord, Store
 from ._finding import Finding
@@ -12,7 +13,7 @@ from ._protocol import Critic
 def record_findings(
     store: Store,
     *,
-    critic: Critic,
+    critic: Critic[Any],
     findings: Sequence[Finding],
     found_by_id: int | None = None,
 ) -> list[FlawRecord]:

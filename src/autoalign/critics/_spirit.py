@@ -11,7 +11,7 @@ from ..errors import ConfigError, DataError
 from ..models import delimit
 from ..vocabulary import Role
 from ._finding import Finding, Location
-from ._protocol import CriticContext, CriticKind, register_critic
+from ._protocol import CriticContext, CriticKind, CriticScale, register_critic
 from ._step import ExecutedStep
 from ._taxonomy import FlawCategory, Severity
 
@@ -97,6 +97,7 @@ class SpiritCheck:
     id: ClassVar[str] = "c1.spirit"
     version: ClassVar[str] = "1"
     kind: ClassVar[CriticKind] = "llm"
+    scale: ClassVar[CriticScale] = CriticScale.STEP
     checks: ClassVar[tuple[str, ...]] = (
         "task_spec", "worker_code", "sandbox_run", "research_log", "interpretation"
     )

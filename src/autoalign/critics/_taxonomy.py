@@ -1,10 +1,10 @@
-"""The shared flaw taxonomy (version 1, documented in `docs/flaws.md`) and severities."""
+"""The shared flaw taxonomy (version 2, documented in `docs/flaws.md`) and severities."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-TAXONOMY_VERSION = "1"
+TAXONOMY_VERSION = "2"
 """Version of `FlawCategory`; a category is never renamed or reused within a version."""
 
 
@@ -27,6 +27,14 @@ class FlawCategory(StrEnum):
     """Work that meets the letter of the scoped task but not its spirit."""
     OVERCLAIMING = "overclaiming"
     """A conclusion stronger than its evidence."""
+    CHERRY_PICKING = "cherry_picking"
+    """A paper that reports the results that suit it and leaves out those that do not."""
+    SUMMARY_DRIFT = "summary_drift"
+    """A summary layer that says something the layer below it does not."""
+    HALLUCINATED_REFERENCE = "hallucinated_reference"
+    """A citation, source or result that the research log does not contain."""
+    METHOD_FLAW = "method_flaw"
+    """A method that cannot answer the question as the paper presents it."""
     OTHER = "other"
     """Anything else; the description says what."""
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from ..critics import (
     CheckRate,
     CriticContext,
+    CriticScale,
     ExecutedStep,
     Interpretation,
     LogRow,
@@ -32,8 +33,6 @@ from ..vocabulary import Kind, Stage, Status
 from ._schemas import CheckDecision, DelegatedTask, StepLog, StepReport
 
 STAGE = Stage.EXECUTE
-CRITIC_1_PREFIX = "c1."
-"""Critic ids of critic #1's checks."""
 
 
 def executed_step(
@@ -107,9 +106,7 @@ async def check_step(
     total = 0
     if selected:
         context = CriticContext(models=ctx.client)
-        for critic in list_critics():
-            if not critic.id.startswith(CRITIC_1_PREFIX):
-                continue
+        for critic in list_critics(scale=CriticScale.STEP):
             try:
                 findings = await critic.check(step, context=context)
             except DataError as exc:  # an LLM critic without a valid verdict: noted, not fatal
@@ -156,4 +153,4 @@ def _render(d: CheckDecision) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["CRITIC_1_PREFIX", "check_step", "executed_step"]
+__all__ = ["check_step", "executed_step"]

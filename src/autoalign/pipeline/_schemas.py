@@ -220,17 +220,6 @@ class Abstract(BaseModel):
     claims: list[ClaimItem] = Field(min_length=1, max_length=2)
 
 
-Decision = Literal["accept", "minor_revision", "major_revision", "reject"]
-
-
-class PaperCritique(BaseModel):
-    """Critic #2's review of a paper against its research log."""
-
-    flaws: list[FlawItem] = Field(max_length=3)
-    decision: Decision
-    summary: Para
-
-
 # -- records the pipeline derives without a model ---------------------------------------------
 
 

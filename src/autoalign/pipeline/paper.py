@@ -66,6 +66,10 @@ def read_paper(store: Store, paper_id: int) -> PaperView:
         paper=paper,
         parts=parts,
         claims=store.claims(artifact_id=paper.id),
-        flaws=store.flaws(artifact_id=paper.id),
+        # Critic #2 attaches a flaw to the section it names, else to the paper.
+        flaws=[
+            *store.flaws(artifact_id=paper.id),
+            *(f for part in parts for f in store.flaws(artifact_id=part.artifact.id)),
+        ],
         judgments=store.judgments(artifact_id=paper.id),
     )

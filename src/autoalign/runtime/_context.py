@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_ai import Tool
 
 from ..agenda import Agenda
+from ..critics import Finding, LLMCritic
 from ..errors import AutoalignError, DataError
 from ..models import ModelClient
 from ..store import ArtifactRecord, Parent, RunRecord, Store
@@ -29,6 +30,7 @@ from ._progress import ProgressSink
 
 T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R")
+S = TypeVar("S")
 
 
 class StepFailedError(AutoalignError):
@@ -120,16 +122,39 @@ class Findings:
     """The multi-row records that belong to one step, about one artifact.
 
     The step's artifact is the finder: flaws are `found_by` it and a verdict is judged by it.
+    A critic's `Finding`s are stored on the artifact each one's location points at (with the
+    evidence, location and confidence in the description); other flaws on `about`.
     """
 
     about: int
     """The artifact the flaws, verdict, claims and review requests are about."""
-    flaws: Sequence[FlawLike] = ()
+    flaws: Sequence[FlawLike | Finding] = ()
+    critic: str | None = None
+    """The id of the registered critic that found the flaws, if one did (e.g. `c2.review`)."""
+    critic_version: str | None = None
+    """That critic's version; given together with `critic`."""
     verdict: Verdict | None = None
     claims: Sequence[ClaimNote] = ()
     reviews: Sequence[str] = ()
     """Reasons to escalate `about` to a human review."""
     statuses: Sequence[StatusChange] = ()
+
+    def __post_init__(self) -> None:
+        if (self.critic is None) != (self.critic_version is None):
+            raise DataError(
+                f"findings about artifact {self.about} name critic {self.critic!r} with version "
+                f"{self.critic_version!r}; give both or neither"
+            )
+
+
+def _flaw_row(flaw: FlawLike | Finding) -> dict[str, str]:
+    if isinstance(flaw, Finding):
+        return {
+            "category": flaw.category.value,
+            "severity": flaw.severity.value,
+            "description": flaw.stored_description(),
+        }
+    return {"category": flaw.category, "severity": flaw.severity, "description": flaw.description}
 
 
 FindingsOf = Callable[[StepResult[T]], Findings | None]
@@ -206,14 +231,17 @@ class StageContext:
         if found is None:
             return
         store, finder = self.store, result.artifact.id
-        if found.flaws:
+        by_artifact: dict[int, list[dict[str, str]]] = {}
+        for flaw in found.flaws:
+            target = flaw.location.artifact_id if isinstance(flaw, Finding) else found.about
+            by_artifact.setdefault(target, []).append(_flaw_row(flaw))
+        for artifact_id, rows in by_artifact.items():  # each write is once per (artifact, finder)
             store.add_flaws(
-                artifact_id=found.about,
+                artifact_id=artifact_id,
                 found_by_id=finder,
-                items=[
-                    {"category": f.category, "severity": f.severity, "description": f.description}
-                    for f in found.flaws
-                ],
+                critic=found.critic,
+                critic_version=found.critic_version,
+                items=rows,
             )
         if found.verdict is not None and not store.judgments(judge_artifact_id=finder):
             store.add_judgment(
@@ -289,6 +317,54 @@ class StageContext:
             )
         self._write_findings(done, findings)
         return done
+
+    async def critique(
+        self,
+        *,
+        key: str,
+        kind: Kind,
+        stage: Stage,
+        critic: LLMCritic[S, T],
+        subject: S | None,
+        parents: Sequence[Parent],
+        needs: Sequence[StepResult[Any]] = (),
+        findings: Callable[[StepResult[T], list[Finding]], Findings | None],
+    ) -> StepResult[T]:
+        """Ask an LLM critic about `subject` as a step: its reply is the step's artifact.
+
+        The critic's `findings` of the (fresh or resumed) reply are handed to `findings`, whose
+        records are written like any step's, the flaws with the critic's id and version.
+        `subject` may be None only when a step in `needs` failed (the step is then skipped).
+
+        Raises:
+            DataError: `subject` is None although every step in `needs` has a valid output.
+        """
+        if subject is None and all(n.ok for n in needs):
+            raise DataError(f"step {key}: critic {critic.id} was given nothing to check")
+
+        def derive(result: StepResult[T]) -> Findings | None:
+            found = (
+                critic.findings(subject, result.output)
+                if subject is not None and result.output is not None else []
+            )
+            records = findings(result, found)
+            if records is None:
+                return None
+            return replace(records, critic=critic.id, critic_version=critic.version)
+
+        return await self.step(
+            key=key,
+            kind=kind,
+            stage=stage,
+            role=critic.role,
+            output_type=critic.output_type,
+            instructions=critic.instructions,
+            prompt=critic.prompt(subject) if subject is not None else "",
+            parents=parents,
+            render=critic.render,
+            needs=needs,
+            findings=derive,
+        )
 
     async def babble(
         self,

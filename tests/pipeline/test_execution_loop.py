@@ -24,6 +24,7 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import AgentInfo
 
+from autoalign.agenda import Agenda, parse_agenda
 from autoalign.calibration import score_claims
 from autoalign.models import register_script
 from autoalign.pipeline import run_agenda
@@ -49,6 +50,19 @@ def interpretation(decision: str, **extra: Any) -> dict[str, Any]:
 def content(store: Store, run_id: int, kind: str) -> list[dict[str, Any]]:
     return [a.content_json for a in store.artifacts(run_id=run_id, kind=kind)]
 
+
+def with_two_testbeds(base: Agenda) -> Agenda:
+    """The agenda with topics that may use the probe testbed too: a plan may then name one of
+    its knobs on the reward-hacking testbed, which the schema allows and the sandbox rejects."""
+    return parse_agenda({
+        **base.model_dump(mode="json", exclude={"topics"}),
+        "topics": [{"name": n, "testbeds": ["reward_hacking", "probe_detection"]}
+                   for n in ("Reward hacking", "Probes")],
+    })
+
+
+WRONG_KNOB = {**PENALTY, "settings": [{"knob": "signal", "value": 1.0}]}
+"""A probe-detection knob on a reward-hacking arm."""
 
 SPIN_OFF = {
     "title": "Penalty schedules", "research_question": "Does a decaying penalty cut hacking?",
@@ -121,15 +135,15 @@ async def test_a_rejected_spec_is_asked_again_with_the_error_then_fails_without_
     store: Store, team: tuple[Team, str]
 ) -> None:
     script, model = team
-    bad = {**PENALTY, "settings": [{"knob": "bonus", "value": 999}]}
     script.overrides["ScopePlan"] = lambda _p: {**ANSWERS["ScopePlan"], "run_now": [0, 1]}
-    # The noise step always plans an out-of-range bonus; the penalty step plans well.
+    # The noise step always plans a knob its testbed does not have; the penalty step plans well.
     script.overrides["ExperimentPlan"] = lambda p: {
         "rationale": "r",
-        "arms": [BASELINE, bad] if "Noise experiment" in p else [BASELINE, PENALTY],
+        "arms": [BASELINE, WRONG_KNOB] if "Noise experiment" in p else [BASELINE, PENALTY],
     }
     summary = await run_agenda(
-        agenda(model, execution={"steps_per_round": 2, "spec_retries": 1}), store=store
+        with_two_testbeds(agenda(model, execution={"steps_per_round": 2, "spec_retries": 1})),
+        store=store,
     )
     assert summary.run.status == "completed", summary.run.stop_reason
     run_id = summary.run.id
@@ -138,11 +152,13 @@ async def test_a_rejected_spec_is_asked_again_with_the_error_then_fails_without_
     ]
     assert len(noise_prompts) == 2  # asked, then asked again once with the sandbox's error
     assert "<sandbox_error>" not in noise_prompts[0]
-    assert "<sandbox_error>" in noise_prompts[1] and "out of range" in noise_prompts[1]
+    assert "<sandbox_error>" in noise_prompts[1]
+    assert "testbed 'reward_hacking' has no knob 'signal'" in noise_prompts[1]
     logs = {a.step_key: a for a in store.artifacts(run_id=run_id, kind="step_log")}
     failed, good = logs["execute/step/0.1/log"], logs["execute/step/0.0/log"]
     assert failed.status == "failed" and good.status == "ok"
-    assert failed.content_json["attempts"] == 2 and "out of range" in failed.content_json["error"]
+    assert failed.content_json["attempts"] == 2
+    assert "has no knob 'signal'" in failed.content_json["error"]
     # The rejected spec ran in the sandbox once (the re-ask repeated it, and found its record).
     rejected = [r for r in failed.content_json["runs"] if not r["ok"]]
     assert len(rejected) == 1 and "exit 203" in rejected[0]["error"]
@@ -219,19 +235,18 @@ async def test_critic_1_checks_at_its_rate_and_always_after_a_failed_attempt(
 ) -> None:
     script, model = team
     script.overrides["ScopePlan"] = lambda _p: {**ANSWERS["ScopePlan"], "run_now": [0, 1]}
-    # The penalty step's first attempt plans an out-of-range value and fails; its second plans
-    # well. (An unknown knob never reaches the sandbox: the plan's schema names the knobs.)
-    bad = {**PENALTY, "settings": [{"knob": "bonus", "value": 999}]}
+    # The penalty step's first attempt plans another testbed's knob and fails; its second
+    # plans well.
     script.overrides["ExperimentPlan"] = lambda p: {
         "rationale": "r",
-        "arms": [BASELINE, bad] if "Penalty experiment" in p and "attempt 1)" in p
+        "arms": [BASELINE, WRONG_KNOB] if "Penalty experiment" in p and "attempt 1)" in p
         else [BASELINE, PENALTY],
     }
     execution = {
         "max_iterations": 2, "steps_per_round": 2, "spec_retries": 0,
         "check_rate": 0.0, "check_rate_after_failure": 1.0,
     }
-    summary = await run_agenda(agenda(model, execution=execution), store=store)
+    summary = await run_agenda(with_two_testbeds(agenda(model, execution=execution)), store=store)
     assert summary.run.status == "completed", summary.run.stop_reason
     tasks = {a.step_key: a.content_json for a in store.artifacts(
         run_id=summary.run.id, kind="task_spec")}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal, cast
+from typing import Annotated, Any, Literal, Union, cast
 
 from pydantic import Field, create_model
 
@@ -125,6 +125,34 @@ def _enum(values: tuple[str, ...]) -> Any:
     return cast(Any, Literal).__getitem__(values)
 
 
+def _knob_settings(beds: list[Testbed]) -> Any:
+    """A union with one setting type per knob: its name, and a value of its type and range.
+
+    So a schema-constrained model writes a number in range for a numeric knob, true or false
+    for a flag, one of the choices for a choice; the sandbox still checks every spec (a knob of
+    another testbed, an integer knob given 2.5).
+    """
+    variants: dict[tuple[str, str], Any] = {}
+    for bed in beds:
+        for knob in bed.knobs:
+            value: Any
+            if knob.kind == "float":
+                value = Annotated[float, Field(ge=knob.low, le=knob.high)]
+            elif knob.kind == "int":
+                value = Annotated[int, Field(ge=int(knob.low or 0), le=int(knob.high or 0))]
+            elif knob.kind == "bool":
+                value = bool
+            else:
+                value = _enum(knob.choices)
+            key = (knob.name, repr(value))
+            if key not in variants:
+                variants[key] = create_model(
+                    f"Set_{knob.name}_{len(variants)}", __base__=KnobSetting,
+                    knob=(_enum((knob.name,)), ...), value=(value, ...),
+                )
+    return Union[tuple(variants.values())]  # noqa: UP007  (built at run time)
+
+
 @dataclass(frozen=True)
 class Schemas:
     """The execution stage's output types, bound to one catalogue and budget.
@@ -166,13 +194,13 @@ def schemas_for(
         candidates=(list[candidate], Field(min_length=1, max_length=candidates)),
         run_now=(list[int], Field(min_length=1, max_length=run_now)),
     )
-    setting = create_model("KnobSetting", __base__=KnobSetting, knob=(_enum(knobs), ...))
+    setting = _knob_settings(beds) if knobs else KnobSetting
     arm = create_model(
         "ArmSpec", __base__=ArmSpec,
         testbed=(testbed, ...),
         intervention=(_enum(interventions) | None, Field(default=None)) if interventions
         else (None, None),
-        settings=(list[setting], Field(default_factory=list, max_length=4)),
+        settings=(list[setting], Field(default_factory=list, max_length=3)),  # type: ignore[valid-type]
         seeds=(list[Seed], Field(min_length=1, max_length=max_seeds)),
     )
     plan = create_model(

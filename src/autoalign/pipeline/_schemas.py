@@ -129,14 +129,14 @@ class ArmSpec(BaseModel):
     label: Short = Field(description="A short name for the arm, e.g. baseline or penalty.")
     testbed: str
     intervention: str | None = None
-    settings: list[KnobSetting] = Field(default_factory=list, max_length=4)
+    settings: list[KnobSetting] = Field(default_factory=list, max_length=3)
     seeds: list[Seed] = Field(min_length=1, max_length=50)
 
 
 class ExperimentPlan(BaseModel):
     """The experiments a worker runs for a step: one spec per arm."""
 
-    rationale: Para
+    rationale: Short
     arms: list[ArmSpec] = Field(min_length=1, max_length=16)
 
 

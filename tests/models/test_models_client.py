@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -367,12 +368,20 @@ async def test_default_concurrency_is_four(
     store: Store, run_id: int, script: Callable[[FunctionDef], str]
 ) -> None:
     in_flight = peak = 0
+    four = asyncio.Event()
 
     async def slow(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        # Each call waits until four are in flight (or gives up after 5 s): the peak is then
+        # exactly the limit however slowly a loaded machine starts the calls, and a limit
+        # below four shows as a lower peak, not as a flaky timing.
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
-        await asyncio.sleep(0.02)
+        if in_flight >= 4:
+            four.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(four.wait(), timeout=5)
+        await asyncio.sleep(0.01)
         in_flight -= 1
         return answer('{"score": 3}')
 

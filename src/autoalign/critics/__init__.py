@@ -17,6 +17,17 @@ failed attempts). Importing this package registers critic #1's checks and critic
 
 from . import _code, _evidence, _numbers, _produced, _review, _spirit  # noqa: F401  (registers)
 from ._finding import Finding, Location
+from ._judges import (
+    Allocation,
+    Comparison,
+    PairwiseChoice,
+    RubricScore,
+    Share,
+    allocate,
+    disagreement,
+    read_swapped,
+    strengths,
+)
 from ._llm import LLMCritic
 from ._paper import PAPER_SECTIONS, PaperClaim, PaperDraft, PaperSection, SectionName
 from ._programmatic import ProgrammaticCritic
@@ -52,7 +63,9 @@ __all__ = [
     "CRITIC_KINDS",
     "PAPER_SECTIONS",
     "TAXONOMY_VERSION",
+    "Allocation",
     "CheckRate",
+    "Comparison",
     "Critic",
     "CriticContext",
     "CriticKind",
@@ -65,6 +78,7 @@ __all__ = [
     "LLMCritic",
     "Location",
     "LogRow",
+    "PairwiseChoice",
     "PaperClaim",
     "PaperCritique",
     "PaperDraft",
@@ -74,18 +88,24 @@ __all__ = [
     "PaperSection",
     "ProgrammaticCritic",
     "ResearchLog",
+    "RubricScore",
     "ScopedTask",
     "SectionName",
     "Severity",
+    "Share",
     "SpiritIssue",
     "SpiritVerdict",
     "StepClaim",
     "StepRun",
     "WorkerCode",
+    "allocate",
+    "disagreement",
     "get_critic",
     "is_selected",
     "list_critics",
     "load_step_runs",
+    "read_swapped",
     "record_findings",
     "register_critic",
+    "strengths",
 ]

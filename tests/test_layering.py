@@ -18,6 +18,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"experiments"}),
     frozenset({"calibration"}),
     frozenset({"critics"}),
+    frozenset({"review"}),
     frozenset({"runtime"}),
     frozenset({"pipeline"}),
     frozenset({"cli"}),

@@ -113,6 +113,37 @@ class Status(StrEnum):
     """A proposal whose direction the execution loop ended."""
     PROPOSED = "proposed"
     """A spun-off proposal the judges did not approve (kept for a later look)."""
+    FLAWED = "flawed"
+    """An artifact with a flaw a reviewer confirmed (`autoalign review decide`); everything
+    downstream of it is `tainted`."""
+    TAINTED = "tainted"
+    """An artifact built (transitively) from a `flawed` one: not to be trusted until re-examined.
+    The event's reason names the flaw, the review and the reviewer."""
+
+
+class ReviewDecision(StrEnum):
+    """A human reviewer's decision on a review request (`autoalign review decide`)."""
+
+    CONFIRM = "confirm"
+    """The flaw is real: the request is resolved and everything downstream is rolled back."""
+    DISMISS = "dismiss"
+    """The flaw is not real (or not serious enough to act on): the request is resolved."""
+    UNSURE = "unsure"
+    """The reviewer cannot tell: stored as a label, the request stays open for another."""
+
+    @property
+    def resolves(self) -> bool:
+        """Whether this decision resolves the request (every decision but `unsure`)."""
+        return self is not ReviewDecision.UNSURE
+
+
+class ReviewStatus(StrEnum):
+    """Where a review request stands (`review_requests.status`)."""
+
+    OPEN = "open"
+    """Waiting for a decision (no reviewer yet, or only `unsure` ones)."""
+    RESOLVED = "resolved"
+    """A reviewer confirmed or dismissed it; `resolution` says which."""
 
 
 class RunStatus(StrEnum):

@@ -65,20 +65,22 @@ def use_db(db: str | None) -> None:
         _State.db = db
 
 
-def open_store(*, create: bool = False) -> Store:
+def open_store(*, create: bool = False, writable: bool | None = None) -> Store:
     """The research database; commands that only read pass `create=False` (the default), so a
-    missing database is an error rather than a new empty one."""
-    return Store.open(_State.db, create=create)
+    missing database is an error rather than a new empty one. A command that writes into an
+    existing database passes `writable=True`: a read-only one is then refused when opened."""
+    return Store.open(_State.db, create=create, writable=writable)
 
 
-def parse_id(value: str, *, what: str) -> int:
-    """A row id given on the command line: a positive integer that fits the database."""
+def parse_id(value: str, *, what: str, listing: str = "autoalign show") -> int:
+    """A row id given on the command line: a positive integer that fits the database; the
+    error names `listing`, the command that lists such ids."""
     text = value.strip()
     number = int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else 0
     if not 1 <= number <= MAX_ID:
         raise UsageError(
             f"{what} id must be a positive integer up to {MAX_ID} (got {clip(value, limit=40)!r}); "
-            "list them with `autoalign show`"
+            f"list them with `{listing}`"
         )
     return number
 

@@ -119,7 +119,8 @@ def show_paper(paper_id: IdArgument, db: DbOption = None) -> None:
 
 @show_app.command("artifact", context_settings=NEGATIVE_IDS)
 def show_artifact(artifact_id: IdArgument, db: DbOption = None) -> None:
-    """Print one artifact with its status history and provenance."""
+    """Print one artifact with its status history (each change with its reason, e.g. why it
+    is tainted) and provenance."""
     use_db(db)
     number = parse_id(artifact_id, what="artifact")
     with open_store() as store:
@@ -132,6 +133,10 @@ def show_artifact(artifact_id: IdArgument, db: DbOption = None) -> None:
     console.print(f"role {safe(a.role or '-')} · model {safe(a.model or '-')} · step "
                   f"{safe(a.step_key or '-')} · prompt {safe(a.prompt_digest or '-')}")
     console.print("status: " + " → ".join(safe_line(e.status) for e in history))
+    for e in history[1:]:  # the first event is the creation
+        # Why it changed: a taint names the flaw, the review and the reviewer.
+        console.print(f"  {safe_line(e.status)} at {e.created_at:%Y-%m-%d %H:%M:%S}: "
+                      f"{safe_line(e.reason or '(no reason recorded)')}")
     console.print("made from: " + (", ".join(safe_line(f"{e.relation} {e.parent_id}")
                                              for e in parents) or "nothing"))
     console.print(f"downstream artifacts: {len(children)}")

@@ -1,4 +1,5 @@
-"""The research database: artifacts, provenance, the LLM call ledger, flaws, judgments, claims."""
+"""The research database: artifacts, provenance, the LLM call ledger, flaws, judgments, claims,
+review requests and the labels human reviewers record on them."""
 
 from ._engine import DB_ENV_VAR, DEFAULT_DB_PATH, resolve_url
 from ._records import (
@@ -12,15 +13,22 @@ from ._records import (
     EventRecord,
     FlawRecord,
     JudgmentRecord,
+    ReviewDecisionRecord,
+    ReviewLabelRecord,
+    ReviewRequestRecord,
+    Rollback,
+    RollbackRecord,
     RunRecord,
     UsageTotals,
 )
+from ._reviews import REVIEWER_CHARS
 from ._runs import RunStart, RunStartOutcome
 from ._store import Parent, Store
 
 __all__ = [
     "DB_ENV_VAR",
     "DEFAULT_DB_PATH",
+    "REVIEWER_CHARS",
     "ArtifactRecord",
     "AttemptRecord",
     "AttemptStatus",
@@ -32,6 +40,11 @@ __all__ = [
     "FlawRecord",
     "JudgmentRecord",
     "Parent",
+    "ReviewDecisionRecord",
+    "ReviewLabelRecord",
+    "ReviewRequestRecord",
+    "Rollback",
+    "RollbackRecord",
     "RunRecord",
     "RunStart",
     "RunStartOutcome",

@@ -23,6 +23,9 @@ from ._schema import (
 )
 from ._session import StoreBase
 
+_CHUNK = 500
+"""Ids per query: SQLite bounds the number of parameters of one statement."""
+
 
 class FindingsMixin(StoreBase):
     """Flaws, judgments, claims and human review requests, linked to artifacts."""
@@ -108,11 +111,13 @@ class FindingsMixin(StoreBase):
         self,
         *,
         artifact_id: int | None = None,
+        artifact_ids: Sequence[int] | None = None,
         found_by_id: int | None = None,
         critic: str | None = None,
         critic_version: str | None = None,
     ) -> list[FlawRecord]:
-        """Flaws in insertion order; only an artifact's, a report's, or a critic's (version)."""
+        """Flaws in insertion order; only an artifact's (or those of any of `artifact_ids`), a
+        report's, or a critic's (version)."""
         query = select(Flaw).order_by(Flaw.id)
         if artifact_id is not None:
             query = query.where(Flaw.artifact_id == artifact_id)
@@ -123,7 +128,27 @@ class FindingsMixin(StoreBase):
         if critic_version is not None:
             query = query.where(Flaw.critic_version == critic_version)
         with self._read() as s:
-            return [_flaw(r) for r in s.scalars(query)]
+            if artifact_ids is None:
+                return [_flaw(r) for r in s.scalars(query)]
+            ids = sorted(set(artifact_ids))
+            found = [
+                _flaw(r)
+                for i in range(0, len(ids), _CHUNK)
+                for r in s.scalars(query.where(Flaw.artifact_id.in_(ids[i : i + _CHUNK])))
+            ]
+            return sorted(found, key=lambda f: f.id)
+
+    def flaw(self, flaw_id: int) -> FlawRecord:
+        """One flaw.
+
+        Raises:
+            DataError: there is no flaw with this id.
+        """
+        with self._read() as s:
+            row = s.get(Flaw, flaw_id)
+            if row is None:
+                raise DataError(f"no flaw with id {flaw_id}")
+            return _flaw(row)
 
     def add_judgment(
         self,

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from ..vocabulary import ClaimSource
+from ..vocabulary import ClaimSource, ReviewDecision, ReviewStatus
 
 
 class AttemptStatus(StrEnum):
@@ -216,3 +216,70 @@ class ClaimRecord:
     """The testbed the claim is about, if it answers a testbed question."""
     question_id: str | None = None
     """The testbed question the claim answers; set exactly when `testbed` is."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewRequestRecord:
+    """An escalation of an artifact to a human reviewer."""
+
+    id: int
+    artifact_id: int
+    reason: str
+    status: ReviewStatus
+    resolution: ReviewDecision | None
+    """The decision that resolved it (`confirm` wins over `dismiss`); None while open."""
+    created_at: datetime
+    resolved_at: datetime | None
+    """When the label that set `resolution` was recorded."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewLabelRecord:
+    """One human decision on a review request (a row of `review_labels`)."""
+
+    id: int
+    request_id: int
+    artifact_id: int
+    """The artifact decided on: the flaw's when a flaw is named, else the request's."""
+    flaw_id: int | None
+    decision: ReviewDecision
+    comment: str
+    corrected_severity: str | None
+    reviewer: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rollback:
+    """What to roll back: `artifact_id` becomes `flawed`, everything downstream `tainted`."""
+
+    artifact_id: int
+    """The flawed artifact."""
+    flawed_reason: str
+    """The reason of its `flawed` status event."""
+    tainted_reason: str
+    """The reason of each descendant's `tainted` status event."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RollbackRecord:
+    """What a rollback wrote (nothing, when it had been done before)."""
+
+    artifact_id: int
+    """The flawed artifact."""
+    marked_flawed: bool
+    """Whether this rollback wrote its `flawed` event (False: it was already `flawed`)."""
+    downstream: tuple[int, ...]
+    """Every descendant of the flawed artifact, ascending."""
+    tainted: tuple[int, ...]
+    """The descendants this rollback marked `tainted` (the others already were, or were
+    `flawed` themselves)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewDecisionRecord:
+    """What recording one decision wrote: the label, the request after it, any rollback."""
+
+    label: ReviewLabelRecord
+    request: ReviewRequestRecord
+    rollback: RollbackRecord | None

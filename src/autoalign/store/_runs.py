@@ -14,17 +14,13 @@ crash does not look like the owner still running.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
 from ..errors import DataError, RunBusyError
 from ..vocabulary import RunStatus
@@ -120,40 +116,8 @@ def _record(row: Run) -> RunRecord:
     )
 
 
-def _advisory_key(name: str) -> int:
-    """A signed 64-bit PostgreSQL advisory-lock key for `name`."""
-    return int.from_bytes(hashlib.sha256(b"autoalign-run:" + name.encode()).digest()[:8], "big",
-                          signed=True)
-
-
 class RunsMixin(StoreBase):
     """Creating, claiming, resuming and finishing runs."""
-
-    @contextmanager
-    def _locked(self, name: str) -> Iterator[Session]:
-        """A write transaction holding a lock that serialises every process locking `name`.
-
-        SQLite takes the file's write lock at BEGIN (IMMEDIATE), so concurrent lockers wait
-        (busy timeout) rather than read the same state and both act on it; PostgreSQL takes a
-        transaction-scoped advisory lock on `name`'s key, released at commit or rollback.
-        """
-        with self._write_lock, self.engine.connect() as conn:
-            dialect = conn.dialect.name
-            if dialect == "sqlite":
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            elif dialect == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                             {"key": _advisory_key(name)})
-            session = Session(bind=conn, expire_on_commit=False)
-            try:
-                yield session
-                session.flush()
-                conn.commit()
-            except BaseException:
-                conn.rollback()
-                raise
-            finally:
-                session.close()
 
     def start_run(
         self,

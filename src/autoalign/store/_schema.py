@@ -284,6 +284,37 @@ class ReviewRequest(Base):
     artifact_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), index=True)
     reason: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="open")
+    """open | resolved (`ReviewStatus`)."""
     resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """The `ReviewDecision` that resolved it (`confirm` wins over `dismiss`); None while open.
+    Each decision itself is a `ReviewLabel` row."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    """When the label that set `resolution` was recorded."""
+
+
+class ReviewLabel(Base):
+    """One human decision on a review request; never updated (two reviewers are two rows).
+
+    Later issues learn from these labels (which flaws humans confirm, at which severity), so each
+    row names the request, the artifact the decision is about and, when the reviewer picked one,
+    the flaw.
+    """
+
+    __tablename__ = "review_labels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("review_requests.id"), index=True)
+    artifact_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), index=True)
+    """The artifact decided on: the flaw's artifact when a flaw is named, else the request's."""
+    flaw_id: Mapped[int | None] = mapped_column(
+        ForeignKey("flaws.id"), nullable=True, index=True
+    )
+    """The flaw the decision is about, if the reviewer named one."""
+    decision: Mapped[str] = mapped_column(String(20))
+    """confirm | dismiss | unsure (`ReviewDecision`)."""
+    comment: Mapped[str] = mapped_column(Text, default="")
+    corrected_severity: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    """The severity the reviewer gives the flaw instead of the critic's, if any."""
+    reviewer: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

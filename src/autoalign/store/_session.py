@@ -1,13 +1,21 @@
-"""The base of the `Store`: one engine, read sessions, and one serialised write path."""
+"""The base of the `Store`: one engine, read sessions, one serialised write path, and write
+transactions locked across processes."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
+
+
+def _advisory_key(name: str) -> int:
+    """A signed 64-bit PostgreSQL advisory-lock key for `name`."""
+    return int.from_bytes(hashlib.sha256(b"autoalign-run:" + name.encode()).digest()[:8], "big",
+                          signed=True)
 
 
 class StoreBase:
@@ -28,3 +36,29 @@ class StoreBase:
     def _write(self) -> Iterator[Session]:
         with self._write_lock, self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def _locked(self, name: str) -> Iterator[Session]:
+        """A write transaction holding a lock that serialises every process locking `name`.
+
+        SQLite takes the file's write lock at BEGIN (IMMEDIATE), so concurrent lockers wait
+        (busy timeout) rather than read the same state and both act on it; PostgreSQL takes a
+        transaction-scoped advisory lock on `name`'s key, released at commit or rollback.
+        """
+        with self._write_lock, self.engine.connect() as conn:
+            dialect = conn.dialect.name
+            if dialect == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            elif dialect == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                             {"key": _advisory_key(name)})
+            session = Session(bind=conn, expire_on_commit=False)
+            try:
+                yield session
+                session.flush()
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                session.close()

@@ -20,12 +20,14 @@ from ._records import (
     EdgeRecord,
     EventRecord,
 )
+from ._reviews import ReviewsMixin
 from ._runs import RunsMixin
 from ._schema import (
     Artifact,
     ArtifactEvent,
     ProvenanceEdge,
 )
+from ._status import current_statuses
 
 Parent = int | tuple[int, str]
 """A provenance parent: an artifact id, or (id, relation)."""
@@ -81,7 +83,7 @@ def _why(exc: DBAPIError) -> str:
     return f"{shown(message, limit=300)}; check the URL, and that the server runs and accepts you"
 
 
-class Store(RunsMixin, LedgerMixin, FindingsMixin):
+class Store(RunsMixin, LedgerMixin, FindingsMixin, ReviewsMixin):
     """The research database.
 
     Writes are serialised through one lock (SQLite allows one writer; the lock keeps async
@@ -89,7 +91,14 @@ class Store(RunsMixin, LedgerMixin, FindingsMixin):
     """
 
     @classmethod
-    def open(cls, url: str | None = None, *, migrate: bool = True, create: bool = True) -> Store:
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        migrate: bool = True,
+        create: bool = True,
+        writable: bool | None = None,
+    ) -> Store:
         """Open (and by default migrate to the latest schema) the database at `url`.
 
         Args:
@@ -99,11 +108,15 @@ class Store(RunsMixin, LedgerMixin, FindingsMixin):
                 empty database, and check that the database can be written. When False (for
                 commands that only read), a missing or empty database is an error and nothing
                 is created.
+            writable: check that the database can be written (default: as `create`); a
+                command that writes into an existing database only passes `create=False,
+                writable=True`.
 
         Raises:
             SchemaVersionError: the database was written by a newer autoalign.
             StoreError: the URL is malformed, or the database is missing (with `create` off),
-                cannot be reached, is not a database, is damaged, or (with `create`) read-only.
+                cannot be reached, is not a database, is damaged, or (with `writable`)
+                read-only.
         """
         resolved = resolve_url(url)
         engine = make_engine(resolved, create=create)
@@ -116,7 +129,7 @@ class Store(RunsMixin, LedgerMixin, FindingsMixin):
                 _migrate.upgrade_to_head(engine)
             else:
                 _migrate.check_not_newer(engine)
-            if create:
+            if create if writable is None else writable:
                 _check_writable(engine)
         except DBAPIError as exc:
             engine.dispose()
@@ -202,20 +215,7 @@ class Store(RunsMixin, LedgerMixin, FindingsMixin):
             ) from exc
 
     def _status_of(self, s: Session, ids: Sequence[int]) -> dict[int, str]:
-        if not ids:
-            return {}
-        latest = (
-            select(ArtifactEvent.artifact_id, func.max(ArtifactEvent.id).label("eid"))
-            .where(ArtifactEvent.artifact_id.in_(ids))
-            .group_by(ArtifactEvent.artifact_id)
-            .subquery()
-        )
-        rows = s.execute(
-            select(ArtifactEvent.artifact_id, ArtifactEvent.status).join(
-                latest, ArtifactEvent.id == latest.c.eid
-            )
-        )
-        return {aid: status for aid, status in rows}
+        return current_statuses(s, ids)
 
     def artifact(self, artifact_id: int) -> ArtifactRecord:
         with self._read() as s:
@@ -253,10 +253,7 @@ class Store(RunsMixin, LedgerMixin, FindingsMixin):
             query = query.where(Artifact.id.in_(list(ids)))
         with self._read() as s:
             rows = list(s.scalars(query))
-            statuses: dict[int, str] = {}
-            chunk = 500  # stay under SQLite's bound-parameter limit
-            for i in range(0, len(rows), chunk):
-                statuses.update(self._status_of(s, [r.id for r in rows[i : i + chunk]]))
+            statuses = self._status_of(s, [r.id for r in rows])
             return [_artifact(r, statuses[r.id]) for r in rows]
 
     def artifact_counts(self) -> dict[int, int]:

@@ -21,7 +21,7 @@ from pydantic_ai import Tool
 
 from ..agenda import Agenda
 from ..critics import Finding, LLMCritic
-from ..errors import AutoalignError, DataError
+from ..errors import AutoalignError, BudgetExceededError, DataError
 from ..models import ModelClient
 from ..store import ArtifactRecord, Parent, RunRecord, Store
 from ..vocabulary import ClaimSource, Kind, Role, Stage, Status
@@ -511,15 +511,36 @@ class StageContext:
 
 
 async def fan_out(coros: Sequence[Coroutine[Any, Any, R]]) -> list[R]:
-    """Run coroutines concurrently and return their results in order.
+    """Run coroutines concurrently and return their results in order; re-raise the first failure.
 
-    A TaskGroup, so one failure (a budget stop, a provider error) cancels the siblings instead of
-    leaving them running. The model client's per-provider semaphores bound the real concurrency.
+    A budget stop lets the siblings finish what they already sent: the model client refuses
+    every ask after the budget is hit (the refusal is sticky), so they end at their next ask, and
+    an answer already paid for is stored and cached rather than thrown away (a resume would
+    otherwise pay for it again). Any other failure (a provider error, a bug) cancels the siblings
+    at once, and so does cancelling `fan_out` itself. The model client's per-provider semaphores
+    bound the real concurrency.
     """
+    tasks = [asyncio.ensure_future(c) for c in coros]
     try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(c) for c in coros]
-    except BaseExceptionGroup as grouped:
-        # Re-raise the first failure as itself, so callers can catch it by type.
-        raise grouped.exceptions[0] from None
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        failures = [
+            exc for t in tasks
+            if t in done and not t.cancelled() and (exc := t.exception()) is not None
+        ]
+        if failures:
+            if not isinstance(failures[0], BudgetExceededError):
+                for task in pending:
+                    task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+    except BaseException:  # fan_out itself was cancelled: so are its tasks
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    if failures:
+        for task in tasks:  # retrieve every outcome, so none is reported as never retrieved
+            if not task.cancelled():
+                task.exception()
+        raise failures[0]
     return [t.result() for t in tasks]

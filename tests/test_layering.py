@@ -19,6 +19,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"critics"}),
     frozenset({"runtime"}),
     frozenset({"pipeline"}),
+    frozenset({"examine"}),
     frozenset({"cli"}),
     frozenset({"__main__"}),
 )

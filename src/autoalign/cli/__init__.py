@@ -14,7 +14,17 @@ import typer
 
 from .._text import safe_line
 from ..errors import AutoalignError
-from . import _calibration, _critics, _init, _run, _show, _status, _study, _testbeds
+from . import (
+    _calibration,
+    _critics,
+    _examine,
+    _init,
+    _run,
+    _show,
+    _status,
+    _study,
+    _testbeds,
+)
 from ._common import EXIT_ERROR, EXIT_FAILED, EXIT_STOPPED, MAX_ID, RootDbOption, err, set_root_db
 from ._run import RichProgress, waiting_line
 
@@ -40,6 +50,7 @@ COMMAND_MODULES = (
     _testbeds,
     _calibration,
     _critics,
+    _examine,
     # A new command group: one module with `register(app)`, added here.
 )
 for _module in COMMAND_MODULES:

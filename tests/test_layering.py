@@ -11,6 +11,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"__init__", "errors", "vocabulary", "_text", "_cache"}),
     frozenset({"store"}),
     frozenset({"models"}),
+    frozenset({"embeddings"}),
     frozenset({"agenda"}),
     frozenset({"testbeds"}),
     frozenset({"sandbox"}),

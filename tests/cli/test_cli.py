@@ -4,6 +4,7 @@ run killed with SIGKILL resumes without repeating a call or duplicating an artif
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -155,7 +156,9 @@ def test_run_then_show(tmp_path: Path) -> None:
     assert order == sorted(order)
     assert "summarises research_log" in text
     status = cli("status", cwd=tmp_path, db=db)
-    assert "completed" in status.stdout
+    with sqlite3.connect(db) as conn:
+        (stored,) = conn.execute("SELECT count(*) FROM artifacts").fetchone()
+    assert re.search(rf"completed\W+{stored}\W", status.stdout), status.stdout
     missing = cli("show", "paper", "99999", cwd=tmp_path, db=db)
     assert missing.returncode == 1 and "no artifact with id 99999" in missing.stderr
 

@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel
 
 from autoalign.pipeline import run_agenda
-from autoalign.pipeline._schemas import FlawItem, StepReport
+from autoalign.pipeline._schemas import SpinOff, StepReport
 from autoalign.runtime import Hooks, StepInfo
 from autoalign.store import Store
 
@@ -75,8 +75,8 @@ async def test_a_pre_step_hook_replaces_the_prompt_sent(
 async def test_a_hook_must_keep_the_output_type(store: Store, team: tuple[Team, str]) -> None:
     _script, model = team
     hooks = Hooks()
-    hooks.after_step(lambda _info, _out: FlawItem(
-        category="other", severity="minor", description="wrong type"
+    hooks.after_step(lambda _info, _out: SpinOff(
+        title="t", research_question="q", motivation="m", first_step="f"
     ))
     with pytest.raises(TypeError, match="must return a"):
         await run_agenda(agenda(model), store=store, hooks=hooks)

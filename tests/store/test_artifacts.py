@@ -115,3 +115,18 @@ def test_parents_keep_their_relation(store: Store) -> None:
         (a.id, "derived_from"),
         (b.id, "context"),
     ]
+
+
+def test_artifact_counts_per_run_are_counted_in_the_database(store: Store) -> None:
+    one = store.create_run(name="a", agenda_digest="1" * 64, config={}).id
+    two = store.create_run(name="b", agenda_digest="2" * 64, config={}).id
+    store.create_run(name="c", agenda_digest="3" * 64, config={})
+    for i in range(3):
+        store.add_artifact(run_id=one, kind="idea", stage="propose", content_text=f"idea {i}",
+                           content_json={})
+    store.add_artifact(run_id=two, kind="idea", stage="propose", content_text="x",
+                       content_json={})
+    store.add_artifact(run_id=None, kind="idea", stage="propose", content_text="y",
+                       content_json={})
+    assert store.artifact_counts() == {one: 3, two: 1}
+    assert {r: len(store.artifacts(run_id=r)) for r in (one, two)} == {one: 3, two: 1}

@@ -21,11 +21,12 @@ def status(db: DbOption = None) -> None:
         for col in ("run", "name", "status", "artifacts", "calls (cached)", "tokens", "cost $"):
             table.add_column(col, no_wrap=True)
         reasons = []
+        counts = store.artifact_counts()  # one query; no artifact content is loaded
         for r in runs:
             u = store.run_usage(r.id)
             table.add_row(
                 str(r.id), safe(r.name[:24]), safe(r.status),
-                str(len(store.artifacts(run_id=r.id))),
+                str(counts.get(r.id, 0)),
                 f"{u.calls} ({u.cache_hits})"
                 + (f", {u.unfinished_calls} unfinished" if u.unfinished_calls else ""),
                 str(u.input_tokens + u.output_tokens), f"{u.cost_usd:.4f}",

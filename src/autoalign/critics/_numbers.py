@@ -91,7 +91,7 @@ class NumbersMatch(ProgrammaticCritic[ExecutedStep]):
 
     id = "c1.numbers-match"
     version = "1"
-    checks: ClassVar[tuple[str, ...]] = ("research_log", "interpretation", "sandbox_run")
+    checks: ClassVar[tuple[str, ...]] = ("step_log", "step_report", "sandbox_run")
     description = (
         "numbers in the research log or the interpretation that do not match the sandbox results"
     )

@@ -31,7 +31,7 @@ class ResultsProduced(ProgrammaticCritic[ExecutedStep]):
 
     id = "c1.results-produced"
     version = "1"
-    checks: ClassVar[tuple[str, ...]] = ("research_log", "experiment_claim", "sandbox_run")
+    checks: ClassVar[tuple[str, ...]] = ("step_log", "experiment_claim", "sandbox_run")
     description = (
         "a result claimed or logged but never produced: no sandbox run behind it, or only a "
         "run that failed or was killed"

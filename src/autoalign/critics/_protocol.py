@@ -100,7 +100,7 @@ class Critic(Protocol[S_contra]):
     kind: ClassVar[CriticKind]
     """`programmatic` or `llm`."""
     checks: ClassVar[tuple[str, ...]]
-    """The artifact kinds (or parts of a step) it reads, e.g. `sandbox_run`, `research_log`."""
+    """The artifact kinds (or parts of a step) it reads, e.g. `sandbox_run`, `step_log`."""
     description: ClassVar[str]
     """What it flags, in one sentence."""
     scale: ClassVar[CriticScale]

@@ -99,7 +99,7 @@ class SpiritCheck:
     kind: ClassVar[CriticKind] = "llm"
     scale: ClassVar[CriticScale] = CriticScale.STEP
     checks: ClassVar[tuple[str, ...]] = (
-        "task_spec", "worker_code", "sandbox_run", "research_log", "interpretation"
+        "task_spec", "worker_code", "sandbox_run", "step_log", "step_report"
     )
     description: ClassVar[str] = (
         "asks the critic-1 model: does this work preserve the spirit of the scoped task?"

@@ -57,27 +57,6 @@ class Proposal(BaseModel):
     expected_outcome: Para
 
 
-FlawCategory = Literal[
-    "unsupported_conclusion",
-    "hallucinated_reference",
-    "overclaiming",
-    "cherry_picking",
-    "summary_drift",
-    "method_flaw",
-    "off_task",
-    "other",
-]
-Severity = Literal["minor", "major", "critical"]
-
-
-class FlawItem(BaseModel):
-    """One flaw a critic reports."""
-
-    category: FlawCategory
-    severity: Severity
-    description: Para
-
-
 # -- the execution loop --------------------------------------------------------------------
 # Fields that name testbeds, interventions, knobs and questions are plain strings here; the
 # stage asks for subclasses (`_catalog.schemas_for`) that enumerate a project's own.

@@ -259,6 +259,17 @@ class Store(RunsMixin, LedgerMixin, FindingsMixin):
                 statuses.update(self._status_of(s, [r.id for r in rows[i : i + chunk]]))
             return [_artifact(r, statuses[r.id]) for r in rows]
 
+    def artifact_counts(self) -> dict[int, int]:
+        """Artifacts per run, counted in the database (no content is read); runs without
+        artifacts are absent."""
+        query = (
+            select(Artifact.run_id, func.count(Artifact.id))
+            .where(Artifact.run_id.is_not(None))
+            .group_by(Artifact.run_id)
+        )
+        with self._read() as s:
+            return {int(run_id): int(n) for run_id, n in s.execute(query) if run_id is not None}
+
     def set_status(self, artifact_id: int, status: Status, *, reason: str | None = None) -> None:
         """Record a status change as a new event; the artifact row itself never changes."""
         with self._write() as s:

@@ -1,0 +1,225 @@
+"""Judges: what a judge is asked, how a position-swapped pair is read, how verdicts aggregate.
+
+Nothing here calls a model: stages ask judges through the runtime (so every answer is stored,
+cached and resumed like any step) and hand the answers to these functions.
+
+- **Rubric scores** (`RubricScore`): one judge, one item, a 1-10 score against a stated rubric.
+  `disagreement` is the spread of several judges' scores; a stage asks more judges when it is
+  above its threshold, and escalates to a human when it stays there.
+- **Pairwise comparisons** (`PairwiseChoice`): a judge sees two items and names the better one.
+  Judges favour a position, so every pair is asked in both orders; `read_swapped` counts a
+  verdict that follows the position rather than the item as a tie.
+- **Bradley-Terry aggregation** (`allocate`): comparisons (from model judges, and from humans
+  with a configurable weight) are fitted with the `choix` library into each item's strength, and
+  strengths into shares (e.g. of an idea budget across topics), each with a percentile-bootstrap
+  interval over the comparisons.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+import choix
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+Para = Annotated[str, Field(min_length=1, max_length=400)]
+
+BOOT_ALPHA = 1e-3
+"""The least regularisation of a bootstrap replicate's fit."""
+
+Choice = Literal["first", "second", "tie"]
+"""Which of two items, in the order shown, a judge found better."""
+
+
+class RubricScore(BaseModel):
+    """A judge's score of one item against a rubric."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    score: int = Field(ge=1, le=10, description="1 = fails the rubric, 10 = meets it fully.")
+    rationale: Para
+
+
+class PairwiseChoice(BaseModel):
+    """A judge's comparison of two items shown in a given order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    better: Choice = Field(description="first, second, or tie when neither is better.")
+    rationale: Para
+
+
+@dataclass(frozen=True, kw_only=True)
+class Comparison:
+    """One comparison of items `a` and `b` (indices), read from both orders."""
+
+    a: int
+    b: int
+    winner: int | None
+    """`a`, `b`, or None for a tie (a position-dependent verdict is a tie)."""
+    weight: int = 1
+    """How many comparisons it counts as (a human's may count for more than a model's)."""
+    source: Literal["model", "human"] = "model"
+
+    def __post_init__(self) -> None:
+        if self.a == self.b:
+            raise ValueError(f"a comparison needs two different items, got {self.a} twice")
+        if self.winner not in (self.a, self.b, None):
+            raise ValueError(f"winner {self.winner} is neither item {self.a} nor {self.b}")
+        if self.weight < 1:
+            raise ValueError(f"a comparison's weight must be at least 1, got {self.weight}")
+
+
+def read_swapped(a: int, b: int, a_first: Choice, b_first: Choice) -> Comparison:
+    """The comparison of `a` and `b` from two asks: shown as (a, b), then as (b, a).
+
+    The item wins only if both orders name it; a verdict that names the same position both times
+    (the first shown, say) says more about the position than the items, and counts as a tie.
+    """
+    a_wins = (a_first == "first") + (b_first == "second")
+    b_wins = (a_first == "second") + (b_first == "first")
+    if a_wins == 2:
+        return Comparison(a=a, b=b, winner=a)
+    if b_wins == 2:
+        return Comparison(a=a, b=b, winner=b)
+    return Comparison(a=a, b=b, winner=None)
+
+
+def _pairs(comparisons: Sequence[Comparison]) -> list[tuple[int, int]]:
+    """choix's data: (winner, loser) pairs. A decisive comparison is two pairs, a tie one pair
+    each way (half a win each), each repeated `weight` times."""
+    data: list[tuple[int, int]] = []
+    for c in comparisons:
+        if c.winner is None:
+            data += [(c.a, c.b), (c.b, c.a)] * c.weight
+        else:
+            loser = c.b if c.winner == c.a else c.a
+            data += [(c.winner, loser)] * (2 * c.weight)
+    return data
+
+
+def strengths(
+    n_items: int, comparisons: Sequence[Comparison], *, alpha: float = 0.01
+) -> np.ndarray:
+    """Bradley-Terry strengths (log scale, mean 0) by choix's ILSR; `alpha` regularises, so an
+    item that never won still gets a finite strength."""
+    if n_items < 1:
+        raise ValueError("there must be at least one item")
+    if n_items == 1 or not comparisons:
+        return np.zeros(n_items)
+    params: np.ndarray = choix.ilsr_pairwise(n_items, _pairs(comparisons), alpha=alpha)
+    centred: np.ndarray = params - params.mean()
+    return centred
+
+
+def _shares(params: np.ndarray) -> np.ndarray:
+    weights = np.exp(params - params.max())
+    result: np.ndarray = weights / weights.sum()
+    return result
+
+
+@dataclass(frozen=True, kw_only=True)
+class Share:
+    """One item's share with its interval."""
+
+    item: str
+    share: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Allocation:
+    """Shares of a budget by Bradley-Terry strength, with percentile-bootstrap intervals."""
+
+    shares: tuple[Share, ...]
+    n_comparisons: int
+    """Comparisons fitted (a human's counts once here, whatever its weight)."""
+    n_human: int
+    human_weight: int
+    """How many model comparisons one human comparison counted as."""
+    n_boot: int
+    level: float
+
+    def share(self, item: str) -> Share:
+        """The share of `item` (KeyError if it is not allocated)."""
+        for s in self.shares:
+            if s.item == item:
+                return s
+        raise KeyError(item)
+
+
+def allocate(
+    items: Sequence[str],
+    comparisons: Sequence[Comparison],
+    *,
+    human_weight: int = 1,
+    alpha: float = 0.01,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Allocation:
+    """Each item's share of a budget: softmax of its Bradley-Terry strength.
+
+    Human comparisons count `human_weight` times. The interval of each share is the percentile
+    bootstrap over comparisons (resampled with replacement, refitted `n_boot` times with `seed`,
+    each with at least `BOOT_ALPHA` regularisation): it shows how much the allocation rests on
+    few comparisons. With `alpha=0` the point estimate is the plain maximum-likelihood fit, which
+    exists only when every item has both won and lost against the others.
+    """
+    if human_weight < 1:
+        raise ValueError(f"human_weight must be at least 1, got {human_weight}")
+    weighted = [
+        Comparison(a=c.a, b=c.b, winner=c.winner, source=c.source,
+                   weight=c.weight * (human_weight if c.source == "human" else 1))
+        for c in comparisons
+    ]
+    n = len(items)
+    point = _shares(strengths(n, weighted, alpha=alpha))
+    rng = np.random.default_rng(seed)
+    # A resample in which an item never wins has no unregularised fit: the replicates are fitted
+    # with at least BOOT_ALPHA.
+    boot_alpha = max(alpha, BOOT_ALPHA)
+    draws = np.empty((n_boot, n))
+    for i in range(n_boot):
+        picked: list[int] = (
+            rng.integers(0, len(weighted), len(weighted)).tolist() if weighted else []
+        )
+        draws[i] = _shares(strengths(n, [weighted[j] for j in picked], alpha=boot_alpha))
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(draws, [tail, 1.0 - tail], axis=0) if n_boot else (point, point)
+    return Allocation(
+        shares=tuple(
+            Share(item=item, share=float(point[k]), low=float(low[k]), high=float(high[k]))
+            for k, item in enumerate(items)
+        ),
+        n_comparisons=len(comparisons),
+        n_human=sum(1 for c in comparisons if c.source == "human"),
+        human_weight=human_weight,
+        n_boot=n_boot,
+        level=level,
+    )
+
+
+def disagreement(scores: Sequence[float]) -> float:
+    """The spread of several judges' scores of one item (max - min; 0 for fewer than two)."""
+    finite = [s for s in scores if math.isfinite(s)]
+    return max(finite) - min(finite) if len(finite) >= 2 else 0.0
+
+
+__all__ = [
+    "Allocation",
+    "Choice",
+    "Comparison",
+    "PairwiseChoice",
+    "RubricScore",
+    "Share",
+    "allocate",
+    "disagreement",
+    "read_swapped",
+    "strengths",
+]

@@ -1,0 +1,94 @@
+"""Judges' pure parts: reading a swapped pair, Bradley-Terry shares, disagreement."""
+
+from __future__ import annotations
+
+import choix
+import numpy as np
+import pytest
+
+from autoalign.critics import Comparison, allocate, disagreement, read_swapped, strengths
+
+
+@pytest.mark.parametrize(
+    ("a_first", "b_first", "winner"),
+    [
+        ("first", "second", 0),   # a named in both orders
+        ("second", "first", 1),   # b named in both orders
+        ("first", "first", None),  # the first shown, whichever it was: position, not item
+        ("second", "second", None),
+        ("tie", "second", None),
+        ("tie", "tie", None),
+    ],
+)
+def test_a_position_dependent_verdict_is_a_tie(
+    a_first: str, b_first: str, winner: int | None
+) -> None:
+    assert read_swapped(0, 1, a_first, b_first).winner == winner  # type: ignore[arg-type]
+
+
+def test_two_items_share_by_their_win_ratio() -> None:
+    # a beats b three times, b beats a once: the Bradley-Terry MLE has p_a / (p_a + p_b) = 3/4.
+    comparisons = [Comparison(a=0, b=1, winner=0)] * 3 + [Comparison(a=0, b=1, winner=1)]
+    allocation = allocate(["a", "b"], comparisons, alpha=0.0, n_boot=200)
+    assert allocation.share("a").share == pytest.approx(0.75, abs=1e-6)
+    assert allocation.share("b").share == pytest.approx(0.25, abs=1e-6)
+    for share in allocation.shares:
+        assert share.low <= share.share <= share.high
+
+
+def test_strengths_are_choix_on_the_same_data() -> None:
+    wins = [(0, 1), (0, 1), (1, 2), (2, 0), (0, 2), (1, 0), (2, 1), (0, 1)]
+    comparisons = [Comparison(a=w, b=lo, winner=w) for w, lo in wins]
+    expected = choix.ilsr_pairwise(3, wins, alpha=0.0)
+    assert np.allclose(strengths(3, comparisons, alpha=0.0), expected - expected.mean(), atol=1e-6)
+
+
+def test_a_tie_is_half_a_win_each_way() -> None:
+    tie = Comparison(a=0, b=1, winner=None)
+    assert allocate(["a", "b"], [tie] * 4, n_boot=0).share("a").share == pytest.approx(0.5)
+    one_tie = [Comparison(a=0, b=1, winner=0), tie]  # 1.5 wins to 0.5
+    assert allocate(["a", "b"], one_tie, alpha=0.0, n_boot=0).share("a").share == pytest.approx(
+        0.75, abs=1e-6
+    )
+
+
+def test_human_comparisons_count_with_their_weight() -> None:
+    model = [Comparison(a=0, b=1, winner=0)] * 4
+    human = [Comparison(a=0, b=1, winner=1, source="human")] * 2
+    equal = allocate(["a", "b"], model + human, human_weight=1, alpha=0.0, n_boot=0)
+    heavy = allocate(["a", "b"], model + human, human_weight=5, alpha=0.0, n_boot=0)
+    assert equal.share("a").share == pytest.approx(4 / 6, abs=1e-6)
+    assert heavy.share("b").share == pytest.approx(10 / 14, abs=1e-6)
+    assert (heavy.n_human, heavy.human_weight, heavy.n_comparisons) == (2, 5, 6)
+
+
+def test_more_comparisons_give_a_narrower_interval() -> None:
+    few = [Comparison(a=0, b=1, winner=0)] * 3 + [Comparison(a=0, b=1, winner=1)]
+    many = few * 25
+    width = [
+        (lambda s: s.high - s.low)(allocate(["a", "b"], c, n_boot=300, seed=1).share("a"))
+        for c in (few, many)
+    ]
+    assert width[1] < width[0]
+
+
+def test_an_item_never_compared_or_never_winning_keeps_a_finite_share() -> None:
+    comparisons = [Comparison(a=0, b=1, winner=0)] * 3
+    allocation = allocate(["a", "b", "c"], comparisons, n_boot=50)
+    assert all(0.0 < s.share < 1.0 for s in allocation.shares)
+    assert sum(s.share for s in allocation.shares) == pytest.approx(1.0)
+
+
+def test_bad_comparisons_are_refused() -> None:
+    with pytest.raises(ValueError, match="two different items"):
+        Comparison(a=1, b=1, winner=1)
+    with pytest.raises(ValueError, match="neither item"):
+        Comparison(a=0, b=1, winner=2)
+    with pytest.raises(ValueError, match="weight"):
+        Comparison(a=0, b=1, winner=0, weight=0)
+
+
+def test_disagreement_is_the_spread_of_scores() -> None:
+    assert disagreement([3, 8, 5]) == 5
+    assert disagreement([7]) == 0.0
+    assert disagreement([]) == 0.0

@@ -21,6 +21,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"review"}),
     frozenset({"runtime"}),
     frozenset({"pipeline"}),
+    frozenset({"examine"}),
     frozenset({"cli"}),
     frozenset({"__main__"}),
 )

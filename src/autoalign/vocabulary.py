@@ -42,6 +42,9 @@ class Stage(StrEnum):
     decide (continue, sunset, spin off)."""
     WRITEUP = "writeup"
     """The paper's summary hierarchy, then critic #2's review and the paper's status."""
+    EXAMINE = "examine"
+    """`autoalign examine`: a paper written elsewhere and its logs, imported and checked by
+    critic #2 (not a pipeline stage: no agenda runs it)."""
 
 
 class Kind(StrEnum):
@@ -86,6 +89,12 @@ class Kind(StrEnum):
     PAPER_CRITIQUE = "paper_critique"
     SANDBOX_RUN = "sandbox_run"
     EXPERIMENT_CLAIM = "experiment_claim"
+    IMPORTED_PAPER = "imported_paper"
+    """A paper written elsewhere, as `autoalign examine` read it (source file, format, digest)."""
+    IMPORTED_SECTION = "imported_section"
+    """One section of an imported paper, split at its headings."""
+    IMPORTED_LOG = "imported_log"
+    """An experiment log given with an imported paper, and the numbers read from it."""
 
 
 class Status(StrEnum):

@@ -9,6 +9,7 @@ import pytest
 
 from autoalign.calibration import wilson_interval
 from autoalign.critics import (
+    CriticScale,
     FlawCategory,
     Interpretation,
     ProgrammaticCritic,
@@ -22,6 +23,7 @@ from autoalign.critics.known_answers import (
     CODE_ID,
     INTERP_ID,
     KnownAnswer,
+    clean_paper,
     clean_step,
     evaluate_known_answers,
     known_answers,
@@ -29,6 +31,8 @@ from autoalign.critics.known_answers import (
 
 CASES = known_answers()
 PROGRAMMATIC = [c.id for c in list_critics(kind="programmatic")]
+STEP_CHECKS = [c.id for c in list_critics(kind="programmatic", scale=CriticScale.STEP)]
+PAPER_CHECKS = [c.id for c in list_critics(kind="programmatic", scale=CriticScale.PAPER)]
 
 
 def _rule(name: str) -> ProgrammaticCritic:
@@ -38,10 +42,12 @@ def _rule(name: str) -> ProgrammaticCritic:
 
 
 def test_every_programmatic_critic_has_six_positives_and_six_negatives() -> None:
-    assert set(PROGRAMMATIC) == {
+    assert set(STEP_CHECKS) == {
         "c1.numbers-match", "c1.results-produced", "c1.code-integrity", "c1.claim-evidence",
         "c1.question-scope",
     }
+    assert set(PAPER_CHECKS) == {"c2.numbers-match", "c2.claim-strength", "c2.abstract-scope"}
+    assert set(PROGRAMMATIC) == set(STEP_CHECKS) | set(PAPER_CHECKS)
     positives = Counter(c.critic for c in CASES if c.flawed)
     negatives = Counter(c.critic for c in CASES if not c.flawed)
     for name in PROGRAMMATIC:
@@ -52,18 +58,23 @@ def test_every_programmatic_critic_has_six_positives_and_six_negatives() -> None
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.flawed], ids=lambda c: c.name)
 def test_positive_case_is_flagged_under_its_category(case: KnownAnswer) -> None:
-    findings = _rule(case.critic).rule(case.step)
+    findings = _rule(case.critic).rule(case.subject)
     assert case.category in {f.category for f in findings}
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if not c.flawed], ids=lambda c: c.name)
 def test_negative_case_is_not_flagged(case: KnownAnswer) -> None:
-    assert _rule(case.critic).rule(case.step) == []
+    assert _rule(case.critic).rule(case.subject) == []
 
 
 def test_the_clean_step_passes_every_programmatic_critic() -> None:
     step = clean_step()
-    assert all(_rule(name).rule(step) == [] for name in PROGRAMMATIC)
+    assert all(_rule(name).rule(step) == [] for name in STEP_CHECKS)
+
+
+def test_the_clean_paper_passes_every_programmatic_paper_check() -> None:
+    paper = clean_paper()
+    assert PAPER_CHECKS and all(_rule(name).rule(paper) == [] for name in PAPER_CHECKS)
 
 
 def test_evaluation_counts_every_case_with_wilson_intervals() -> None:
@@ -89,7 +100,7 @@ def test_a_broken_check_shows_as_lost_recall(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_a_trigger_happy_check_shows_as_false_alarms(monkeypatch: pytest.MonkeyPatch) -> None:
     positive = next(c for c in CASES if c.critic == "c1.numbers-match" and c.flawed)
-    [finding, *_] = NumbersMatch().rule(positive.step)
+    [finding, *_] = NumbersMatch().rule(positive.subject)
     monkeypatch.setattr(NumbersMatch, "rule", lambda self, step: [finding])
     [score] = evaluate_known_answers(critics=["c1.numbers-match"])
     assert score.false_alarm.hits == score.false_alarm.n >= 6

@@ -83,7 +83,11 @@ def test_unknown_critic_names_the_known_ones() -> None:
 def test_every_builtin_critic_has_a_kind_and_programmatic_ones_are_rules() -> None:
     kinds: dict[str, CriticKind] = {c.id: c.kind for c in list_critics()}
     assert kinds["c1.spirit"] == "llm"
-    assert [k for k in kinds.values() if k == "programmatic"] == ["programmatic"] * 5
+    assert [k for k in kinds.values() if k == "programmatic"] == ["programmatic"] * 8
+    assert {n for n, k in kinds.items() if k == "programmatic" and n.startswith("c1.")} == {
+        "c1.numbers-match", "c1.results-produced", "c1.code-integrity", "c1.claim-evidence",
+        "c1.question-scope",
+    }
     for critic in list_critics(kind="programmatic"):
         assert isinstance(critic, ProgrammaticCritic)
 
@@ -137,7 +141,9 @@ def test_a_scale_that_does_not_match_the_subject_or_is_unknown_is_refused() -> N
 
 def test_every_builtin_critic_belongs_to_critic_1_or_critic_2() -> None:
     scales = {c.id: c.scale for c in list_critics()}
-    assert {n for n, s in scales.items() if s == CriticScale.PAPER} == {"c2.review"}
+    assert {n for n, s in scales.items() if s == CriticScale.PAPER} == {
+        "c2.review", "c2.numbers-match", "c2.claim-strength", "c2.abstract-scope"
+    }
     assert all(s == CriticScale.STEP for n, s in scales.items() if n.startswith("c1."))
     assert (CriticScale.STEP.label, CriticScale.STEP.stage) == ("critic #1", "execute")
     assert (CriticScale.PAPER.label, CriticScale.PAPER.stage) == ("critic #2", "writeup")

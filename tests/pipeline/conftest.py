@@ -16,7 +16,7 @@ from autoalign.models import register_script
 
 _names = itertools.count()
 
-SECTION = {"title": "A section", "text": "The analysis found weak evidence for the claim."}
+SECTION = {"title": "A section", "text": "Found weak evidence that penalties cut hacking."}
 QUESTION = "reward_hacking/repeat_penalty_cuts_hacking"
 """The testbed question the scripted worker answers."""
 BASELINE = {"label": "baseline", "testbed": "reward_hacking", "seeds": [0, 1]}

@@ -14,7 +14,18 @@ import typer
 
 from .._text import safe_line
 from ..errors import AutoalignError
-from . import _calibration, _critics, _init, _review, _run, _show, _status, _study, _testbeds
+from . import (
+    _calibration,
+    _critics,
+    _examine,
+    _init,
+    _review,
+    _run,
+    _show,
+    _status,
+    _study,
+    _testbeds,
+)
 from ._common import EXIT_ERROR, EXIT_FAILED, EXIT_STOPPED, MAX_ID, RootDbOption, err, set_root_db
 from ._run import RichProgress, waiting_line
 
@@ -41,6 +52,7 @@ COMMAND_MODULES = (
     _calibration,
     _critics,
     _review,
+    _examine,
     # A new command group: one module with `register(app)`, added here.
 )
 for _module in COMMAND_MODULES:

@@ -13,9 +13,19 @@ failed attempts). Importing this package registers critic #1's checks and critic
 - `c1.spirit` (LLM, role `critic-1`): does the work preserve the spirit of the scoped task?
 - `c2.review` (LLM, role `critic-2`): does the paper faithfully convey its research log, and
   should it be accepted?
+- `c2.numbers-match`, `c2.claim-strength`, `c2.abstract-scope` (programmatic, critic #2's
+  checks of a paper against its log's numbers and claims; known-answer cases too).
 """
 
-from . import _code, _evidence, _numbers, _produced, _review, _spirit  # noqa: F401  (registers)
+from . import (  # noqa: F401  (registers)
+    _code,
+    _evidence,
+    _numbers,
+    _paper_checks,
+    _produced,
+    _review,
+    _spirit,
+)
 from ._finding import Finding, Location
 from ._judges import (
     Allocation,
@@ -29,7 +39,15 @@ from ._judges import (
     strengths,
 )
 from ._llm import LLMCritic
-from ._paper import PAPER_SECTIONS, PaperClaim, PaperDraft, PaperSection, SectionName
+from ._paper import (
+    PAPER_SECTIONS,
+    EvidenceClaim,
+    LogNumber,
+    PaperClaim,
+    PaperDraft,
+    PaperSection,
+    SectionName,
+)
 from ._programmatic import ProgrammaticCritic
 from ._protocol import (
     CRITIC_KINDS,
@@ -71,12 +89,14 @@ __all__ = [
     "CriticKind",
     "CriticScale",
     "Decision",
+    "EvidenceClaim",
     "ExecutedStep",
     "Finding",
     "FlawCategory",
     "Interpretation",
     "LLMCritic",
     "Location",
+    "LogNumber",
     "LogRow",
     "PairwiseChoice",
     "PaperClaim",

@@ -211,7 +211,7 @@ def code_findings(source: str) -> list[tuple[int, FlawCategory, Severity, str]]:
 
 
 @register_critic
-class CodeIntegrity(ProgrammaticCritic):
+class CodeIntegrity(ProgrammaticCritic[ExecutedStep]):
     """Reads the worker's code and the sandbox record for gaming and hidden errors."""
 
     id = "c1.code-integrity"

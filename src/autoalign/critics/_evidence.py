@@ -14,7 +14,7 @@ from ._taxonomy import FlawCategory, Severity
 
 
 @register_critic
-class ClaimEvidence(ProgrammaticCritic):
+class ClaimEvidence(ProgrammaticCritic[ExecutedStep]):
     """A claim needs at least two seeds (counted in its runs, not as stated) and an interval."""
 
     id = "c1.claim-evidence"
@@ -48,7 +48,7 @@ class ClaimEvidence(ProgrammaticCritic):
 
 
 @register_critic
-class QuestionScope(ProgrammaticCritic):
+class QuestionScope(ProgrammaticCritic[ExecutedStep]):
     """The step answers the scoped question: its claims name it, its runs are its arms."""
 
     id = "c1.question-scope"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 from ._finding import Finding, Location
@@ -40,15 +40,33 @@ def reference_values(runs: Iterable[StepRun]) -> list[float]:
         values.extend(float(se) for se in run.run.result.get("se", {}).values())
         for metric, mean in run.run.result.get("mean", {}).items():
             means.setdefault(metric, []).append(float(mean))
-    for arm_means in means.values():
-        for a in arm_means:
-            for b in arm_means:
-                if a is b:
+    values.extend(comparisons(means.values()))
+    return [v for v in values if math.isfinite(v)]
+
+
+def comparisons(groups: Iterable[Sequence[float]]) -> list[float]:
+    """Between every two arms' means in each group (one group per metric): their difference
+    and relative change, both ways round."""
+    values: list[float] = []
+    for arm_means in groups:
+        for i, a in enumerate(arm_means):
+            for j, b in enumerate(arm_means):
+                if i == j:
                     continue
                 values.append(a - b)
                 if b != 0:
                     values.append(a / b - 1.0)
     return [v for v in values if math.isfinite(v)]
+
+
+def printed_numbers(text: str) -> list[float]:
+    """The value of every decimal number in `text` that `unmatched_numbers` would check (a
+    percent read as a hundredth)."""
+    found = []
+    for m in _NUMBER.finditer(text):
+        value = float(m.group(1).replace("\u2212", "-"))
+        found.append(value / 100.0 if m.group(2) else value)
+    return found
 
 
 def unmatched_numbers(text: str, references: list[float]) -> list[tuple[int, int, str]]:
@@ -68,7 +86,7 @@ def unmatched_numbers(text: str, references: list[float]) -> list[tuple[int, int
 
 
 @register_critic
-class NumbersMatch(ProgrammaticCritic):
+class NumbersMatch(ProgrammaticCritic[ExecutedStep]):
     """Log rows and decimal numbers in the interpretation must be values the sandbox returned."""
 
     id = "c1.numbers-match"

@@ -26,7 +26,7 @@ def _failure(run: StepRun) -> str | None:
 
 
 @register_critic
-class ResultsProduced(ProgrammaticCritic):
+class ResultsProduced(ProgrammaticCritic[ExecutedStep]):
     """Every claim rests on successful runs of the step; every log row on one that returned it."""
 
     id = "c1.results-produced"

@@ -1,6 +1,7 @@
 """Known-answer cases for the programmatic critics, and their recall and false-alarm rates.
 
-Each case is a crafted `ExecutedStep` that a named critic must flag (a positive, with the
+Each case is a crafted subject, an `ExecutedStep` for critic #1's checks or a `PaperDraft` for
+critic #2's, that a named critic must flag (a positive, with the
 flaw category it must report) or must pass (a negative). The negatives include near misses:
 honest work that looks like the flaw (a rounded number, a retried run, `if seed is None`).
 `evaluate_known_answers` runs every programmatic critic's rule on its cases; `autoalign
@@ -10,11 +11,13 @@ critics evaluate` prints the result.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..calibration import Interval, wilson_interval
 from ..sandbox import SandboxRun
+from ._paper import PaperDraft
+from ._paper_cases import numbers_cases, paper_from, scope_cases, strength_cases
 from ._programmatic import ProgrammaticCritic
 from ._protocol import list_critics
 from ._step import (
@@ -33,6 +36,7 @@ __all__ = [
     "CriticScore",
     "KnownAnswer",
     "Rate",
+    "clean_paper",
     "clean_step",
     "evaluate_known_answers",
     "known_answers",
@@ -156,8 +160,8 @@ class KnownAnswer:
     """True for a positive (the critic must flag it), False for a negative."""
     category: FlawCategory | None
     """The category a positive must be reported under."""
-    step: ExecutedStep
-    """The crafted step."""
+    subject: ExecutedStep | PaperDraft
+    """The crafted step (critic #1) or paper (critic #2)."""
 
 
 def _edit(**update: object) -> ExecutedStep:
@@ -364,9 +368,9 @@ def _code_cases() -> list[KnownAnswer]:
         "failed run with its traceback, exit 1": _code(
             CLEAN_CODE, exit_code=1, stderr="Traceback (most recent call last):\nValueError\n"),
     }
-    cases = [KnownAnswer(name=n, critic=c, flawed=True, category=cat, step=s)
+    cases = [KnownAnswer(name=n, critic=c, flawed=True, category=cat, subject=s)
              for n, (cat, s) in positives.items()]
-    return cases + [KnownAnswer(name=n, critic=c, flawed=False, category=None, step=s)
+    return cases + [KnownAnswer(name=n, critic=c, flawed=False, category=None, subject=s)
                     for n, s in negatives.items()]
 
 
@@ -438,21 +442,37 @@ def _question_cases() -> list[KnownAnswer]:
     return _cases(c, cat, positives, negatives)
 
 
-def _cases(critic: str, category: FlawCategory, positives: dict[str, ExecutedStep],
-           negatives: dict[str, ExecutedStep]) -> list[KnownAnswer]:
+def _cases(critic: str, category: FlawCategory,
+           positives: Mapping[str, ExecutedStep | PaperDraft],
+           negatives: Mapping[str, ExecutedStep | PaperDraft]) -> list[KnownAnswer]:
     return [
-        KnownAnswer(name=n, critic=critic, flawed=True, category=category, step=s)
+        KnownAnswer(name=n, critic=critic, flawed=True, category=category, subject=s)
         for n, s in positives.items()
     ] + [
-        KnownAnswer(name=n, critic=critic, flawed=False, category=None, step=s)
+        KnownAnswer(name=n, critic=critic, flawed=False, category=None, subject=s)
         for n, s in negatives.items()
     ]
 
 
+def clean_paper() -> PaperDraft:
+    """A faithful paper of `clean_step`: its numbers quoted exactly or rounded, its one claim
+    stated at p=0.95 on a decisive interval (three seeds, wholly below the threshold)."""
+    return paper_from(clean_step())
+
+
+def _paper_cases() -> list[KnownAnswer]:
+    clean = clean_paper()
+    return (
+        _cases("c2.numbers-match", FlawCategory.NUMBER_MISMATCH, *numbers_cases(clean))
+        + _cases("c2.claim-strength", FlawCategory.OVERCLAIMING, *strength_cases(clean))
+        + _cases("c2.abstract-scope", FlawCategory.SUMMARY_DRIFT, *scope_cases(clean))
+    )
+
+
 def known_answers() -> list[KnownAnswer]:
-    """Every known-answer case, grouped by critic."""
+    """Every known-answer case, grouped by critic (critic #1's, then critic #2's)."""
     return (_numbers_cases() + _produced_cases() + _code_cases() + _evidence_cases()
-            + _question_cases())
+            + _question_cases() + _paper_cases())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -511,7 +531,12 @@ def evaluate_known_answers(*, critics: Sequence[str] | None = None) -> list[Crit
         alarms: list[str] = []
         n_pos = n_neg = 0
         for case in (c for c in cases if c.critic == critic.id):
-            findings = critic.rule(case.step)
+            if not isinstance(case.subject, critic.scale.subject):
+                raise TypeError(
+                    f"known-answer case {case.name!r} of {critic.id} is a "
+                    f"{type(case.subject).__name__}, not a {critic.scale.subject.__name__}"
+                )
+            findings = critic.rule(case.subject)
             if case.flawed:
                 n_pos += 1
                 if not any(f.category == case.category for f in findings):

@@ -6,7 +6,10 @@ edges with relation `summarises`; the paper artifact points at its four sections
 
 An accepted paper (accept, minor revision) enters the corpus; the others are kept with their
 status and the critique. Hard calls are escalated to a human review request: a critical flaw, a
-decision against the paper, or a critique that stayed invalid.
+decision against the paper, or a critique that stayed invalid. After `c2.review`, critic #2's
+programmatic checks (`c2.numbers-match`, `c2.claim-strength`, `c2.abstract-scope`) compare the
+paper with the log's numbers and claims; their flaws are recorded once per critic and section,
+and a critical one is escalated like critic #2's.
 
 Input (a store query): the run's latest valid research log (the execute stage's account of a
 project: its usable steps with the numbers exactly as the sandbox returned them, its
@@ -31,8 +34,11 @@ from ..critics import (
     PaperDraft,
     PaperReview,
     PaperSection,
+    ProgrammaticCritic,
     Severity,
     get_critic,
+    list_critics,
+    record_findings,
 )
 from ..errors import DataError
 from ..models import delimit
@@ -46,7 +52,9 @@ from ..runtime import (
     Verdict,
     stage,
 )
+from ..store import Store
 from ..vocabulary import Kind, Relation, Role, Stage, Status
+from ._evidence import research_evidence
 from ._schemas import (
     Abstract,
     PaperContent,
@@ -119,14 +127,17 @@ def _paper_critic() -> PaperReview:
 
 
 def _draft(
+    store: Store,
     paper: StepResult[PaperContent],
     sections: dict[str, StepResult[Section] | StepResult[Abstract]],
     abstract: StepResult[Abstract],
     log: StepResult[ProjectLog],
 ) -> PaperDraft | None:
-    """What critic #2 checks, read from the stored paper, sections and log (None: no paper)."""
-    if paper.output is None:
+    """What critic #2 checks, read from the stored paper, sections and log, with the log's
+    numbers and claims from its steps (None: no paper)."""
+    if paper.output is None or log.output is None:
         return None
+    numbers, evidence = research_evidence(store, log.output)
     return PaperDraft(
         paper_id=paper.id,
         title=paper.output.title,
@@ -140,7 +151,29 @@ def _draft(
             PaperClaim(text=c.text, probability=c.probability_percent / 100)
             for c in (abstract.output.claims if abstract.output else [])
         ),
+        numbers=numbers,
+        evidence=evidence,
     )
+
+
+def check_paper(store: Store, draft: PaperDraft) -> list[Finding]:
+    """Run critic #2's programmatic checks on `draft`, record their flaws (once per critic and
+    artifact, so a resumed run writes nothing new) and escalate a critical one to a human
+    review of the paper, as a critical flaw of `c2.review` is; returns the findings."""
+    found: list[Finding] = []
+    for critic in list_critics(kind="programmatic", scale=CriticScale.PAPER):
+        if not isinstance(critic, ProgrammaticCritic):
+            continue
+        findings = critic.rule(draft)
+        record_findings(store, critic=critic, findings=findings)
+        critical = [f for f in findings if f.severity == Severity.CRITICAL]
+        if critical:
+            store.add_review_request(
+                artifact_id=draft.paper_id,
+                reason=f"{critic.id} reports {len(critical)} critical flaw(s)",
+            )
+        found.extend(findings)
+    return found
 
 
 def _review(
@@ -282,17 +315,24 @@ async def run(ctx: StageContext, done: Executed) -> StepResult[PaperCritique]:
         ),
     )
     critic = _paper_critic()
-    return await ctx.critique(
+    draft = _draft(ctx.store, paper, sections, abstract, done.log)
+    critique = await ctx.critique(
         key="writeup/critic-2/0",
         kind=Kind.PAPER_CRITIQUE,
         stage=STAGE,
         critic=critic,
-        subject=_draft(paper, sections, abstract, done.log),
+        subject=draft,
         parents=[(paper.id, Relation.DERIVED_FROM), (done.log.id, Relation.CONTEXT)]
         if paper.ok else [],
         needs=[paper],
         findings=lambda r, found: _review(paper, critic, r, found),
     )
+    if draft is not None:
+        check_paper(ctx.store, draft)
+    return critique
 
 
-__all__ = ["CRITIC_2", "PAPER_STATUS", "SECTIONS", "STAGE", "Executed", "executed_research", "run"]
+__all__ = [
+    "CRITIC_2", "PAPER_STATUS", "SECTIONS", "STAGE", "Executed", "check_paper",
+    "executed_research", "run",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 from ..errors import ConfigError
@@ -13,14 +14,24 @@ from ._step import ExecutedStep
 from ._taxonomy import FlawCategory, Severity
 
 
+def _below_or_at(a: float | None, b: float | None) -> bool:
+    """a <= b, allowing for rounding in the last printed digits (relative 1e-9)."""
+    assert a is not None and b is not None
+    return a <= b + 1e-9 * max(1.0, abs(a), abs(b))
+
+
 @register_critic
 class ClaimEvidence(ProgrammaticCritic[ExecutedStep]):
-    """A claim needs at least two seeds (counted in its runs, not as stated) and an interval."""
+    """A claim needs at least two seeds (counted in its runs, not as stated) and an interval
+    that contains its own estimate."""
 
     id = "c1.claim-evidence"
-    version = "1"
+    version = "2"
     checks: ClassVar[tuple[str, ...]] = ("experiment_claim", "sandbox_run")
-    description = "a claim from one seed, or without a finite, ordered interval"
+    description = (
+        "a claim from one seed, without a finite, ordered interval, or with an interval that "
+        "does not contain its own estimate"
+    )
 
     def rule(self, step: ExecutedStep) -> list[Finding]:
         findings: list[Finding] = []
@@ -43,6 +54,17 @@ class ClaimEvidence(ProgrammaticCritic[ExecutedStep]):
                     category=FlawCategory.WEAK_EVIDENCE, severity=Severity.MAJOR,
                     description="the claim has no usable interval",
                     evidence=f"interval: [{claim.ci_low}, {claim.ci_high}]", location=where,
+                ))
+            elif claim.estimate is not None and math.isfinite(claim.estimate) and not (
+                _below_or_at(claim.ci_low, claim.estimate)
+                and _below_or_at(claim.estimate, claim.ci_high)
+            ):
+                findings.append(Finding(
+                    category=FlawCategory.WEAK_EVIDENCE, severity=Severity.MAJOR,
+                    description="the claim's interval does not contain its own estimate",
+                    evidence=f"estimate {claim.estimate!r}; interval [{claim.ci_low!r}, "
+                    f"{claim.ci_high!r}]",
+                    location=where,
                 ))
         return findings
 

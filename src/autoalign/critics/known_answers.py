@@ -392,6 +392,8 @@ def _evidence_cases() -> list[KnownAnswer]:
         "a NaN interval": _claim(ci_low=float("nan"), ci_high=float("nan")),
         "interval ends reversed": _claim(ci_low=-0.55, ci_high=-0.70),
         "stated one seed, runs not found": _claim(run_ids=[99], n_seeds=1),
+        "estimate above its interval": _claim(estimate=1.0, ci_low=2.0, ci_high=3.0),
+        "estimate below its interval": _claim(estimate=-0.72),
     }
     negatives = {
         "clean step": clean_step(),
@@ -402,6 +404,8 @@ def _evidence_cases() -> list[KnownAnswer]:
                                                                      question_id=None),
         "no claims": _edit(claims=[]),
         "degenerate but valid interval": _claim(ci_low=-0.625, ci_high=-0.625),
+        "estimate at the interval's lower end": _claim(estimate=-0.70),
+        "a claim without an estimate": _claim(estimate=None),
     }
     return _cases(c, cat, positives, negatives)
 

@@ -130,3 +130,16 @@ def test_artifact_counts_per_run_are_counted_in_the_database(store: Store) -> No
                        content_json={})
     assert store.artifact_counts() == {one: 3, two: 1}
     assert {r: len(store.artifacts(run_id=r)) for r in (one, two)} == {one: 3, two: 1}
+
+
+def test_a_step_key_prefix_is_matched_literally(store: Store) -> None:
+    run = store.create_run(name="r", agenda_digest="p" * 64, config={}).id
+    for key in ("execute/step/0.0/run/a", "execute/step/0.0/run/b@1", "execute/step/0.1/run/c",
+                "execute/step/0_0/run/d"):
+        store.add_artifact(run_id=run, kind="sandbox_run", stage="execute", step_key=key,
+                           content_json={})
+    found = store.artifacts(run_id=run, step_key_prefix="execute/step/0.0/run/")
+    assert [a.step_key for a in found] == ["execute/step/0.0/run/a", "execute/step/0.0/run/b@1"]
+    assert store.artifacts(run_id=run, step_key_prefix="execute/step/0_") == [
+        a for a in store.artifacts(run_id=run) if a.step_key == "execute/step/0_0/run/d"
+    ]

@@ -355,11 +355,12 @@ class StepWork:
             if not errors:
                 break
         # Tool runs of a resumed ask are not called again: find them by their keys.
-        prefix, suffix = f"{self.base}/run/", ctx.key("")
-        for art in ctx.store.artifacts(run_id=ctx.run.id, kind=Kind.SANDBOX_RUN):
+        suffix = ctx.key("")
+        for art in ctx.store.artifacts(
+            run_id=ctx.run.id, kind=Kind.SANDBOX_RUN, step_key_prefix=f"{self.base}/run/"
+        ):
             key = art.step_key or ""
-            this_round = key.endswith(suffix) if suffix else "@" not in key
-            if key.startswith(prefix) and this_round:
+            if key.endswith(suffix) if suffix else "@" not in key:  # this round's runs only
                 self._note(art, _arm_label(art), "tool")
         rows = [row for ref in self.runs if ref.ok for row in _rows(ctx, ref)]
         # A plan still rejected after its re-asks fails the step, even if some arms ran: the

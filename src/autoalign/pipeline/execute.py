@@ -222,6 +222,7 @@ async def _round(
         _step(ctx, project, schemas, slots, task, context, earlier) for task in tasks
     ])
     outcomes.extend(done)
+    usable = [o for o in done if o.status(ctx)[0]]  # read once: each status is a store read
     interpretation = await ctx.step(
         key=f"execute/interpret/{r}",
         kind=Kind.INTERPRETATION,
@@ -238,9 +239,8 @@ async def _round(
             f"\n{delimit('round_results', _history(ctx, done))}"
         ),
         parents=[
-            *[o.log.id for o in done if o.status(ctx)[0]],
-            *[o.report.id for o in done if o.report is not None and o.report.artifact
-              and o.status(ctx)[0]],
+            *[o.log.id for o in usable],
+            *[o.report.id for o in usable if o.report is not None and o.report.artifact],
             (proposal.id, Relation.CONTEXT),
         ],
         render=_render_interpretation,

@@ -240,9 +240,13 @@ class Store(RunsMixin, LedgerMixin, FindingsMixin, ReviewsMixin):
         kind: str | None = None,
         stage: str | None = None,
         ids: Sequence[int] | None = None,
+        step_key_prefix: str | None = None,
     ) -> list[ArtifactRecord]:
-        """Artifacts matching every filter given, in creation order."""
+        """Artifacts matching every filter given, in creation order (`step_key_prefix` matches
+        keys that start with it, literally)."""
         query = select(Artifact).order_by(Artifact.id)
+        if step_key_prefix is not None:
+            query = query.where(Artifact.step_key.startswith(step_key_prefix, autoescape=True))
         if run_id is not None:
             query = query.where(Artifact.run_id == run_id)
         if kind is not None:

@@ -293,3 +293,11 @@ def test_stopped_run_exits_3_with_the_reason_on_stderr(tmp_path: Path) -> None:
     (line,) = out.err.splitlines()
     assert line.startswith("run 1 stopped:") and "budget" in line
     assert "budget" not in out.out
+
+
+def test_an_unknown_testbed_in_a_topic_creates_no_database(tmp_path: Path) -> None:
+    agenda = tmp_path / "agenda.toml"
+    agenda.write_text('[[topics]]\nname = "x"\ntestbeds = ["nosuch"]\n', encoding="utf-8")
+    line = one_error_line(invoke("--db", "sqlite:///r.db", "run", str(agenda), cwd=tmp_path))
+    assert "topics[0].testbeds" in line and "unknown testbed 'nosuch'" in line
+    assert files_under(tmp_path) == {"agenda.toml"}

@@ -13,7 +13,7 @@ from .._text import safe, safe_line
 from ..agenda import load_agenda
 from ..errors import UsageError
 from ..models import CallEvent, check_models
-from ..pipeline import ROLES, STAGES, RunSummary, run_agenda_sync
+from ..pipeline import ROLES, STAGES, RunSummary, check_catalogs, run_agenda_sync
 from ..vocabulary import RunStatus
 from ._common import (
     EXIT_FAILED,
@@ -114,6 +114,7 @@ def run(
         raise UsageError("--stage re-runs a stage of the latest run; it cannot be used with --new")
     agenda = load_agenda(agenda_path)
     check_models(agenda.models, ROLES, budget=agenda.budget)
+    check_catalogs(agenda)  # before the database is created, like the models
     with open_store(create=True) as store:
         with Progress(*bar_columns(), console=console, transient=False) as bar:
             summary = run_agenda_sync(

@@ -6,6 +6,7 @@ can be resumed at any step and one stage can be re-run alone.
 """
 
 from ..runtime import NullProgress, ProgressSink
+from ._catalog import check_catalogs
 from ._orchestrator import ROLES, STAGES, RunSummary, run_agenda, run_agenda_sync
 from .paper import Link, PaperPart, PaperView, read_paper
 from .writeup import SECTIONS
@@ -20,6 +21,7 @@ __all__ = [
     "PaperView",
     "ProgressSink",
     "RunSummary",
+    "check_catalogs",
     "read_paper",
     "run_agenda",
     "run_agenda_sync",

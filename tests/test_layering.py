@@ -8,7 +8,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "autoalign"
 
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"__init__", "errors", "vocabulary", "_text", "_cache"}),
+    frozenset({"__init__", "errors", "vocabulary", "_text", "_cache", "_environment"}),
     frozenset({"store"}),
     frozenset({"models"}),
     frozenset({"embeddings"}),

@@ -31,6 +31,10 @@ class Role(StrEnum):
 ROLE_NAMES: tuple[str, ...] = tuple(role.value for role in Role)
 """Every role's name, in pipeline order."""
 
+EMBEDDED_MODEL = "local:gemma-3-270m"
+"""The model a role gets when the agenda names none: the embedded one, which needs no key and
+no network."""
+
 
 class Stage(StrEnum):
     """A pipeline stage; every artifact records the stage that wrote it."""
@@ -45,6 +49,10 @@ class Stage(StrEnum):
     EXAMINE = "examine"
     """`autoalign examine`: a paper written elsewhere and its logs, imported and checked by
     critic #2 (not a pipeline stage: no agenda runs it)."""
+
+
+PIPELINE_STAGES: tuple[Stage, ...] = (Stage.PROPOSE, Stage.EXECUTE, Stage.WRITEUP)
+"""The stages an agenda's run goes through, in order (the pipeline registers exactly these)."""
 
 
 class Kind(StrEnum):
@@ -188,3 +196,14 @@ class ClaimSource(StrEnum):
     """`autoalign study`: a formula (a normal approximation to the effect's estimate), no model."""
     PIPELINE = "pipeline"
     """Stated by an agent in the pipeline; the claim's artifact names the model."""
+
+
+class Severity(StrEnum):
+    """How much a finding matters downstream."""
+
+    MINOR = "minor"
+    """Worth fixing; the results stay usable."""
+    MAJOR = "major"
+    """The results are doubtful until fixed."""
+    CRITICAL = "critical"
+    """The results must not be used downstream."""

@@ -15,20 +15,11 @@ from rich.console import Console
 from rich.table import Table
 
 from .._text import safe, safe_line
-from ..calibration import (
-    MIN_N_FOR_INTERVAL,
-    CalibrationReport,
-    GroupBy,
-    Score,
-    SkipReason,
-    TruthFor,
-    reliability_diagram,
-    score_claims,
-)
-from ..store import Store
 from ._common import DbOption, open_store, use_db
 
 if TYPE_CHECKING:
+    from ..calibration import CalibrationReport, GroupBy, Score, SkipReason, TruthFor
+    from ..store import Store
     from ..testbeds import Truth
 
 _STAT_NAMES = {"brier": "Brier score", "log_loss": "log loss", "ece": "ECE (equal-mass)"}
@@ -86,6 +77,8 @@ def register(
         """Score every claim that has ground truth: Brier score, log loss, ECE and a reliability
         diagram, each with a 95% bootstrap interval and n, overall and then separately by
         source (study formula, pipeline agents) and by model."""
+        from ..calibration import reliability_diagram, score_claims
+
         use_db(db)
         with factory() as store:
             report = score_claims(
@@ -110,6 +103,8 @@ def register(
 
 
 def _print_report(console: Console, report: CalibrationReport) -> None:
+    from ..calibration import MIN_N_FOR_INTERVAL
+
     if report.scores:
         level = f"{report.level:.0%}"
         table = Table(header_style="bold")
@@ -142,6 +137,8 @@ def _print_report(console: Console, report: CalibrationReport) -> None:
 
 
 def _interval(score: Score) -> str:
+    from ..calibration import MIN_N_FOR_INTERVAL
+
     if not score.has_interval:
         return f"n/a (n < {MIN_N_FOR_INTERVAL})"
     return safe(f"[{score.ci_low:.4f}, {score.ci_high:.4f}]")

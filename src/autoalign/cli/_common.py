@@ -1,17 +1,27 @@
-"""What every command module shares: consoles, exit codes, the `--db` option, id parsing."""
+"""What every command module shares: consoles, exit codes, the `--db` option, id parsing.
+
+Command modules import only typer, rich's console and the project's base modules at the top;
+everything else (the store, the pipeline, models, numpy) is imported inside the command that
+needs it, so that `autoalign --help` and a mistyped command answer at once.
+tests/cli/test_startup.py holds them to that.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 
+from .._environment import DB_ENV_VAR
 from .._text import clip
 from ..errors import UsageError
-from ..store import DB_ENV_VAR, Store
+
+if TYPE_CHECKING:
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+
+    from ..store import Store
 
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -69,6 +79,8 @@ def open_store(*, create: bool = False, writable: bool | None = None) -> Store:
     """The research database; commands that only read pass `create=False` (the default), so a
     missing database is an error rather than a new empty one. A command that writes into an
     existing database passes `writable=True`: a read-only one is then refused when opened."""
+    from ..store import Store
+
     return Store.open(_State.db, create=create, writable=writable)
 
 
@@ -94,4 +106,7 @@ NEGATIVE_IDS = {"ignore_unknown_options": True}
 
 
 def bar_columns() -> tuple[TextColumn, BarColumn, MofNCompleteColumn]:
+    """The columns of every progress bar: what, how far, done of total."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+
     return (TextColumn("[bold]{task.description:<8}"), BarColumn(), MofNCompleteColumn())

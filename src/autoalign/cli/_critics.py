@@ -4,16 +4,17 @@ known-answer cases. Thin: it calls `autoalign.critics` and prints."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from .._text import safe
-from ..critics import get_critic, list_critics
-from ..critics.known_answers import Rate, evaluate_known_answers
 from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from ..critics.known_answers import Rate
 
 critics_app = typer.Typer(
     help="The critics: list them, and measure each programmatic critic's recall and false-alarm "
@@ -46,6 +47,8 @@ def _rate(rate: Rate) -> tuple[str, str]:
 def list_command() -> None:
     """List the critics: id, version, kind, which critic and stage it belongs to (what subject
     it checks), what it reads and what it flags."""
+    from ..critics import list_critics
+
     table = Table(header_style="bold")
     for col in ("id", "version", "kind", "critic: subject (stage)", "reads", "flags"):
         table.add_column(col, overflow="fold")
@@ -66,6 +69,9 @@ CriticOption = Annotated[
 def evaluate_command(critic: CriticOption = None) -> None:
     """Each programmatic critic's recall on its flawed known-answer cases and false-alarm rate
     on its clean ones, each with n and a Wilson 95% interval; then the cases it got wrong."""
+    from ..critics import get_critic
+    from ..critics.known_answers import evaluate_known_answers
+
     for name in critic or []:
         chosen = get_critic(name)  # an unknown id is one clear error line
         if chosen.kind != "programmatic":

@@ -4,13 +4,16 @@ Thin: it calls `autoalign.examine` and prints the report."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .._text import safe
-from ..examine import DEFAULT_MODEL, Examination, examine_sync
+from ..vocabulary import EMBEDDED_MODEL
 from ._common import DbOption, console, open_store, use_db
+
+if TYPE_CHECKING:
+    from ..examine import Examination
 
 
 def _print(report: Examination) -> None:
@@ -63,12 +66,14 @@ def examine(
     ] = None,
     model: Annotated[
         str, typer.Option("--model", help="provider:model that critic #2's review asks.")
-    ] = DEFAULT_MODEL,
+    ] = EMBEDDED_MODEL,
     db: DbOption = None,
 ) -> None:
     """Examine a paper written elsewhere: import it and its logs as artifacts, run critic #2
     (its programmatic checks and its LLM review) and print each flaw with its category,
     severity, critic, location and evidence. Layouts: docs/examine.md."""
+    from ..examine import examine_sync
+
     use_db(db)
     with open_store(create=True) as store:
         report = examine_sync(store, paper, logs_dir=logs, model=model)

@@ -5,24 +5,19 @@ every stored text through `safe` / `safe_line`."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
+from .._environment import REVIEWER_ENV_VAR
 from .._text import safe, safe_line
-from ..critics import Severity
-from ..review import (
-    REVIEWER_ENV_VAR,
-    RequestContext,
-    check_reviewer,
-    decide,
-    request_context,
-    review_queue,
-)
-from ..store import FlawRecord, ReviewDecisionRecord, ReviewLabelRecord
-from ..vocabulary import ReviewDecision
+from ..vocabulary import ReviewDecision, Severity
 from ._common import NEGATIVE_IDS, DbOption, IdArgument, console, open_store, parse_id, use_db
+
+if TYPE_CHECKING:
+    from ..review import RequestContext
+    from ..store import FlawRecord, ReviewDecisionRecord, ReviewLabelRecord
 
 review_app = typer.Typer(
     help="The human review queue: list review requests by priority, show one with its context, "
@@ -51,6 +46,8 @@ def list_command(
 ) -> None:
     """List open review requests, most urgent first: worst flaw severity in the request's
     context, then artifacts downstream, then age."""
+    from ..review import review_queue
+
     use_db(db)
     with open_store() as store:
         entries = review_queue(store, include_resolved=all_)
@@ -77,6 +74,8 @@ def show_command(request_id: IdArgument, db: DbOption = None) -> None:
     """Print one review request with its full context: the artifact, its flaws (critic id and
     version, severity, description), the critique, the provenance chain up to the roots, the
     logs and sandbox runs it rests on, what lies downstream, and the decisions so far."""
+    from ..review import request_context
+
     use_db(db)
     number = parse_id(request_id, what="review request", listing=LISTING)
     with open_store() as store:
@@ -178,6 +177,8 @@ def decide_command(
     """Record a decision on a review request as a label (with the reviewer and time). confirm
     resolves it and rolls back: the flawed artifact becomes `flawed`, everything downstream
     `tainted`; dismiss resolves it; unsure leaves it open."""
+    from ..review import check_reviewer, decide
+
     use_db(db)
     number = parse_id(request_id, what="review request", listing=LISTING)
     flaw_id = parse_id(flaw, what="flaw", listing=f"autoalign review show {number}") if (

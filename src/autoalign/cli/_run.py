@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import Progress, TaskID
-from rich.table import Table
 
 from .._text import safe, safe_line
-from ..agenda import load_agenda
 from ..errors import UsageError
-from ..models import CallEvent, check_models
-from ..pipeline import ROLES, STAGES, RunSummary, check_catalogs, run_agenda_sync
-from ..vocabulary import RunStatus
+from ..vocabulary import PIPELINE_STAGES, RunStatus
 from ._common import (
     EXIT_FAILED,
     EXIT_STOPPED,
@@ -25,6 +20,12 @@ from ._common import (
     open_store,
     use_db,
 )
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from ..models import CallEvent
+    from ..pipeline import RunSummary
 
 
 class RichProgress:
@@ -97,7 +98,7 @@ def run(
         str | None,
         typer.Option(
             "--stage", metavar="NAME",
-            help=f"Re-run only this stage ({', '.join(STAGES)}) of the agenda's latest "
+            help=f"Re-run only this stage ({', '.join(PIPELINE_STAGES)}) of the agenda's latest "
             "completed run, from what the database holds, as a new round.",
         ),
     ] = None,
@@ -109,6 +110,12 @@ def run(
     answers are served from the cache. With --stage, only that stage runs again; an
     interrupted stage re-run resumes when given the same --stage.
     """
+    from rich.progress import Progress
+
+    from ..agenda import load_agenda
+    from ..models import check_models
+    from ..pipeline import ROLES, check_catalogs, run_agenda_sync
+
     use_db(db)
     if stage is not None and new:
         raise UsageError("--stage re-runs a stage of the latest run; it cannot be used with --new")
@@ -130,6 +137,8 @@ def run(
 
 
 def _print_summary(summary: RunSummary) -> None:
+    from rich.table import Table
+
     run = summary.run
     if summary.already_completed:
         console.print(

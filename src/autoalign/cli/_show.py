@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from .._text import safe, safe_line
-from ..pipeline import read_paper
 from ..vocabulary import Kind, Stage
 from ._common import (
     NEGATIVE_IDS,
@@ -90,6 +89,8 @@ def show_artifacts(
 @show_app.command("paper", context_settings=NEGATIVE_IDS)
 def show_paper(paper_id: IdArgument, db: DbOption = None) -> None:
     """Print a paper top-down: abstract, introduction, main text, appendix, with their links."""
+    from ..pipeline import read_paper
+
     use_db(db)
     number = parse_id(paper_id, what="paper")
     with open_store() as store:

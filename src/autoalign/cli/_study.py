@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.progress import Progress
 from rich.table import Table
 
 from .._text import safe
-from ..agenda import MAX_SEED
 from ..errors import UsageError
 from ._common import DbOption, bar_columns, console, open_store, use_db
 
@@ -30,6 +28,9 @@ def study(
     Each claim carries the effect estimate, its 95% interval and the probability that the
     question's answer is yes; `autoalign calibration` scores them against ground truth.
     """
+    from rich.progress import Progress
+
+    from ..agenda import MAX_SEED
     from ..experiments import run_study
     from ..sandbox import Limits, LocalBackend, isolation_level
     from ..testbeds import get_testbed, list_testbeds

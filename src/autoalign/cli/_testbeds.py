@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from .._text import safe
-from ..testbeds import Question, get_testbed, ground_truth, list_testbeds, truth_cache_path
+
+if TYPE_CHECKING:
+    from ..testbeds import Question
 
 testbeds_app = typer.Typer(
     help="Small CPU experiments with known ground truth: list them, show one, compute the true "
@@ -33,6 +35,8 @@ NameArg = Annotated[str, typer.Argument(metavar="NAME", help="Testbed name (see 
 @testbeds_app.command("list")
 def list_command() -> None:
     """List the testbeds: name, version, what runs, number of research questions."""
+    from ..testbeds import list_testbeds
+
     table = Table(header_style="bold")
     for col in ("name", "version", "description", "questions"):
         table.add_column(col, overflow="fold")
@@ -45,6 +49,8 @@ def list_command() -> None:
 @testbeds_app.command("show")
 def show_command(name: NameArg) -> None:
     """Show a testbed's knobs, interventions, metrics, research questions and analogy."""
+    from ..testbeds import get_testbed
+
     tb = get_testbed(name)
     console = _console()
     console.print(f"[bold]{safe(tb.name)}[/] version {safe(tb.version)}")
@@ -98,6 +104,8 @@ def truth_command(
     ] = None,
 ) -> None:
     """Compute (or read from the cache) the true effect and answer of each research question."""
+    from ..testbeds import get_testbed, ground_truth, truth_cache_path
+
     tb = get_testbed(name)
     console = _console()
     started = time.perf_counter()

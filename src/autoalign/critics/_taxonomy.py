@@ -1,8 +1,16 @@
-"""The shared flaw taxonomy (version 2, documented in `docs/flaws.md`) and severities."""
+"""The shared flaw taxonomy (version 2, documented in `docs/flaws.md`) and severities.
+
+`Severity` lives in `autoalign.vocabulary` (the command line names it without loading the
+critics) and is re-exported here with the taxonomy it grades.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from ..vocabulary import Severity
+
+__all__ = ["TAXONOMY_VERSION", "FlawCategory", "Severity"]
 
 TAXONOMY_VERSION = "2"
 """Version of `FlawCategory`; a category is never renamed or reused within a version."""
@@ -37,14 +45,3 @@ class FlawCategory(StrEnum):
     """A method that cannot answer the question as the paper presents it."""
     OTHER = "other"
     """Anything else; the description says what."""
-
-
-class Severity(StrEnum):
-    """How much a finding matters downstream."""
-
-    MINOR = "minor"
-    """Worth fixing; the results stay usable."""
-    MAJOR = "major"
-    """The results are doubtful until fixed."""
-    CRITICAL = "critical"
-    """The results must not be used downstream."""

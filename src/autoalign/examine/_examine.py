@@ -29,11 +29,11 @@ from ..critics import (
 from ..errors import DataError, ModelError
 from ..models import ModelClient, ModelsConfig, check_models
 from ..store import Store
-from ..vocabulary import Kind, Relation, Role, RunStatus, Stage
+from ..vocabulary import EMBEDDED_MODEL, Kind, Relation, Role, RunStatus, Stage
 from ._logs import ImportedLog, read_logs
 from ._paper import ImportedPaper, read_paper
 
-DEFAULT_MODEL = "local:gemma-3-270m"
+DEFAULT_MODEL = EMBEDDED_MODEL
 """The model critic #2's review asks when `--model` is not given: the embedded one."""
 MAX_LOG_PROMPT_CHARS = 8000
 """Most characters of the logs' numbers shown to the LLM critic (the checks see them all)."""

@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from ..errors import ConfigError
+from ..vocabulary import EMBEDDED_MODEL
 
-DEFAULT_MODEL = "local:gemma-3-270m"
+DEFAULT_MODEL = EMBEDDED_MODEL
 
 DEFAULT_TIMEOUT_S = 60.0
 """Default timeout of one HTTP request to a remote provider. A structured answer of a few hundred

@@ -4,8 +4,9 @@ context, record a reviewer's decision as a label, and roll back what a confirmed
 The CLI (`autoalign review ...`) and a web page use this package alike; nothing here prints.
 """
 
+from .._environment import REVIEWER_ENV_VAR
 from ._context import LOG_KINDS, Ancestor, RequestContext, request_context
-from ._decide import REVIEWER_ENV_VAR, check_reviewer, decide
+from ._decide import check_reviewer, decide
 from ._queue import SEVERITY_RANK, QueueEntry, review_queue
 
 __all__ = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .._environment import REVIEWER_ENV_VAR
 from .._text import clip, control_character
 from ..critics import Severity
 from ..errors import UsageError
@@ -14,9 +15,6 @@ from ..store import (
     Store,
 )
 from ..vocabulary import ReviewDecision
-
-REVIEWER_ENV_VAR = "AUTOALIGN_REVIEWER"
-"""The reviewer's name when `--reviewer` is not given."""
 
 
 def check_reviewer(name: str | None) -> str:

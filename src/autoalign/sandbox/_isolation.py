@@ -32,6 +32,7 @@ import autoalign
 from autoalign.errors import ConfigError
 
 from .._cache import cache_root
+from .._environment import DB_ENV_VAR, DEFAULT_DB_DIR
 from ._models import ISOLATION_LEVELS, IsolationLevel
 
 logger = logging.getLogger("autoalign.sandbox")
@@ -49,9 +50,6 @@ agent-written code."""
 SANDBOX_USER_ID = 65534
 """The unprivileged uid and gid (`nobody`) sandboxed code runs as under `namespaces` when the
 runner is root, so the kernel's per-user process limit binds it."""
-
-DB_ENV = "AUTOALIGN_DB"
-DEFAULT_DB_DIR = ".autoalign"
 
 NO_CODE_LEVEL_HINT = (
     "install bubblewrap (`apt-get install -y bubblewrap`), or enable unprivileged user "
@@ -149,7 +147,7 @@ def research_data_paths() -> list[str]:
     work folder, so these matter only when one of those folders holds them.
     """
     paths = [cache_root(), Path.cwd() / DEFAULT_DB_DIR]
-    url = os.environ.get(DB_ENV, "")
+    url = os.environ.get(DB_ENV_VAR, "")
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         db = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
         paths += [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]

@@ -1,7 +1,8 @@
 """The research database: artifacts, provenance, the LLM call ledger, flaws, judgments, claims,
 review requests and the labels human reviewers record on them."""
 
-from ._engine import DB_ENV_VAR, DEFAULT_DB_PATH, resolve_url
+from .._environment import DB_ENV_VAR, DEFAULT_DB_PATH
+from ._engine import resolve_url
 from ._records import (
     ArtifactRecord,
     AttemptRecord,

@@ -13,11 +13,9 @@ from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from .._environment import DB_ENV_VAR, DEFAULT_DB_PATH
 from .._text import CLIP_CHARS, clip
 from ..errors import StoreError
-
-DEFAULT_DB_PATH = Path(".autoalign") / "research.db"
-DB_ENV_VAR = "AUTOALIGN_DB"
 
 NO_DATABASE_HINT = "run `autoalign init` or `autoalign run AGENDA` first, or pass --db URL"
 

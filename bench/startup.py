@@ -1,0 +1,99 @@
+"""Start-up of the command line: `autoalign --help` against bare interpreters, in the same run.
+
+Each command is started as a fresh process, as a user's shell starts it, several times in turn
+(so a background load affects all of them alike); the median wall time is reported. Baselines:
+`python -c pass` (the interpreter alone) and `python -c "import typer"` (the CLI framework
+alone, which `--help` cannot avoid). Target: `autoalign --help` within 0.3 s.
+
+Run:  python bench/startup.py [--repeat 15] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+TARGET_S = 0.3
+"""`autoalign --help` must answer within this many seconds."""
+
+
+def _autoalign() -> list[str]:
+    """The installed console script next to this interpreter, else `python -m autoalign`."""
+    script = Path(sys.executable).parent / "autoalign"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "autoalign"]
+
+
+def _commands() -> dict[str, list[str]]:
+    return {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "python -c 'import typer'": [sys.executable, "-c", "import typer"],
+        "autoalign --help": [*_autoalign(), "--help"],
+        "autoalign show --help": [*_autoalign(), "show", "--help"],
+    }
+
+
+def _once(argv: list[str]) -> float:
+    env = {**os.environ, "COLUMNS": "100"}
+    started = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                   check=True)
+    return time.perf_counter() - started
+
+
+def timings(repeat: int) -> dict[str, list[float]]:
+    """Wall seconds of each command, `repeat` times, interleaved; one warm-up run each first."""
+    commands = _commands()
+    for argv in commands.values():
+        _once(argv)  # warm the file cache, not measured
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, argv in commands.items():
+            times[name].append(_once(argv))
+    return times
+
+
+def measure(quick: bool = False) -> list[dict[str, Any]]:
+    """Rows for bench/pipeline.py: median start-up time and its ratio to the bare interpreter."""
+    times = timings(5 if quick else 15)
+    bare = statistics.median(times["python -c pass"])
+    rows = []
+    for name in ("autoalign --help", "autoalign show --help"):
+        value = statistics.median(times[name])
+        rows.append({
+            "name": f"start-up: {name}", "value": value, "unit": "s", "baseline": bare,
+            "ratio": value / bare, "target": f"<= {TARGET_S} s", "ok": value <= TARGET_S,
+        })
+    framework = statistics.median(times["python -c 'import typer'"])
+    rows.append({
+        "name": "start-up: import typer (framework floor)", "value": framework, "unit": "s",
+        "baseline": bare, "ratio": framework / bare, "target": "-", "ok": True,
+    })
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=15, help="runs of each command")
+    parser.add_argument("--quick", action="store_true", help="5 runs of each command")
+    args = parser.parse_args()
+    times = timings(5 if args.quick else args.repeat)
+    bare = statistics.median(times["python -c pass"])
+    print(f"{'command':<28} {'median s':>9} {'min s':>7} {'max s':>7} {'x bare':>7}  n")
+    for name, values in times.items():
+        median = statistics.median(values)
+        print(f"{name:<28} {median:9.3f} {min(values):7.3f} {max(values):7.3f} "
+              f"{median / bare:7.1f}  {len(values)}")
+    help_s = statistics.median(times["autoalign --help"])
+    verdict = "PASS" if help_s <= TARGET_S else "FAIL"
+    print(f"\nautoalign --help: {help_s:.3f} s, target <= {TARGET_S} s: {verdict}")
+    sys.exit(0 if help_s <= TARGET_S else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""`autoalign --help` loads only typer, rich and the project's base modules.
+
+Every command module imports its heavy dependencies inside the command that needs them, so that
+the help, a mistyped command and shell completion answer at once (bench/startup.py measures the
+time; this test holds the import rule that the time rests on, without timing anything).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from autoalign.pipeline import STAGES
+from autoalign.vocabulary import PIPELINE_STAGES
+
+HEAVY = (
+    "sqlalchemy", "alembic", "pydantic", "pydantic_ai", "numpy", "scipy", "sklearn", "choix",
+    "openai", "anthropic", "httpx", "matplotlib", "llama_cpp", "autoalign.store",
+    "autoalign.models", "autoalign.pipeline", "autoalign.critics", "autoalign.testbeds",
+    "autoalign.calibration", "autoalign.sandbox", "autoalign.review", "autoalign.examine",
+    "autoalign.agenda",
+)
+
+_PROBE = """
+import json, sys
+from autoalign.cli import app
+try:
+    app(ARGS, prog_name="autoalign")
+except SystemExit as exit:
+    code = exit.code
+print(json.dumps({"code": code, "loaded": sorted(m for m in HEAVY if m in sys.modules)}))
+"""
+
+
+def _loaded_after(args: list[str]) -> tuple[int, list[str], str]:
+    code = _PROBE.replace("ARGS", repr(args)).replace("HEAVY", repr(HEAVY))
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    *printed, last = done.stdout.strip().splitlines()
+    result = json.loads(last)
+    return result["code"], result["loaded"], "\n".join(printed)
+
+
+def test_help_lists_every_command_without_loading_heavy_modules() -> None:
+    code, loaded, out = _loaded_after(["--help"])
+    assert code == 0
+    assert loaded == []
+    for command in ("init", "run", "study", "status", "show", "testbeds", "calibration",
+                    "critics", "review", "examine"):
+        assert command in out
+
+
+def test_a_command_s_help_loads_nothing_heavy_either() -> None:
+    code, loaded, out = _loaded_after(["run", "--help"])
+    assert code == 0
+    # Typer itself imports pydantic to convert a command's parameters; nothing else loads.
+    assert [m for m in loaded if m != "pydantic"] == []
+    assert "propose, execute, writeup" in out
+
+
+def test_the_stage_names_in_run_help_are_the_pipeline_s() -> None:
+    assert STAGES == PIPELINE_STAGES

@@ -4,6 +4,7 @@ the agenda's `[sandbox]` section and closed when the run ends."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable
 from concurrent.futures import Future
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from autoalign.errors import BackendError
+from autoalign.errors import BackendError, ConfigError
 from autoalign.pipeline import _orchestrator, run_agenda
 from autoalign.sandbox import Job, LocalBackend, SandboxRun, make_backend
 from autoalign.store import Store
@@ -113,3 +114,14 @@ def test_the_default_local_backend_runs_one_job_per_core(monkeypatch: pytest.Mon
     finally:
         default.close()
         sized.close()
+
+
+async def test_a_ray_backend_without_ray_stops_the_run_before_anything_is_written(
+    store: Store, team: tuple[Team, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _script, model = team
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails, as when not installed
+    with pytest.raises(ConfigError) as caught:
+        await run_agenda(agenda(model, sandbox={"backend": "ray"}), store=store)
+    assert "pip install 'autoalign[ray]'" in str(caught.value)
+    assert store.list_runs() == []

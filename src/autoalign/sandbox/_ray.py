@@ -8,6 +8,7 @@ sandbox package, so autoalign works without it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -160,7 +161,8 @@ class RayBackend:
         try:
             record = ray.get(ref, timeout=timeout)
         except errors.GetTimeoutError:
-            ray.cancel(ref, force=True)
+            with contextlib.suppress(errors.RayError, ValueError):  # it may have just ended
+                ray.cancel(ref, force=True)
             raise BackendError(
                 f"a sandboxed {job.kind} job did not come back from Ray within {timeout:g} s "
                 f"(its wall-clock limit of {job.limits.wall_s:g} s plus a margin of "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -115,7 +116,7 @@ class RayBackend:
         self._owns_ray = not ray.is_initialized()
         if self._owns_ray:
             options: dict[str, Any] = {"address": address, "logging_level": logging.WARNING}
-            if address is None:
+            if address is None and not os.environ.get("RAY_ADDRESS"):
                 options["include_dashboard"] = False  # only a new instance takes this option
             try:
                 ray.init(**options)

@@ -148,3 +148,40 @@ def test_many_problems_fit_one_line(tmp_path: Path) -> None:
         load_agenda(write(tmp_path, topics))
     message = str(info.value)
     assert "\n" not in message and "problems" in message and "more" in message
+
+
+def test_sandbox_section_picks_the_backend(tmp_path: Path) -> None:
+    default = load_agenda(write(tmp_path, '[[topics]]\nname = "x"\n'))
+    assert (default.sandbox.backend, default.sandbox.ray_address, default.sandbox.workers) == (
+        "local", None, None,
+    )
+    text = (
+        '[sandbox]\nbackend = "ray"\nray_address = "ray://head:10001"\nworkers = 8\n'
+        '[[topics]]\nname = "x"\n'
+    )
+    on_ray = load_agenda(write(tmp_path, text))
+    assert (on_ray.sandbox.backend, on_ray.sandbox.ray_address, on_ray.sandbox.workers) == (
+        "ray", "ray://head:10001", 8,
+    )
+    # Where the jobs run is not part of the identity: a run may resume on another backend.
+    assert on_ray.digest() == default.digest()
+
+
+@pytest.mark.parametrize(
+    ("section", "field", "reason"),
+    [
+        ('backend = "dask"', "sandbox.backend", "Input should be 'local' or 'ray' (got 'dask')"),
+        ("workers = 0", "sandbox.workers", "greater than or equal to 1"),
+        ('ray_address = "auto"', "sandbox",
+         "ray_address 'auto' is set but backend is 'local'; set backend = \"ray\""),
+        ('backnd = "ray"', "sandbox.backnd", "unknown key"),
+    ],
+)
+def test_bad_sandbox_keys_name_field_and_reason(
+    tmp_path: Path, section: str, field: str, reason: str
+) -> None:
+    path = write(tmp_path, f'[sandbox]\n{section}\n[[topics]]\nname = "x"\n')
+    with pytest.raises(ConfigError) as info:
+        load_agenda(path)
+    assert info.value.field == field
+    assert reason in info.value.reason

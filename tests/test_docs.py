@@ -37,5 +37,7 @@ def test_every_command_has_help_and_is_documented() -> None:
 
 def test_readme_commands_are_the_ci_commands() -> None:
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
-    test_command = "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/pytest"
+    test_command = (
+        "python3 -m venv .venv && .venv/bin/pip install -e '.[test,ray]' && .venv/bin/pytest"
+    )
     assert test_command in README and test_command in ci

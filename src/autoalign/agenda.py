@@ -14,7 +14,14 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from ._text import CLIP_CHARS, clip, control_character
@@ -83,6 +90,31 @@ class ExecutionSection(_Frozen):
     """Judges asked to approve a decision far from the proposal (sunset, spin off)."""
 
 
+class SandboxSection(_Frozen):
+    """Where the sandboxed experiment runs happen. Not part of the agenda's digest: the same
+    jobs give the same records on every backend, so a run may resume on another one."""
+
+    backend: Literal["local", "ray"] = "local"
+    """`local`: this machine's process pool; `ray`: a Ray cluster (needs
+    `pip install 'autoalign[ray]'`)."""
+    ray_address: str | None = Field(default=None, min_length=1, max_length=500)
+    """The Ray cluster to join (`auto`, `host:port`, `ray://host:port`); unset starts a local Ray
+    instance. Only with `backend = "ray"`."""
+    workers: int | None = Field(default=None, ge=1, le=4096)
+    """Sandboxed runs at once; unset: one per core (local) or per cluster CPU (ray)."""
+
+    @model_validator(mode="after")
+    def _address_needs_ray(self) -> SandboxSection:
+        if self.ray_address is not None and self.backend != "ray":
+            raise PydanticCustomError(
+                "address_without_ray",
+                "ray_address {address} is set but backend is {backend}; set backend = \"ray\" or "
+                "remove ray_address",
+                {"address": _quoted(self.ray_address), "backend": _quoted(self.backend)},
+            )
+        return self
+
+
 class Topic(_Frozen):
     """A broad research topic, and the testbeds its research runs experiments on."""
 
@@ -103,6 +135,7 @@ class Agenda(_Frozen):
     models: ModelsConfig = ModelsConfig()
     pipeline: PipelineSection = PipelineSection()
     execution: ExecutionSection = ExecutionSection()
+    sandbox: SandboxSection = SandboxSection()
     topics: list[Topic] = Field(min_length=1, max_length=20)
 
     @field_validator("models")
@@ -118,11 +151,15 @@ class Agenda(_Frozen):
         return models
 
     def digest(self) -> str:
-        """sha256 of the normalised agenda, budget excluded: equal agendas resume the same run.
+        """sha256 of the normalised agenda, budget and sandbox excluded: equal agendas resume the
+        same run.
 
-        The budget is left out so that a run stopped by its budget resumes when it is raised.
+        The budget is left out so that a run stopped by its budget resumes when it is raised; the
+        sandbox section so that a run may resume on another backend (the records are the same).
         """
-        canonical = json.dumps(self.model_dump(mode="json", exclude={"budget"}), sort_keys=True)
+        canonical = json.dumps(
+            self.model_dump(mode="json", exclude={"budget", "sandbox"}), sort_keys=True
+        )
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -64,6 +64,14 @@ class ModelError(AutoalignError):
         super().__init__(message)
 
 
+class BackendError(AutoalignError):
+    """A sandbox backend lost a job: its worker or node died, or it did not come back in time.
+
+    The job's own failures (a limit, an exception in the code) are records, not this error; a
+    lost job left no record, so running the same work again runs it again.
+    """
+
+
 class BudgetExceededError(AutoalignError):
     """The next call would take the run over its token or dollar budget."""
 

@@ -191,6 +191,7 @@ def test_reading_an_empty_file_is_refused_and_leaves_it_empty(tmp_path: Path) ->
         (["study", "nope"], "unknown testbed 'nope'"),
         (["study", "--workers", "0"], "--workers must be at least 1"),
         (["study", "--first-seed", "-1"], "--first-seed must be from 0"),
+        (["study", "--ray-address", "auto"], "--ray-address 'auto' needs --backend ray"),
     ],
 )
 def test_study_checks_arguments_before_creating_the_database(

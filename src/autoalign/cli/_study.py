@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import contextlib
+from typing import Annotated, Literal
 
 import typer
 from rich.table import Table
@@ -19,7 +20,19 @@ def study(
     seeds: Annotated[int, typer.Option(help="Paired seeds per arm (at least 2).")] = 5,
     first_seed: Annotated[int, typer.Option(help="First seed of the experiments.")] = 0,
     workers: Annotated[
-        int | None, typer.Option(help="Sandboxed runs at once (default: one per core).")
+        int | None,
+        typer.Option(help="Sandboxed runs at once (default: one per core, or per Ray CPU)."),
+    ] = None,
+    backend: Annotated[
+        Literal["local", "ray"],
+        typer.Option(help="Where the sandboxed runs happen: this machine, or a Ray cluster."),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            help="Ray cluster to join with --backend ray (auto, host:port, ray://host:port); "
+            "default: start a local Ray instance."
+        ),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -32,7 +45,7 @@ def study(
 
     from ..agenda import MAX_SEED
     from ..experiments import run_study
-    from ..sandbox import Limits, LocalBackend, isolation_level
+    from ..sandbox import Limits, isolation_level, make_backend
     from ..testbeds import get_testbed, list_testbeds
 
     use_db(db)
@@ -43,16 +56,25 @@ def study(
         raise UsageError(f"--workers must be at least 1 (got {workers})")
     if not 0 <= first_seed <= MAX_SEED - seeds:
         raise UsageError(f"--first-seed must be from 0 to {MAX_SEED - seeds} (got {first_seed})")
+    if ray_address is not None and backend != "ray":
+        raise UsageError(f"--ray-address {ray_address!r} needs --backend ray")
     names = testbeds or [t.name for t in list_testbeds()]
     for name in names:
         get_testbed(name)
-    with open_store(create=True) as store, LocalBackend(workers=workers) as backend:
+    pool = make_backend(backend, workers=workers, ray_address=ray_address)
+    with open_store(create=True) as store, contextlib.closing(pool):
         total = sum(len(t.questions) for t in list_testbeds() if t.name in names)
-        console.print(f"sandbox isolation: {isolation_level()}")
+        if backend == "local":
+            console.print(f"sandbox isolation: {isolation_level()}")
+        else:
+            console.print(
+                f"sandbox: Ray ({safe(ray_address or 'a local instance')}); each node runs at "
+                "its strongest isolation, and each record says which"
+            )
         with Progress(*bar_columns(), console=console) as bar:
             task = bar.add_task("study", total=total)
             done = run_study(
-                store, testbeds=names, seeds=seeds, first_seed=first_seed, backend=backend,
+                store, testbeds=names, seeds=seeds, first_seed=first_seed, backend=pool,
                 limits=Limits(wall_s=120, cpu_s=120), on_done=lambda _r: bar.advance(task),
             )
             bar.update(task, completed=total)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..agenda import Agenda
-from ..errors import BudgetExceededError, ConfigError, ModelError
+from ..errors import BackendError, BudgetExceededError, ConfigError, ModelError
 from ..models import ModelClient, check_models
 from ..runtime import (
     Hooks,
@@ -24,6 +24,7 @@ from ..runtime import (
     registered_stages,
     run_stage,
 )
+from ..sandbox import Backend, make_backend
 from ..store import RunRecord, Store, UsageTotals
 from ..vocabulary import Kind, Role, RunStatus, Stage
 from . import execute, propose, writeup  # noqa: F401  (importing registers the stages)
@@ -118,7 +119,7 @@ async def _run_stages(
             await run_stage(ctx, spec)
     except (BudgetExceededError, StepFailedError, NothingToDoError) as exc:
         store.set_run_status(run.id, RunStatus.STOPPED, reason=mark + str(exc))
-    except ModelError as exc:
+    except (ModelError, BackendError) as exc:
         store.set_run_status(run.id, RunStatus.FAILED, reason=mark + str(exc))
     except (KeyboardInterrupt, asyncio.CancelledError):
         store.set_run_status(
@@ -151,7 +152,10 @@ async def run_agenda(
 
     Model configuration is checked before anything is written. A budget stop, a step that stays
     invalid under `on_failure = "stop"`, or a stage left with no input ends the run with status
-    `stopped` and the reason; a provider failure ends it `failed`. Both are recorded, never lost.
+    `stopped` and the reason; a provider failure, or a sandbox job the backend lost, ends it
+    `failed`. Both are recorded, never lost. The run's sandboxed experiments go through one
+    backend made from the agenda's `[sandbox]` section before anything is written, and closed
+    when this call ends.
 
     Args:
         agenda: the validated agenda.
@@ -165,20 +169,35 @@ async def run_agenda(
 
     Raises:
         ConfigError: a role's model cannot be used, a dollar budget is set for a model whose
-            price is unknown, a topic names a testbed or question that does not exist (all
-            checked before anything is written), or `stage` is unknown or
-            names a stage of a run that has not completed.
+            price is unknown, a topic names a testbed or question that does not exist, the
+            sandbox backend cannot be made (all checked before anything is written), or `stage`
+            is unknown or names a stage of a run that has not completed.
         RunBusyError: another live process executes this agenda's unfinished run.
     """
     started = time.monotonic()
     sink = progress or NullProgress()
     check_models(agenda.models, ROLES, budget=agenda.budget)
     check_catalogs(agenda)
-    if stage is not None:
-        return await _rerun_stage(
-            agenda, store=store, progress=sink, stage=stage, takeover=takeover,
-            hooks=hooks or Hooks(), started=started,
+    box = agenda.sandbox
+    backend = make_backend(box.backend, workers=box.workers, ray_address=box.ray_address)
+    try:
+        if stage is not None:
+            return await _rerun_stage(
+                agenda, store=store, progress=sink, stage=stage, takeover=takeover,
+                hooks=hooks or Hooks(), started=started, backend=backend,
+            )
+        return await _run(
+            agenda, store=store, progress=sink, new=new, takeover=takeover,
+            hooks=hooks or Hooks(), started=started, backend=backend,
         )
+    finally:
+        backend.close()
+
+
+async def _run(
+    agenda: Agenda, *, store: Store, progress: ProgressSink, new: bool, takeover: bool,
+    hooks: Hooks, started: float, backend: Backend,
+) -> RunSummary:
     start = store.start_run(
         name=agenda.run.name,
         agenda_digest=agenda.digest(),
@@ -192,14 +211,16 @@ async def run_agenda(
     run, resumed = start.run, start.outcome == "resumed"
     if start.outcome == "completed":
         return _summary(store, run.id, resumed=False, done=True, started=started)
-    ctx = _context(agenda, store=store, run=run, progress=sink, hooks=hooks or Hooks(), round=0)
+    ctx = _context(
+        agenda, store=store, run=run, progress=progress, hooks=hooks, round=0, backend=backend
+    )
     await _run_stages(ctx, registered_stages())
     return _summary(store, run.id, resumed=resumed, done=False, started=started)
 
 
 async def _rerun_stage(
     agenda: Agenda, *, store: Store, progress: ProgressSink, stage: str, takeover: bool,
-    hooks: Hooks, started: float,
+    hooks: Hooks, started: float, backend: Backend,
 ) -> RunSummary:
     try:
         spec = get_stage(stage)
@@ -214,7 +235,10 @@ async def _rerun_stage(
     round_ = _stage_round(store, run, spec.name)
     resumed = run.status != RunStatus.COMPLETED
     store.claim_run(run.id, takeover=takeover)
-    ctx = _context(agenda, store=store, run=run, progress=progress, hooks=hooks, round=round_)
+    ctx = _context(
+        agenda, store=store, run=run, progress=progress, hooks=hooks, round=round_,
+        backend=backend,
+    )
     await _run_stages(ctx, [spec], mark=f"[stage {spec.name} round {round_}] ")
     return _summary(
         store, run.id, resumed=resumed, done=False, started=started, stage_round=round_
@@ -223,7 +247,7 @@ async def _rerun_stage(
 
 def _context(
     agenda: Agenda, *, store: Store, run: RunRecord, progress: ProgressSink, hooks: Hooks,
-    round: int,
+    round: int, backend: Backend,
 ) -> StageContext:
     client = ModelClient(
         config=agenda.models,
@@ -235,7 +259,7 @@ def _context(
     )
     return StageContext(
         store=store, client=client, run=run, agenda=agenda, progress=progress, hooks=hooks,
-        round=round,
+        round=round, backend=backend,
     )
 
 

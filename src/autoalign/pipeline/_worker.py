@@ -9,8 +9,10 @@ unknown knob, a value out of range) is asked again with the sandbox's error, up 
 
 Every sandbox run, whether a tool or the plan asked for it, is stored as a `sandbox_run`
 artifact keyed by a digest of what ran: a resumed step finds its runs instead of running them
-again, and a tool call the model repeats costs nothing. Sandbox runs happen in worker threads,
-at most `slots` at a time, so the event loop (and every other step's model calls) go on.
+again, and a tool call the model repeats costs nothing. Sandbox runs are jobs submitted to the
+run's backend (`StageContext.backend`: this machine's pool, one job per core by default, or a
+Ray cluster) and awaited without blocking, so the event loop (and every other step's model
+calls) go on.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from ..errors import ConfigError
 from ..experiments import record_sandbox_run
 from ..models import delimit
 from ..runtime import StageContext, StepResult
-from ..sandbox import DEFAULT_LIMITS, EXIT_BAD_PAYLOAD, SandboxRun, run_code, run_spec
+from ..sandbox import DEFAULT_LIMITS, EXIT_BAD_PAYLOAD, Job, JobKind, SandboxRun
 from ..store import ArtifactRecord
 from ..testbeds import ExperimentSpec
 from ..vocabulary import Kind, Relation, Role, Stage, Status
@@ -108,7 +110,6 @@ class StepWork:
     base: str
     """The step's key (without the round suffix); its runs are keyed under it."""
     catalog: Catalog
-    slots: asyncio.Semaphore
     runs: list[RunRef] = field(default_factory=list)
     started: set[str] = field(default_factory=set)
     """Keys of the sandbox runs this step has made or found (what its budget counts)."""
@@ -120,7 +121,9 @@ class StepWork:
 
     # -- sandbox runs ----------------------------------------------------------------------
 
-    async def _sandboxed(self, kind: str, payload: str, label: str, via: Via) -> ArtifactRecord:
+    async def _sandboxed(
+        self, kind: JobKind, payload: str, label: str, via: Via
+    ) -> ArtifactRecord:
         """Run (or find, by its key) one sandbox job of this step and store its record."""
         key = self.ctx.key(f"{self.base}/run/{_digest(kind, payload)}")
         existing = self.ctx.store.artifact_by_step(self.ctx.run.id, key)
@@ -133,14 +136,10 @@ class StepWork:
             parents = [self.task.id]
             if kind == "code":
                 parents.append(self._code(payload).id)
-            async with self.slots:
-                if kind == "spec":
-                    spec = ExperimentSpec.model_validate_json(payload)
-                    record: SandboxRun = await asyncio.to_thread(
-                        run_spec, spec, limits=DEFAULT_LIMITS
-                    )
-                else:
-                    record = await asyncio.to_thread(run_code, payload, limits=DEFAULT_LIMITS)
+            # The backend bounds how many jobs run at once (and where); awaiting its future
+            # leaves the event loop free.
+            job = Job(kind=kind, payload=payload, limits=DEFAULT_LIMITS)
+            record: SandboxRun = await asyncio.wrap_future(self.ctx.backend.submit(job))
             existing = record_sandbox_run(
                 self.ctx.store, run_id=self.ctx.run.id, sandbox_run=record, stage=STAGE,
                 parents=parents, step_key=key,

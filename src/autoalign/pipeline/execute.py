@@ -32,8 +32,6 @@ numbers without claims, a failed interpretation is read as "continue".
 
 from __future__ import annotations
 
-import asyncio
-import os
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -161,12 +159,11 @@ async def run(ctx: StageContext, project: Project) -> StepResult[ProjectLog]:
         project.catalog, candidates=ex.candidates, run_now=ex.steps_per_round,
         max_arms=ex.max_runs_per_step, max_seeds=ex.max_seeds,
     )
-    slots = asyncio.Semaphore(max(1, os.cpu_count() or 1))
     outcomes: list[StepOutcome] = []
     interpretations: list[StepResult[RoundInterpretation]] = []
     decisions: list[LoopDecision] = []
     for r in range(ex.max_iterations):
-        decision, interpretation = await _round(ctx, project, schemas, slots, r, outcomes)
+        decision, interpretation = await _round(ctx, project, schemas, r, outcomes)
         if interpretation is not None and interpretation.artifact is not None:
             interpretations.append(interpretation)
         decisions.append(decision)
@@ -182,7 +179,6 @@ async def _round(
     ctx: StageContext,
     project: Project,
     schemas: Schemas,
-    slots: asyncio.Semaphore,
     r: int,
     outcomes: list[StepOutcome],
 ) -> tuple[LoopDecision, StepResult[RoundInterpretation] | None]:
@@ -219,7 +215,7 @@ async def _round(
     earlier = [ref for o in outcomes if o.status(ctx)[0] and o.log.output
                for ref in o.log.output.runs]
     done = await fan_out([
-        _step(ctx, project, schemas, slots, task, context, earlier) for task in tasks
+        _step(ctx, project, schemas, task, context, earlier) for task in tasks
     ])
     outcomes.extend(done)
     usable = [o for o in done if o.status(ctx)[0]]  # read once: each status is a store read
@@ -315,7 +311,6 @@ async def _step(
     ctx: StageContext,
     project: Project,
     schemas: Schemas,
-    slots: asyncio.Semaphore,
     task: StepResult[DelegatedTask],
     context: str,
     earlier: list[RunRef],
@@ -323,7 +318,7 @@ async def _step(
     assert task.output is not None
     spec = task.output
     base = f"execute/step/{spec.round}.{spec.index}"
-    work = StepWork(ctx=ctx, task=task, base=base, catalog=project.catalog, slots=slots)
+    work = StepWork(ctx=ctx, task=task, base=base, catalog=project.catalog)
     # An experiment runs new arms; an analysis or a writing step works from the usable results
     # of earlier steps (the same rows, from the same sandbox records).
     log = (

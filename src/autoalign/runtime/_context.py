@@ -23,6 +23,7 @@ from ..agenda import Agenda
 from ..critics import Finding, LLMCritic
 from ..errors import AutoalignError, BudgetExceededError, DataError
 from ..models import ModelClient
+from ..sandbox import Backend, LocalBackend
 from ..store import ArtifactRecord, Parent, RunRecord, Store
 from ..vocabulary import ClaimSource, Kind, Role, Stage, Status
 from ._hooks import Hooks, StepInfo
@@ -163,7 +164,8 @@ FindingsOf = Callable[[StepResult[T]], Findings | None]
 
 @dataclass
 class StageContext:
-    """What every stage gets: the store, the model door, the run, its agenda and the hooks."""
+    """What every stage gets: the store, the model door, the run, its agenda, the hooks and the
+    sandbox backend its experiments run on."""
 
     store: Store
     client: ModelClient
@@ -171,6 +173,9 @@ class StageContext:
     agenda: Agenda
     progress: ProgressSink
     hooks: Hooks = field(default_factory=Hooks)
+    backend: Backend = field(default_factory=LocalBackend)
+    """Where sandboxed jobs run. The orchestrator makes one per run from the agenda's
+    `[sandbox]` section and closes it when the run ends."""
     round: int = 0
     """0 for a run's own steps; n for the n-th re-run of a stage (`run --stage`)."""
 

@@ -7,7 +7,7 @@ filesystem and no view of the research data or the host's processes. Every recor
 isolation level it had and what was and was not enforced. See `docs/sandbox.md`.
 """
 
-from ._backend import Backend, LocalBackend
+from ._backend import BACKEND_KINDS, Backend, BackendKind, LocalBackend, make_backend
 from ._isolation import (
     CODE_LEVELS,
     ISOLATION_ENV,
@@ -27,17 +27,21 @@ from ._models import (
     SandboxRun,
 )
 from ._protocol import EXIT_BAD_PAYLOAD
+from ._ray import RAY_INSTALL_HINT, RayBackend
 from ._record import RunDescription, describe_run, summarize
 from ._runner import DEFAULT_LIMITS, run_code, run_job, run_spec
 from .report import report
 
 __all__ = [
+    "BACKEND_KINDS",
     "CODE_LEVELS",
     "DEFAULT_LIMITS",
     "EXIT_BAD_PAYLOAD",
     "ISOLATION_ENV",
     "ISOLATION_LEVELS",
+    "RAY_INSTALL_HINT",
     "Backend",
+    "BackendKind",
     "IsolationLevel",
     "Job",
     "JobKind",
@@ -45,6 +49,7 @@ __all__ = [
     "Limits",
     "LocalBackend",
     "ProducedFile",
+    "RayBackend",
     "RecordedIsolation",
     "RunDescription",
     "SandboxRun",
@@ -52,6 +57,7 @@ __all__ = [
     "describe_run",
     "guarantees",
     "isolation_level",
+    "make_backend",
     "report",
     "run_code",
     "run_job",

@@ -1,6 +1,5 @@
-"""Backends: where sandboxed jobs run. Callers hold a `Backend`; `LocalBackend` is this machine.
-
-A later backend (Ray) implements the same three methods, so callers do not change.
+"""Backends: where sandboxed jobs run. Callers hold a `Backend`; `LocalBackend` is this machine,
+`RayBackend` (in `_ray`) a Ray cluster; `make_backend` picks one by name, as configuration says.
 """
 
 from __future__ import annotations
@@ -8,7 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from autoalign.errors import ConfigError
 
@@ -16,7 +15,12 @@ from ._isolation import available_isolation_levels
 from ._models import IsolationLevel, Job, SandboxRun
 from ._runner import run_job
 
-__all__ = ["Backend", "LocalBackend"]
+__all__ = ["BACKEND_KINDS", "Backend", "BackendKind", "LocalBackend", "make_backend"]
+
+BackendKind = Literal["local", "ray"]
+"""Where sandboxed jobs run: this machine's process pool, or a Ray cluster."""
+
+BACKEND_KINDS: tuple[BackendKind, ...] = ("local", "ray")
 
 
 @runtime_checkable
@@ -80,3 +84,37 @@ class LocalBackend:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def make_backend(
+    kind: BackendKind = "local",
+    *,
+    workers: int | None = None,
+    ray_address: str | None = None,
+    isolation: IsolationLevel | None = None,
+) -> Backend:
+    """The backend configuration names (`[sandbox]` in the agenda, `autoalign study --backend`).
+
+    Args:
+        kind: `local` (this machine) or `ray` (a Ray cluster).
+        workers: jobs run at once; default one per core (local) or per cluster CPU (ray).
+        ray_address: the cluster to join (`auto`, `host:port` or `ray://host:port`); None starts
+            a local Ray instance. Only for `ray`.
+        isolation: run every job at this level instead of the strongest that works.
+
+    Raises:
+        ConfigError: an unknown kind, `ray_address` without `ray`, ray not installed, or Ray not
+            reachable.
+    """
+    if kind == "local":
+        if ray_address is not None:
+            raise ConfigError(
+                f"a Ray address ({ray_address!r}) is set but the sandbox backend is 'local'; "
+                "choose the 'ray' backend or leave the address out"
+            )
+        return LocalBackend(workers=workers, isolation=isolation)
+    if kind == "ray":
+        from ._ray import RayBackend  # Ray itself is imported only when the backend is made
+
+        return RayBackend(address=ray_address, workers=workers, isolation=isolation)
+    raise ConfigError(f"unknown sandbox backend {kind!r}; use one of {', '.join(BACKEND_KINDS)}")

@@ -3,7 +3,8 @@
 An ask writes an attempt row (`llm_attempts`, status `pending`) before each request it sends and
 finishes it after; the ask's ledger row (`llm_calls`), the answer in the cache and the closing of
 its last attempt are one transaction. So whatever the provider may bill is in the database
-before it is sent, and an answer that reached the cache is never paid for again.
+before it is sent, and an answer that reached the cache is never paid for again. Each of these
+writes also moves the run's running totals (`_budget.py`) in its own transaction.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ._budget import UNSEEN, adjust, unseen_delta
 from ._records import (
     AttemptRecord,
     AttemptStatus,
     CacheRecord,
     CallRecord,
+    Reservation,
     UsageTotals,
 )
 from ._schema import (
@@ -29,8 +32,6 @@ from ._schema import (
     utcnow,
 )
 from ._session import StoreBase
-
-_UNSEEN = [status.value for status in AttemptStatus if status.may_be_billed_unseen]
 
 
 class LedgerMixin(StoreBase):
@@ -54,13 +55,16 @@ class LedgerMixin(StoreBase):
         answer: CacheRecord | None = None,
         attempt_ids: Sequence[int] = (),
         last_attempt: AttemptStatus | None = None,
+        reservation: Reservation | None = None,
     ) -> int:
         """Add a ledger row and return its id; with `answer`, also cache it, in the same
         transaction, so a process killed in between can never leave a paid call that a resumed
         run would pay again.
 
         `attempt_ids` are the ask's attempt rows: they are linked to the ledger row, and the last
-        one is finished with `last_attempt` (and `error`), in the same transaction.
+        one is finished with `last_attempt` (and `error`), in the same transaction. The run's
+        totals take the row's tokens and cost, and give back `reservation`, the ask's hold on
+        the budget (its attempts were sent under it), in that transaction too.
         """
         with self._write() as s:
             if answer is not None:
@@ -88,7 +92,15 @@ class LedgerMixin(StoreBase):
                     .values(call_id=call.id)
                 )
                 if last_attempt is not None:
-                    _finish(s, attempt_ids[-1], last_attempt, error)
+                    _finish(
+                        s, attempt_ids[-1], last_attempt, error, reserved=reservation is not None
+                    )
+            if not cache_hit:
+                adjust(s, run_id, spent_tokens=input_tokens + output_tokens,
+                       spent_usd=cost_usd or 0.0)
+            if reservation is not None:
+                adjust(s, run_id, reserved_tokens=-reservation.tokens,
+                       reserved_usd=-reservation.usd)
             return call.id
 
     def begin_attempt(
@@ -101,10 +113,13 @@ class LedgerMixin(StoreBase):
         cache_key: str | None,
         est_tokens: int,
         est_cost_usd: float | None,
+        reserved: bool = False,
     ) -> int:
         """Record, before it is sent, a request that may be billed; return the attempt's id.
 
-        Until it is finished it is `pending` and counts against the run's budget at its estimate.
+        Until it is finished it is `pending` and counts against the run's budget at its estimate:
+        through the ask's reservation when `reserved` (taken by `reserve_budget`), else in the
+        run's unseen total.
         """
         with self._write() as s:
             row = LLMAttempt(
@@ -119,14 +134,22 @@ class LedgerMixin(StoreBase):
             )
             s.add(row)
             s.flush()
+            if not reserved:
+                adjust(s, run_id, unseen_tokens=est_tokens, unseen_usd=est_cost_usd or 0.0)
             return row.id
 
     def finish_attempt(
-        self, attempt_id: int, status: AttemptStatus, *, error: str | None = None
+        self,
+        attempt_id: int,
+        status: AttemptStatus,
+        *,
+        error: str | None = None,
+        reserved: bool = False,
     ) -> None:
-        """Record the outcome of a request whose ask goes on (a retry follows) or was cut off."""
+        """Record the outcome of a request whose ask goes on (a retry follows) or was cut off;
+        `reserved` as it was begun."""
         with self._write() as s:
-            _finish(s, attempt_id, status, error)
+            _finish(s, attempt_id, status, error, reserved=reserved)
 
     def attempts(self, *, run_id: int | None = None) -> list[AttemptRecord]:
         """Attempt rows in the order they were sent, of one run or of all."""
@@ -156,7 +179,7 @@ class LedgerMixin(StoreBase):
             func.count(LLMCall.id).filter(paid, LLMCall.cost_usd.is_(None)),
             func.coalesce(func.sum(LLMCall.latency_s), 0.0),
         ).where(LLMCall.run_id == run_id)
-        unseen = LLMAttempt.status.in_(_UNSEEN)
+        unseen = LLMAttempt.status.in_(UNSEEN)
         attempts = select(
             func.count(LLMAttempt.id).filter(LLMAttempt.status == AttemptStatus.PENDING.value),
             func.coalesce(func.sum(LLMAttempt.est_tokens).filter(unseen), 0),
@@ -250,12 +273,26 @@ def _insert_cache(s: Session, answer: CacheRecord) -> None:
     )
 
 
-def _finish(s: Session, attempt_id: int, status: AttemptStatus, error: str | None) -> None:
+def _finish(
+    s: Session, attempt_id: int, status: AttemptStatus, error: str | None, *, reserved: bool
+) -> None:
+    """Finish an attempt, and move its estimate into or out of the run's unseen total."""
+    before = s.execute(
+        select(LLMAttempt.run_id, LLMAttempt.status, LLMAttempt.est_tokens,
+               LLMAttempt.est_cost_usd)
+        .where(LLMAttempt.id == attempt_id)
+    ).one_or_none()
     s.execute(
         update(LLMAttempt)
         .where(LLMAttempt.id == attempt_id)
         .values(status=status.value, error=error, finished_at=utcnow())
     )
+    if before is None:
+        return
+    run_id, old, est_tokens, est_usd = before
+    sign = unseen_delta(AttemptStatus(old), status, reserved=reserved)
+    if sign:
+        adjust(s, run_id, unseen_tokens=sign * est_tokens, unseen_usd=sign * (est_usd or 0.0))
 
 
 def _attempt(row: LLMAttempt) -> AttemptRecord:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-from string import ascii_lowercase
 from collections.abc import Iterator
 from pathlib import Path
+from string import ascii_lowercase
 
 import pytest
 from sqlalchemy import inspect

@@ -21,14 +21,76 @@ that is started, resumed or claimed has its totals rebuilt from the rows once
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from ._records import AttemptStatus, BudgetCheck, BudgetTotals, Reservation
 from ._schema import LLMAttempt, LLMCall, RunBudget
 from ._session import StoreBase
 
 UNSEEN = [status.value for status in AttemptStatus if status.may_be_billed_unseen]
+
+# Statements built once: every model call runs a few of them, and building a statement costs
+# more than SQLite takes to run it.
+_B = RunBudget
+_COLUMNS = (_B.spent_tokens, _B.spent_usd, _B.unseen_tokens, _B.unseen_usd, _B.reserved_tokens,
+            _B.reserved_usd)
+_ADJUST = (
+    update(_B)
+    .where(_B.run_id == bindparam("rid"))
+    .values(
+        spent_tokens=_B.spent_tokens + bindparam("st"),
+        spent_usd=_B.spent_usd + bindparam("su"),
+        unseen_tokens=_B.unseen_tokens + bindparam("nt"),
+        unseen_usd=_B.unseen_usd + bindparam("nu"),
+        reserved_tokens=_B.reserved_tokens + bindparam("rt"),
+        reserved_usd=_B.reserved_usd + bindparam("ru"),
+    )
+)
+_TOTALS = select(*_COLUMNS).where(_B.run_id == bindparam("rid"))
+_USED_TOKENS = _B.spent_tokens + _B.unseen_tokens + _B.reserved_tokens
+_USED_USD = _B.spent_usd + _B.unseen_usd + _B.reserved_usd
+
+
+def _reserve_statement(tokens_limit: bool, usd_limit: bool) -> Any:
+    conditions = [_B.run_id == bindparam("rid")]
+    if tokens_limit:
+        conditions.append(_USED_TOKENS + bindparam("rt") <= bindparam("mt"))
+    if usd_limit:
+        conditions.append(_USED_USD + bindparam("ru") <= bindparam("mu"))
+    return (
+        update(_B)
+        .where(*conditions)
+        .values(reserved_tokens=_B.reserved_tokens + bindparam("rt"),
+                reserved_usd=_B.reserved_usd + bindparam("ru"))
+        .returning(*_COLUMNS)
+    )
+
+
+_RESERVE = {(t, u): _reserve_statement(t, u) for t in (False, True) for u in (False, True)}
+_PAID = LLMCall.cache_hit.is_(False)
+_SPENT = select(
+    func.coalesce(func.sum(LLMCall.input_tokens + LLMCall.output_tokens).filter(_PAID), 0),
+    func.coalesce(func.sum(LLMCall.cost_usd).filter(_PAID), 0.0),
+).where(LLMCall.run_id == bindparam("rid"))
+_IS_UNSEEN = LLMAttempt.status.in_(UNSEEN)
+_UNSEEN_SUMS = select(
+    func.coalesce(func.sum(LLMAttempt.est_tokens).filter(_IS_UNSEEN), 0),
+    func.coalesce(func.sum(LLMAttempt.est_cost_usd).filter(_IS_UNSEEN), 0.0),
+).where(LLMAttempt.run_id == bindparam("rid"))
+_SET = (
+    update(_B)
+    .where(_B.run_id == bindparam("rid"))
+    .values(spent_tokens=bindparam("st"), spent_usd=bindparam("su"),
+            unseen_tokens=bindparam("nt"), unseen_usd=bindparam("nu"), reserved_tokens=0,
+            reserved_usd=0.0)
+)
+_INSERT = insert(_B).values(
+    run_id=bindparam("rid"), spent_tokens=bindparam("st"), spent_usd=bindparam("su"),
+    unseen_tokens=bindparam("nt"), unseen_usd=bindparam("nu"), reserved_tokens=0,
+    reserved_usd=0.0,
+)
 
 
 class BudgetMixin(StoreBase):
@@ -44,28 +106,30 @@ class BudgetMixin(StoreBase):
     ) -> BudgetCheck:
         """Hold `reservation` against the run's budget if it fits under the limits, atomically
         across clients and processes; the totals say what the check saw."""
-        with self._write() as s:
-            granted = _try_reserve(s, run_id, reservation, max_tokens, max_usd)
-            if not granted and s.get(RunBudget, run_id) is None:
-                _reconcile(s, run_id)  # a run from before the totals existed
-                granted = _try_reserve(s, run_id, reservation, max_tokens, max_usd)
-            row = s.get(RunBudget, run_id, populate_existing=True)
-            assert row is not None  # created above when it was missing
-            return BudgetCheck(granted=granted, totals=_totals(row))
+        with self._write_conn() as conn:
+            totals = _try_reserve(conn, run_id, reservation, max_tokens, max_usd)
+            if totals is None and conn.execute(_TOTALS, {"rid": run_id}).first() is None:
+                _reconcile(conn, run_id)  # a run from before the totals existed
+                totals = _try_reserve(conn, run_id, reservation, max_tokens, max_usd)
+            if totals is not None:
+                return BudgetCheck(granted=True, totals=totals)
+            row = conn.execute(_TOTALS, {"rid": run_id}).one()
+            return BudgetCheck(granted=False, totals=_totals(row))
 
     def release_budget(self, run_id: int, reservation: Reservation) -> None:
         """Give back a reservation whose ask ended without a ledger row (cancelled, or failed
         before it was sent)."""
-        with self._write() as s:
-            adjust(s, run_id, reserved_tokens=-reservation.tokens, reserved_usd=-reservation.usd)
+        with self._write_conn() as conn:
+            adjust(conn, run_id, reserved_tokens=-reservation.tokens,
+                   reserved_usd=-reservation.usd)
 
     def budget_totals(self, run_id: int) -> BudgetTotals:
         """The run's running totals (re-totalled from the rows if it has none yet)."""
-        with self._read() as s:
-            row = s.get(RunBudget, run_id)
+        with self._read_conn() as conn:
+            row = conn.execute(_TOTALS, {"rid": run_id}).first()
             if row is not None:
                 return _totals(row)
-            spent_tokens, spent_usd, unseen_tokens, unseen_usd = retotal(s, run_id)
+            spent_tokens, spent_usd, unseen_tokens, unseen_usd = retotal(conn, run_id)
         return BudgetTotals(
             spent_tokens=spent_tokens, spent_usd=spent_usd, unseen_tokens=unseen_tokens,
             unseen_usd=unseen_usd, reserved_tokens=0, reserved_usd=0.0,
@@ -77,31 +141,19 @@ class BudgetMixin(StoreBase):
         Only safe when no other process is spending on the run (`start_run` and `claim_run` call
         it once they own the run): a live ask's reservation would be forgotten.
         """
-        with self._write() as s:
-            return _totals(_reconcile(s, run_id))
+        with self._write_conn() as conn:
+            return _reconcile(conn, run_id)
 
 
-def retotal(s: Session, run_id: int) -> tuple[int, float, int, float]:
+def retotal(conn: Connection, run_id: int) -> tuple[int, float, int, float]:
     """(spent tokens, spent USD, unseen tokens, unseen USD) of a run, summed over its rows."""
-    paid = LLMCall.cache_hit.is_(False)
-    spent_tokens, spent_usd = s.execute(
-        select(
-            func.coalesce(func.sum(LLMCall.input_tokens + LLMCall.output_tokens).filter(paid), 0),
-            func.coalesce(func.sum(LLMCall.cost_usd).filter(paid), 0.0),
-        ).where(LLMCall.run_id == run_id)
-    ).one()
-    unseen = LLMAttempt.status.in_(UNSEEN)
-    unseen_tokens, unseen_usd = s.execute(
-        select(
-            func.coalesce(func.sum(LLMAttempt.est_tokens).filter(unseen), 0),
-            func.coalesce(func.sum(LLMAttempt.est_cost_usd).filter(unseen), 0.0),
-        ).where(LLMAttempt.run_id == run_id)
-    ).one()
+    spent_tokens, spent_usd = conn.execute(_SPENT, {"rid": run_id}).one()
+    unseen_tokens, unseen_usd = conn.execute(_UNSEEN_SUMS, {"rid": run_id}).one()
     return int(spent_tokens), float(spent_usd or 0.0), int(unseen_tokens), float(unseen_usd or 0.0)
 
 
 def adjust(
-    s: Session,
+    conn: Connection,
     run_id: int | None,
     *,
     spent_tokens: int = 0,
@@ -111,7 +163,7 @@ def adjust(
     reserved_tokens: int = 0,
     reserved_usd: float = 0.0,
 ) -> None:
-    """Add to a run's totals, in the caller's transaction (after its rows are flushed).
+    """Add to a run's totals, in the caller's transaction (after its rows are written).
 
     A run without a totals row (made before they existed) gets one rebuilt from its rows, which
     already include the caller's change.
@@ -119,20 +171,12 @@ def adjust(
     deltas = (spent_tokens, spent_usd, unseen_tokens, unseen_usd, reserved_tokens, reserved_usd)
     if run_id is None or not any(deltas):
         return
-    result = s.connection().execute(
-        update(RunBudget)
-        .where(RunBudget.run_id == run_id)
-        .values(
-            spent_tokens=RunBudget.spent_tokens + spent_tokens,
-            spent_usd=RunBudget.spent_usd + spent_usd,
-            unseen_tokens=RunBudget.unseen_tokens + unseen_tokens,
-            unseen_usd=RunBudget.unseen_usd + unseen_usd,
-            reserved_tokens=RunBudget.reserved_tokens + reserved_tokens,
-            reserved_usd=RunBudget.reserved_usd + reserved_usd,
-        )
-    )
+    result = conn.execute(_ADJUST, {
+        "rid": run_id, "st": spent_tokens, "su": spent_usd, "nt": unseen_tokens,
+        "nu": unseen_usd, "rt": reserved_tokens, "ru": reserved_usd,
+    })
     if result.rowcount == 0:
-        _reconcile(s, run_id)
+        _reconcile(conn, run_id)
 
 
 def unseen_delta(
@@ -144,55 +188,46 @@ def unseen_delta(
     return int(after.may_be_billed_unseen) - int(was)
 
 
+def reconcile_in(conn: Connection, run_id: int) -> None:
+    """`reconcile_budget` in the caller's transaction (which owns the run)."""
+    _reconcile(conn, run_id)
+
+
 def _try_reserve(
-    s: Session,
+    conn: Connection,
     run_id: int,
     reservation: Reservation,
     max_tokens: int | None,
     max_usd: float | None,
-) -> bool:
-    conditions = [RunBudget.run_id == run_id]
-    if max_tokens is not None:
-        used = RunBudget.spent_tokens + RunBudget.unseen_tokens + RunBudget.reserved_tokens
-        conditions.append(used + reservation.tokens <= max_tokens)
-    if max_usd is not None:
-        used_usd = RunBudget.spent_usd + RunBudget.unseen_usd + RunBudget.reserved_usd
-        conditions.append(used_usd + reservation.usd <= max_usd)
-    result = s.connection().execute(
-        update(RunBudget)
-        .where(*conditions)
-        .values(
-            reserved_tokens=RunBudget.reserved_tokens + reservation.tokens,
-            reserved_usd=RunBudget.reserved_usd + reservation.usd,
-        )
-    )
-    return result.rowcount == 1
+) -> BudgetTotals | None:
+    """The totals with the reservation added, or None if it does not fit (or no row)."""
+    statement = _RESERVE[max_tokens is not None, max_usd is not None]
+    row = conn.execute(statement, {
+        "rid": run_id, "rt": reservation.tokens, "ru": reservation.usd, "mt": max_tokens,
+        "mu": max_usd,
+    }).first()
+    return None if row is None else _totals(row)
 
 
-def reconcile_in(s: Session, run_id: int) -> None:
-    """`reconcile_budget` in the caller's transaction (which owns the run)."""
-    _reconcile(s, run_id)
-
-
-def _reconcile(s: Session, run_id: int) -> RunBudget:
-    spent_tokens, spent_usd, unseen_tokens, unseen_usd = retotal(s, run_id)
-    row = s.get(RunBudget, run_id, populate_existing=True)
-    if row is None:
-        row = RunBudget(run_id=run_id)
-        s.add(row)
-    row.spent_tokens, row.spent_usd = spent_tokens, spent_usd
-    row.unseen_tokens, row.unseen_usd = unseen_tokens, unseen_usd
-    row.reserved_tokens, row.reserved_usd = 0, 0.0
-    s.flush()
-    return row
-
-
-def _totals(row: RunBudget) -> BudgetTotals:
+def _reconcile(conn: Connection, run_id: int) -> BudgetTotals:
+    spent_tokens, spent_usd, unseen_tokens, unseen_usd = retotal(conn, run_id)
+    values = {"rid": run_id, "st": spent_tokens, "su": spent_usd, "nt": unseen_tokens,
+              "nu": unseen_usd}
+    if conn.execute(_SET, values).rowcount == 0:
+        conn.execute(_INSERT, values)
     return BudgetTotals(
-        spent_tokens=row.spent_tokens,
-        spent_usd=row.spent_usd,
-        unseen_tokens=row.unseen_tokens,
-        unseen_usd=row.unseen_usd,
-        reserved_tokens=row.reserved_tokens,
-        reserved_usd=row.reserved_usd,
+        spent_tokens=spent_tokens, spent_usd=spent_usd, unseen_tokens=unseen_tokens,
+        unseen_usd=unseen_usd, reserved_tokens=0, reserved_usd=0.0,
+    )
+
+
+def _totals(row: Any) -> BudgetTotals:
+    spent_tokens, spent_usd, unseen_tokens, unseen_usd, reserved_tokens, reserved_usd = row
+    return BudgetTotals(
+        spent_tokens=int(spent_tokens),
+        spent_usd=float(spent_usd),
+        unseen_tokens=int(unseen_tokens),
+        unseen_usd=float(unseen_usd),
+        reserved_tokens=int(reserved_tokens),
+        reserved_usd=float(reserved_usd),
     )

@@ -162,7 +162,7 @@ class RunsMixin(StoreBase):
                 s.flush()
                 # Reservations left by a process that died with asks in flight are dropped;
                 # its pending attempts count at their estimates, as the rows say.
-                reconcile_in(s, latest.id)
+                reconcile_in(s.connection(), latest.id)
                 return RunStart(run=_record(latest), outcome="resumed")
             earlier = s.scalar(
                 select(func.count(Run.id)).where(Run.agenda_digest == agenda_digest)
@@ -265,7 +265,7 @@ class RunsMixin(StoreBase):
             row.stop_reason = None
             row.finished_at = None
             row.updated_at = utcnow()
-            reconcile_in(s, run_id)
+            reconcile_in(s.connection(), run_id)
 
 
 def _check_claimable(row: Run, me: Owner, *, takeover: bool) -> None:

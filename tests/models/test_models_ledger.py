@@ -245,9 +245,9 @@ async def test_the_budget_check_and_reservation_hold_while_the_ledger_is_read_of
 
 
 async def test_the_budget_never_reads_totals_that_miss_a_pending_row_it_subtracts() -> None:
-    """The client counts its own pending attempts by reservation and takes them out of the
-    ledger's totals. A totals read that started before another ask's pending row was written
-    must not be combined with that row's subtraction: the ledger lock keeps them in step."""
+    """The client counts its own pending attempts by reservation. A budget check that started
+    before another ask's attempt row was written must still see that ask: its reservation,
+    taken atomically in the ledger, is what counts it until it is booked."""
     script = Counting(delay_s=0.05)
     register_script("ledger-stale", script)
     ledger = FakeLedger(delays={"reserve_budget": 0.3, "begin_attempt": 0.01})

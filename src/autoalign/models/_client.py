@@ -356,20 +356,9 @@ class ModelClient:
                 self._all_checked.set()
 
     async def _ask_counted(self, req: _Request[T], checking: list[bool]) -> Reply[T]:
-        cached = await self._from_cache(req)
+        # One trip to a worker thread: the lookup and, on a hit, its ledger row.
+        cached = await _off_loop(self._from_cache, req)
         if cached is not None:
-            await _off_loop(
-                self._ledger.record_call,
-                run_id=self._run_id,
-                role=req.role,
-                model=req.ref.id,
-                step_key=req.step_key,
-                cache_key=req.key,
-                cost_usd=0.0,
-                cache_hit=True,
-                attempts=0,
-                error=cached.error,
-            )
             return cached
 
         model = self._model(req.ref, req.provider)
@@ -464,13 +453,15 @@ class ModelClient:
 
     # -- the steps of an ask -----------------------------------------------------------------
 
-    async def _from_cache(self, req: _Request[T]) -> Reply[T] | None:
-        entry = await _off_loop(self._ledger.cache_get, req.key)
+    def _from_cache(self, req: _Request[T]) -> Reply[T] | None:
+        """The cached reply, its ledger row written; None on a miss. Blocking: runs in a
+        worker thread."""
+        entry = self._ledger.cache_get(req.key)
         if entry is None:
             return None
         if entry.error is not None and is_stale_cached_failure(entry.error):
             # An older version cached a garbled response as a failed reply; ask again.
-            await _off_loop(self._ledger.cache_drop, req.key, error=entry.error)
+            self._ledger.cache_drop(req.key, error=entry.error)
             return None
         output: T | None = None
         if entry.error is None:
@@ -478,6 +469,17 @@ class ModelClient:
                 output = req.adapter.validate_python(entry.output)
             except ValidationError:
                 return None  # the type's validators changed under the same schema: ask again
+        self._ledger.record_call(
+            run_id=self._run_id,
+            role=req.role,
+            model=req.ref.id,
+            step_key=req.step_key,
+            cache_key=req.key,
+            cost_usd=0.0,
+            cache_hit=True,
+            attempts=0,
+            error=entry.error,
+        )
         return Reply(
             output=output,
             raw=entry.raw,

@@ -151,7 +151,8 @@ class LedgerMixin(StoreBase):
             return [_call(r) for r in s.scalars(query)]
 
     def run_usage(self, run_id: int) -> UsageTotals:
-        """Ledger totals of a run, aggregated in SQL (the budget check calls this per call)."""
+        """Ledger totals of a run, aggregated in SQL over all its rows: the report. The budget
+        check reads the running totals instead (`reserve_budget`)."""
         paid = LLMCall.cache_hit.is_(False)
         query = select(
             func.count(LLMCall.id),

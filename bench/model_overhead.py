@@ -1,13 +1,20 @@
 """Overhead of the model layer per call, against the bare OpenAI SDK, in the same run.
 
-A stub OpenAI-compatible server on localhost answers every chat completion after a fixed
-latency. The same number of structured calls is made twice: with the bare `openai` SDK (request
-with a JSON-schema response format, reply parsed into the pydantic model) and through
-`autoalign.models.ModelClient` (which adds the pydantic-ai agent, the cache lookup, the budget
-check, the ledger row and the cache write on a real SQLite database). Every prompt is distinct,
-so no call is a cache hit. The cache-hit path is timed separately.
+A stub OpenAI-compatible server on localhost (HTTP/1.1 keep-alive) answers every chat
+completion after a fixed latency. The same number of structured calls is made with the bare
+`openai` SDK (request with a JSON-schema response format, reply parsed into the pydantic model)
+and through `autoalign.models.ModelClient` (the pydantic-ai agent, the cache lookup, the budget
+reservation, the attempt row, the ledger row and the cache write on a real SQLite database),
+interleaved in blocks so that a machine's load drifts over both alike. Every prompt is distinct,
+so no call is a cache hit; the cache-hit path is timed separately.
 
-Run:  python bench/model_overhead.py [--calls 200] [--latency-ms 20]
+The budget check is timed at 300, 10k and 100k ledger rows (rows inserted directly): the
+reservation against the run's running totals (`Store.reserve_budget`) against the old way,
+re-totalling every row of the run (`Store.run_usage`), measured in the same run.
+
+Run:  python bench/model_overhead.py [--quick]
+`measure(quick)` returns the rows (name, value, unit, baseline, ratio, target, ok) for other
+scripts to print.
 """
 
 from __future__ import annotations
@@ -15,20 +22,29 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import random
+import os
 import statistics
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Annotated, Any
 
 from openai import AsyncOpenAI
 from pydantic import BaseModel, Field
+from sqlalchemy import insert
 
-from autoalign.models import ModelClient, ModelsConfig, ProviderConfig
-from autoalign.store import Store
+from autoalign.models import Budget, ModelClient, ModelsConfig, ProviderConfig
+from autoalign.store import Reservation, Store
+from autoalign.store._schema import LLMAttempt, LLMCall
+
+OVERHEAD_TARGET_MS = 2.0
+CACHE_HIT_TARGET_MS = 0.3
+FLAT_FACTOR = 3.0
+"""A budget check is O(1) if at 10k and 100k rows it takes at most this many times its time at
+300 rows (the old re-total grows about linearly)."""
 
 
 class Answer(BaseModel):
@@ -36,36 +52,75 @@ class Answer(BaseModel):
     score: int = Field(ge=0, le=10)
 
 
-def make_handler(latency_s: float) -> type[BaseHTTPRequestHandler]:
+class StubServer(ThreadingHTTPServer):
+    """Chat completions after `latency_s`; counts connections, requests and failures."""
+
+    daemon_threads = True
+    request_queue_size = 1024
+
+    def __init__(self, latency_s: float) -> None:
+        super().__init__(("127.0.0.1", 0), _handler(latency_s))
+        self.connections = 0
+        self.answered = 0
+        self.failed = 0
+        self._lock = threading.Lock()
+
+    def count(self, field: str) -> None:
+        with self._lock:
+            setattr(self, field, getattr(self, field) + 1)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+
+def _handler(latency_s: float) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        # Headers and body go out in separate writes: with Nagle's algorithm on, the body
+        # waits for the client's delayed ACK (about 40 ms) on a kept-alive connection.
+        disable_nagle_algorithm = True
+        server: StubServer
+
+        def setup(self) -> None:
+            super().setup()
+            self.server.count("connections")
+
         def do_POST(self) -> None:
-            length = int(self.headers.get("content-length", 0))
-            request = json.loads(self.rfile.read(length))
-            time.sleep(latency_s)
-            body = json.dumps(
-                {
-                    "id": "chatcmpl-stub",
-                    "object": "chat.completion",
-                    "created": 0,
-                    "model": request.get("model", "stub"),
-                    "choices": [
-                        {
-                            "index": 0,
-                            "finish_reason": "stop",
-                            "message": {
-                                "role": "assistant",
-                                "content": json.dumps({"answer": "ok", "score": 7}),
-                            },
-                        }
-                    ],
-                    "usage": {"prompt_tokens": 30, "completion_tokens": 8, "total_tokens": 38},
-                }
-            ).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            try:
+                length = int(self.headers.get("content-length", 0))
+                request = json.loads(self.rfile.read(length))
+                if latency_s:
+                    time.sleep(latency_s)
+                body = json.dumps(
+                    {
+                        "id": "chatcmpl-stub",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": request.get("model", "stub"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {
+                                    "role": "assistant",
+                                    "content": json.dumps({"answer": "ok", "score": 7}),
+                                },
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 30, "completion_tokens": 8,
+                                  "total_tokens": 38},
+                    }
+                ).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except Exception:
+                self.server.count("failed")
+                raise
+            self.server.count("answered")
 
         def log_message(self, format: str, *args: Any) -> None:
             del format, args
@@ -73,17 +128,16 @@ def make_handler(latency_s: float) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-async def bare_sdk(base_url: str, n: int) -> list[float]:
-    client = AsyncOpenAI(base_url=base_url, api_key="stub", max_retries=0)
+async def _bare(client: AsyncOpenAI, prompts: list[str]) -> list[float]:
     schema = {"name": "Answer", "schema": Answer.model_json_schema(), "strict": True}
     times = []
-    for i in range(n):
+    for prompt in prompts:
         start = time.perf_counter()
         reply = await client.chat.completions.create(
             model="stub",
             messages=[
                 {"role": "system", "content": "Answer in JSON."},
-                {"role": "user", "content": f"Question number {i}?"},
+                {"role": "user", "content": prompt},
             ],
             response_format={"type": "json_schema", "json_schema": schema},  # type: ignore[typeddict-item]
             temperature=0.7,
@@ -91,89 +145,181 @@ async def bare_sdk(base_url: str, n: int) -> list[float]:
         )
         Answer.model_validate_json(reply.choices[0].message.content or "")
         times.append(time.perf_counter() - start)
-    await client.close()
     return times
 
 
-async def through_autoalign(base_url: str, n: int, db: Path) -> tuple[list[float], list[float]]:
+async def _through(client: ModelClient, prompts: list[str], *, hit: bool) -> list[float]:
+    times = []
+    for prompt in prompts:
+        start = time.perf_counter()
+        reply = await client.ask("worker", Answer, instructions="Answer in JSON.", prompt=prompt)
+        times.append(time.perf_counter() - start)
+        assert reply.ok and reply.cache_hit is hit, reply.error
+    return times
+
+
+async def _calls(server: StubServer, db: Path, n: int, tag: str) -> dict[str, list[float]]:
+    """Bare SDK and autoalign calls interleaved in blocks; then the cache hits."""
     config = ModelsConfig(
         default="openai:stub",
-        providers={"openai": ProviderConfig(base_url=base_url, api_key_env="AUTOALIGN_BENCH_KEY")},
+        providers={"openai": ProviderConfig(base_url=server.base_url,
+                                            api_key_env="AUTOALIGN_BENCH_KEY")},
     )
     store = Store.open(f"sqlite:///{db}")
     run = store.create_run(name="bench", agenda_digest="bench", config={})
-    client = ModelClient(config=config, ledger=store, run_id=run.id)
-    paid, cached = [], []
-    for i in range(n):
-        start = time.perf_counter()
-        reply = await client.ask(
-            "worker", Answer, instructions="Answer in JSON.", prompt=f"Question number {i}?"
-        )
-        paid.append(time.perf_counter() - start)
-        assert reply.ok and not reply.cache_hit, reply.error
-    for i in range(n):
-        start = time.perf_counter()
-        reply = await client.ask(
-            "worker", Answer, instructions="Answer in JSON.", prompt=f"Question number {i}?"
-        )
-        cached.append(time.perf_counter() - start)
-        assert reply.cache_hit
-    await client.aclose()
-    store.close()
-    return paid, cached
+    bare_client = AsyncOpenAI(base_url=server.base_url, api_key="stub", max_retries=0)
+    # A budget far above what the bench spends: every call takes and settles a reservation.
+    client = ModelClient(config=config, ledger=store, run_id=run.id,
+                         budget=Budget(max_tokens=10**12, max_usd=None))
+    out: dict[str, list[float]] = {"bare": [], "paid": [], "hit": []}
+    try:
+        await _bare(bare_client, [f"warm {tag} {i}" for i in range(5)])  # connections, imports
+        await _through(client, [f"warm {tag} {i}" for i in range(5)], hit=False)
+        block = 10
+        prompts = [f"Question {tag} number {i}?" for i in range(n)]
+        for start in range(0, n, block):
+            chunk = prompts[start:start + block]
+            out["bare"] += await _bare(bare_client, [p + " (bare)" for p in chunk])
+            out["paid"] += await _through(client, chunk, hit=False)
+        out["hit"] = await _through(client, prompts, hit=True)
+    finally:
+        await client.aclose()
+        await bare_client.close()
+        store.close()
+    return out
 
 
-def describe(name: str, times: list[float]) -> str:
-    ms = [t * 1000 for t in times]
-    mean = statistics.fmean(ms)
-    half = 1.96 * statistics.stdev(ms) / len(ms) ** 0.5
-    median = statistics.median(ms)
-    return (
-        f"{name:<28} n={len(ms):<5} mean {mean:8.2f} ms  95% CI ±{half:.2f}  "
-        f"median {median:8.2f} ms"
-    )
+def _insert_rows(store: Store, run_id: int, rows: int) -> None:
+    """`rows` ledger rows (a tenth of them cache hits) and as many answered attempts."""
+    now = datetime.now(UTC)
+    calls = [
+        {"run_id": run_id, "role": "worker", "model": "openai:stub", "input_tokens": 30,
+         "output_tokens": 8, "latency_s": 0.01, "cost_usd": 0.0001, "cache_hit": i % 10 == 0,
+         "attempts": 1, "created_at": now}
+        for i in range(rows)
+    ]
+    attempts = [
+        {"run_id": run_id, "role": "worker", "model": "openai:stub", "status": "answered",
+         "est_tokens": 100, "est_cost_usd": 0.0002, "created_at": now}
+        for _ in range(rows)
+    ]
+    with store.engine.begin() as conn:
+        for start in range(0, rows, 10_000):
+            conn.execute(insert(LLMCall), calls[start:start + 10_000])
+            conn.execute(insert(LLMAttempt), attempts[start:start + 10_000])
+    store.reconcile_budget(run_id)
+
+
+def _budget_checks(db: Path, sizes: list[int], repeats: int) -> dict[int, tuple[float, float]]:
+    """Per size: (median s of a reservation + its release, median s of `run_usage`)."""
+    out: dict[int, tuple[float, float]] = {}
+    with Store.open(f"sqlite:///{db}") as store:
+        for rows in sizes:
+            run_id = store.create_run(name=f"rows {rows}", agenda_digest="b", config={}).id
+            _insert_rows(store, run_id, rows)
+            hold = Reservation(tokens=600, usd=0.001)
+            new, old = [], []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                check = store.reserve_budget(run_id, hold, max_tokens=10**12, max_usd=10.0**6)
+                new.append(time.perf_counter() - start)
+                assert check.granted
+                store.release_budget(run_id, hold)
+                start = time.perf_counter()
+                store.run_usage(run_id)
+                old.append(time.perf_counter() - start)
+            out[rows] = (statistics.median(new), statistics.median(old))
+    return out
+
+
+def _row(name: str, value: float, unit: str, baseline: float | None, target: str,
+         ok: bool) -> dict[str, Any]:
+    ratio = value / baseline if baseline else None
+    return {"name": name, "value": value, "unit": unit, "baseline": baseline, "ratio": ratio,
+            "target": target, "ok": ok}
+
+
+def measure(quick: bool) -> list[dict[str, Any]]:
+    """Measure the model layer's overheads against their baselines, in this run.
+
+    Args:
+        quick: fewer calls and repeats, and budget checks at 300 and 10k rows only.
+
+    Returns:
+        One dict per measurement: `name`, `value` and `unit` (ms), `baseline` (the same
+        measured the old or bare way, ms), `ratio` (value / baseline), `target` (text) and
+        `ok` (the target met), plus a last row saying whether the stub server dropped any
+        request.
+    """
+    os.environ.setdefault("AUTOALIGN_BENCH_KEY", "stub")
+    n = 40 if quick else 200
+    sizes = [300, 10_000] if quick else [300, 10_000, 100_000]
+    repeats = 30 if quick else 100
+    rows: list[dict[str, Any]] = []
+    sent = 0
+    servers: list[StubServer] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for latency_ms in (0.0, 20.0):
+            server = StubServer(latency_ms / 1000)
+            servers.append(server)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            try:
+                times = asyncio.run(
+                    _calls(server, Path(tmp) / f"calls{latency_ms:g}.db", n, f"{latency_ms:g}")
+                )
+            finally:
+                server.shutdown()
+                server.server_close()
+            sent += 2 * (n + 5)
+            bare = statistics.median(times["bare"]) * 1000
+            paid = statistics.median(times["paid"]) * 1000
+            overhead = paid - bare
+            rows.append(_row(
+                f"overhead per call @{latency_ms:g}ms (median autoalign - median bare SDK)",
+                overhead, "ms", bare, f"<= {OVERHEAD_TARGET_MS:g} ms",
+                overhead <= OVERHEAD_TARGET_MS,
+            ))
+            if latency_ms == 0.0:
+                hit = statistics.median(times["hit"]) * 1000
+                rows.append(_row("cache hit per call (baseline: a bare SDK call)", hit, "ms",
+                                 bare, f"<= {CACHE_HIT_TARGET_MS:g} ms",
+                                 hit <= CACHE_HIT_TARGET_MS))
+        checks = _budget_checks(Path(tmp) / "budget.db", sizes, repeats)
+    flat = checks[sizes[0]][0]
+    for size in sizes:
+        new, old = checks[size]
+        rows.append(_row(
+            f"budget check @{size} rows (baseline: run_usage re-total)", new * 1000, "ms",
+            old * 1000, f"O(1): <= {FLAT_FACTOR:g}x its time @{sizes[0]} rows",
+            new <= FLAT_FACTOR * flat,
+        ))
+    answered = sum(s.answered for s in servers)
+    failed = sum(s.failed for s in servers)
+    connections = sum(s.connections for s in servers)
+    rows.append({
+        "name": f"stub server: {answered} of {sent} requests answered over {connections} "
+                f"connections, {failed} failed",
+        "value": float(sent - answered), "unit": "dropped", "baseline": None, "ratio": None,
+        "target": "0 dropped", "ok": answered == sent and failed == 0,
+    })
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    """Print `measure`'s rows as a table."""
+    for row in rows:
+        baseline = f"{row['baseline']:9.3f}" if row["baseline"] is not None else " " * 9
+        ratio = f"{row['ratio']:8.3f}" if row["ratio"] is not None else " " * 8
+        verdict = "PASS" if row["ok"] else "FAIL"
+        print(f"{row['name']:<72} {row['value']:9.3f} {row['unit']:<7} base {baseline} "
+              f"ratio {ratio}  target {row['target']:<28} {verdict}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=200)
-    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer calls, up to 10k rows")
     args = parser.parse_args()
-
-    import os
-
-    os.environ.setdefault("AUTOALIGN_BENCH_KEY", "stub")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(args.latency_ms / 1000))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    try:
-        # Warm both paths (imports, connection pools) before timing.
-        asyncio.run(bare_sdk(base_url, 5))
-        with tempfile.TemporaryDirectory() as tmp:
-            asyncio.run(through_autoalign(base_url, 5, Path(tmp) / "warm.db"))
-            bare = asyncio.run(bare_sdk(base_url, args.calls))
-            paid, cached = asyncio.run(through_autoalign(base_url, args.calls, Path(tmp) / "b.db"))
-    finally:
-        server.shutdown()
-    print(f"stub server latency {args.latency_ms:g} ms, {args.calls} sequential calls each\n")
-    print(describe("bare openai SDK", bare))
-    print(describe("autoalign.models (miss)", paid))
-    print(describe("autoalign.models (cache hit)", cached))
-    overhead = statistics.fmean(paid) - statistics.fmean(bare)
-    ratio = statistics.fmean(paid) / statistics.fmean(bare)
-    low, high = bootstrap_ratio(paid, bare)
-    print(f"\noverhead per call: {overhead * 1000:.2f} ms")
-    print(f"ratio autoalign / bare SDK: {ratio:.3f} (95% bootstrap CI {low:.3f} to {high:.3f})")
-
-
-def bootstrap_ratio(a: list[float], b: list[float], *, n_boot: int = 2000) -> tuple[float, float]:
-    """Percentile bootstrap interval of mean(a) / mean(b), resampling each list on its own."""
-    rng = random.Random(0)
-    ratios = sorted(
-        statistics.fmean(rng.choices(a, k=len(a))) / statistics.fmean(rng.choices(b, k=len(b)))
-        for _ in range(n_boot)
-    )
-    return ratios[int(0.025 * n_boot)], ratios[int(0.975 * n_boot) - 1]
+    print_table(measure(args.quick))
 
 
 if __name__ == "__main__":

@@ -17,10 +17,18 @@ from pydantic_ai.usage import RequestUsage
 
 from autoalign.errors import BudgetExceededError
 from autoalign.models import Budget, CallLedger, ModelClient, ModelsConfig, register_script
-from autoalign.store import AttemptStatus, CacheRecord, Store, UsageTotals
+from autoalign.store import (
+    AttemptStatus,
+    BudgetCheck,
+    BudgetTotals,
+    CacheRecord,
+    Reservation,
+    Store,
+    UsageTotals,
+)
 
 LEDGER_METHODS = ("cache_get", "cache_drop", "begin_attempt", "finish_attempt", "record_call",
-                  "run_usage")
+                  "run_usage", "reserve_budget", "release_budget")
 
 
 class Answer(BaseModel):
@@ -31,7 +39,8 @@ class Answer(BaseModel):
 class FakeLedger:
     """An in-memory ledger implementing exactly `CallLedger`; `delay_s` makes each call block
     its thread, as a slow database would (`delays` per method). Records which threads served
-    it. `run_usage` takes its snapshot first, then blocks: what it returns may be stale."""
+    it. `run_usage` takes its snapshot first, then blocks: what it returns may be stale.
+    `reserve_budget` blocks first, then checks and reserves atomically, as a database would."""
 
     delay_s: float = 0.0
     delays: dict[str, float] = field(default_factory=dict)
@@ -39,6 +48,9 @@ class FakeLedger:
     calls: list[dict[str, object]] = field(default_factory=list)
     attempts: dict[int, tuple[AttemptStatus, int]] = field(default_factory=dict)
     threads: set[int] = field(default_factory=set)
+    reserved: int = 0
+    covered: set[int] = field(default_factory=set)
+    """Attempts sent under a reservation: counted by it while pending."""
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -59,19 +71,24 @@ class FakeLedger:
     def begin_attempt(
         self, *, run_id: int | None, role: str, model: str, step_key: str | None,
         cache_key: str | None, est_tokens: int, est_cost_usd: float | None,
+        reserved: bool = False,
     ) -> int:
         self._enter()
         with self._lock:
             attempt_id = next(self._ids)
             self.attempts[attempt_id] = (AttemptStatus.PENDING, est_tokens)
+            if reserved:
+                self.covered.add(attempt_id)
             return attempt_id
 
     def finish_attempt(
-        self, attempt_id: int, status: AttemptStatus, *, error: str | None = None
+        self, attempt_id: int, status: AttemptStatus, *, error: str | None = None,
+        reserved: bool = False,
     ) -> None:
         self._enter()
         with self._lock:
             self.attempts[attempt_id] = (status, self.attempts[attempt_id][1])
+            self.covered.discard(attempt_id)
 
     def record_call(
         self, *, run_id: int | None, role: str, model: str, step_key: str | None = None,
@@ -79,6 +96,7 @@ class FakeLedger:
         latency_s: float = 0.0, cost_usd: float | None = None, cache_hit: bool = False,
         attempts: int = 1, error: str | None = None, answer: CacheRecord | None = None,
         attempt_ids: Sequence[int] = (), last_attempt: AttemptStatus | None = None,
+        reservation: Reservation | None = None,
     ) -> int:
         self._enter()
         with self._lock:
@@ -86,6 +104,9 @@ class FakeLedger:
                 self.cache.setdefault(answer.key, answer)
             if attempt_ids and last_attempt is not None:
                 self.attempts[attempt_ids[-1]] = (last_attempt, self.attempts[attempt_ids[-1]][1])
+                self.covered.discard(attempt_ids[-1])
+            if reservation is not None:
+                self.reserved -= reservation.tokens
             self.calls.append({"tokens": input_tokens + output_tokens, "cache_hit": cache_hit})
             return len(self.calls)
 
@@ -102,6 +123,30 @@ class FakeLedger:
             cost_usd=0.0, unpriced_calls=0, latency_s=0.0, unfinished_calls=pending,
             unseen_tokens=sum(unseen),
         )
+
+
+    def reserve_budget(
+        self, run_id: int, reservation: Reservation, *, max_tokens: int | None,
+        max_usd: float | None,
+    ) -> BudgetCheck:
+        self._enter()
+        with self._lock:
+            spent = sum(int(str(c["tokens"])) for c in self.calls if not c["cache_hit"])
+            unseen = sum(est for i, (status, est) in self.attempts.items()
+                         if status.may_be_billed_unseen and i not in self.covered)
+            used = spent + unseen + self.reserved
+            granted = max_tokens is None or used + reservation.tokens <= max_tokens
+            if granted:
+                self.reserved += reservation.tokens
+            totals = BudgetTotals(spent_tokens=spent, spent_usd=0.0, unseen_tokens=unseen,
+                                  unseen_usd=0.0, reserved_tokens=self.reserved,
+                                  reserved_usd=0.0)
+            return BudgetCheck(granted=granted, totals=totals)
+
+    def release_budget(self, run_id: int, reservation: Reservation) -> None:
+        self._enter()
+        with self._lock:
+            self.reserved -= reservation.tokens
 
 
 class Counting:
@@ -176,7 +221,7 @@ async def test_a_slow_ledger_does_not_block_the_event_loop() -> None:
         stop.set()
         await ticking
     assert reply.ok
-    # cache_get, run_usage, begin_attempt, record_call: at least 0.4 s spent in the ledger,
+    # cache_get, reserve_budget, begin_attempt, record_call: at least 0.4 s in the ledger,
     # during which the ticker kept running (blocked, it would tick a handful of times at most).
     assert elapsed >= 0.4
     assert ticks >= 30
@@ -200,12 +245,12 @@ async def test_the_budget_check_and_reservation_hold_while_the_ledger_is_read_of
 
 
 async def test_the_budget_never_reads_totals_that_miss_a_pending_row_it_subtracts() -> None:
-    """The client counts its own pending attempts by reservation and takes them out of the
-    ledger's totals. A totals read that started before another ask's pending row was written
-    must not be combined with that row's subtraction: the ledger lock keeps them in step."""
+    """The client counts its own pending attempts by reservation. A budget check that started
+    before another ask's attempt row was written must still see that ask: its reservation,
+    taken atomically in the ledger, is what counts it until it is booked."""
     script = Counting(delay_s=0.05)
     register_script("ledger-stale", script)
-    ledger = FakeLedger(delays={"run_usage": 0.3, "begin_attempt": 0.01})
+    ledger = FakeLedger(delays={"reserve_budget": 0.3, "begin_attempt": 0.01})
 
     async def later(models: ModelClient) -> object:
         await asyncio.sleep(0.1)  # reads the totals while the first ask's row is not yet written

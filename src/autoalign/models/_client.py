@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, ParamSpec, TypeVar
+from typing import Any, Generic, Literal, ParamSpec, TypeVar, cast
 
 from pydantic import TypeAdapter, ValidationError
 from pydantic_ai import Agent, Tool, capture_run_messages
@@ -26,7 +27,7 @@ from pydantic_ai.settings import ModelSettings
 from pydantic_ai.usage import UsageLimits
 
 from ..errors import BudgetExceededError, ModelError
-from ..store import AttemptStatus, CacheRecord
+from ..store import AttemptStatus, BudgetTotals, CacheRecord, Reservation
 from ._config import Budget, ModelRef, ModelsConfig, Price, SamplingConfig, parse_model_id
 from ._failures import (
     attempt_outcome,
@@ -133,8 +134,8 @@ class _Tally:
     """The ask's `llm_attempts` rows, in the order they were sent."""
     last: AttemptStatus = AttemptStatus.LOST
     """How the last attempt ended; LOST until an outcome is known (e.g. when cancelled)."""
-    open_estimate: _Estimate | None = None
-    """The estimate of the last attempt while it is pending in the ledger."""
+    reservation: Reservation | None = None
+    """The ask's hold on the run's budget in the ledger, until it is booked or released."""
 
     def add(self, messages: list[ModelMessage], *, failed_request: bool = False) -> None:
         for message in messages:
@@ -215,15 +216,14 @@ class ModelClient:
     ) -> None:
         self._config = config
         self._ledger = ledger
-        # Held across a ledger write that moves attempts between pending and booked together
-        # with the in-memory counters that mirror it, and across the budget check's read of the
-        # ledger: so the check never sees one without the other while a write is in a thread.
-        self._ledger_lock = asyncio.Lock()
         self._run_id = run_id
         self._budget = budget
         self._seed = seed
         self._models: dict[str, ProviderModel] = {}
         self._semaphores: dict[str, asyncio.Semaphore] = {}
+        self._agents: dict[tuple[Any, ...], tuple[tuple[Tool[None], ...], Agent[None, Any]]] = {}
+        # A budget without a run has no ledger totals: this client's own spending and
+        # reservations, in memory.
         self._reserved_tokens = 0
         self._reserved_usd = 0.0
         self._own_tokens = 0
@@ -234,10 +234,6 @@ class ModelClient:
         self._on_call = on_call
         self._waiting_after_s = waiting_after_s
         self._call_ids = itertools.count(1)
-        # Estimates of this client's attempts now pending in the ledger: the budget check counts
-        # those through its in-memory reservation, so it takes them out of the ledger's total.
-        self._open_tokens = 0
-        self._open_usd = 0.0
         # Asks started but not yet past their budget check. No request is sent while one is:
         # asks started together are all checked before any of them sends, so when one of them
         # hits the budget (and its siblings are cancelled) nothing has been paid for in vain.
@@ -299,12 +295,12 @@ class ModelClient:
         ref = parse_model_id(model_id, field=field)
         provider = get_provider(ref.provider, model_id=model_id)
         sampling = sampling or self._config.sampling
-        adapter: TypeAdapter[T] = TypeAdapter(output_type)
+        adapter, schema = _output_adapter(output_type)
         key = make_cache_key(
             model_id=ref.id,
             instructions=instructions,
             prompt=prompt,
-            output_schema=adapter.json_schema(),
+            output_schema=schema,
             sampling=sampling,
             seed=self._seed,
             tools=[
@@ -360,20 +356,9 @@ class ModelClient:
                 self._all_checked.set()
 
     async def _ask_counted(self, req: _Request[T], checking: list[bool]) -> Reply[T]:
-        cached = await self._from_cache(req)
+        # One trip to a worker thread: the lookup and, on a hit, its ledger row.
+        cached = await _off_loop(self._from_cache, req)
         if cached is not None:
-            await _off_loop(
-                self._ledger.record_call,
-                run_id=self._run_id,
-                role=req.role,
-                model=req.ref.id,
-                step_key=req.step_key,
-                cache_key=req.key,
-                cost_usd=0.0,
-                cache_hit=True,
-                attempts=0,
-                error=cached.error,
-            )
             return cached
 
         model = self._model(req.ref, req.provider)
@@ -382,14 +367,11 @@ class ModelClient:
         if semaphore.locked():
             self._checked(checking)  # it waits its turn: the asks holding a slot go on
         async with semaphore:
-            async with self._ledger_lock:
-                # The reservation is made before anything else is awaited: the budget check and
-                # it are atomic with respect to the other asks of this event loop, and until
-                # this ask's attempt row is written the reservation is what counts it.
-                estimate = await self._check_budget(req, price)
-                self._reserved_tokens += estimate.tokens
-                self._reserved_usd += estimate.usd
+            estimate = _estimate(req, price)
             tally = _Tally()
+            # The check takes the reservation atomically (in the ledger for a run): until this
+            # ask is booked, the reservation is what counts it, and its pending attempts.
+            in_memory = await self._reserve(req, price, estimate, tally)
             started = time.monotonic()
             self._checked(checking)
             try:
@@ -433,10 +415,14 @@ class ModelClient:
                     req, price, tally, started, error=outcome.error, answer=answer
                 )
             finally:
-                # Released only once the ask is booked (the booking awaits the ledger): until
-                # then the reservation is what counts this ask for the others' budget checks.
-                self._reserved_tokens -= estimate.tokens
-                self._reserved_usd -= estimate.usd
+                # Released only once the ask is booked (the booking gives the ledger's
+                # reservation back in its transaction): until then it counts this ask.
+                if in_memory:
+                    self._reserved_tokens -= estimate.tokens
+                    self._reserved_usd -= estimate.usd
+                if tally.reservation is not None and self._run_id is not None:
+                    await _off_loop(self._ledger.release_budget, self._run_id, tally.reservation)
+                    tally.reservation = None
         return Reply(
             output=None if outcome.error else outcome.output,
             raw=outcome.raw,
@@ -467,13 +453,15 @@ class ModelClient:
 
     # -- the steps of an ask -----------------------------------------------------------------
 
-    async def _from_cache(self, req: _Request[T]) -> Reply[T] | None:
-        entry = await _off_loop(self._ledger.cache_get, req.key)
+    def _from_cache(self, req: _Request[T]) -> Reply[T] | None:
+        """The cached reply, its ledger row written; None on a miss. Blocking: runs in a
+        worker thread."""
+        entry = self._ledger.cache_get(req.key)
         if entry is None:
             return None
         if entry.error is not None and is_stale_cached_failure(entry.error):
             # An older version cached a garbled response as a failed reply; ask again.
-            await _off_loop(self._ledger.cache_drop, req.key, error=entry.error)
+            self._ledger.cache_drop(req.key, error=entry.error)
             return None
         output: T | None = None
         if entry.error is None:
@@ -481,6 +469,17 @@ class ModelClient:
                 output = req.adapter.validate_python(entry.output)
             except ValidationError:
                 return None  # the type's validators changed under the same schema: ask again
+        self._ledger.record_call(
+            run_id=self._run_id,
+            role=req.role,
+            model=req.ref.id,
+            step_key=req.step_key,
+            cache_key=req.key,
+            cost_usd=0.0,
+            cache_hit=True,
+            attempts=0,
+            error=entry.error,
+        )
         return Reply(
             output=output,
             raw=entry.raw,
@@ -516,121 +515,167 @@ class ModelClient:
             semaphore = self._semaphores[name] = asyncio.Semaphore(size)
         return semaphore
 
-    async def _check_budget(self, req: _Request[T], price: Price | None) -> _Estimate:
-        """Raise if this call could take the run over budget; return its estimate.
+    async def _reserve(
+        self, req: _Request[T], price: Price | None, estimate: _Estimate, tally: _Tally
+    ) -> bool:
+        """Raise if this call could take the run over budget; else hold its estimate.
 
-        Called with `_ledger_lock` held, so the ledger's totals and this client's counters of
-        its pending attempts agree while the totals are read in a worker thread.
+        For a run the hold is a reservation in the ledger (`tally.reservation`), taken by one
+        atomic check against the run's running totals, so concurrent asks of any client or
+        process never overshoot together; without a run it is held in memory (return True).
 
         Once the budget has been hit, every later paid call is refused too: a run that ran out
         stops, rather than squeezing in smaller calls. Requests that may have been billed with
         no known outcome (attempts left pending by a killed process, or lost) count at their
         estimate.
         """
-        ref, max_tokens = req.ref, req.sampling.max_tokens
-        est_input = (len(req.instructions) + len(req.prompt)) // 4 + 1
-        est_tokens = est_input + max_tokens
-        est_usd = price.cost(est_input, max_tokens) if price is not None else None
-        estimate = _Estimate(tokens=est_tokens, usd=est_usd or 0.0, priced_usd=est_usd)
         budget = self._budget
         if budget is None:
-            return estimate
+            return False
         if self._budget_error is not None:
             raise BudgetExceededError(str(self._budget_error))
-        if self._run_id is not None:
-            usage = await _off_loop(self._ledger.run_usage, self._run_id)
-            used_tokens = usage.input_tokens + usage.output_tokens
-            used_tokens += usage.unseen_tokens - self._open_tokens
-            used_usd = usage.cost_usd + usage.unseen_usd - self._open_usd
-        else:
-            used_tokens, used_usd = self._own_tokens, self._own_usd
-        used_tokens += self._reserved_tokens
-        used_usd += self._reserved_usd
-        est_usd = estimate.usd
-        if budget.max_tokens is not None and used_tokens + est_tokens > budget.max_tokens:
+        if budget.max_usd is not None and price is None:
+            raise unpriced_error(req.ref.id)
+        if self._run_id is None:
+            used_tokens = self._own_tokens + self._reserved_tokens
+            used_usd = self._own_usd + self._reserved_usd
+            self._refuse_over(req, budget, estimate, used_tokens, used_usd)
+            self._reserved_tokens += estimate.tokens
+            self._reserved_usd += estimate.usd
+            return True
+        reservation = Reservation(tokens=estimate.tokens, usd=estimate.usd)
+        check = asyncio.ensure_future(
+            asyncio.to_thread(
+                self._ledger.reserve_budget,
+                self._run_id,
+                reservation,
+                max_tokens=budget.max_tokens,
+                max_usd=budget.max_usd,
+            )
+        )
+        try:
+            result = await _settled(check)
+        finally:
+            # Also when cancelled meanwhile: a reservation taken must be given back.
+            done = check.done() and not check.cancelled() and check.exception() is None
+            if done and check.result().granted:
+                tally.reservation = reservation
+        if not result.granted:
+            totals: BudgetTotals = result.totals
+            self._refuse_over(req, budget, estimate, totals.used_tokens, totals.used_usd)
+            # Refused by the ledger, yet within the limits by this reading (USD summed in
+            # another order can differ in the last bit): refused all the same.
+            self._budget_error = BudgetExceededError(
+                f"budget exceeded: {totals.used_tokens} tokens and ${totals.used_usd:.4f} used "
+                f"(or in flight) + about {estimate.tokens} tokens (${estimate.usd:.4f}) for the "
+                f"next {req.ref.id} call reach the run's limits; raise its budget to continue"
+            )
+            raise self._budget_error
+        return False
+
+    def _refuse_over(
+        self,
+        req: _Request[T],
+        budget: Budget,
+        estimate: _Estimate,
+        used_tokens: int,
+        used_usd: float,
+    ) -> None:
+        """Raise (and remember) the budget error if the estimate does not fit on top of what
+        is used or in flight."""
+        ref = req.ref
+        if budget.max_tokens is not None and used_tokens + estimate.tokens > budget.max_tokens:
             self._budget_error = BudgetExceededError(
                 f"token budget exceeded: {used_tokens} tokens used (or in flight) + about "
-                f"{est_tokens} for the next {ref.id} call > limit {budget.max_tokens}; "
+                f"{estimate.tokens} for the next {ref.id} call > limit {budget.max_tokens}; "
                 f"raise the run's max_tokens budget to continue"
             )
             raise self._budget_error
-        if budget.max_usd is not None:
-            if price is None:
-                raise unpriced_error(ref.id)
-            if used_usd + est_usd > budget.max_usd:
-                self._budget_error = BudgetExceededError(
-                    f"dollar budget exceeded: ${used_usd:.4f} used (or in flight) + about "
-                    f"${est_usd:.4f} for the next {ref.id} call > limit ${budget.max_usd:.4f}; "
-                    f"raise the run's max_usd budget to continue"
-                )
-                raise self._budget_error
-        return estimate
+        if budget.max_usd is not None and used_usd + estimate.usd > budget.max_usd:
+            self._budget_error = BudgetExceededError(
+                f"dollar budget exceeded: ${used_usd:.4f} used (or in flight) + about "
+                f"${estimate.usd:.4f} for the next {ref.id} call > limit ${budget.max_usd:.4f}; "
+                f"raise the run's max_usd budget to continue"
+            )
+            raise self._budget_error
 
     async def _begin_attempt(self, req: _Request[T], estimate: _Estimate, tally: _Tally) -> None:
         """Record the next request before it is sent."""
-        async with self._ledger_lock:
-            write = asyncio.ensure_future(
-                asyncio.to_thread(
-                    self._ledger.begin_attempt,
-                    run_id=self._run_id,
-                    role=req.role,
-                    model=req.ref.id,
-                    step_key=req.step_key,
-                    cache_key=req.key,
-                    est_tokens=estimate.tokens,
-                    est_cost_usd=estimate.priced_usd,
-                )
+        write = asyncio.ensure_future(
+            asyncio.to_thread(
+                self._ledger.begin_attempt,
+                run_id=self._run_id,
+                role=req.role,
+                model=req.ref.id,
+                step_key=req.step_key,
+                cache_key=req.key,
+                est_tokens=estimate.tokens,
+                est_cost_usd=estimate.priced_usd,
+                reserved=tally.reservation is not None,
             )
-            try:
-                await _settled(write)
-            finally:
-                # Also when cancelled meanwhile: the row exists, so the ask must know it.
-                if write.done() and not write.cancelled() and write.exception() is None:
-                    tally.attempt_ids.append(write.result())
-                    tally.last = AttemptStatus.LOST
-                    self._open_tokens += estimate.tokens
-                    self._open_usd += estimate.usd
-                    tally.open_estimate = estimate
-
-    def _close_open(self, tally: _Tally) -> None:
-        estimate = tally.open_estimate
-        if estimate is not None:
-            self._open_tokens -= estimate.tokens
-            self._open_usd -= estimate.usd
-            tally.open_estimate = None
+        )
+        try:
+            await _settled(write)
+        finally:
+            # Also when cancelled meanwhile: the row exists, so the ask must know it.
+            if write.done() and not write.cancelled() and write.exception() is None:
+                tally.attempt_ids.append(write.result())
+                tally.last = AttemptStatus.LOST
 
     async def _finish_attempt(
         self, tally: _Tally, status: AttemptStatus, error: str | None
     ) -> None:
         """Record the outcome of the ask's last request, when no ledger row follows at once."""
+        await _off_loop(
+            self._ledger.finish_attempt,
+            tally.attempt_ids[-1],
+            status,
+            error=error,
+            reserved=tally.reservation is not None,
+        )
 
-        async def write() -> None:
-            async with self._ledger_lock:
-                self._close_open(tally)
-                await _off_loop(
-                    self._ledger.finish_attempt, tally.attempt_ids[-1], status, error=error
-                )
+    def _agent(self, req: _Request[T], model: ProviderModel) -> Agent[None, Any]:
+        """The agent for this model, output type and tools: built once, then reused.
 
-        # Carried through even if the ask is cancelled while it waits for the lock.
-        await _settled(write())
+        An agent holds no per-run state (instructions, settings and limits are passed to each
+        run), so concurrent asks share one; building one compiles its output schema, which
+        used to cost more than the rest of an ask.
+        """
+        tools = req.tools if model.tools else ()
+        try:
+            key: tuple[Any, ...] | None = (
+                req.ref.id, req.output_type, model.output_mode, tuple(id(t) for t in tools)
+            )
+            hash(key)
+        except TypeError:  # an unhashable output type (e.g. Annotated with a dict): not cached
+            key = None
+        cached = self._agents.get(key) if key is not None else None
+        if cached is not None:
+            return cached[1]
+        marker: NativeOutput[Any] | ToolOutput[Any] = (
+            NativeOutput(req.output_type)
+            if model.output_mode == "native"
+            else ToolOutput(req.output_type)
+        )
+        agent: Agent[None, Any] = Agent(
+            model.model,
+            output_type=marker,
+            retries={"output": self._config.output_retries},
+            tools=list(tools),
+        )
+        if key is not None:
+            if len(self._agents) >= _AGENT_CACHE_SIZE:
+                del self._agents[next(iter(self._agents))]  # the oldest
+            # The tools are kept with the agent, so the ids in the key stay theirs.
+            self._agents[key] = (tools, agent)
+        return agent
 
     async def _run(
         self, req: _Request[T], model: ProviderModel, tally: _Tally, estimate: _Estimate
     ) -> _Outcome:
         """Run the agent, retrying transient provider errors; invalid output is an outcome."""
         ref, provider, sampling = req.ref, req.provider, req.sampling
-        marker: NativeOutput[T] | ToolOutput[T] = (
-            NativeOutput(req.output_type)
-            if model.output_mode == "native"
-            else ToolOutput(req.output_type)
-        )
-        agent = Agent(
-            model.model,
-            output_type=marker,
-            instructions=req.instructions,
-            retries={"output": self._config.output_retries},
-            tools=list(req.tools) if model.tools else [],
-        )
+        agent = self._agent(req, model)
         # Without tools an ask is one request (plus output retries); with tools the model may
         # take several turns, up to the ask's own bound.
         limits = UsageLimits(request_limit=req.max_requests + self._config.output_retries) if (
@@ -657,7 +702,12 @@ class ModelClient:
                     # cancellation count raised after a sibling failed, and pydantic-ai reads any
                     # such count as a cancelled run. A real cancellation still reaches the child.
                     task = asyncio.create_task(
-                        agent.run(req.prompt, model_settings=settings, usage_limits=limits)
+                        agent.run(
+                            req.prompt,
+                            instructions=req.instructions,
+                            model_settings=settings,
+                            usage_limits=limits,
+                        )
                     )
                     result = await self._watch(task, req, call=call, attempt=retry + 1)
                 except Exception as exc:
@@ -800,33 +850,63 @@ class ModelClient:
         cost = price.cost(tally.input_tokens, tally.output_tokens) if price is not None else None
         async def write() -> None:
             latency = time.monotonic() - started
-            async with self._ledger_lock:
-                self._own_tokens += tally.input_tokens + tally.output_tokens
-                self._own_usd += cost or 0.0
-                self._close_open(tally)
-                await _off_loop(
-                    self._ledger.record_call,
-                    run_id=self._run_id,
-                    role=req.role,
-                    model=req.ref.id,
-                    step_key=req.step_key,
-                    cache_key=req.key,
-                    input_tokens=tally.input_tokens,
-                    output_tokens=tally.output_tokens,
-                    latency_s=latency,
-                    cost_usd=cost,
-                    cache_hit=False,
-                    attempts=tally.requests,
-                    error=error,
-                    answer=answer,
-                    attempt_ids=list(tally.attempt_ids),
-                    last_attempt=tally.last,
-                )
+            self._own_tokens += tally.input_tokens + tally.output_tokens
+            self._own_usd += cost or 0.0
+            await _off_loop(
+                self._ledger.record_call,
+                run_id=self._run_id,
+                role=req.role,
+                model=req.ref.id,
+                step_key=req.step_key,
+                cache_key=req.key,
+                input_tokens=tally.input_tokens,
+                output_tokens=tally.output_tokens,
+                latency_s=latency,
+                cost_usd=cost,
+                cache_hit=False,
+                attempts=tally.requests,
+                error=error,
+                answer=answer,
+                attempt_ids=list(tally.attempt_ids),
+                last_attempt=tally.last,
+                reservation=tally.reservation,
+            )
+            tally.reservation = None  # given back in the ledger row's transaction
 
-        # Carried through even if the ask is cancelled meanwhile (e.g. while it waits for the
-        # lock): an answer that was paid for must reach the ledger and the cache.
+        # Carried through even if the ask is cancelled meanwhile: an answer that was paid for
+        # must reach the ledger and the cache.
         await _settled(write())
         return cost
+
+
+_AGENT_CACHE_SIZE = 256
+"""Agents a client keeps (one per model, output type and tool set); the oldest goes first."""
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_adapter(output_type: Any) -> tuple[TypeAdapter[Any], dict[str, Any]]:
+    adapter: TypeAdapter[Any] = TypeAdapter(output_type)
+    return adapter, adapter.json_schema()
+
+
+def _output_adapter(output_type: type[T]) -> tuple[TypeAdapter[T], dict[str, Any]]:
+    """The output type's adapter and JSON schema, built once per (hashable) type: building
+    them compiles the type's validator and walks its schema, each time the same. The schema is
+    shared: read it, never change it."""
+    try:
+        return _cached_adapter(cast(Hashable, output_type))
+    except TypeError:  # unhashable (e.g. Annotated with a dict): built per ask
+        adapter: TypeAdapter[T] = TypeAdapter(output_type)
+        return adapter, adapter.json_schema()
+
+
+def _estimate(req: _Request[T], price: Price | None) -> _Estimate:
+    """What one request of the ask may use: its prompt at about 4 characters a token, plus
+    every output token it may be given."""
+    est_input = (len(req.instructions) + len(req.prompt)) // 4 + 1
+    max_tokens = req.sampling.max_tokens
+    est_usd = price.cost(est_input, max_tokens) if price is not None else None
+    return _Estimate(tokens=est_input + max_tokens, usd=est_usd or 0.0, priced_usd=est_usd)
 
 
 async def _off_loop(fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:

@@ -1,7 +1,7 @@
 """`CallLedger`: what the model layer needs from the research database, and no more.
 
 `ModelClient` books calls and reads its cache through this protocol instead of holding the whole
-`Store`, so the model layer depends on six methods, not on the store's schema or sessions.
+`Store`, so the model layer depends on eight methods, not on the store's schema or sessions.
 `autoalign.store.Store` satisfies it structurally; a test double need implement only these.
 
 The methods are blocking (they talk to a database); the client calls them in a worker thread
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from ..store import AttemptStatus, CacheRecord, UsageTotals
+from ..store import AttemptStatus, BudgetCheck, CacheRecord, Reservation, UsageTotals
 
 
 class CallLedger(Protocol):
@@ -38,14 +38,23 @@ class CallLedger(Protocol):
         cache_key: str | None,
         est_tokens: int,
         est_cost_usd: float | None,
+        reserved: bool = False,
     ) -> int:
-        """Record a request before it is sent (status pending); return the attempt's id."""
+        """Record a request before it is sent (status pending); return the attempt's id.
+        `reserved`: sent under a reservation of `reserve_budget`, which counts it while
+        pending."""
         ...
 
     def finish_attempt(
-        self, attempt_id: int, status: AttemptStatus, *, error: str | None = None
+        self,
+        attempt_id: int,
+        status: AttemptStatus,
+        *,
+        error: str | None = None,
+        reserved: bool = False,
     ) -> None:
-        """Record the outcome of a request whose ask goes on (a retry) or was cut off."""
+        """Record the outcome of a request whose ask goes on (a retry) or was cut off;
+        `reserved` as it was begun."""
         ...
 
     def record_call(
@@ -66,11 +75,28 @@ class CallLedger(Protocol):
         answer: CacheRecord | None = None,
         attempt_ids: Sequence[int] = (),
         last_attempt: AttemptStatus | None = None,
+        reservation: Reservation | None = None,
     ) -> int:
         """Add a ledger row; with `answer`, cache it and finish the last of `attempt_ids` in the
-        same transaction. Return the row's id."""
+        same transaction, which also gives `reservation` back. Return the row's id."""
         ...
 
     def run_usage(self, run_id: int) -> UsageTotals:
         """Ledger totals of a run, pending and lost attempts included at their estimates."""
+        ...
+
+    def reserve_budget(
+        self,
+        run_id: int,
+        reservation: Reservation,
+        *,
+        max_tokens: int | None,
+        max_usd: float | None,
+    ) -> BudgetCheck:
+        """Hold `reservation` against the run's budget if spent + unseen + reserved + it stays
+        within the limits, atomically across clients and processes; O(1) in the run's size."""
+        ...
+
+    def release_budget(self, run_id: int, reservation: Reservation) -> None:
+        """Give back a reservation whose ask ended without a ledger row."""
         ...

@@ -3,7 +3,8 @@
 An ask writes an attempt row (`llm_attempts`, status `pending`) before each request it sends and
 finishes it after; the ask's ledger row (`llm_calls`), the answer in the cache and the closing of
 its last attempt are one transaction. So whatever the provider may bill is in the database
-before it is sent, and an answer that reached the cache is never paid for again.
+before it is sent, and an answer that reached the cache is never paid for again. Each of these
+writes also moves the run's running totals (`_budget.py`) in its own transaction.
 """
 
 from __future__ import annotations
@@ -11,15 +12,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
+from ._budget import UNSEEN, adjust, unseen_delta
 from ._records import (
     AttemptRecord,
     AttemptStatus,
     CacheRecord,
     CallRecord,
+    Reservation,
     UsageTotals,
 )
 from ._schema import (
@@ -29,8 +31,6 @@ from ._schema import (
     utcnow,
 )
 from ._session import StoreBase
-
-_UNSEEN = [status.value for status in AttemptStatus if status.may_be_billed_unseen]
 
 
 class LedgerMixin(StoreBase):
@@ -54,42 +54,44 @@ class LedgerMixin(StoreBase):
         answer: CacheRecord | None = None,
         attempt_ids: Sequence[int] = (),
         last_attempt: AttemptStatus | None = None,
+        reservation: Reservation | None = None,
     ) -> int:
         """Add a ledger row and return its id; with `answer`, also cache it, in the same
         transaction, so a process killed in between can never leave a paid call that a resumed
         run would pay again.
 
         `attempt_ids` are the ask's attempt rows: they are linked to the ledger row, and the last
-        one is finished with `last_attempt` (and `error`), in the same transaction.
+        one is finished with `last_attempt` (and `error`), in the same transaction. The run's
+        totals take the row's tokens and cost, and give back `reservation`, the ask's hold on
+        the budget (its attempts were sent under it), in that transaction too.
         """
-        with self._write() as s:
+        with self._write_conn() as conn:
             if answer is not None:
-                _insert_cache(s, answer)
-            call = LLMCall(
-                run_id=run_id,
-                role=role,
-                model=model,
-                step_key=step_key,
-                cache_key=cache_key,
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
-                latency_s=latency_s,
-                cost_usd=cost_usd,
-                cache_hit=cache_hit,
-                attempts=attempts,
-                error=error,
-            )
-            s.add(call)
-            s.flush()
+                _insert_cache(conn, answer)
+            call_id = conn.execute(_INSERT_CALL, {
+                "run_id": run_id, "role": role, "model": model, "step_key": step_key,
+                "cache_key": cache_key, "input_tokens": input_tokens,
+                "output_tokens": output_tokens, "latency_s": latency_s, "cost_usd": cost_usd,
+                "cache_hit": cache_hit, "attempts": attempts, "error": error,
+                "created_at": utcnow(),
+            }).scalar_one()
+            unseen_tokens, unseen_usd = 0, 0.0
             if attempt_ids:
-                s.execute(
-                    update(LLMAttempt)
-                    .where(LLMAttempt.id.in_(list(attempt_ids)))
-                    .values(call_id=call.id)
-                )
+                conn.execute(_LINK_ATTEMPTS, {"b_call_id": call_id, "ids": list(attempt_ids)})
                 if last_attempt is not None:
-                    _finish(s, attempt_ids[-1], last_attempt, error)
-            return call.id
+                    _, unseen_tokens, unseen_usd = _finish(
+                        conn, attempt_ids[-1], last_attempt, error,
+                        reserved=reservation is not None,
+                    )
+            spent_tokens = 0 if cache_hit else input_tokens + output_tokens
+            spent_usd = 0.0 if cache_hit else cost_usd or 0.0
+            adjust(
+                conn, run_id, spent_tokens=spent_tokens, spent_usd=spent_usd,
+                unseen_tokens=unseen_tokens, unseen_usd=unseen_usd,
+                reserved_tokens=-reservation.tokens if reservation else 0,
+                reserved_usd=-reservation.usd if reservation else 0.0,
+            )
+            return int(call_id)
 
     def begin_attempt(
         self,
@@ -101,32 +103,37 @@ class LedgerMixin(StoreBase):
         cache_key: str | None,
         est_tokens: int,
         est_cost_usd: float | None,
+        reserved: bool = False,
     ) -> int:
         """Record, before it is sent, a request that may be billed; return the attempt's id.
 
-        Until it is finished it is `pending` and counts against the run's budget at its estimate.
+        Until it is finished it is `pending` and counts against the run's budget at its estimate:
+        through the ask's reservation when `reserved` (taken by `reserve_budget`), else in the
+        run's unseen total.
         """
-        with self._write() as s:
-            row = LLMAttempt(
-                run_id=run_id,
-                role=role,
-                model=model,
-                step_key=step_key,
-                cache_key=cache_key,
-                status=AttemptStatus.PENDING.value,
-                est_tokens=est_tokens,
-                est_cost_usd=est_cost_usd,
-            )
-            s.add(row)
-            s.flush()
-            return row.id
+        with self._write_conn() as conn:
+            attempt_id = conn.execute(_INSERT_ATTEMPT, {
+                "run_id": run_id, "role": role, "model": model, "step_key": step_key,
+                "cache_key": cache_key, "status": AttemptStatus.PENDING.value,
+                "est_tokens": est_tokens, "est_cost_usd": est_cost_usd, "created_at": utcnow(),
+            }).scalar_one()
+            if not reserved:
+                adjust(conn, run_id, unseen_tokens=est_tokens, unseen_usd=est_cost_usd or 0.0)
+            return int(attempt_id)
 
     def finish_attempt(
-        self, attempt_id: int, status: AttemptStatus, *, error: str | None = None
+        self,
+        attempt_id: int,
+        status: AttemptStatus,
+        *,
+        error: str | None = None,
+        reserved: bool = False,
     ) -> None:
-        """Record the outcome of a request whose ask goes on (a retry follows) or was cut off."""
-        with self._write() as s:
-            _finish(s, attempt_id, status, error)
+        """Record the outcome of a request whose ask goes on (a retry follows) or was cut off;
+        `reserved` as it was begun."""
+        with self._write_conn() as conn:
+            run_id, tokens, usd = _finish(conn, attempt_id, status, error, reserved=reserved)
+            adjust(conn, run_id, unseen_tokens=tokens, unseen_usd=usd)
 
     def attempts(self, *, run_id: int | None = None) -> list[AttemptRecord]:
         """Attempt rows in the order they were sent, of one run or of all."""
@@ -144,7 +151,8 @@ class LedgerMixin(StoreBase):
             return [_call(r) for r in s.scalars(query)]
 
     def run_usage(self, run_id: int) -> UsageTotals:
-        """Ledger totals of a run, aggregated in SQL (the budget check calls this per call)."""
+        """Ledger totals of a run, aggregated in SQL over all its rows: the report. The budget
+        check reads the running totals instead (`reserve_budget`)."""
         paid = LLMCall.cache_hit.is_(False)
         query = select(
             func.count(LLMCall.id),
@@ -156,7 +164,7 @@ class LedgerMixin(StoreBase):
             func.count(LLMCall.id).filter(paid, LLMCall.cost_usd.is_(None)),
             func.coalesce(func.sum(LLMCall.latency_s), 0.0),
         ).where(LLMCall.run_id == run_id)
-        unseen = LLMAttempt.status.in_(_UNSEEN)
+        unseen = LLMAttempt.status.in_(UNSEEN)
         attempts = select(
             func.count(LLMAttempt.id).filter(LLMAttempt.status == AttemptStatus.PENDING.value),
             func.coalesce(func.sum(LLMAttempt.est_tokens).filter(unseen), 0),
@@ -181,19 +189,19 @@ class LedgerMixin(StoreBase):
         )
 
     def cache_get(self, key: str) -> CacheRecord | None:
-        with self._read() as s:
-            row = s.get(CacheEntry, key)
-            if row is None:
-                return None
-            return CacheRecord(
-                key=row.key,
-                model=row.model,
-                raw=row.raw,
-                output=row.output,
-                error=row.error,
-                input_tokens=row.input_tokens,
-                output_tokens=row.output_tokens,
-            )
+        with self._read_conn() as conn:
+            row = conn.execute(_CACHE_GET, {"key": key}).first()
+        if row is None:
+            return None
+        return CacheRecord(
+            key=row.key,
+            model=row.model,
+            raw=row.raw,
+            output=row.output,
+            error=row.error,
+            input_tokens=row.input_tokens,
+            output_tokens=row.output_tokens,
+        )
 
     def cache_drop(self, key: str, *, error: str) -> None:
         """Delete the cached failed reply under `key` if its error is `error`: one a later
@@ -224,38 +232,67 @@ class LedgerMixin(StoreBase):
             input_tokens=input_tokens,
             output_tokens=output_tokens,
         )
-        with self._write() as s:
-            _insert_cache(s, record)
+        with self._write_conn() as conn:
+            _insert_cache(conn, record)
 
 
-def _insert_cache(s: Session, answer: CacheRecord) -> None:
+def _insert_cache(conn: Connection, answer: CacheRecord) -> None:
     """Insert an answer unless its key is cached already, race-free across processes: the first
     answer stays (`INSERT ... ON CONFLICT DO NOTHING`)."""
-    dialect = s.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    s.execute(
-        insert(CacheEntry)
-        .values(
-            key=answer.key,
-            model=answer.model,
-            request=answer.request,
-            raw=answer.raw,
-            output=answer.output,
-            error=answer.error,
-            input_tokens=answer.input_tokens,
-            output_tokens=answer.output_tokens,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=[CacheEntry.key])
-    )
+    conn.execute(_CACHE_INSERT[conn.dialect.name == "postgresql"], {
+        "key": answer.key,
+        "model": answer.model,
+        "request": answer.request,
+        "raw": answer.raw,
+        "output": answer.output,
+        "error": answer.error,
+        "input_tokens": answer.input_tokens,
+        "output_tokens": answer.output_tokens,
+        "created_at": utcnow(),
+    })
 
 
-def _finish(s: Session, attempt_id: int, status: AttemptStatus, error: str | None) -> None:
-    s.execute(
-        update(LLMAttempt)
-        .where(LLMAttempt.id == attempt_id)
-        .values(status=status.value, error=error, finished_at=utcnow())
-    )
+def _finish(
+    conn: Connection, attempt_id: int, status: AttemptStatus, error: str | None, *, reserved: bool
+) -> tuple[int | None, int, float]:
+    """Finish an attempt; return its run and how its move changes the run's unseen total
+    (tokens, USD)."""
+    before = conn.execute(_ATTEMPT_STATE, {"id": attempt_id}).first()
+    conn.execute(_FINISH, {"b_id": attempt_id, "b_status": status.value, "b_error": error,
+                           "b_finished_at": utcnow()})
+    if before is None:
+        return None, 0, 0.0
+    run_id, old, est_tokens, est_usd = before
+    sign = unseen_delta(AttemptStatus(old), status, reserved=reserved)
+    return run_id, sign * est_tokens, sign * (est_usd or 0.0)
+
+
+def _cache_insert(dialect: Any) -> Any:
+    return dialect.insert(CacheEntry).on_conflict_do_nothing(index_elements=[CacheEntry.key])
+
+
+# Statements built once (see `_budget.py`): keyed by whether the dialect is PostgreSQL.
+_CACHE_INSERT = {False: _cache_insert(sqlite), True: _cache_insert(postgresql)}
+_CACHE_GET = select(
+    CacheEntry.key, CacheEntry.model, CacheEntry.raw, CacheEntry.output, CacheEntry.error,
+    CacheEntry.input_tokens, CacheEntry.output_tokens,
+).where(CacheEntry.key == bindparam("key"))
+_INSERT_CALL = insert(LLMCall).returning(LLMCall.id)
+_INSERT_ATTEMPT = insert(LLMAttempt).returning(LLMAttempt.id)
+_LINK_ATTEMPTS = (
+    update(LLMAttempt)
+    .where(LLMAttempt.id.in_(bindparam("ids", expanding=True)))
+    .values(call_id=bindparam("b_call_id"))
+)
+_ATTEMPT_STATE = select(
+    LLMAttempt.run_id, LLMAttempt.status, LLMAttempt.est_tokens, LLMAttempt.est_cost_usd
+).where(LLMAttempt.id == bindparam("id"))
+_FINISH = (
+    update(LLMAttempt)
+    .where(LLMAttempt.id == bindparam("b_id"))
+    .values(status=bindparam("b_status"), error=bindparam("b_error"),
+            finished_at=bindparam("b_finished_at"))
+)
 
 
 def _attempt(row: LLMAttempt) -> AttemptRecord:

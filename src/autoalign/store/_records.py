@@ -146,6 +146,55 @@ class UsageTotals:
     """Estimated USD of those requests (priced models only)."""
 
 
+@dataclass(frozen=True)
+class Reservation:
+    """What one ask may spend, held against a run's budget from its check until it is booked."""
+
+    tokens: int
+    """Estimated input + output tokens."""
+    usd: float
+    """Estimated USD (0.0 for an unpriced model)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BudgetTotals:
+    """A run's running totals (`run_budgets`): what the budget check compares with the limits."""
+
+    spent_tokens: int
+    """Tokens of ledger rows that went to a provider."""
+    spent_usd: float
+    """USD of those rows (priced models only)."""
+    unseen_tokens: int
+    """Estimated tokens of `pending`/`lost` attempts no live reservation covers."""
+    unseen_usd: float
+    """Estimated USD of those attempts."""
+    reserved_tokens: int
+    """Estimated tokens of asks past their budget check and not yet booked."""
+    reserved_usd: float
+    """Estimated USD of those asks."""
+
+    @property
+    def used_tokens(self) -> int:
+        """Tokens used or in flight: spent + unseen + reserved."""
+        return self.spent_tokens + self.unseen_tokens + self.reserved_tokens
+
+    @property
+    def used_usd(self) -> float:
+        """USD used or in flight: spent + unseen + reserved."""
+        return self.spent_usd + self.unseen_usd + self.reserved_usd
+
+
+@dataclass(frozen=True, kw_only=True)
+class BudgetCheck:
+    """The answer to `Store.reserve_budget`: whether the reservation was taken, and the totals
+    it was checked against (before it, when refused; after it, when granted)."""
+
+    granted: bool
+    """Whether the ask's reservation now counts against the run's budget."""
+    totals: BudgetTotals
+    """The run's totals as the check saw them."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class AttemptRecord:
     """One request sent to a provider (a row of `llm_attempts`)."""

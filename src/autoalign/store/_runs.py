@@ -24,8 +24,9 @@ from sqlalchemy import func, select
 
 from ..errors import DataError, RunBusyError
 from ..vocabulary import RunStatus
+from ._budget import reconcile_in
 from ._records import RunRecord
-from ._schema import Run, utcnow
+from ._schema import Run, RunBudget, utcnow
 from ._session import StoreBase
 
 RunStartOutcome = Literal["created", "resumed", "completed"]
@@ -159,6 +160,9 @@ class RunsMixin(StoreBase):
                 latest.updated_at = utcnow()
                 latest.finished_at = None
                 s.flush()
+                # Reservations left by a process that died with asks in flight are dropped;
+                # its pending attempts count at their estimates, as the rows say.
+                reconcile_in(s.connection(), latest.id)
                 return RunStart(run=_record(latest), outcome="resumed")
             earlier = s.scalar(
                 select(func.count(Run.id)).where(Run.agenda_digest == agenda_digest)
@@ -175,6 +179,7 @@ class RunsMixin(StoreBase):
             )
             s.add(row)
             s.flush()
+            s.add(RunBudget(run_id=row.id))
             return RunStart(run=_record(row), outcome="created")
 
     def create_run(
@@ -200,6 +205,7 @@ class RunsMixin(StoreBase):
             )
             s.add(row)
             s.flush()
+            s.add(RunBudget(run_id=row.id))
             return _record(row)
 
     def get_run(self, run_id: int) -> RunRecord:
@@ -259,6 +265,7 @@ class RunsMixin(StoreBase):
             row.stop_reason = None
             row.finished_at = None
             row.updated_at = utcnow()
+            reconcile_in(s.connection(), run_id)
 
 
 def _check_claimable(row: Run, me: Owner, *, takeover: bool) -> None:

@@ -190,6 +190,31 @@ class LLMAttempt(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
+class RunBudget(Base):
+    """Running totals of one run's spending, so that a budget check reads one row.
+
+    Updated in the same transaction as the ledger and attempt rows they total; rebuilt from
+    those rows when a run is started or resumed (`Store.reconcile_budget`). A run's budget
+    check compares `spent + unseen + reserved` (tokens, and USD) with its limits.
+    """
+
+    __tablename__ = "run_budgets"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    spent_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    """Input + output tokens of the run's ledger rows that went to a provider."""
+    spent_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    """USD of those rows (priced models only)."""
+    unseen_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    """Estimated tokens of `pending` and `lost` attempts that no live reservation covers."""
+    unseen_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    """Estimated USD of those attempts."""
+    reserved_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    """Estimated tokens of asks that passed the budget check and are not yet booked."""
+    reserved_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    """Estimated USD of those asks."""
+
+
 class CacheEntry(Base):
     """A model answer keyed by (model, messages, output schema, sampling settings)."""
 

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -36,6 +36,19 @@ class StoreBase:
     def _write(self) -> Iterator[Session]:
         with self._write_lock, self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def _read_conn(self) -> Iterator[Connection]:
+        """A plain connection for a hot-path read by a prebuilt Core statement (no ORM)."""
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def _write_conn(self) -> Iterator[Connection]:
+        """A write transaction on a plain connection, through the one write lock: for the
+        hot-path writes of every model call, by prebuilt Core statements (no ORM session)."""
+        with self._write_lock, self.engine.begin() as conn:
+            yield conn
 
     @contextmanager
     def _locked(self, name: str) -> Iterator[Session]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ..errors import DataError, StoreError
 from ..vocabulary import Kind, Role, Stage, Status
 from . import _migrate, _provenance
+from ._budget import BudgetMixin
 from ._engine import NO_DATABASE_HINT, make_engine, resolve_url, safe_url, shown
 from ._findings import FindingsMixin
 from ._ledger import LedgerMixin
@@ -83,7 +84,7 @@ def _why(exc: DBAPIError) -> str:
     return f"{shown(message, limit=300)}; check the URL, and that the server runs and accepts you"
 
 
-class Store(RunsMixin, LedgerMixin, FindingsMixin, ReviewsMixin):
+class Store(RunsMixin, LedgerMixin, BudgetMixin, FindingsMixin, ReviewsMixin):
     """The research database.
 
     Writes are serialised through one lock (SQLite allows one writer; the lock keeps async

@@ -1,4 +1,4 @@
-"""Revision 0008b: the `run_budgets` table; existing runs get totals computed from their rows."""
+"""Revision 0008: the `run_budgets` table; existing runs get totals computed from their rows."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_upgrading_from_0007_totals_existing_runs(db_url: str) -> None:
         engine.dispose()
 
     with Store.open(db_url) as store:
-        assert current_revision(store.engine) == head_revision() == "0008b"
+        assert current_revision(store.engine) == head_revision()
         totals = store.budget_totals(run)
         assert (totals.spent_tokens, totals.unseen_tokens, totals.reserved_tokens) == (76, 120, 0)
         assert totals.spent_usd == pytest.approx(0.5)
@@ -50,7 +50,7 @@ def test_upgrading_from_0007_totals_existing_runs(db_url: str) -> None:
         assert store.reconcile_budget(run) == totals
 
 
-def test_downgrading_0008b_drops_only_the_totals(store: Store) -> None:
+def test_downgrading_0008_drops_only_the_totals(store: Store) -> None:
     run = store.create_run(name="r", agenda_digest="r" * 64, config={})
     store.record_call(run_id=run.id, role="critic", model="m", input_tokens=3)
     with store.engine.begin() as conn:
@@ -58,5 +58,5 @@ def test_downgrading_0008b_drops_only_the_totals(store: Store) -> None:
         assert "run_budgets" not in inspect(conn).get_table_names()
         assert conn.execute(text("SELECT input_tokens FROM llm_calls")).scalars().all() == [3]
     with store.engine.begin() as conn:
-        command.upgrade(alembic_config(conn), "0008b")
+        command.upgrade(alembic_config(conn), "0008")
     assert store.budget_totals(run.id).spent_tokens == 3

@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from string import ascii_lowercase
 
 from alembic import command
 from alembic.config import Config
@@ -160,8 +159,7 @@ def draft_revision(message: str) -> Path:
     A development aid: the draft is compared against a scratch SQLite database, so review
     PostgreSQL-specific types by hand. Returns the path of the new file.
     """
-    # A head of a parallel branch (e.g. "0008b") counts by its number.
-    next_rev = f"{int(head_revision().rstrip(ascii_lowercase)) + 1:04d}"
+    next_rev = f"{int(head_revision()) + 1:04d}"
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_engine(f"sqlite:///{tmp}/draft.db")
         try:

@@ -5,7 +5,7 @@ attempts, and reservations of asks in flight; a budget check reads this row inst
 re-totalling the run's rows. Existing runs get their row computed from their rows (no
 reservations: nothing is in flight during a migration).
 
-Revision ID: 0008b
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-29
 """
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008b"
+revision: str = "0008"
 down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -23,6 +23,12 @@ class OpenAIModels(ModelProvider):
     name: ClassVar[str] = "openai"
     default_key_env: ClassVar[str | None] = "OPENAI_API_KEY"
     sdk: ClassVar[tuple[str, str] | None] = ("openai", "openai")
+    # vLLM and other OpenAI-compatible servers batch concurrent requests; OpenAI's own rate
+    # limits allow hundreds of requests a minute from the first paid tier.
+    default_concurrency: ClassVar[int] = 32
+    warm_modules: ClassVar[tuple[str, ...]] = (
+        "openai", "pydantic_ai.models.openai", "pydantic_ai.providers.openai"
+    )
     transport: ClassVar[httpx2.AsyncBaseTransport | None] = None
     """HTTP transport of every client built; None for the network (tests set a MockTransport)."""
 

@@ -1,6 +1,7 @@
 """The research database: artifacts, provenance, the LLM call ledger, flaws, judgments, claims,
 review requests and the labels human reviewers record on them."""
 
+from ._deps import CallWait, ChainNode, CriticalPath, WorkNode
 from ._engine import DB_ENV_VAR, DEFAULT_DB_PATH, resolve_url
 from ._records import (
     ArtifactRecord,
@@ -34,7 +35,10 @@ __all__ = [
     "AttemptStatus",
     "CacheRecord",
     "CallRecord",
+    "CallWait",
+    "ChainNode",
     "ClaimRecord",
+    "CriticalPath",
     "EdgeRecord",
     "EventRecord",
     "FlawRecord",
@@ -50,5 +54,6 @@ __all__ = [
     "RunStartOutcome",
     "Store",
     "UsageTotals",
+    "WorkNode",
     "resolve_url",
 ]

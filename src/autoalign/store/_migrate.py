@@ -159,7 +159,8 @@ def draft_revision(message: str) -> Path:
     A development aid: the draft is compared against a scratch SQLite database, so review
     PostgreSQL-specific types by hand. Returns the path of the new file.
     """
-    next_rev = f"{int(head_revision()) + 1:04d}"
+    # the number of the head (a branch's revision may carry a letter, e.g. `0008c`)
+    next_rev = f"{int(head_revision()[:4]) + 1:04d}"
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_engine(f"sqlite:///{tmp}/draft.db")
         try:

@@ -56,10 +56,8 @@ def completion(request: dict[str, Any], seed: int) -> dict[str, Any]:
         content = json.dumps(_JsonSchemaTestData(schema, seed).generate())
         message = {"role": "assistant", "content": content}
     elif tools:
-        names = [t["function"]["name"] for t in tools]
         chosen = next((t for t in tools if t["function"]["name"].startswith("final_result")),
                       tools[0])
-        del names
         args = _JsonSchemaTestData(chosen["function"].get("parameters") or {}, seed).generate()
         message = {
             "role": "assistant",

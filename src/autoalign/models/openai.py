@@ -43,6 +43,19 @@ class OpenAIModels(ModelProvider):
             return None  # OpenAI's prices say nothing about a self-hosted server
         return builtin_price("openai", model)
 
+    def warm(self) -> None:
+        # Building a model imports (and caches) what the first real build needs beyond the
+        # modules themselves; this one never sends a request.
+        super().warm()
+        try:
+            from openai import AsyncOpenAI
+            from pydantic_ai.models.openai import OpenAIChatModel
+            from pydantic_ai.providers.openai import OpenAIProvider
+        except ImportError:
+            return
+        client = AsyncOpenAI(api_key="warm-up", base_url="http://127.0.0.1:9/v1", max_retries=0)
+        OpenAIChatModel("warm-up", provider=OpenAIProvider(openai_client=client))
+
     def build(self, model: str, config: ProviderConfig, *, seed: int) -> ProviderModel:
         try:
             from openai import AsyncOpenAI

@@ -175,8 +175,9 @@ async def run_agenda(
     started = time.monotonic()
     sink = progress or NullProgress()
     check_models(agenda.models, ROLES, budget=agenda.budget)
-    # The SDKs are imported in a thread while the catalogs are checked and the run is started,
-    # so the first call does not wait on the import.
+    # The SDKs are imported in a thread while the catalogs are checked and the run is started;
+    # the stages start once it is done (an import racing the first steps for the GIL made the
+    # first call later, not sooner).
     warming = asyncio.ensure_future(asyncio.to_thread(warm_models, agenda.models, ROLES))
     try:
         check_catalogs(agenda)
@@ -213,10 +214,10 @@ async def _run_agenda(
     if start.outcome == "completed":
         return _summary(store, run.id, resumed=False, done=True, started=started)
     ctx = _context(agenda, store=store, run=run, progress=sink, hooks=hooks or Hooks(), round=0)
+    await warming
     # The sandbox probes its isolation once per process (a few child processes): in a thread
     # while the first stage asks its models, not in front of the first experiment.
     probing = asyncio.ensure_future(asyncio.to_thread(_probe_sandbox))
-    await warming
     try:
         await _run_stages(ctx, registered_stages())
     finally:

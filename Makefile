@@ -12,6 +12,7 @@ test:
 
 bench:
 	$(PY) bench/model_overhead.py
+	$(PY) bench/pipeline.py
 
 quickstart:
 	.venv/bin/autoalign run examples/quickstart.toml

@@ -24,6 +24,7 @@ from autoalign.models import (
     ProviderConfig,
     SamplingConfig,
 )
+from autoalign.models._registry import get_provider
 from autoalign.store import Store
 
 VALID = '{"label": "flawed", "reason": "the test was edited"}'
@@ -364,32 +365,42 @@ async def test_per_provider_concurrency_limit(
     assert peak == 2
 
 
-async def test_default_concurrency_is_four(
+async def test_default_concurrency_is_the_providers_own(
     store: Store, run_id: int, script: Callable[[FunctionDef], str]
 ) -> None:
+    """Without `concurrency` set, a provider's `default_concurrency` bounds its calls (64 for
+    the scripted provider, which only a test's script makes wait)."""
+    limit = get_provider("scripted").default_concurrency
+    assert limit == 64
     in_flight = peak = 0
-    four = asyncio.Event()
+    full = asyncio.Event()
 
     async def slow(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
-        # Each call waits until four are in flight (or gives up after 5 s): the peak is then
-        # exactly the limit however slowly a loaded machine starts the calls, and a limit
-        # below four shows as a lower peak, not as a flaky timing.
+        # Each call waits until `limit` are in flight (or gives up after 5 s): the peak is then
+        # exactly the limit however slowly a loaded machine starts the calls, and a lower
+        # limit shows as a lower peak, not as a flaky timing.
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
-        if in_flight >= 4:
-            four.set()
+        if in_flight >= limit:
+            full.set()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(four.wait(), timeout=5)
+            await asyncio.wait_for(full.wait(), timeout=5)
         await asyncio.sleep(0.01)
         in_flight -= 1
         return answer('{"score": 3}')
 
     client = client_for(store, run_id, script(slow))
     async with asyncio.TaskGroup() as tg:
-        for i in range(10):
+        for i in range(limit + 6):
             tg.create_task(client.ask("critic", Score, instructions="i", prompt=f"p{i}"))
-    assert peak == 4
+    assert peak == limit
+
+
+def test_remote_providers_default_to_wide_concurrency_and_local_to_one() -> None:
+    assert get_provider("openai").default_concurrency == 32
+    assert get_provider("anthropic").default_concurrency == 16
+    assert get_provider("local").default_concurrency == 1
 
 
 async def test_schema_script_needs_no_registration_and_sleeps(store: Store, run_id: int) -> None:

@@ -9,14 +9,17 @@ from . import anthropic, local, openai, scripted  # noqa: F401  (importing regis
 from ._client import CallEvent, CallWatcher, ModelClient, Reply
 from ._config import Budget, ModelsConfig, Price, ProviderConfig, SamplingConfig
 from ._ledger import CallLedger
+from ._observe import CALL_OBSERVER, CallObserver
 from ._prompt import delimit
-from ._registry import check_models, known_providers
+from ._registry import check_models, known_providers, warm_models
 from .scripted import register_script
 
 __all__ = [
+    "CALL_OBSERVER",
     "Budget",
     "CallEvent",
     "CallLedger",
+    "CallObserver",
     "CallWatcher",
     "ModelClient",
     "ModelsConfig",
@@ -28,4 +31,5 @@ __all__ = [
     "delimit",
     "known_providers",
     "register_script",
+    "warm_models",
 ]

@@ -42,6 +42,7 @@ from ._failures import (
 from ._keys import cache_key as make_cache_key
 from ._keys import prompt_digest as make_prompt_digest
 from ._ledger import CallLedger
+from ._observe import CALL_OBSERVER
 from ._registry import ModelProvider, ProviderModel, get_provider, unpriced_error
 
 T = TypeVar("T")
@@ -327,6 +328,8 @@ class ModelClient:
             tools=tuple(tools),
             max_requests=max_requests,
         )
+        observer = CALL_OBSERVER.get()  # the runtime records what this call waited on
+        token = observer.issued(step_key) if observer is not None else None
         # An identical ask already in flight is waited for, then served from the cache.
         while (pending := self._in_flight.get(key)) is not None:
             await asyncio.shield(pending)
@@ -337,6 +340,8 @@ class ModelClient:
         finally:
             del self._in_flight[key]
             done.set_result(None)
+            if observer is not None:
+                observer.finished(token)
 
     async def _ask(self, req: _Request[T]) -> Reply[T]:
         self._unchecked += 1

@@ -93,7 +93,8 @@ class ProviderConfig(BaseModel):
     api_key_env: str | None = None
     """Environment variable holding the key; default `OPENAI_API_KEY` / `ANTHROPIC_API_KEY`."""
     concurrency: int = Field(default=4, ge=1)
-    """Most calls in flight to this provider at once (the `local` provider defaults to 1)."""
+    """Most calls in flight to this provider at once. Unset, the provider's own default
+    applies (`openai` 32, `anthropic` 16, `local` 1, `scripted` 64; README, "Configuration")."""
     timeout_s: float = Field(default=DEFAULT_TIMEOUT_S, gt=0.0)
     """Timeout of one HTTP request, in seconds (default 60; each retry waits again). Not used
     by the embedded `local` model, which has no timeout."""

@@ -46,8 +46,13 @@ class ModelProvider(ABC):
     """The prefix in model ids, e.g. `openai` in `openai:gpt-4o-mini`."""
     default_key_env: ClassVar[str | None] = None
     """Environment variable holding the API key when `ProviderConfig.api_key_env` is not set."""
-    default_concurrency: ClassVar[int] = 4
-    """Calls in flight at once when `ProviderConfig.concurrency` is not set."""
+    default_concurrency: ClassVar[int] = 16
+    """Calls in flight at once when `ProviderConfig.concurrency` is not set. A remote API
+    spends its latency on the server, not here: a run is only as fast as its longest chain
+    of calls when every call that can go out does, so the default is wide (16; providers
+    set their own). Lower it in `[models.providers.NAME] concurrency` for a small rate limit."""
+    warm_modules: ClassVar[tuple[str, ...]] = ()
+    """Modules `build` imports (the SDK and its pydantic-ai model); `warm` imports them ahead."""
     free: ClassVar[bool] = False
     """Whether calls cost nothing (embedded and scripted models)."""
     sdk: ClassVar[tuple[str, str] | None] = None
@@ -99,6 +104,15 @@ class ModelProvider(ABC):
             f"at the variable that holds it",
             field=f"models.providers.{self.name}.api_key_env",
         )
+
+    def warm(self) -> None:
+        """Import the provider's SDK ahead of the first call (a second or so for some SDKs), so
+        that no call waits on it. A missing SDK is left for `check` and `build` to report."""
+        for module in self.warm_modules:
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                return
 
     def require_sdk(self) -> None:
         """Raise `ConfigError` naming the extra to install if the provider's SDK is missing."""
@@ -190,6 +204,17 @@ def check_models(
         priced = provider.price(ref.name, provider_config) is not None
         if budget is not None and budget.max_usd is not None and not priced:
             raise unpriced_error(ref.id)
+
+
+def warm_models(config: ModelsConfig, roles: Iterable[str]) -> None:
+    """Import the SDKs of the providers `roles` use (blocking: call it in a worker thread,
+    concurrently with other start-up work)."""
+    seen: set[str] = set()
+    for role in roles:
+        name = parse_model_id(config.model_for(role), field="models").provider
+        if name not in seen:
+            seen.add(name)
+            get_provider(name).warm()
 
 
 def unpriced_error(model_id: str) -> ConfigError:

@@ -22,6 +22,12 @@ class AnthropicModels(ModelProvider):
     name: ClassVar[str] = "anthropic"
     default_key_env: ClassVar[str | None] = "ANTHROPIC_API_KEY"
     sdk: ClassVar[tuple[str, str] | None] = ("anthropic", "anthropic")
+    # Anthropic's lowest tier allows about 50 requests a minute; 16 in flight keeps a run
+    # fast from the second tier on, and a 429 is retried after its Retry-After.
+    default_concurrency: ClassVar[int] = 16
+    warm_modules: ClassVar[tuple[str, ...]] = (
+        "anthropic", "pydantic_ai.models.anthropic", "pydantic_ai.providers.anthropic"
+    )
     transport: ClassVar[httpx2.AsyncBaseTransport | None] = None
     """HTTP transport of every client built; None for the network (tests set a MockTransport)."""
 

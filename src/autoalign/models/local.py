@@ -170,7 +170,7 @@ class LocalModels(ModelProvider):
     """The embedded llama.cpp model; no key, no network, no cost."""
 
     name: ClassVar[str] = "local"
-    default_concurrency: ClassVar[int] = 1
+    default_concurrency: ClassVar[int] = 1  # one embedded model, one CPU-bound call at a time
     free: ClassVar[bool] = True
 
     def check(self, model: str, config: ProviderConfig) -> None:

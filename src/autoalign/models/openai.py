@@ -23,6 +23,12 @@ class OpenAIModels(ModelProvider):
     name: ClassVar[str] = "openai"
     default_key_env: ClassVar[str | None] = "OPENAI_API_KEY"
     sdk: ClassVar[tuple[str, str] | None] = ("openai", "openai")
+    # vLLM and other OpenAI-compatible servers batch concurrent requests; OpenAI's own rate
+    # limits allow hundreds of requests a minute from the first paid tier.
+    default_concurrency: ClassVar[int] = 32
+    warm_modules: ClassVar[tuple[str, ...]] = (
+        "openai", "pydantic_ai.models.openai", "pydantic_ai.providers.openai"
+    )
     transport: ClassVar[httpx2.AsyncBaseTransport | None] = None
     """HTTP transport of every client built; None for the network (tests set a MockTransport)."""
 
@@ -36,6 +42,19 @@ class OpenAIModels(ModelProvider):
         if config.base_url is not None:
             return None  # OpenAI's prices say nothing about a self-hosted server
         return builtin_price("openai", model)
+
+    def warm(self) -> None:
+        # Building a model imports (and caches) what the first real build needs beyond the
+        # modules themselves; this one never sends a request.
+        super().warm()
+        try:
+            from openai import AsyncOpenAI
+            from pydantic_ai.models.openai import OpenAIChatModel
+            from pydantic_ai.providers.openai import OpenAIProvider
+        except ImportError:
+            return
+        client = AsyncOpenAI(api_key="warm-up", base_url="http://127.0.0.1:9/v1", max_retries=0)
+        OpenAIChatModel("warm-up", provider=OpenAIProvider(openai_client=client))
 
     def build(self, model: str, config: ProviderConfig, *, seed: int) -> ProviderModel:
         try:

@@ -97,6 +97,7 @@ class ScriptedModels(ModelProvider):
 
     name: ClassVar[str] = "scripted"
     free: ClassVar[bool] = True
+    default_concurrency: ClassVar[int] = 64  # in-process and free: only a test's script waits
 
     def check(self, model: str, config: ProviderConfig) -> None:
         if model != SCHEMA and model not in _SCRIPTS:

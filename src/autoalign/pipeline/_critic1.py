@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from ..critics import (
     CheckRate,
+    Critic,
     CriticContext,
     CriticScale,
     ExecutedStep,
+    Finding,
     Interpretation,
     LogRow,
     ResearchLog,
@@ -28,8 +30,9 @@ from ..critics import (
     record_findings,
 )
 from ..errors import DataError
-from ..runtime import Findings, StageContext, StatusChange, StepResult
-from ..vocabulary import Kind, Stage, Status
+from ..runtime import Findings, StageContext, StatusChange, StepResult, fan_out
+from ..store import CallWait
+from ..vocabulary import Kind, Relation, Stage, Status
 from ._schemas import CheckDecision, DelegatedTask, StepLog, StepReport
 
 STAGE = Stage.EXECUTE
@@ -104,13 +107,24 @@ async def check_step(
     ran: list[str] = []
     critical: list[str] = []
     total = 0
+    calls: list[CallWait] = []
     if selected:
         context = CriticContext(models=ctx.client)
-        for critic in list_critics(scale=CriticScale.STEP):
+        critics = list_critics(scale=CriticScale.STEP)
+
+        async def run(critic: Critic[ExecutedStep]) -> list[Finding] | DataError:
             try:
-                findings = await critic.check(step, context=context)
+                return await critic.check(step, context=context)
             except DataError as exc:  # an LLM critic without a valid verdict: noted, not fatal
-                ran.append(f"{critic.id}@{critic.version} (no verdict: {exc})")
+                return exc
+
+        # The critics are independent of each other: their model calls go out together.
+        with ctx.watch_calls() as watched:
+            outcomes = await fan_out([run(c) for c in critics])
+        calls = watched.waits
+        for critic, findings in zip(critics, outcomes, strict=True):
+            if isinstance(findings, DataError):
+                ran.append(f"{critic.id}@{critic.version} (no verdict: {findings})")
                 continue
             ran.append(f"{critic.id}@{critic.version}")
             record_findings(ctx.store, critic=critic, findings=findings)
@@ -130,7 +144,11 @@ async def check_step(
         stage=STAGE,
         content=decision,
         render=_render,
-        parents=[step.log.artifact_id],
+        # What the critics read: the log and, as context, the step's other results.
+        parents=[step.log.artifact_id, *[
+            (a, Relation.CONTEXT) for a in results if a != step.log.artifact_id
+        ]],
+        calls=calls,
         findings=lambda r: Findings(
             about=step.log.artifact_id,
             statuses=[

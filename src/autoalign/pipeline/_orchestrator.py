@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from collections import Counter
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 from ..agenda import Agenda
 from ..errors import BackendError, BudgetExceededError, ConfigError, ModelError
-from ..models import ModelClient, check_models
+from ..models import ModelClient, check_models, warm_models
 from ..runtime import (
     Hooks,
     NothingToDoError,
@@ -24,7 +25,7 @@ from ..runtime import (
     registered_stages,
     run_stage,
 )
-from ..sandbox import Backend, make_backend
+from ..sandbox import Backend, isolation_level, make_backend
 from ..store import RunRecord, Store, UsageTotals
 from ..vocabulary import Kind, Role, RunStatus, Stage
 from . import execute, propose, writeup  # noqa: F401  (importing registers the stages)
@@ -177,26 +178,35 @@ async def run_agenda(
     started = time.monotonic()
     sink = progress or NullProgress()
     check_models(agenda.models, ROLES, budget=agenda.budget)
-    check_catalogs(agenda)
-    box = agenda.sandbox
-    backend = make_backend(box.backend, workers=box.workers, ray_address=box.ray_address)
+    # The SDKs are imported in a thread while the catalogs are checked and the run is started;
+    # the stages start once it is done (an import racing the first steps for the GIL made the
+    # first call later, not sooner).
+    warming = asyncio.ensure_future(asyncio.to_thread(warm_models, agenda.models, ROLES))
+    backend: Backend | None = None
     try:
+        check_catalogs(agenda)
+        box = agenda.sandbox
+        backend = make_backend(box.backend, workers=box.workers, ray_address=box.ray_address)
         if stage is not None:
+            await warming
             return await _rerun_stage(
                 agenda, store=store, progress=sink, stage=stage, takeover=takeover,
                 hooks=hooks or Hooks(), started=started, backend=backend,
             )
-        return await _run(
-            agenda, store=store, progress=sink, new=new, takeover=takeover,
-            hooks=hooks or Hooks(), started=started, backend=backend,
+        return await _run_agenda(
+            agenda, store=store, sink=sink, new=new, takeover=takeover, hooks=hooks or Hooks(),
+            started=started, warming=warming, backend=backend,
         )
     finally:
-        backend.close()
+        if not warming.done():
+            await asyncio.gather(warming, return_exceptions=True)
+        if backend is not None:
+            backend.close()
 
 
-async def _run(
-    agenda: Agenda, *, store: Store, progress: ProgressSink, new: bool, takeover: bool,
-    hooks: Hooks, started: float, backend: Backend,
+async def _run_agenda(
+    agenda: Agenda, *, store: Store, sink: ProgressSink, new: bool, takeover: bool,
+    hooks: Hooks, started: float, warming: asyncio.Future[None], backend: Backend,
 ) -> RunSummary:
     start = store.start_run(
         name=agenda.run.name,
@@ -212,9 +222,17 @@ async def _run(
     if start.outcome == "completed":
         return _summary(store, run.id, resumed=False, done=True, started=started)
     ctx = _context(
-        agenda, store=store, run=run, progress=progress, hooks=hooks, round=0, backend=backend
+        agenda, store=store, run=run, progress=sink, hooks=hooks, round=0, backend=backend
     )
-    await _run_stages(ctx, registered_stages())
+    await warming
+    # The sandbox probes its isolation once per process (a few child processes): in a thread
+    # while the first stage asks its models, not in front of the first experiment.
+    probing = asyncio.ensure_future(asyncio.to_thread(_probe_sandbox))
+    try:
+        await _run_stages(ctx, registered_stages())
+    finally:
+        if not probing.done():
+            await asyncio.gather(probing, return_exceptions=True)
     return _summary(store, run.id, resumed=resumed, done=False, started=started)
 
 
@@ -243,6 +261,12 @@ async def _rerun_stage(
     return _summary(
         store, run.id, resumed=resumed, done=False, started=started, stage_round=round_
     )
+
+
+def _probe_sandbox() -> None:
+    """Probe the sandbox's isolation level now; an error is left for the first sandbox run."""
+    with contextlib.suppress(ConfigError):  # raised again, with its hint, where it matters
+        isolation_level()
 
 
 def _context(

@@ -122,9 +122,10 @@ class StepWork:
     # -- sandbox runs ----------------------------------------------------------------------
 
     async def _sandboxed(
-        self, kind: JobKind, payload: str, label: str, via: Via
+        self, kind: JobKind, payload: str, label: str, via: Via, *, plan: int | None = None
     ) -> ArtifactRecord:
-        """Run (or find, by its key) one sandbox job of this step and store its record."""
+        """Run (or find, by its key) one sandbox job of this step and store its record (derived
+        from the task, and from `plan`, the stored plan that asked for it, if one did)."""
         key = self.ctx.key(f"{self.base}/run/{_digest(kind, payload)}")
         existing = self.ctx.store.artifact_by_step(self.ctx.run.id, key)
         if existing is None:
@@ -133,7 +134,7 @@ class StepWork:
                     f"the step's budget of {self.spec.budget.max_runs} sandbox runs is spent"
                 )
             self.started.add(key)
-            parents = [self.task.id]
+            parents = [self.task.id] + ([plan] if plan is not None else [])
             if kind == "code":
                 parents.append(self._code(payload).id)
             # The backend bounds how many jobs run at once (and where); awaiting its future
@@ -177,9 +178,10 @@ class StepWork:
         )
 
     async def run_arm(
-        self, arm: ArmSpec, *, via: Via
+        self, arm: ArmSpec, *, via: Via, plan: int | None = None
     ) -> tuple[ArtifactRecord | None, str | None]:
-        """Run one arm; returns its stored record, or None and why it was rejected unrun."""
+        """Run one arm (of the stored `plan`, if given); returns its stored record, or None and
+        why it was rejected unrun."""
         if len(arm.seeds) > self.spec.budget.max_seeds:
             return None, (
                 f"arm {arm.label!r} asks for {len(arm.seeds)} seeds; the budget allows "
@@ -189,17 +191,20 @@ class StepWork:
             spec = arm_to_spec(arm)
         except ValidationError as exc:
             return None, f"arm {arm.label!r} is not a valid spec: {clip(str(exc), limit=400)}"
-        art = await self._sandboxed("spec", spec.model_dump_json(), arm.label, via)
+        art = await self._sandboxed("spec", spec.model_dump_json(), arm.label, via, plan=plan)
         if art.status != Status.OK and art.content_json.get("exit_code") == EXIT_BAD_PAYLOAD:
             return art, f"the sandbox rejected arm {arm.label!r}: " + _tail(
                 str(art.content_json.get("stderr", "")).strip(), 600
             )
         return art, None
 
-    async def run_plan(self, plan: ExperimentPlan) -> list[str]:
-        """Run every arm of `plan` concurrently; the rejections (empty when none)."""
+    async def run_plan(self, plan: ExperimentPlan, *, plan_id: int | None = None) -> list[str]:
+        """Run every arm of `plan` (stored as artifact `plan_id`) concurrently; the rejections
+        (empty when none)."""
         try:
-            outcomes = await asyncio.gather(*(self.run_arm(a, via="plan") for a in plan.arms))
+            outcomes = await asyncio.gather(
+                *(self.run_arm(a, via="plan", plan=plan_id) for a in plan.arms)
+            )
         except StepBudgetSpent as exc:
             return [str(exc)]
         return [why for _art, why in outcomes if why is not None]
@@ -350,7 +355,7 @@ class StepWork:
             if plan.output is None:
                 errors = [f"plan {attempt} gave no valid output"]
                 break  # the step's own failure (recorded on the plan); not a sandbox rejection
-            errors = await self.run_plan(plan.output)
+            errors = await self.run_plan(plan.output, plan_id=plan.id)
             if not errors:
                 break
         # Tool runs of a resumed ask are not called again: find them by their keys.

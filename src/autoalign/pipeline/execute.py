@@ -65,6 +65,7 @@ from ._schemas import (
     RoundInterpretation,
     RunRef,
     ScopePlan,
+    Selection,
     StepBudget,
     StepLog,
     StepReport,
@@ -99,6 +100,9 @@ class Project:
     proposal: StepResult[Proposal]
     topic: Topic
     catalog: Catalog
+    chosen_by: int | None = None
+    """The artifact that selected the proposal (the propose stage's selection), if one did:
+    the project's first step waits on it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -147,7 +151,15 @@ def selected_project(ctx: StageContext) -> Project:
     topic = _topic_of(ctx, found.id)
     # The agenda's own version of the topic wins: its testbeds may have been edited since.
     topic = next((t for t in ctx.agenda.topics if t.name == topic.name), topic)
-    return Project(proposal=found, topic=topic, catalog=topic_catalog(topic))
+    selection = ctx.latest(Kind.SELECTION, Selection)
+    chosen_by = (
+        selection.id
+        if selection is not None and selection.output is not None
+        and selection.output.proposal_id == found.id else None
+    )
+    return Project(
+        proposal=found, topic=topic, catalog=topic_catalog(topic), chosen_by=chosen_by
+    )
 
 
 @stage(STAGE, order=20, inputs=selected_project)
@@ -161,13 +173,16 @@ async def run(ctx: StageContext, project: Project) -> StepResult[ProjectLog]:
     )
     outcomes: list[StepOutcome] = []
     interpretations: list[StepResult[RoundInterpretation]] = []
-    decisions: list[LoopDecision] = []
+    decisions: list[StepResult[LoopDecision]] = []
     for r in range(ex.max_iterations):
-        decision, interpretation = await _round(ctx, project, schemas, r, outcomes)
+        decision, interpretation = await _round(
+            ctx, project, schemas, r, outcomes, decisions[-1] if decisions else None
+        )
         if interpretation is not None and interpretation.artifact is not None:
             interpretations.append(interpretation)
         decisions.append(decision)
-        if decision.taken != "continue":
+        assert decision.output is not None
+        if decision.output.taken != "continue":
             break
     return _research_log(ctx, project, outcomes, interpretations, decisions)
 
@@ -181,7 +196,8 @@ async def _round(
     schemas: Schemas,
     r: int,
     outcomes: list[StepOutcome],
-) -> tuple[LoopDecision, StepResult[RoundInterpretation] | None]:
+    previous: StepResult[LoopDecision] | None,
+) -> tuple[StepResult[LoopDecision], StepResult[RoundInterpretation] | None]:
     ex = ctx.agenda.execution
     proposal = project.proposal
     history = _history(ctx, outcomes)
@@ -201,7 +217,12 @@ async def _round(
             f"\n{delimit('testbeds', project.catalog.describe())}"
             f"\n{delimit('results_so_far', history or 'none yet')}"
         ),
-        parents=[proposal.id, *[(o.log.id, Relation.CONTEXT) for o in outcomes]],
+        # The round follows the previous round's decision (the first, the selection).
+        parents=[
+            proposal.id, *[(o.log.id, Relation.CONTEXT) for o in outcomes],
+            *([previous.id] if previous is not None and previous.artifact is not None else
+              [(project.chosen_by, Relation.CONTEXT)] if project.chosen_by is not None else []),
+        ],
         render=_render_scope,
     )
     if scope.output is None:
@@ -236,8 +257,13 @@ async def _round(
         ),
         parents=[
             *[o.log.id for o in usable],
+            # the prompt names the round's other steps too, with why they are not usable
+            *[(o.log.id, Relation.CONTEXT) for o in done if o not in usable],
             *[o.report.id for o in usable if o.report is not None and o.report.artifact],
             (proposal.id, Relation.CONTEXT),
+            # critic #1's checks decided which steps are usable
+            *[(o.check.id, Relation.CONTEXT) for o in done
+              if o.check is not None and o.check.artifact is not None],
         ],
         render=_render_interpretation,
     )
@@ -438,7 +464,7 @@ async def _decide(
     project: Project,
     r: int,
     interpretation: StepResult[RoundInterpretation],
-) -> LoopDecision:
+) -> StepResult[LoopDecision]:
     ex = ctx.agenda.execution
     last = r + 1 >= ex.max_iterations
     go_on = "stop" if last else "continue"
@@ -462,16 +488,17 @@ async def _decide(
         _vote(ctx, project, interpretation, r, m) for m in range(ex.judges)
     ])
     valid = [v.output for v in votes if v.output is not None]
+    judged: list[Parent] = [interpretation.id, *[v.id for v in votes if v.artifact is not None]]
     approvals = sum(1 for v in valid if v.approve)
     if not valid or 2 * approvals <= len(valid):
         return _record_decision(
-            ctx, r, proposed=out.decision, taken=go_on, parents=[interpretation.id],
+            ctx, r, proposed=out.decision, taken=go_on, parents=judged,
             reason=f"the judges did not approve {out.decision} ({approvals} of {len(valid)} "
             f"valid votes); {why_on}", approvals=approvals, votes=len(valid),
         )
     if out.decision == "sunset":
         return _record_decision(
-            ctx, r, proposed="sunset", taken="sunset", parents=[interpretation.id],
+            ctx, r, proposed="sunset", taken="sunset", parents=judged,
             reason=f"the judges approved the sunset ({approvals} of {len(valid)})",
             statuses=[StatusChange(artifact_id=project.proposal.id, status=Status.SUNSET,
                                    reason=f"sunset after round {r + 1}: {out.rationale}")],
@@ -496,7 +523,7 @@ async def _decide(
         parents=[interpretation.id, project.proposal.id],
     )
     return _record_decision(
-        ctx, r, proposed="spin_off", taken="spin_off", parents=[interpretation.id, spun.id],
+        ctx, r, proposed="spin_off", taken="spin_off", parents=[*judged, spun.id],
         reason=f"the judges approved the spin-off ({approvals} of {len(valid)}); proposal "
         f"{spun.id} is selected for the next execution (run --stage execute)",
         spin_off=spun.id, approvals=approvals, votes=len(valid),
@@ -549,7 +576,7 @@ def _record_decision(
     votes: int = 0,
     spin_off: int | None = None,
     statuses: list[StatusChange] | None = None,
-) -> LoopDecision:
+) -> StepResult[LoopDecision]:
     decision = LoopDecision(
         round=r, proposed=proposed, taken=taken,
         reason=reason, approvals=approvals, votes=votes, spin_off=spin_off,
@@ -564,7 +591,7 @@ def _record_decision(
         findings=lambda d: Findings(about=d.id, statuses=statuses or []),
     )
     assert stored.output is not None
-    return stored.output
+    return stored
 
 
 # -- the project's research log ----------------------------------------------------------------
@@ -575,8 +602,9 @@ def _research_log(
     project: Project,
     outcomes: list[StepOutcome],
     interpretations: list[StepResult[RoundInterpretation]],
-    decisions: list[LoopDecision],
+    decided: list[StepResult[LoopDecision]],
 ) -> StepResult[ProjectLog]:
+    decisions = [d.output for d in decided if d.output is not None]
     steps = []
     for o in outcomes:
         usable, why = o.status(ctx)
@@ -594,6 +622,7 @@ def _research_log(
     parents: list[Parent] = [
         *[s.log for s in used], *[s.report for s in used if s.report is not None],
         *[i.id for i in interpretations], (project.proposal.id, Relation.CONTEXT),
+        *[d.id for d in decided if d.artifact is not None],
     ]
     return ctx.record(
         key="execute/research-log",

@@ -53,8 +53,12 @@ def _bullets(items: list[str]) -> str:
     return "\n".join(f"- {item}" for item in items)
 
 
-async def _topic_branch(ctx: StageContext, index: int) -> list[tuple[StepResult[Idea], float]]:
-    """Positive case, ideas and their scores for one topic; returns (idea, score) pairs."""
+Scored = tuple[StepResult[Idea], float, int]
+"""An idea, its judge score, and the id of the judgment artifact that gave it."""
+
+
+async def _topic_branch(ctx: StageContext, index: int) -> list[Scored]:
+    """Positive case, ideas and their scores for one topic; returns (idea, score, judgment)."""
     topic = ctx.record(
         key=f"agenda/topic/{index}",
         kind=Kind.TOPIC,
@@ -106,8 +110,8 @@ async def _topic_branch(ctx: StageContext, index: int) -> list[tuple[StepResult[
         for j, idea in enumerate(batch.output.ideas[:n])
     ]
 
-    async def score(j: int, idea: StepResult[Idea]) -> tuple[StepResult[Idea], float] | None:
-        value = await _judge(
+    async def score(j: int, idea: StepResult[Idea]) -> Scored | None:
+        judged = await _judge(
             ctx,
             key=f"propose/idea-score/{index}/{j}",
             kind=Kind.IDEA_JUDGMENT,
@@ -117,7 +121,7 @@ async def _topic_branch(ctx: StageContext, index: int) -> list[tuple[StepResult[
                 f"\n{topic_text}\n{delimit('idea', idea.text)}"
             ),
         )
-        return None if value is None else (idea, value)
+        return None if judged is None else (idea, judged[0], judged[1])
 
     results = await fan_out([score(j, idea) for j, idea in enumerate(ideas)])
     return [r for r in results if r is not None]
@@ -126,10 +130,11 @@ async def _topic_branch(ctx: StageContext, index: int) -> list[tuple[StepResult[
 async def _judge(
     ctx: StageContext, *, key: str, kind: Kind, target: StepResult[Idea] | StepResult[Proposal],
     prompt: str,
-) -> float | None:
+) -> tuple[float, int] | None:
     """The judge scores `target`; the score is mirrored into the judgments table.
 
-    Returns the score, or None when the judge's output stayed invalid.
+    Returns the score and the judgment artifact's id, or None when the judge's output stayed
+    invalid.
     """
     judged = await ctx.step(
         key=key,
@@ -148,7 +153,7 @@ async def _judge(
             ),
         ),
     )
-    return None if judged.output is None else float(judged.output.score)
+    return None if judged.output is None else (float(judged.output.score), judged.id)
 
 
 def _no_inputs(ctx: StageContext) -> None:
@@ -163,15 +168,18 @@ async def run(ctx: StageContext, inputs: None = None) -> StepResult[Selection]:
     topics = ctx.agenda.topics
     ctx.progress.stage(STAGE, len(topics) * (3 + 2 * ctx.agenda.pipeline.ideas_per_topic) + 5)
     branches = await fan_out([_topic_branch(ctx, i) for i in range(len(topics))])
-    scored = [pair for branch in branches for pair in branch]
+    scored = [item for branch in branches for item in branch]
     if not scored:
         raise NothingToDoError("no research idea survived: every idea or its scoring failed")
     # Stable: ties keep agenda order, so a resumed run picks the same ideas.
-    best = sorted(scored, key=lambda pair: -pair[1])[: ctx.agenda.pipeline.proposals]
+    best = sorted(scored, key=lambda item: -item[1])[: ctx.agenda.pipeline.proposals]
+    # Which ideas become proposals depends on every score: a proposal derives from its idea
+    # and has the judgments that ranked it as context.
+    ranking = [(judgment, Relation.CONTEXT) for _, _, judgment in scored]
 
     async def propose_and_judge(
         idea: StepResult[Idea],
-    ) -> tuple[StepResult[Proposal], float] | None:
+    ) -> tuple[StepResult[Proposal], float, int] | None:
         suffix = idea.key.removeprefix("propose/idea/")
         proposal = await ctx.step(
             key=f"propose/proposal/{suffix}",
@@ -185,7 +193,7 @@ async def run(ctx: StageContext, inputs: None = None) -> StepResult[Selection]:
                 "a testbed."
                 f"\n{delimit('idea', idea.text)}"
             ),
-            parents=[idea.id],
+            parents=[idea.id, *ranking],
             title=lambda o: o.title,
             render=lambda o: (
                 f"{o.title}\n\nQuestion: {o.research_question}\n\nMotivation: {o.motivation}\n\n"
@@ -194,7 +202,7 @@ async def run(ctx: StageContext, inputs: None = None) -> StepResult[Selection]:
         )
         if not proposal.ok:
             return None
-        value = await _judge(
+        judged = await _judge(
             ctx,
             key=f"propose/proposal-score/{suffix}",
             kind=Kind.PROPOSAL_JUDGMENT,
@@ -204,14 +212,14 @@ async def run(ctx: StageContext, inputs: None = None) -> StepResult[Selection]:
                 f"safety case.\n{delimit('proposal', proposal.text)}"
             ),
         )
-        return None if value is None else (proposal, value)
+        return None if judged is None else (proposal, judged[0], judged[1])
 
     judged = [
-        r for r in await fan_out([propose_and_judge(i) for i, _ in best]) if r is not None
+        r for r in await fan_out([propose_and_judge(i) for i, _, _ in best]) if r is not None
     ]
     if not judged:
         raise NothingToDoError("no proposal survived: every proposal or its judging failed")
-    chosen, chosen_score = max(judged, key=lambda pair: pair[1])
+    chosen, chosen_score, _ = max(judged, key=lambda item: item[1])
 
     chosen_title = chosen.artifact.title if chosen.artifact else None
 
@@ -228,7 +236,7 @@ async def run(ctx: StageContext, inputs: None = None) -> StepResult[Selection]:
                     status=Status.SELECTED if p.id == picked else Status.NOT_SELECTED,
                     reason="judge scores",
                 )
-                for p, _ in judged
+                for p, _, _ in judged
             ],
         )
 
@@ -237,12 +245,16 @@ async def run(ctx: StageContext, inputs: None = None) -> StepResult[Selection]:
         kind=Kind.SELECTION,
         stage=STAGE,
         title=chosen_title,
-        content=Selection(proposal_id=chosen.id, scores={str(p.id): s for p, s in judged}),
+        content=Selection(proposal_id=chosen.id, scores={str(p.id): s for p, s, _ in judged}),
         render=lambda s: (
             f"Selected proposal {s.proposal_id} ({chosen_title}) with judge score "
             f"{chosen_score:g} out of {len(judged)} judged proposals."
         ),
-        parents=[chosen.id, *[(p.id, Relation.CONTEXT) for p, _ in judged if p.id != chosen.id]],
+        parents=[
+            chosen.id,
+            *[(p.id, Relation.CONTEXT) for p, _, _ in judged if p.id != chosen.id],
+            *[(judgment, Relation.CONTEXT) for _, _, judgment in judged],
+        ],
         findings=statuses,
     )
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -22,9 +23,9 @@ from pydantic_ai import Tool
 from ..agenda import Agenda
 from ..critics import Finding, LLMCritic
 from ..errors import AutoalignError, BudgetExceededError, DataError
-from ..models import ModelClient
+from ..models import CALL_OBSERVER, ModelClient
 from ..sandbox import Backend, LocalBackend
-from ..store import ArtifactRecord, Parent, RunRecord, Store
+from ..store import ArtifactRecord, CallWait, Parent, RunRecord, Store
 from ..vocabulary import ClaimSource, Kind, Role, Stage, Status
 from ._hooks import Hooks, StepInfo
 from ._progress import ProgressSink
@@ -162,6 +163,34 @@ FindingsOf = Callable[[StepResult[T]], Findings | None]
 """Derive a step's findings from its result (called for fresh and resumed steps alike)."""
 
 
+class StepCalls:
+    """The model calls one step awaits, each with the calls of the step that had finished
+    before it was issued: what the call waited on within the step (its step's parents aside).
+
+    Stored with the step's artifact (`step_calls`), they make the run's dependency graph
+    (`Store.critical_path`). Watch a step's asks with `StageContext.watch_calls`.
+    """
+
+    def __init__(self) -> None:
+        self._waits: list[CallWait] = []
+        self._finished: list[str] = []
+
+    def issued(self, step_key: str | None) -> object:
+        """An ask under `step_key` starts (the model client calls this)."""
+        key = step_key or ""
+        self._waits.append(CallWait(call_key=key, after=tuple(self._finished)))
+        return key
+
+    def finished(self, token: object) -> None:
+        """The ask `issued` returned `token` for has ended (the model client calls this)."""
+        self._finished.append(str(token))
+
+    @property
+    def waits(self) -> list[CallWait]:
+        """The calls issued so far, in order."""
+        return list(self._waits)
+
+
 @dataclass
 class StageContext:
     """What every stage gets: the store, the model door, the run, its agenda, the hooks and the
@@ -178,6 +207,18 @@ class StageContext:
     `[sandbox]` section and closes it when the run ends."""
     round: int = 0
     """0 for a run's own steps; n for the n-th re-run of a stage (`run --stage`)."""
+
+    @contextmanager
+    def watch_calls(self) -> Iterator[StepCalls]:
+        """Record the model calls made inside the block (and in the tasks it starts), for a
+        step that asks outside `step` and `babble` (e.g. a critic's check); pass
+        `calls=watched.waits` to `record`."""
+        watched = StepCalls()
+        token = CALL_OBSERVER.set(watched)
+        try:
+            yield watched
+        finally:
+            CALL_OBSERVER.reset(token)
 
     def key(self, base: str) -> str:
         """The stored step key: `base`, with `@n` for round n of a stage re-run."""
@@ -310,12 +351,13 @@ class StageContext:
                 return skipped
             info = StepInfo(key=key, stage=stage, kind=kind, role=role, prompt=prompt)
             info = replace(info, prompt=self.hooks.apply_pre(info))  # the prompt actually sent
-            reply = await self.client.ask(
-                role, output_type, instructions=instructions, prompt=info.prompt, step_key=key,
-                tools=tools, max_requests=max_requests,
-            )
+            with self.watch_calls() as calls:
+                reply = await self.client.ask(
+                    role, output_type, instructions=instructions, prompt=info.prompt,
+                    step_key=key, tools=tools, max_requests=max_requests,
+                )
             done = self._store_outcome(
-                info=info,
+                info=info, calls=calls.waits,
                 model=reply.model, prompt_digest=reply.prompt_digest, parents=parents,
                 output=reply.output, render=render, title=title,
                 raw=reply.raw, error=reply.error or "",
@@ -386,8 +428,9 @@ class StageContext:
         render: Callable[[T], str],
     ) -> StepResult[T]:
         """Ask one role several differently framed prompts and store the merged answers as one
-        artifact. Prompts go one after another; each answer is cached on its own, so a step
-        interrupted half-way pays only for the prompts it had not asked yet."""
+        artifact. The prompts are asked concurrently (the provider's semaphore bounds them);
+        each answer is cached on its own, so a step interrupted half-way pays only for the
+        prompts it had not asked yet (and a budget stop lets the asks already sent finish)."""
         key = self.key(key)
         done = self._resume(key, output_type)
         if done is not None:
@@ -396,16 +439,18 @@ class StageContext:
             self.hooks.apply_pre(StepInfo(key=key, stage=stage, kind=kind, role=role, prompt=p))
             for p in prompts
         ]
-        replies = [
-            await self.client.ask(
-                role, output_type, instructions=instructions, prompt=prompt,
-                step_key=f"{key}#{i}",
-            )
-            for i, prompt in enumerate(sent)
-        ]
+        with self.watch_calls() as calls:
+            replies = await fan_out([
+                self.client.ask(
+                    role, output_type, instructions=instructions, prompt=prompt,
+                    step_key=f"{key}#{i}",
+                )
+                for i, prompt in enumerate(sent)
+            ])
         good = [r.output for r in replies if r.output is not None]
         return self._store_outcome(
             info=StepInfo(key=key, stage=stage, kind=kind, role=role, prompt="\n---\n".join(sent)),
+            calls=calls.waits,
             model=",".join(sorted({r.model for r in replies})),
             prompt_digest=hashlib.sha256(
                 "".join(r.prompt_digest for r in replies).encode()
@@ -431,6 +476,7 @@ class StageContext:
         error: str,
         title: Callable[[T], str] | None = None,
         extra: dict[str, Any] | None = None,
+        calls: Sequence[CallWait] = (),
     ) -> StepResult[T]:
         """Store a step's artifact: its output, or (status `failed`) the raw reply and error."""
         if output is not None:
@@ -452,6 +498,7 @@ class StageContext:
                 else {"error": error}
             ),
             status=Status.OK if output is not None else Status.FAILED,
+            calls=calls,
         )
         result = StepResult(key=info.key, artifact=artifact, output=output)
         if output is not None:
@@ -478,12 +525,16 @@ class StageContext:
         needs: Sequence[StepResult[Any]] = (),
         findings: FindingsOf[T] | None = None,
         stated_by: ArtifactRecord | None = None,
+        calls: Sequence[CallWait] = (),
     ) -> StepResult[T]:
         """Store an artifact the pipeline derives itself, without a model (e.g. a selection).
 
         `stated_by` is the model step whose output the record restates (e.g. one answer of a
         report, stored as a claim): the record carries that step's role and model, so what a
         model stated stays attributed to it.
+
+        `calls` are model calls the record's content was derived from, asked outside `step`
+        (see `watch_calls`): stored with it, for the run's dependency graph.
 
         A record is resumed like a step: if its key exists, the stored content is returned
         (typed) and `content` is ignored, so a resumed run keeps the choices it made.
@@ -508,6 +559,7 @@ class StageContext:
                 content_json=content.model_dump(mode="json"),
                 status=status,
                 parents=parents,
+                calls=calls,
             )
             self.progress.step(key, "done")
             done = StepResult(key=key, artifact=artifact, output=content)

@@ -2,6 +2,7 @@
 review requests and the labels human reviewers record on them."""
 
 from .._environment import DB_ENV_VAR, DEFAULT_DB_PATH
+from ._deps import CallWait, ChainNode, CriticalPath, WorkNode
 from ._engine import resolve_url
 from ._records import (
     ArtifactRecord,
@@ -40,7 +41,10 @@ __all__ = [
     "BudgetTotals",
     "CacheRecord",
     "CallRecord",
+    "CallWait",
+    "ChainNode",
     "ClaimRecord",
+    "CriticalPath",
     "EdgeRecord",
     "EventRecord",
     "FlawRecord",
@@ -57,5 +61,6 @@ __all__ = [
     "RunStartOutcome",
     "Store",
     "UsageTotals",
+    "WorkNode",
     "resolve_url",
 ]

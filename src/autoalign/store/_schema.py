@@ -343,3 +343,24 @@ class ReviewLabel(Base):
     """The severity the reviewer gives the flaw instead of the critic's, if any."""
     reviewer: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StepCall(Base):
+    """A model call a step awaited before its artifact was stored, and what the call waited on.
+
+    With the provenance edges this makes a run's dependency graph (`critical_path`): a call
+    waited on its step's parent artifacts and, within the step, on the calls named in
+    `after_key` (calls of the same step that had finished before it was issued). One row per
+    (call, earlier call); a call that waited on no earlier call of its step has one row with
+    `after_key` NULL.
+    """
+
+    __tablename__ = "step_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    artifact_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), index=True)
+    """The step's artifact, which the call's answer went into."""
+    call_key: Mapped[str] = mapped_column(String(300))
+    """The step key the call was booked under in `llm_calls` (e.g. `propose/ideas/0#1`)."""
+    after_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    """A call of the same step that had finished before this one was issued; None for none."""

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from ..errors import DataError, StoreError
 from ..vocabulary import Kind, Role, Stage, Status
-from . import _migrate, _provenance
+from . import _deps, _migrate, _provenance
 from ._budget import BudgetMixin
+from ._deps import CallWait, CriticalPath, WorkNode
 from ._engine import NO_DATABASE_HINT, make_engine, resolve_url, safe_url, shown
 from ._findings import FindingsMixin
 from ._ledger import LedgerMixin
@@ -27,6 +28,7 @@ from ._schema import (
     Artifact,
     ArtifactEvent,
     ProvenanceEdge,
+    StepCall,
 )
 from ._status import current_statuses
 
@@ -168,8 +170,12 @@ class Store(RunsMixin, LedgerMixin, BudgetMixin, FindingsMixin, ReviewsMixin):
         title: str | None = None,
         status: Status = Status.OK,
         parents: Sequence[Parent] = (),
+        calls: Sequence[CallWait] = (),
     ) -> ArtifactRecord:
         """Insert an artifact, its creation event and its provenance edges in one transaction.
+
+        `calls` are the model calls the step awaited to make it, with what each waited on
+        within the step (rows of `step_calls`; see `critical_path`).
 
         If `step_key` is given and the run already has an artifact for that step, that artifact
         is returned and nothing is written: a resumed step never duplicates its output.
@@ -202,6 +208,9 @@ class Store(RunsMixin, LedgerMixin, BudgetMixin, FindingsMixin, ReviewsMixin):
                 s.add(ArtifactEvent(artifact_id=row.id, status=status, reason="created"))
                 for pid, relation in edges.items():
                     s.add(ProvenanceEdge(child_id=row.id, parent_id=pid, relation=relation))
+                for call in calls:
+                    for after in call.after or (None,):
+                        s.add(StepCall(artifact_id=row.id, call_key=call.call_key, after_key=after))
                 s.flush()
                 return _artifact(row, status)
         except IntegrityError as exc:
@@ -311,6 +320,18 @@ class Store(RunsMixin, LedgerMixin, BudgetMixin, FindingsMixin, ReviewsMixin):
         """Every artifact `artifact_id` was built from, transitively (ids, ascending)."""
         with self._read() as s:
             return _provenance.ancestors(s, artifact_id)
+
+    def critical_path(self, run_id: int) -> CriticalPath:
+        """The longest chain of dependent model calls and sandbox runs of a run, by their
+        recorded durations: a lower bound on the run's wall time (see `_deps`)."""
+        with self._read() as s:
+            return _deps.critical_path(s, run_id)
+
+    def dependency_graph(self, run_id: int) -> list[WorkNode]:
+        """A run's dependency graph: its calls, sandbox runs and artifacts, each with what it
+        waited on, in a topological order (see `_deps`)."""
+        with self._read() as s:
+            return list(_deps.dependency_graph(s, run_id))
 
     def descendants(self, artifact_id: int) -> list[int]:
         """Every artifact built (transitively) from `artifact_id` (ids, ascending)."""

@@ -12,10 +12,15 @@ from sqlalchemy import inspect
 
 from autoalign.errors import DataError
 from autoalign.store import Store, _migrate
-from autoalign.store._migrate import current_revision, draft_revision, head_revision
+from autoalign.store._migrate import (
+    current_revision,
+    draft_revision,
+    head_revision,
+    revision_number,
+)
 
 HEAD = head_revision()
-NEXT = f"{int(HEAD) + 1:04d}"
+NEXT = f"{revision_number(HEAD) + 1:04d}"
 """The revision a new migration gets: these tests write one after the shipped head."""
 
 

@@ -4,6 +4,7 @@ review requests and the labels human reviewers record on them."""
 from ._engine import DB_ENV_VAR, DEFAULT_DB_PATH, resolve_url
 from ._records import (
     ArtifactRecord,
+    ArtifactSummary,
     AttemptRecord,
     AttemptStatus,
     CacheRecord,
@@ -19,6 +20,7 @@ from ._records import (
     Rollback,
     RollbackRecord,
     RunRecord,
+    RunSummary,
     UsageTotals,
 )
 from ._reviews import REVIEWER_CHARS
@@ -30,6 +32,7 @@ __all__ = [
     "DEFAULT_DB_PATH",
     "REVIEWER_CHARS",
     "ArtifactRecord",
+    "ArtifactSummary",
     "AttemptRecord",
     "AttemptStatus",
     "CacheRecord",
@@ -48,6 +51,7 @@ __all__ = [
     "RunRecord",
     "RunStart",
     "RunStartOutcome",
+    "RunSummary",
     "Store",
     "UsageTotals",
     "resolve_url",

@@ -17,6 +17,7 @@ then read and tidy the file it writes under `migrations/versions/`.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -153,13 +154,25 @@ def check_not_newer(engine: Engine) -> None:
         _refuse_newer(connection)
 
 
+def revision_number(revision: str) -> int:
+    """The number a revision id starts with ("0008" and "0008d" are both 8).
+
+    Revisions written on parallel branches carry a letter after the number until they are
+    chained one after the other.
+    """
+    found = re.match(r"\d+", revision)
+    if found is None:
+        raise StoreError(f"revision id {revision!r} does not start with a number")
+    return int(found.group())
+
+
 def draft_revision(message: str) -> Path:
     """Autogenerate a new revision from the difference between `_schema.py` and head.
 
     A development aid: the draft is compared against a scratch SQLite database, so review
     PostgreSQL-specific types by hand. Returns the path of the new file.
     """
-    next_rev = f"{int(head_revision()) + 1:04d}"
+    next_rev = f"{revision_number(head_revision()) + 1:04d}"
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_engine(f"sqlite:///{tmp}/draft.db")
         try:

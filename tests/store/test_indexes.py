@@ -17,6 +17,7 @@ INDEXED = [
     ("artifacts", "ix_artifacts_stage", ["stage"]),
     ("review_requests", "ix_review_requests_status", ["status"]),
     ("review_labels", "ix_review_labels_reviewer", ["reviewer"]),
+    ("provenance_edges", "ix_provenance_edges_parent", ["parent_id", "child_id"]),
 ]
 
 
@@ -47,7 +48,7 @@ def _plan_of(store: Store, lookup: Callable[[], object]) -> list[str]:
     statements: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
             statements.append((statement, parameters))
 
     event.listen(store.engine, "before_cursor_execute", record)
@@ -78,3 +79,14 @@ def test_judgment_and_flaw_lookups_search_their_index(store: Store) -> None:
     for index, lookup in cases.items():
         plan = _plan_of(store, lookup)
         assert any(step.startswith("SEARCH") and index in step for step in plan), (index, plan)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("walk", ["descendants", "ancestors"])
+def test_walks_read_covering_indexes_only(store: Store, walk: str) -> None:
+    """Each step of a walk, either way, is answered by an index without reading the table."""
+    top = store.add_artifact(run_id=None, kind="note", stage="test").id
+    store.add_artifact(run_id=None, kind="note", stage="test", parents=[top])
+    plan = _plan_of(store, lambda: getattr(store, walk)(top))
+    edge_steps = [step for step in plan if "provenance_edges" in step]
+    assert edge_steps and all("COVERING INDEX" in step for step in edge_steps), plan

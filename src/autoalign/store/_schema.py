@@ -138,7 +138,9 @@ class ProvenanceEdge(Base):
     """`child` was produced from `parent`, or had `parent` in its context."""
 
     __tablename__ = "provenance_edges"
-    __table_args__ = (Index("ix_provenance_edges_parent", "parent_id"),)
+    # (parent_id, child_id) covers a walk down: each step reads the index alone, never the
+    # table (the primary key, which starts with child_id, covers a walk up).
+    __table_args__ = (Index("ix_provenance_edges_parent", "parent_id", "child_id"),)
 
     child_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), primary_key=True)
     parent_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), primary_key=True)

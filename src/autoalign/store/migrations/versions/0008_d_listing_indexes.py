@@ -3,7 +3,9 @@
 Lookups by judge reply (`judgments.judge_artifact_id`), by critic report (`flaws.found_by_id`),
 by critic (`flaws.critic`, `flaws.critic_version`), by stage (`artifacts.stage`), of open review
 requests (`review_requests.status`) and of a reviewer's labels (`review_labels.reviewer`)
-scanned their tables; each now searches an index. `artifacts.preview` holds the first 200
+scanned their tables; each now searches an index. The index a walk down the provenance DAG
+searches (`ix_provenance_edges_parent`) now holds the child id too, so each step of the walk reads
+the index alone (about twice as fast on SQLite). `artifacts.preview` holds the first 200
 characters of `content_text`, filled here for existing rows, so that `autoalign show artifacts`
 prints a preview without reading any artifact's content.
 
@@ -44,9 +46,13 @@ def upgrade() -> None:
     op.execute(f"UPDATE artifacts SET preview = substr(content_text, 1, {_PREVIEW_CHARS})")
     for name, table, columns in _INDEXES:
         op.create_index(name, table, list(columns))
+    op.drop_index("ix_provenance_edges_parent", table_name="provenance_edges")
+    op.create_index("ix_provenance_edges_parent", "provenance_edges", ["parent_id", "child_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_provenance_edges_parent", table_name="provenance_edges")
+    op.create_index("ix_provenance_edges_parent", "provenance_edges", ["parent_id"])
     for name, table, _columns in _INDEXES:
         op.drop_index(name, table_name=table)
     # SQLite (3.35 and later) drops an unindexed column in place; no table is rebuilt, so the

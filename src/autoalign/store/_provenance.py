@@ -48,21 +48,29 @@ def walk_query(
     return query.order_by(reached.c.id) if ordered else query
 
 
+def _walk(session: Session, artifact_id: int, direction: Direction) -> list[int]:
+    # Core, not the ORM (plain ids need no ORM row processing), and sorted here: sorting the ids
+    # in Python is cheaper than a sort step on top of the recursive query (PostgreSQL).
+    return sorted(session.connection().execute(
+        walk_query(artifact_id, direction, ordered=False)
+    ).scalars())
+
+
 def ancestors(session: Session, artifact_id: int) -> list[int]:
     """Every artifact `artifact_id` was built from, transitively, not itself; ids ascending."""
-    return list(session.scalars(walk_query(artifact_id, "up")))
+    return _walk(session, artifact_id, "up")
 
 
 def descendants(session: Session, artifact_id: int) -> list[int]:
     """Every artifact built from `artifact_id`, transitively, excluding itself; ids ascending."""
-    return list(session.scalars(walk_query(artifact_id, "down")))
+    return _walk(session, artifact_id, "down")
 
 
 def iter_walk(
     session: Session, artifact_id: int, direction: Direction, *, batch_size: int = WALK_BATCH
 ) -> Iterator[int]:
     """The ids of a walk, ascending, fetched `batch_size` at a time while they are consumed."""
-    result = session.execute(
+    result = session.connection().execute(
         walk_query(artifact_id, direction), execution_options={"yield_per": batch_size}
     )
     try:
@@ -77,13 +85,13 @@ def reaches(session: Session, artifact_id: int, target: int, direction: Directio
     the answer."""
     reached = walk_query(artifact_id, direction, ordered=False).subquery()
     found = select(reached.c.id).where(reached.c.id == target).exists()
-    return bool(session.scalar(select(found)))
+    return bool(session.connection().scalar(select(found)))
 
 
 def count_walk(session: Session, artifact_id: int, direction: Direction) -> int:
     """How many artifacts a walk reaches, counted in the database."""
     reached = walk_query(artifact_id, direction, ordered=False).subquery()
-    return int(session.scalar(select(func.count()).select_from(reached)) or 0)
+    return int(session.connection().scalar(select(func.count()).select_from(reached)) or 0)
 
 
 class ProvenanceMixin(StoreBase):

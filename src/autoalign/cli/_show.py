@@ -11,6 +11,7 @@ from .._text import safe, safe_line
 from ..pipeline import read_paper
 from ..vocabulary import Kind, Stage
 from ._common import (
+    MAX_ID,
     NEGATIVE_IDS,
     DbOption,
     IdArgument,
@@ -78,7 +79,8 @@ def show_artifacts(
         int, typer.Option(min=0, help="Show at most this many, the most recent; 0 shows all.")
     ] = DEFAULT_LIMIT,
     before: Annotated[
-        int | None, typer.Option(min=1, help="Only artifacts with a smaller id (page back).")
+        int | None,
+        typer.Option(min=1, max=MAX_ID, help="Only artifacts with a smaller id (page back)."),
     ] = None,
     db: DbOption = None,
 ) -> None:

@@ -14,11 +14,11 @@ from autoalign.store._store import make_engine
 from autoalign.vocabulary import Kind, Stage
 
 
-def test_upgrading_from_0007_keeps_artifacts_and_records_calls(db_url: str) -> None:
+def test_upgrading_from_0008_keeps_artifacts_and_records_calls(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         with engine.begin() as conn:
-            command.upgrade(alembic_config(conn), "0007")
+            command.upgrade(alembic_config(conn), "0008")
             assert "step_calls" not in inspect(conn).get_table_names()
             old = conn.execute(Artifact.__table__.insert().values(
                 kind="idea", stage="propose", initial_status="ok", content_text="old",
@@ -49,7 +49,7 @@ def test_downgrading_0009_drops_only_the_step_calls(store: Store) -> None:
         run_id=None, kind=Kind.IDEA, stage=Stage.PROPOSE, calls=[CallWait(call_key="k")]
     )
     with store.engine.begin() as conn:
-        command.downgrade(alembic_config(conn), "0007")
+        command.downgrade(alembic_config(conn), "0008")
         assert "step_calls" not in inspect(conn).get_table_names()
         assert conn.execute(text("SELECT id FROM artifacts")).scalars().all() == [art.id]
     with store.engine.begin() as conn:

@@ -10,6 +10,7 @@ from rich.table import Table
 from .._text import safe, safe_line
 from ..vocabulary import Kind, Stage
 from ._common import (
+    MAX_ID,
     NEGATIVE_IDS,
     DbOption,
     IdArgument,
@@ -42,7 +43,7 @@ def show_runs(db: DbOption = None) -> None:
         table = Table(title="runs", header_style="bold")
         for col in ("id", "name", "status", "seed", "started", "finished"):
             table.add_column(col)
-        for r in store.list_runs():
+        for r in store.run_summaries():
             table.add_row(str(r.id), safe(r.name), safe(r.status), str(r.seed),
                           f"{r.created_at:%Y-%m-%d %H:%M:%S}",
                           f"{r.finished_at:%Y-%m-%d %H:%M:%S}" if r.finished_at else "")
@@ -57,9 +58,13 @@ def show_papers(run: RunFilter = None, db: DbOption = None) -> None:
         table = Table(title="papers", header_style="bold")
         for col in ("id", "run", "status", "title"):
             table.add_column(col)
-        for a in store.artifacts(run_id=run, kind=Kind.PAPER):
+        for a in store.artifact_summaries(run_id=run, kind=Kind.PAPER):
             table.add_row(str(a.id), str(a.run_id), safe(a.status), safe(a.title or ""))
         console.print(table)
+
+
+DEFAULT_LIMIT = 50
+"""Rows `show artifacts` prints unless told otherwise: what a terminal shows."""
 
 
 @show_app.command("artifacts")
@@ -69,21 +74,38 @@ def show_artifacts(
         Kind | None, typer.Option(help="Only this kind (idea, paper, ...).", show_choices=True)
     ] = None,
     stage: Annotated[Stage | None, typer.Option(help="Only this stage.")] = None,
+    limit: Annotated[
+        int, typer.Option(min=0, help="Show at most this many, the most recent; 0 shows all.")
+    ] = DEFAULT_LIMIT,
+    before: Annotated[
+        int | None,
+        typer.Option(min=1, max=MAX_ID, help="Only artifacts with a smaller id (page back)."),
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """List artifacts. An unknown --kind or --stage is a usage error (exit code 2) that lists
-    the known ones."""
+    """List artifacts, the most recent --limit of them, oldest first, each with a preview of its
+    text (no content is read). An unknown --kind or --stage is a usage error (exit code 2) that
+    lists the known ones."""
     use_db(db)
     with open_store() as store:
-        table = Table(title="artifacts", header_style="bold")
-        for col in ("id", "run", "stage", "kind", "role", "status", "step", "preview"):
-            table.add_column(col, overflow="fold")
-        for a in store.artifacts(run_id=run, kind=kind, stage=stage):
-            preview = (a.title or a.content_text).replace("\n", " ")[:60]
-            table.add_row(str(a.id), str(a.run_id), safe(a.stage), safe(a.kind),
-                          safe(a.role or ""), safe(a.status), safe(a.step_key or ""),
-                          safe_line(preview))
-        console.print(table)
+        shown = store.artifact_summaries(run_id=run, kind=kind, stage=stage, before=before,
+                                         limit=limit or None)
+        left_out = 0
+        if limit and len(shown) == limit:
+            left_out = store.count_artifacts(run_id=run, kind=kind, stage=stage,
+                                             before=shown[0].id)
+    table = Table(title="artifacts", header_style="bold")
+    for col in ("id", "run", "stage", "kind", "role", "status", "step", "preview"):
+        table.add_column(col, overflow="fold")
+    for a in shown:
+        preview = (a.title or a.preview).replace("\n", " ")[:60]
+        table.add_row(str(a.id), str(a.run_id), safe(a.stage), safe(a.kind),
+                      safe(a.role or ""), safe(a.status), safe(a.step_key or ""),
+                      safe_line(preview))
+    console.print(table)
+    if left_out:
+        console.print(f"{left_out:,} earlier artifacts not shown; page back with --before "
+                      f"{shown[0].id}, or show them all with --limit 0")
 
 
 @show_app.command("paper", context_settings=NEGATIVE_IDS)
@@ -128,7 +150,7 @@ def show_artifact(artifact_id: IdArgument, db: DbOption = None) -> None:
         a = store.artifact(number)
         history = store.status_history(a.id)
         parents = store.parents(a.id)
-        children = store.descendants(a.id)
+        downstream = store.count_descendants(a.id)
     console.print(f"[bold]artifact {a.id}[/] {safe(a.kind)} · stage {safe(a.stage)} · "
                   f"run {a.run_id}")
     console.print(f"role {safe(a.role or '-')} · model {safe(a.model or '-')} · step "
@@ -140,7 +162,7 @@ def show_artifact(artifact_id: IdArgument, db: DbOption = None) -> None:
                       f"{safe_line(e.reason or '(no reason recorded)')}")
     console.print("made from: " + (", ".join(safe_line(f"{e.relation} {e.parent_id}")
                                              for e in parents) or "nothing"))
-    console.print(f"downstream artifacts: {len(children)}")
+    console.print(f"downstream artifacts: {downstream}")
     console.rule()
     console.print(safe(a.content_text))
 

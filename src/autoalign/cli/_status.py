@@ -13,7 +13,7 @@ def status(db: DbOption = None) -> None:
     """Show each run's status, progress and spending."""
     use_db(db)
     with open_store() as store:
-        runs = store.list_runs()
+        runs = store.run_summaries()  # no agenda is read; nor, below, any artifact
         if not runs:
             console.print("no runs yet; start one with `autoalign run AGENDA`")
             return

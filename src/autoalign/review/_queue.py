@@ -83,7 +83,7 @@ def review_queue(store: Store, *, include_resolved: bool = False) -> list[QueueE
                 artifact=artifacts[request.artifact_id],
                 worst_severity=worst_severity([f.severity for f in flaws]),
                 flaws=len(flaws),
-                downstream=len(store.descendants(request.artifact_id)),
+                downstream=store.count_descendants(request.artifact_id),
                 labels=len(store.review_labels(request_id=request.id)),
             )
         )

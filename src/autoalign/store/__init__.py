@@ -6,6 +6,7 @@ from ._deps import CallWait, ChainNode, CriticalPath, WorkNode
 from ._engine import resolve_url
 from ._records import (
     ArtifactRecord,
+    ArtifactSummary,
     AttemptRecord,
     AttemptStatus,
     BudgetCheck,
@@ -24,6 +25,7 @@ from ._records import (
     Rollback,
     RollbackRecord,
     RunRecord,
+    RunSummary,
     UsageTotals,
 )
 from ._reviews import REVIEWER_CHARS
@@ -35,6 +37,7 @@ __all__ = [
     "DEFAULT_DB_PATH",
     "REVIEWER_CHARS",
     "ArtifactRecord",
+    "ArtifactSummary",
     "AttemptRecord",
     "AttemptStatus",
     "BudgetCheck",
@@ -59,6 +62,7 @@ __all__ = [
     "RunRecord",
     "RunStart",
     "RunStartOutcome",
+    "RunSummary",
     "Store",
     "UsageTotals",
     "WorkNode",

@@ -3,22 +3,38 @@
 The walks use `UNION` rather than `UNION ALL`: the database then drops an id it has already
 reached, so a DAG full of diamonds is walked once per node instead of once per path (which grows
 exponentially), and a cycle, should bad data ever make one, ends the walk instead of looping.
+
+A walk is returned as a list, streamed in batches (`iter_*`: a server-side cursor on
+PostgreSQL, rows fetched as they are consumed on SQLite, so a walk over the whole graph never
+holds every id in Python), or counted in the database (`count_*`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Literal
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from ._records import EdgeRecord
 from ._schema import ProvenanceEdge
+from ._session import StoreBase
+
+Direction = Literal["up", "down"]
+"""`up` to parents (ancestors), `down` to children (descendants)."""
 
 _edges = ProvenanceEdge.__table__.c
 
+WALK_BATCH = 1000
+"""Ids fetched per round trip by a streaming walk."""
 
-def walk_query(artifact_id: int, direction: Literal["up", "down"]) -> Select[tuple[int]]:
-    """The ids reached from `artifact_id` going up (to parents) or down (to children)."""
+
+def walk_query(
+    artifact_id: int, direction: Direction, *, ordered: bool = True
+) -> Select[int]:
+    """The ids reached from `artifact_id` going up (to parents) or down (to children), not
+    `artifact_id` itself; ascending when `ordered` (a count needs no order)."""
     # "up" follows child -> parent (served by the primary key, which starts with child_id);
     # "down" follows parent -> child (served by ix_provenance_edges_parent).
     start, step = (
@@ -28,14 +44,105 @@ def walk_query(artifact_id: int, direction: Literal["up", "down"]) -> Select[tup
     )
     reached = select(step.label("id")).where(start == artifact_id).cte("reached", recursive=True)
     reached = reached.union(select(step).join(reached, start == reached.c.id))
-    return select(reached.c.id).where(reached.c.id != artifact_id).order_by(reached.c.id)
+    query = select(reached.c.id).where(reached.c.id != artifact_id)
+    return query.order_by(reached.c.id) if ordered else query
+
+
+def _walk(session: Session, artifact_id: int, direction: Direction) -> list[int]:
+    # Core, not the ORM (plain ids need no ORM row processing), and sorted here: sorting the ids
+    # in Python is cheaper than a sort step on top of the recursive query (PostgreSQL).
+    return sorted(session.connection().execute(
+        walk_query(artifact_id, direction, ordered=False)
+    ).scalars())
 
 
 def ancestors(session: Session, artifact_id: int) -> list[int]:
     """Every artifact `artifact_id` was built from, transitively, not itself; ids ascending."""
-    return list(session.scalars(walk_query(artifact_id, "up")))
+    return _walk(session, artifact_id, "up")
 
 
 def descendants(session: Session, artifact_id: int) -> list[int]:
     """Every artifact built from `artifact_id`, transitively, excluding itself; ids ascending."""
-    return list(session.scalars(walk_query(artifact_id, "down")))
+    return _walk(session, artifact_id, "down")
+
+
+def iter_walk(
+    session: Session, artifact_id: int, direction: Direction, *, batch_size: int = WALK_BATCH
+) -> Iterator[int]:
+    """The ids of a walk, ascending, fetched `batch_size` at a time while they are consumed."""
+    result = session.connection().execute(
+        walk_query(artifact_id, direction), execution_options={"yield_per": batch_size}
+    )
+    try:
+        for partition in result.scalars().partitions():
+            yield from partition
+    finally:
+        result.close()
+
+
+def reaches(session: Session, artifact_id: int, target: int, direction: Direction) -> bool:
+    """Whether a walk from `artifact_id` reaches `target`; nothing is returned to Python but
+    the answer."""
+    reached = walk_query(artifact_id, direction, ordered=False).subquery()
+    found = select(reached.c.id).where(reached.c.id == target).exists()
+    return bool(session.connection().scalar(select(found)))
+
+
+def count_walk(session: Session, artifact_id: int, direction: Direction) -> int:
+    """How many artifacts a walk reaches, counted in the database."""
+    reached = walk_query(artifact_id, direction, ordered=False).subquery()
+    return int(session.connection().scalar(select(func.count()).select_from(reached)) or 0)
+
+
+class ProvenanceMixin(StoreBase):
+    """Provenance edges and walks over them."""
+
+    def parents(self, artifact_id: int) -> list[EdgeRecord]:
+        """Direct provenance edges out of `artifact_id`, i.e. what it was made from."""
+        with self._read() as s:
+            rows = s.scalars(
+                select(ProvenanceEdge)
+                .where(ProvenanceEdge.child_id == artifact_id)
+                .order_by(ProvenanceEdge.parent_id)
+            )
+            return [
+                EdgeRecord(child_id=r.child_id, parent_id=r.parent_id, relation=r.relation)
+                for r in rows
+            ]
+
+    def ancestors(self, artifact_id: int) -> list[int]:
+        """Every artifact `artifact_id` was built from, transitively (ids, ascending)."""
+        with self._read() as s:
+            return ancestors(s, artifact_id)
+
+    def descendants(self, artifact_id: int) -> list[int]:
+        """Every artifact built (transitively) from `artifact_id` (ids, ascending)."""
+        with self._read() as s:
+            return descendants(s, artifact_id)
+
+    def iter_ancestors(self, artifact_id: int, *, batch_size: int = WALK_BATCH) -> Iterator[int]:
+        """`ancestors`, streamed: ids ascending, `batch_size` fetched at a time, so a walk over
+        a large graph holds one batch in memory. The read stays open until the iterator is
+        exhausted or closed."""
+        with self._read() as s:
+            yield from iter_walk(s, artifact_id, "up", batch_size=batch_size)
+
+    def iter_descendants(
+        self, artifact_id: int, *, batch_size: int = WALK_BATCH
+    ) -> Iterator[int]:
+        """`descendants`, streamed: ids ascending, `batch_size` fetched at a time (see
+        `iter_ancestors`)."""
+        with self._read() as s:
+            yield from iter_walk(s, artifact_id, "down", batch_size=batch_size)
+
+    def count_ancestors(self, artifact_id: int) -> int:
+        """How many artifacts `artifact_id` was built from, transitively; counted in the
+        database, no id is returned."""
+        with self._read() as s:
+            return count_walk(s, artifact_id, "up")
+
+    def count_descendants(self, artifact_id: int) -> int:
+        """How many artifacts were built (transitively) from `artifact_id`; counted in the
+        database, no id is returned."""
+        with self._read() as s:
+            return count_walk(s, artifact_id, "down")

@@ -69,6 +69,37 @@ class ArtifactRecord:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RunSummary:
+    """What a listing shows of a run: no agenda (`RunRecord.config`) is read."""
+
+    id: int
+    name: str
+    status: str
+    seed: int
+    stop_reason: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArtifactSummary:
+    """What a listing shows of an artifact: its metadata and a preview, never its content."""
+
+    id: int
+    run_id: int | None
+    kind: str
+    stage: str
+    role: str | None
+    model: str | None
+    step_key: str | None
+    title: str | None
+    preview: str
+    """The first characters of the artifact's text (empty for a row stored without one)."""
+    status: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class EventRecord:
     """One status change of an artifact."""
 

@@ -194,8 +194,8 @@ def _flaw_in_context(s: Session, request: ReviewRequest, flaw_id: int) -> int:
             f"no flaw with id {flaw_id}; `autoalign review show {request.id}` lists the flaws "
             "of this request"
         )
-    if flaw.artifact_id != request.artifact_id and flaw.artifact_id not in set(
-        _provenance.ancestors(s, request.artifact_id)
+    if flaw.artifact_id != request.artifact_id and not _provenance.reaches(
+        s, request.artifact_id, flaw.artifact_id, "up"
     ):
         raise DataError(
             f"flaw {flaw_id} is on artifact {flaw.artifact_id}, which is neither review request "

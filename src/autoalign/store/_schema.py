@@ -40,6 +40,10 @@ NAMING = {
 }
 
 
+PREVIEW_CHARS = 200
+"""Characters of an artifact's text kept in `artifacts.preview`, for listings."""
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -102,7 +106,7 @@ class Artifact(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), nullable=True, index=True)
     kind: Mapped[str] = mapped_column(String(50), index=True)
-    stage: Mapped[str] = mapped_column(String(30))
+    stage: Mapped[str] = mapped_column(String(30), index=True)
     role: Mapped[str | None] = mapped_column(String(50), nullable=True)
     model: Mapped[str | None] = mapped_column(String(200), nullable=True)
     prompt_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -111,6 +115,9 @@ class Artifact(Base):
     title: Mapped[str | None] = mapped_column(String(300), nullable=True)
     content_text: Mapped[str] = mapped_column(Text, default="")
     content_json: Mapped[Any] = mapped_column(JsonType, nullable=True)
+    preview: Mapped[str | None] = mapped_column(String(PREVIEW_CHARS), nullable=True)
+    """The first `PREVIEW_CHARS` characters of `content_text`, written with it, so that a
+    listing never reads the content itself (None on rows inserted around `Store.add_artifact`)."""
     initial_status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -131,7 +138,9 @@ class ProvenanceEdge(Base):
     """`child` was produced from `parent`, or had `parent` in its context."""
 
     __tablename__ = "provenance_edges"
-    __table_args__ = (Index("ix_provenance_edges_parent", "parent_id"),)
+    # (parent_id, child_id) covers a walk down: each step reads the index alone, never the
+    # table (the primary key, which starts with child_id, covers a walk up).
+    __table_args__ = (Index("ix_provenance_edges_parent", "parent_id", "child_id"),)
 
     child_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), primary_key=True)
     parent_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), primary_key=True)
@@ -237,11 +246,14 @@ class Flaw(Base):
     """A flaw found in (or injected into) an artifact."""
 
     __tablename__ = "flaws"
+    __table_args__ = (Index("ix_flaws_critic", "critic", "critic_version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     artifact_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), index=True)
     """The flawed artifact."""
-    found_by_id: Mapped[int | None] = mapped_column(ForeignKey("artifacts.id"), nullable=True)
+    found_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("artifacts.id"), nullable=True, index=True
+    )
     """The critic report that raised it, if a critic did."""
     category: Mapped[str] = mapped_column(String(50))
     severity: Mapped[str] = mapped_column(String(20))
@@ -262,7 +274,9 @@ class Judgment(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     artifact_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), index=True)
     """The judged artifact."""
-    judge_artifact_id: Mapped[int | None] = mapped_column(ForeignKey("artifacts.id"), nullable=True)
+    judge_artifact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("artifacts.id"), nullable=True, index=True
+    )
     """The artifact holding the judge's full reply."""
     role: Mapped[str] = mapped_column(String(50))
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -308,7 +322,7 @@ class ReviewRequest(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     artifact_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), index=True)
     reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="open")
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
     """open | resolved (`ReviewStatus`)."""
     resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
     """The `ReviewDecision` that resolved it (`confirm` wins over `dismiss`); None while open.
@@ -341,7 +355,7 @@ class ReviewLabel(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     corrected_severity: Mapped[str | None] = mapped_column(String(20), nullable=True)
     """The severity the reviewer gives the flaw instead of the critic's, if any."""
-    reviewer: Mapped[str] = mapped_column(String(200))
+    reviewer: Mapped[str] = mapped_column(String(200), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -11,20 +11,22 @@ from sqlalchemy.orm import Session
 
 from ..errors import DataError, StoreError
 from ..vocabulary import Kind, Role, Stage, Status
-from . import _deps, _migrate, _provenance
+from . import _deps, _migrate
 from ._budget import BudgetMixin
 from ._deps import CallWait, CriticalPath, WorkNode
 from ._engine import NO_DATABASE_HINT, make_engine, resolve_url, safe_url, shown
 from ._findings import FindingsMixin
 from ._ledger import LedgerMixin
+from ._listings import ListingsMixin
+from ._provenance import ProvenanceMixin
 from ._records import (
     ArtifactRecord,
-    EdgeRecord,
     EventRecord,
 )
 from ._reviews import ReviewsMixin
 from ._runs import RunsMixin
 from ._schema import (
+    PREVIEW_CHARS,
     Artifact,
     ArtifactEvent,
     ProvenanceEdge,
@@ -86,7 +88,10 @@ def _why(exc: DBAPIError) -> str:
     return f"{shown(message, limit=300)}; check the URL, and that the server runs and accepts you"
 
 
-class Store(RunsMixin, LedgerMixin, BudgetMixin, FindingsMixin, ReviewsMixin):
+class Store(
+    RunsMixin, LedgerMixin, BudgetMixin, FindingsMixin, ReviewsMixin, ListingsMixin,
+    ProvenanceMixin,
+):
     """The research database.
 
     Writes are serialised through one lock (SQLite allows one writer; the lock keeps async
@@ -201,6 +206,7 @@ class Store(RunsMixin, LedgerMixin, BudgetMixin, FindingsMixin, ReviewsMixin):
                     title=title,
                     content_text=content_text,
                     content_json=content_json,
+                    preview=content_text[:PREVIEW_CHARS],
                     initial_status=status,
                 )
                 s.add(row)
@@ -303,24 +309,6 @@ class Store(RunsMixin, LedgerMixin, BudgetMixin, FindingsMixin, ReviewsMixin):
                 for r in rows
             ]
 
-    def parents(self, artifact_id: int) -> list[EdgeRecord]:
-        """Direct provenance edges out of `artifact_id`, i.e. what it was made from."""
-        with self._read() as s:
-            rows = s.scalars(
-                select(ProvenanceEdge)
-                .where(ProvenanceEdge.child_id == artifact_id)
-                .order_by(ProvenanceEdge.parent_id)
-            )
-            return [
-                EdgeRecord(child_id=r.child_id, parent_id=r.parent_id, relation=r.relation)
-                for r in rows
-            ]
-
-    def ancestors(self, artifact_id: int) -> list[int]:
-        """Every artifact `artifact_id` was built from, transitively (ids, ascending)."""
-        with self._read() as s:
-            return _provenance.ancestors(s, artifact_id)
-
     def critical_path(self, run_id: int) -> CriticalPath:
         """The longest chain of dependent model calls and sandbox runs of a run, by their
         recorded durations: a lower bound on the run's wall time (see `_deps`)."""
@@ -332,8 +320,3 @@ class Store(RunsMixin, LedgerMixin, BudgetMixin, FindingsMixin, ReviewsMixin):
         waited on, in a topological order (see `_deps`)."""
         with self._read() as s:
             return list(_deps.dependency_graph(s, run_id))
-
-    def descendants(self, artifact_id: int) -> list[int]:
-        """Every artifact built (transitively) from `artifact_id` (ids, ascending)."""
-        with self._read() as s:
-            return _provenance.descendants(s, artifact_id)

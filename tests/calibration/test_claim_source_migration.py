@@ -58,7 +58,7 @@ def test_0006_backfills_study_claims_by_their_role_less_experiment_claim(db_url:
     arts = _database_at_0005_with_claims(db_url)
 
     with Store.open(db_url) as store:
-        assert current_revision(store.engine) == head_revision() == "0007"
+        assert current_revision(store.engine) == head_revision() == "0008e"
         got = {c.text: (c.artifact_id, c.source, c.model) for c in store.claims()}
         assert got == {
             "study": (arts["study"], ClaimSource.STUDY, None),

@@ -33,7 +33,7 @@ def test_upgrading_from_0006_keeps_requests_and_labels_them(db_url: str) -> None
         engine.dispose()
 
     with Store.open(db_url) as store:
-        assert current_revision(store.engine) == head_revision() == "0007"
+        assert current_revision(store.engine) == head_revision() == "0008e"
         assert store.review_request(request).status == ReviewStatus.OPEN
         done = store.add_review_label(request_id=request, decision=ReviewDecision.DISMISS,
                                       reviewer="alice")

@@ -15,6 +15,7 @@ from . import _migrate, _provenance
 from ._engine import NO_DATABASE_HINT, make_engine, resolve_url, safe_url, shown
 from ._findings import FindingsMixin
 from ._ledger import LedgerMixin
+from ._queue import QueueMixin
 from ._records import (
     ArtifactRecord,
     EdgeRecord,
@@ -83,7 +84,7 @@ def _why(exc: DBAPIError) -> str:
     return f"{shown(message, limit=300)}; check the URL, and that the server runs and accepts you"
 
 
-class Store(RunsMixin, LedgerMixin, FindingsMixin, ReviewsMixin):
+class Store(RunsMixin, LedgerMixin, FindingsMixin, ReviewsMixin, QueueMixin):
     """The research database.
 
     Writes are serialised through one lock (SQLite allows one writer; the lock keeps async

@@ -40,9 +40,9 @@ def submit(
         console.print(f"run {run.id} ({safe_line(run.name)}) of this agenda already completed; "
                       "nothing queued (pass --new for a fresh run)")
         return
-    verb = "queued" if submitted.outcome == "created" else "queued again (resumed)"
+    what = "new run" if submitted.outcome == "created" else f"{run.status} run"
     console.print(
-        f"run {run.id} ({safe_line(run.name)}) {verb} as work item {submitted.item.id} "
+        f"{what} {run.id} ({safe_line(run.name)}) is work item {submitted.item.id} "
         f"({submitted.item.state}); `autoalign worker` on any host with this database runs it"
     )
 

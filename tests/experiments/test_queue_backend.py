@@ -103,9 +103,9 @@ def test_a_failed_item_fails_its_future(store: Store) -> None:
 
 
 def test_without_a_worker_a_job_times_out_and_close_ends_the_wait(store: Store) -> None:
-    with QueueBackend(store, poll_s=0.05, timeout_s=0.3) as backend:
-        with pytest.raises(WorkError, match="no record within"):
-            backend.submit(_spec_job(1)).result(timeout=30)
+    with QueueBackend(store, poll_s=0.05, timeout_s=0.3) as waiting, \
+            pytest.raises(WorkError, match="no record within"):
+        waiting.submit(_spec_job(1)).result(timeout=30)
     backend = QueueBackend(store, poll_s=0.05)
     pending = backend.submit(_spec_job(2))
     backend.close()

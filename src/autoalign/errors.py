@@ -90,3 +90,8 @@ class StoreError(AutoalignError):
 
 class SchemaVersionError(StoreError):
     """The database was migrated by a newer autoalign than this one."""
+
+
+class WorkError(AutoalignError):
+    """A queued work item could not be done: its handler failed in a worker, its payload is not
+    what its kind needs, or no worker finished it in time."""

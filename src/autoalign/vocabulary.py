@@ -166,6 +166,8 @@ class ReviewStatus(StrEnum):
 class RunStatus(StrEnum):
     """A run's lifecycle: `running` until it ends `completed`, `stopped` or `failed`."""
 
+    QUEUED = "queued"
+    """Created by `autoalign submit`; waiting for an `autoalign worker` to run it."""
     RUNNING = "running"
     COMPLETED = "completed"
     STOPPED = "stopped"
@@ -173,6 +175,27 @@ class RunStatus(StrEnum):
     interrupted; running again resumes."""
     FAILED = "failed"
     """A provider failure or an internal error."""
+
+
+class WorkKind(StrEnum):
+    """What a work item in the shared queue (`work_items`) asks a worker to do."""
+
+    PROJECT = "project"
+    """Run (or resume) one agenda run through every stage (`autoalign submit`)."""
+    SANDBOX = "sandbox"
+    """Run one sandbox job and hand back its record (`QueueBackend`)."""
+
+
+class WorkState(StrEnum):
+    """Where a work item stands: `queued` until a worker claims it, `claimed` while a worker
+    holds its lease, then `done` or `failed`. A claimed item whose lease expired (its worker
+    died) is claimable again."""
+
+    QUEUED = "queued"
+    CLAIMED = "claimed"
+    DONE = "done"
+    FAILED = "failed"
+    """The handler raised, or the item was claimed too often without finishing."""
 
 
 class Relation(StrEnum):

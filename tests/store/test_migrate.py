@@ -23,7 +23,7 @@ from autoalign.store._store import make_engine
 
 
 def test_head_is_the_latest_revision_shipped_in_the_package() -> None:
-    assert head_revision() == "0010"
+    assert head_revision() == "0011"
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
 
@@ -167,4 +167,6 @@ def test_postgres_json_columns_are_jsonb(store: Store) -> None:
         "artifacts.content_json": "jsonb",
         "llm_cache.request": "jsonb",
         "llm_cache.output": "jsonb",
+        "work_items.payload": "jsonb",
+        "work_items.result": "jsonb",
     }

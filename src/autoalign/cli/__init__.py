@@ -25,6 +25,7 @@ from . import (
     _status,
     _study,
     _testbeds,
+    _worker,
 )
 from ._common import EXIT_ERROR, EXIT_FAILED, EXIT_STOPPED, MAX_ID, RootDbOption, err, set_root_db
 from ._run import RichProgress, waiting_line
@@ -53,6 +54,7 @@ COMMAND_MODULES = (
     _critics,
     _review,
     _examine,
+    _worker,
     # A new command group: one module with `register(app)`, added here.
 )
 for _module in COMMAND_MODULES:

@@ -10,8 +10,12 @@ make that package depend on the sandbox, which itself runs testbeds.
     from autoalign.experiments import run_study
 
     run_study(store, testbeds=["reward_hacking"], seeds=5, backend=backend, limits=limits)
+
+`QueueBackend` is a sandbox backend whose jobs run on `autoalign worker` processes sharing the
+research database (`docs/scaling.md`).
 """
 
+from ._queue import QueueBackend, job_from_payload, job_key, job_payload, run_sandbox_item
 from ._records import SANDBOX_RUN_KIND, record_sandbox_run
 from ._study import (
     P_FLOOR,
@@ -27,10 +31,15 @@ __all__ = [
     "P_FLOOR",
     "SANDBOX_RUN_KIND",
     "STAGE",
+    "QueueBackend",
     "StudyResult",
     "StudyRun",
+    "job_from_payload",
+    "job_key",
+    "job_payload",
     "probability_yes",
     "record_sandbox_run",
+    "run_sandbox_item",
     "run_study",
     "study_questions",
 ]

@@ -148,6 +148,8 @@ async def run_agenda(
     takeover: bool = False,
     stage: str | None = None,
     hooks: Hooks | None = None,
+    run_id: int | None = None,
+    lease: int | None = None,
 ) -> RunSummary:
     """Run an agenda through every registered stage, resuming its unfinished run if there is one.
 
@@ -167,6 +169,10 @@ async def run_agenda(
         stage: re-run only this stage of the agenda's latest (completed) run, as a new round
             read from what the store holds; an interrupted re-run resumes its round.
         hooks: pre- and post-step hooks applied to every step.
+        run_id: run (or resume) this run of the agenda, as queued by `Store.submit_run`,
+            instead of the agenda's latest one; a completed run is reported, not run.
+        lease: the work item whose lease this process holds for `run_id` (an `autoalign
+            worker`): the run is owned through that lease (see `Store.claim_run`).
 
     Raises:
         ConfigError: a role's model cannot be used, a dollar budget is set for a model whose
@@ -192,6 +198,12 @@ async def run_agenda(
             return await _rerun_stage(
                 agenda, store=store, progress=sink, stage=stage, takeover=takeover,
                 hooks=hooks or Hooks(), started=started, backend=backend,
+            )
+        if run_id is not None:
+            await warming
+            return await _run_queued(
+                agenda, store=store, progress=sink, run_id=run_id, lease=lease,
+                takeover=takeover, hooks=hooks or Hooks(), started=started, backend=backend,
             )
         return await _run_agenda(
             agenda, store=store, sink=sink, new=new, takeover=takeover, hooks=hooks or Hooks(),
@@ -233,6 +245,24 @@ async def _run_agenda(
     finally:
         if not probing.done():
             await asyncio.gather(probing, return_exceptions=True)
+    return _summary(store, run.id, resumed=resumed, done=False, started=started)
+
+
+async def _run_queued(
+    agenda: Agenda, *, store: Store, progress: ProgressSink, run_id: int, lease: int | None,
+    takeover: bool, hooks: Hooks, started: float, backend: Backend,
+) -> RunSummary:
+    run = store.get_run(run_id)
+    if run.agenda_digest != agenda.digest():
+        raise ConfigError(f"run {run_id} belongs to another agenda ({run.name!r})")
+    if run.status == RunStatus.COMPLETED:
+        return _summary(store, run.id, resumed=False, done=True, started=started)
+    resumed = store.count_artifacts(run_id=run.id) > 0
+    store.claim_run(run.id, takeover=takeover, lease=lease)
+    ctx = _context(
+        agenda, store=store, run=run, progress=progress, hooks=hooks, round=0, backend=backend
+    )
+    await _run_stages(ctx, registered_stages())
     return _summary(store, run.id, resumed=resumed, done=False, started=started)
 
 

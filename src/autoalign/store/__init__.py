@@ -1,9 +1,11 @@
 """The research database: artifacts, provenance, the LLM call ledger, flaws, judgments, claims,
-review requests and the labels human reviewers record on them."""
+review requests and the labels human reviewers record on them, and the work queue that
+`autoalign worker` processes share."""
 
 from .._environment import DB_ENV_VAR, DEFAULT_DB_PATH
 from ._deps import CallWait, ChainNode, CriticalPath, WorkNode
 from ._engine import resolve_url
+from ._queue import MAX_ATTEMPTS, Submission, SubmitOutcome, WorkItemRecord
 from ._records import (
     ArtifactRecord,
     ArtifactSummary,
@@ -29,12 +31,14 @@ from ._records import (
     UsageTotals,
 )
 from ._reviews import REVIEWER_CHARS
-from ._runs import RunStart, RunStartOutcome
+from ._runs import LEASE_OWNER_PREFIX, Owner, RunStart, RunStartOutcome
 from ._store import Parent, Store
 
 __all__ = [
     "DB_ENV_VAR",
     "DEFAULT_DB_PATH",
+    "LEASE_OWNER_PREFIX",
+    "MAX_ATTEMPTS",
     "REVIEWER_CHARS",
     "ArtifactRecord",
     "ArtifactSummary",
@@ -52,6 +56,7 @@ __all__ = [
     "EventRecord",
     "FlawRecord",
     "JudgmentRecord",
+    "Owner",
     "Parent",
     "Reservation",
     "ReviewDecisionRecord",
@@ -64,7 +69,10 @@ __all__ = [
     "RunStartOutcome",
     "RunSummary",
     "Store",
+    "Submission",
+    "SubmitOutcome",
     "UsageTotals",
+    "WorkItemRecord",
     "WorkNode",
     "resolve_url",
 ]

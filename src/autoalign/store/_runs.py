@@ -10,6 +10,11 @@ process, and is refused.
 A run's owner is recorded as `host:pid:start`, where `start` is the process's start time in clock
 ticks since boot (Linux `/proc/PID/stat`), so that a pid reused by an unrelated process after a
 crash does not look like the owner still running.
+
+A run executed by an `autoalign worker` is owned through its work item's lease:
+`lease:ITEM:host:pid:start`. Such an owner is alive exactly while it holds that item's lease
+(renewed by its heartbeat), on any host, so a worker that takes over an expired lease may own the
+run, and nobody (worker or `autoalign run`) overrides a worker whose lease is live.
 """
 
 from __future__ import annotations
@@ -17,19 +22,24 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from ..errors import DataError, RunBusyError
-from ..vocabulary import RunStatus
+from ..vocabulary import RunStatus, WorkState
 from ._budget import reconcile_in
 from ._records import RunRecord
-from ._schema import Run, RunBudget, utcnow
+from ._schema import Run, RunBudget, WorkItem, utcnow
 from ._session import StoreBase
 
 RunStartOutcome = Literal["created", "resumed", "completed"]
+
+LEASE_OWNER_PREFIX = "lease:"
+"""A run owned through a work item's lease is owned by `lease:ITEM:host:pid:start`."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,7 +161,7 @@ class RunsMixin(StoreBase):
             if latest is not None and not new:
                 if latest.status == "completed":
                     return RunStart(run=_record(latest), outcome="completed")
-                _check_claimable(latest, me, takeover=takeover)
+                _check_claimable(s, latest, me, takeover=takeover)
                 latest.owner = str(me)
                 latest.status = "running"
                 latest.stop_reason = None
@@ -164,22 +174,10 @@ class RunsMixin(StoreBase):
                 # its pending attempts count at their estimates, as the rows say.
                 reconcile_in(s.connection(), latest.id)
                 return RunStart(run=_record(latest), outcome="resumed")
-            earlier = s.scalar(
-                select(func.count(Run.id)).where(Run.agenda_digest == agenda_digest)
-            ) or 0
-            row = Run(
-                name=name,
-                agenda_digest=agenda_digest,
-                config=config,
-                seed=seed + earlier,
-                status="running",
-                owner=str(me),
-                budget_tokens=budget_tokens,
-                budget_usd=budget_usd,
+            row = new_run(
+                s, name=name, agenda_digest=agenda_digest, config=config, seed=seed,
+                budget_tokens=budget_tokens, budget_usd=budget_usd, owner=str(me),
             )
-            s.add(row)
-            s.flush()
-            s.add(RunBudget(run_id=row.id))
             return RunStart(run=_record(row), outcome="created")
 
     def create_run(
@@ -229,29 +227,44 @@ class RunsMixin(StoreBase):
     def set_run_status(
         self, run_id: int, status: RunStatus, *, reason: str | None = None
     ) -> None:
-        """Finish a run (`completed`, `stopped`, `failed`) with its reason and release it."""
+        """Finish a run (`completed`, `stopped`, `failed`) with its reason and release it.
+
+        A worker whose lease on the run was taken over (it paused past its lease, and another
+        worker owns the run now) changes nothing: the run is the new owner's to finish.
+        """
         if status == RunStatus.RUNNING:
             raise ValueError("a run becomes running only through start_run or claim_run")
         with self._write() as s:
             row = s.get(Run, run_id)
             if row is None:
                 raise DataError(f"no run with id {run_id}")
+            if _lost_to_another_worker(row.owner):
+                return  # its lease expired and another worker took the run over: it finishes it
             row.owner = None
             row.status = status
             row.stop_reason = reason
             row.updated_at = utcnow()
             row.finished_at = utcnow()
 
-    def claim_run(self, run_id: int, *, takeover: bool = False) -> None:
+    def claim_run(
+        self, run_id: int, *, takeover: bool = False, lease: int | None = None
+    ) -> None:
         """Make this process the owner of an existing run, marking it running.
 
         A run owned by a live process on this host is always refused; one owned by a process on
         another host (whose liveness cannot be checked from here) only with `takeover`. A run
         whose owner died (killed, crashed) is taken over silently: that is how a killed run
-        resumes.
+        resumes. A run owned through a work item's lease is refused while that lease is live.
+
+        Args:
+            run_id: the run.
+            takeover: override an owner on another host.
+            lease: the work item whose lease this process holds for the run (a worker); the
+                run is then owned through that lease, and this process must hold it.
 
         Raises:
-            RunBusyError: another process executes the run.
+            RunBusyError: another process executes the run, or `lease` is not held by this
+                process.
         """
         me = Owner.me()
         # The same lock as start_run's, so a claim and a start of one agenda never interleave.
@@ -259,8 +272,12 @@ class RunsMixin(StoreBase):
             row = s.get(Run, run_id)
             if row is None:
                 raise DataError(f"no run with id {run_id}")
-            _check_claimable(row, me, takeover=takeover)
-            row.owner = str(me)
+            owner = str(me)
+            if lease is not None:
+                _check_lease_held(s, lease, me)
+                owner = f"{LEASE_OWNER_PREFIX}{lease}:{me}"
+            _check_claimable(s, row, me, takeover=takeover, lease=lease)
+            row.owner = owner
             row.status = "running"
             row.stop_reason = None
             row.finished_at = None
@@ -268,9 +285,87 @@ class RunsMixin(StoreBase):
             reconcile_in(s.connection(), run_id)
 
 
-def _check_claimable(row: Run, me: Owner, *, takeover: bool) -> None:
+def new_run(
+    s: Session,
+    *,
+    name: str,
+    agenda_digest: str,
+    config: dict[str, Any],
+    seed: int,
+    budget_tokens: int | None,
+    budget_usd: float | None,
+    owner: str | None,
+) -> Run:
+    """Insert the agenda's next run (caller holds the agenda's lock): its seed is `seed` plus the
+    number of earlier runs of the agenda, so that runs of one agenda are independent samples; it
+    is `running` when owned, else `queued`."""
+    earlier = s.scalar(
+        select(func.count(Run.id)).where(Run.agenda_digest == agenda_digest)
+    ) or 0
+    row = Run(
+        name=name,
+        agenda_digest=agenda_digest,
+        config=config,
+        seed=seed + earlier,
+        status=RunStatus.RUNNING if owner else RunStatus.QUEUED,
+        owner=owner,
+        budget_tokens=budget_tokens,
+        budget_usd=budget_usd,
+    )
+    s.add(row)
+    s.flush()
+    s.add(RunBudget(run_id=row.id))  # its running totals start at zero
+    return row
+
+
+def db_now(s: Session) -> datetime:
+    """The database's clock (PostgreSQL), so that leases compare alike from every host; this
+    machine's clock on SQLite, which only one machine uses."""
+    if s.get_bind().dialect.name == "postgresql":
+        value = s.execute(text("SELECT clock_timestamp()")).scalar_one()
+        if isinstance(value, datetime):
+            return value.astimezone(UTC)
+    return utcnow()
+
+
+def _lost_to_another_worker(owner: str | None) -> bool:
+    """Whether a run is owned through a lease held by another process than this one."""
+    if not owner or not owner.startswith(LEASE_OWNER_PREFIX):
+        return False
+    holder = owner.removeprefix(LEASE_OWNER_PREFIX).partition(":")[2]
+    return Owner.parse(holder) != Owner.me()
+
+
+def _check_lease_held(s: Session, item_id: int, me: Owner) -> None:
+    item = s.get(WorkItem, item_id)
+    now = db_now(s)
+    if (item is None or item.state != WorkState.CLAIMED or item.owner != str(me)
+            or item.lease_until is None or item.lease_until <= now):
+        raise RunBusyError(
+            f"this process does not hold the lease of work item {item_id} (it expired or "
+            "another worker took it over); the item will be run by its current owner"
+        )
+
+
+def _check_claimable(
+    s: Session, row: Run, me: Owner, *, takeover: bool, lease: int | None = None
+) -> None:
     if not row.owner:
         return
+    if row.owner.startswith(LEASE_OWNER_PREFIX):
+        item_id_text, _, holder = row.owner.removeprefix(LEASE_OWNER_PREFIX).partition(":")
+        item_id = int(item_id_text)
+        if lease == item_id or holder == str(me):
+            return  # this process holds that very lease now (the earlier holder lost it)
+        item = s.get(WorkItem, item_id)
+        if (item is None or item.state != WorkState.CLAIMED or item.owner != holder
+                or item.lease_until is None or item.lease_until <= db_now(s)):
+            return  # the lease expired or was released: that worker is gone
+        raise RunBusyError(
+            f"run {row.id} is being executed by worker {holder} (work item {item_id}, lease "
+            f"renewed until {item.lease_until:%H:%M:%S} UTC); wait for it, or stop that worker "
+            "(a worker stopped with SIGTERM releases the run at once)"
+        )
     owner = Owner.parse(row.owner)
     if (owner.host, owner.pid) == (me.host, me.pid):
         return  # this process already owns it (a resume within one process)

@@ -378,3 +378,48 @@ class StepCall(Base):
     """The step key the call was booked under in `llm_calls` (e.g. `propose/ideas/0#1`)."""
     after_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
     """A call of the same step that had finished before this one was issued; None for none."""
+
+
+class WorkItem(Base):
+    """One unit of work in the shared queue: claimed by one worker at a time under a lease.
+
+    A worker claims the oldest ready item (queued, or claimed under a lease that expired) and
+    renews the lease by a heartbeat while it works; an item whose worker died is claimed again
+    when its lease runs out, and its new owner resumes it. See `docs/scaling.md`.
+    """
+
+    __tablename__ = "work_items"
+    __table_args__ = (
+        UniqueConstraint("kind", "key"),
+        Index("ix_work_items_ready", "state", "kind", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    """What to do, a `WorkKind`: `project` or `sandbox`."""
+    key: Mapped[str] = mapped_column(String(300))
+    """Unique per kind: enqueueing the same (kind, key) again finds the existing item (a
+    project's key is its run id; a sandbox job's, its run id and a digest of the job)."""
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), nullable=True, index=True)
+    """The run the work belongs to, if any."""
+    payload: Mapped[Any] = mapped_column(JsonType)
+    """What the handler needs, as JSON (a sandbox job; nothing for a project, whose agenda is
+    its run's `config`)."""
+    state: Mapped[str] = mapped_column(String(20))
+    """queued | claimed | done | failed (`WorkState`)."""
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """`host:pid:start` of the worker holding the lease; None when queued or finished."""
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    """When the lease runs out unless renewed (database clock)."""
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    """The owner's last heartbeat (database clock)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    """Times the item was claimed; an item claimed `MAX_ATTEMPTS` times without finishing
+    fails."""
+    result: Mapped[Any] = mapped_column(JsonType, nullable=True)
+    """What the handler returned (a sandbox record; a project's run status), once done."""
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """Why the item failed."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -19,6 +19,7 @@ from ._findings import FindingsMixin
 from ._ledger import LedgerMixin
 from ._listings import ListingsMixin
 from ._provenance import ProvenanceMixin
+from ._queue import QueueMixin
 from ._records import (
     ArtifactRecord,
     EventRecord,
@@ -90,7 +91,7 @@ def _why(exc: DBAPIError) -> str:
 
 class Store(
     RunsMixin, LedgerMixin, BudgetMixin, FindingsMixin, ReviewsMixin, ListingsMixin,
-    ProvenanceMixin,
+    ProvenanceMixin, QueueMixin,
 ):
     """The research database.
 

@@ -289,3 +289,47 @@ def test_unknown_kinds_are_refused(tmp_path: Path) -> None:
     result = invoke("worker", "--kinds", "project,bogus", cwd=tmp_path)
     assert "unknown kind 'bogus'" in one_error_line(result)
     assert not (tmp_path / ".autoalign").exists()
+
+
+@pytest.fixture
+def ray_address() -> Iterator[str]:
+    """A local Ray instance that worker processes join by its address."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    try:
+        yield str(ray.get_runtime_context().gcs_address)
+    finally:
+        ray.shutdown()
+
+
+def test_two_workers_and_ray_do_the_research_one_run_does(
+    db_url: str, reference_url: str, tmp_path: Path, ray_address: str
+) -> None:
+    # The reference runs its experiments in this machine's pool; the workers send theirs to the
+    # Ray instance (a worker that cannot join it fails the run). `[sandbox]` is not part of the
+    # agenda's identity: the same jobs give the same records on either backend.
+    text_ = _agenda(tmp_path, "gamma", latency=0.05).read_text().replace(
+        "concurrency = 2", "concurrency = 1")
+    local = tmp_path / "local.toml"
+    local.write_text(text_)
+    on_ray = tmp_path / "ray.toml"
+    on_ray.write_text(text_ + f'\n[sandbox]\nbackend = "ray"\nray_address = "{ray_address}"\n')
+    done = _cli(reference_url, "run", str(local), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+
+    queued = _cli(db_url, "submit", str(on_ray), cwd=tmp_path)
+    assert queued.returncode == 0, queued.stderr
+    workers = [_worker(db_url, "--idle-exit", "3", cwd=tmp_path) for _ in range(2)]
+    results = [_finish(w) for w in workers]
+    for code, _, err in results:
+        assert code == 0, err
+
+    mine, theirs = _research(db_url, "gamma"), _research(reference_url, "gamma")
+    assert mine["status"] == theirs["status"] == "completed"
+    runs = [k for k, (kind, _, _) in mine["artifacts"].items() if kind == "sandbox_run"]
+    assert runs, "the agenda ran no experiment"
+    assert mine["artifacts"] == theirs["artifacts"], _differences(
+        mine["artifacts"], theirs["artifacts"])
+    assert mine["ledger"] == theirs["ledger"]
+    assert mine["claims"] == theirs["claims"] and mine["claims"]
+    _assert_nothing_twice(db_url)

@@ -11,8 +11,9 @@ test:
 	$(PY) -m pytest
 
 bench:
-	$(PY) bench/model_overhead.py
 	$(PY) bench/pipeline.py
+	$(PY) bench/store_scale.py
+	$(PY) bench/workers.py
 
 quickstart:
 	.venv/bin/autoalign run examples/quickstart.toml

@@ -19,7 +19,7 @@ HEAVY = (
     "openai", "anthropic", "httpx", "matplotlib", "llama_cpp", "autoalign.store",
     "autoalign.models", "autoalign.pipeline", "autoalign.critics", "autoalign.testbeds",
     "autoalign.calibration", "autoalign.sandbox", "autoalign.review", "autoalign.examine",
-    "autoalign.agenda",
+    "autoalign.agenda", "autoalign.cluster", "autoalign.experiments", "ray",
 )
 
 _PROBE = """
@@ -48,7 +48,7 @@ def test_help_lists_every_command_without_loading_heavy_modules() -> None:
     assert code == 0
     assert loaded == []
     for command in ("init", "run", "study", "status", "show", "testbeds", "calibration",
-                    "critics", "review", "examine"):
+                    "critics", "review", "examine", "submit", "worker"):
         assert command in out
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from dataclasses import dataclass, field
 
 import pytest
@@ -78,3 +80,37 @@ def test_running_totals_match_the_rows_under_random_asks(db_url: str) -> None:
         rebuilt = store.reconcile_budget(run_id)
         assert (rebuilt.spent_tokens, rebuilt.unseen_tokens) == (
             totals.spent_tokens, totals.unseen_tokens)
+
+
+_RESERVER = """
+import sys
+from autoalign.store import Reservation, Store
+url, run_id = sys.argv[1], int(sys.argv[2])
+granted = 0
+with Store.open(url) as store:
+    for _ in range(30):
+        check = store.reserve_budget(run_id, Reservation(tokens=10, usd=0.0),
+                                     max_tokens=100, max_usd=None)
+        granted += check.granted
+print(granted)
+"""
+
+
+def test_processes_reserving_at_once_never_overshoot_the_budget(db_url: str) -> None:
+    """Four processes, each trying 30 reservations of 10 tokens against a 100-token budget at
+    the same time: exactly 10 are granted in all, however they interleave."""
+    with Store.open(db_url) as store:
+        run_id = store.create_run(name="r", agenda_digest="p" * 64, config={}).id
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _RESERVER, db_url, str(run_id)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    granted = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        granted.append(int(out))
+    assert sum(granted) == 10
+    with Store.open(db_url) as store:
+        assert store.budget_totals(run_id).reserved_tokens == 100

@@ -170,7 +170,8 @@ def test_sandbox_section_picks_the_backend(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("section", "field", "reason"),
     [
-        ('backend = "dask"', "sandbox.backend", "Input should be 'local' or 'ray' (got 'dask')"),
+        ('backend = "dask"', "sandbox.backend",
+         "Input should be 'local', 'ray' or 'queue' (got 'dask')"),
         ("workers = 0", "sandbox.workers", "greater than or equal to 1"),
         ('ray_address = "auto"', "sandbox",
          "ray_address 'auto' is set but backend is 'local'; set backend = \"ray\""),

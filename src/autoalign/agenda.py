@@ -94,9 +94,11 @@ class SandboxSection(_Frozen):
     """Where the sandboxed experiment runs happen. Not part of the agenda's digest: the same
     jobs give the same records on every backend, so a run may resume on another one."""
 
-    backend: Literal["local", "ray"] = "local"
+    backend: Literal["local", "ray", "queue"] = "local"
     """`local`: this machine's process pool; `ray`: a Ray cluster (needs
-    `pip install 'autoalign[ray]'`)."""
+    `pip install 'autoalign[ray]'`); `queue`: the research database's work queue, where any
+    `autoalign worker` that takes `sandbox` items runs them (one besides the worker running the
+    project, or that worker with `--concurrency 2` or more)."""
     ray_address: str | None = Field(default=None, min_length=1, max_length=500)
     """The Ray cluster to join (`auto`, `host:port`, `ray://host:port`); unset starts a local Ray
     instance. Only with `backend = "ray"`."""

@@ -7,11 +7,12 @@ import contextlib
 import re
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from ..agenda import Agenda
-from ..errors import BackendError, BudgetExceededError, ConfigError, ModelError
+from ..errors import BackendError, BudgetExceededError, ConfigError, ModelError, WorkError
+from ..experiments import QueueBackend
 from ..models import ModelClient, check_models, warm_models
 from ..runtime import (
     Hooks,
@@ -120,7 +121,7 @@ async def _run_stages(
             await run_stage(ctx, spec)
     except (BudgetExceededError, StepFailedError, NothingToDoError) as exc:
         store.set_run_status(run.id, RunStatus.STOPPED, reason=mark + str(exc))
-    except (ModelError, BackendError) as exc:
+    except (ModelError, BackendError, WorkError) as exc:  # WorkError: a queued job failed
         store.set_run_status(run.id, RunStatus.FAILED, reason=mark + str(exc))
     except (KeyboardInterrupt, asyncio.CancelledError):
         store.set_run_status(
@@ -192,7 +193,8 @@ async def run_agenda(
     try:
         check_catalogs(agenda)
         box = agenda.sandbox
-        backend = make_backend(box.backend, workers=box.workers, ray_address=box.ray_address)
+        if box.backend != "queue":  # the queue's backend is keyed to the run, made with it
+            backend = make_backend(box.backend, workers=box.workers, ray_address=box.ray_address)
         if stage is not None:
             await warming
             return await _rerun_stage(
@@ -218,7 +220,7 @@ async def run_agenda(
 
 async def _run_agenda(
     agenda: Agenda, *, store: Store, sink: ProgressSink, new: bool, takeover: bool,
-    hooks: Hooks, started: float, warming: asyncio.Future[None], backend: Backend,
+    hooks: Hooks, started: float, warming: asyncio.Future[None], backend: Backend | None,
 ) -> RunSummary:
     start = store.start_run(
         name=agenda.run.name,
@@ -233,15 +235,17 @@ async def _run_agenda(
     run, resumed = start.run, start.outcome == "resumed"
     if start.outcome == "completed":
         return _summary(store, run.id, resumed=False, done=True, started=started)
-    ctx = _context(
-        agenda, store=store, run=run, progress=sink, hooks=hooks, round=0, backend=backend
-    )
     await warming
     # The sandbox probes its isolation once per process (a few child processes): in a thread
     # while the first stage asks its models, not in front of the first experiment.
     probing = asyncio.ensure_future(asyncio.to_thread(_probe_sandbox))
     try:
-        await _run_stages(ctx, registered_stages())
+        with _run_backend(store, run, backend) as sandbox:
+            ctx = _context(
+                agenda, store=store, run=run, progress=sink, hooks=hooks, round=0,
+                backend=sandbox,
+            )
+            await _run_stages(ctx, registered_stages())
     finally:
         if not probing.done():
             await asyncio.gather(probing, return_exceptions=True)
@@ -250,7 +254,7 @@ async def _run_agenda(
 
 async def _run_queued(
     agenda: Agenda, *, store: Store, progress: ProgressSink, run_id: int, lease: int | None,
-    takeover: bool, hooks: Hooks, started: float, backend: Backend,
+    takeover: bool, hooks: Hooks, started: float, backend: Backend | None,
 ) -> RunSummary:
     run = store.get_run(run_id)
     if run.agenda_digest != agenda.digest():
@@ -259,16 +263,18 @@ async def _run_queued(
         return _summary(store, run.id, resumed=False, done=True, started=started)
     resumed = store.count_artifacts(run_id=run.id) > 0
     store.claim_run(run.id, takeover=takeover, lease=lease)
-    ctx = _context(
-        agenda, store=store, run=run, progress=progress, hooks=hooks, round=0, backend=backend
-    )
-    await _run_stages(ctx, registered_stages())
+    with _run_backend(store, run, backend) as sandbox:
+        ctx = _context(
+            agenda, store=store, run=run, progress=progress, hooks=hooks, round=0,
+            backend=sandbox,
+        )
+        await _run_stages(ctx, registered_stages())
     return _summary(store, run.id, resumed=resumed, done=False, started=started)
 
 
 async def _rerun_stage(
     agenda: Agenda, *, store: Store, progress: ProgressSink, stage: str, takeover: bool,
-    hooks: Hooks, started: float, backend: Backend,
+    hooks: Hooks, started: float, backend: Backend | None,
 ) -> RunSummary:
     try:
         spec = get_stage(stage)
@@ -283,14 +289,29 @@ async def _rerun_stage(
     round_ = _stage_round(store, run, spec.name)
     resumed = run.status != RunStatus.COMPLETED
     store.claim_run(run.id, takeover=takeover)
-    ctx = _context(
-        agenda, store=store, run=run, progress=progress, hooks=hooks, round=round_,
-        backend=backend,
-    )
-    await _run_stages(ctx, [spec], mark=f"[stage {spec.name} round {round_}] ")
+    with _run_backend(store, run, backend) as sandbox:
+        ctx = _context(
+            agenda, store=store, run=run, progress=progress, hooks=hooks, round=round_,
+            backend=sandbox,
+        )
+        await _run_stages(ctx, [spec], mark=f"[stage {spec.name} round {round_}] ")
     return _summary(
         store, run.id, resumed=resumed, done=False, started=started, stage_round=round_
     )
+
+
+@contextlib.contextmanager
+def _run_backend(store: Store, run: RunRecord, made: Backend | None) -> Iterator[Backend]:
+    """The run's sandbox backend: the one made from `[sandbox]` (closed by the caller), or for
+    `backend = "queue"` the shared work queue, keyed to this run and closed here."""
+    if made is not None:
+        yield made
+        return
+    queue = QueueBackend(store, run_id=run.id)
+    try:
+        yield queue
+    finally:
+        queue.close()
 
 
 def _probe_sandbox() -> None:

@@ -1,6 +1,7 @@
 """Overhead of the model layer per call, against the bare OpenAI SDK, in the same run.
 
-A stub OpenAI-compatible server on localhost (HTTP/1.1 keep-alive) answers every chat
+The benchmarks' stub OpenAI-compatible server (`bench/_stub.py`, in a process of its own, so it
+does not share this process's interpreter lock; HTTP/1.1 keep-alive) answers every chat
 completion after a fixed latency. The same number of structured calls is made with the bare
 `openai` SDK (request with a JSON-schema response format, reply parsed into the pydantic model)
 and through `autoalign.models.ModelClient` (the pydantic-ai agent, the cache lookup, the budget
@@ -21,17 +22,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Annotated, Any
 
+from _stub import Stub  # bench/_stub.py: this script's folder is on sys.path
 from openai import AsyncOpenAI
 from pydantic import BaseModel, Field
 from sqlalchemy import insert
@@ -50,82 +49,6 @@ FLAT_FACTOR = 3.0
 class Answer(BaseModel):
     answer: Annotated[str, Field(max_length=100)]
     score: int = Field(ge=0, le=10)
-
-
-class StubServer(ThreadingHTTPServer):
-    """Chat completions after `latency_s`; counts connections, requests and failures."""
-
-    daemon_threads = True
-    request_queue_size = 1024
-
-    def __init__(self, latency_s: float) -> None:
-        super().__init__(("127.0.0.1", 0), _handler(latency_s))
-        self.connections = 0
-        self.answered = 0
-        self.failed = 0
-        self._lock = threading.Lock()
-
-    def count(self, field: str) -> None:
-        with self._lock:
-            setattr(self, field, getattr(self, field) + 1)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
-
-
-def _handler(latency_s: float) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # Headers and body go out in separate writes: with Nagle's algorithm on, the body
-        # waits for the client's delayed ACK (about 40 ms) on a kept-alive connection.
-        disable_nagle_algorithm = True
-        server: StubServer
-
-        def setup(self) -> None:
-            super().setup()
-            self.server.count("connections")
-
-        def do_POST(self) -> None:
-            try:
-                length = int(self.headers.get("content-length", 0))
-                request = json.loads(self.rfile.read(length))
-                if latency_s:
-                    time.sleep(latency_s)
-                body = json.dumps(
-                    {
-                        "id": "chatcmpl-stub",
-                        "object": "chat.completion",
-                        "created": 0,
-                        "model": request.get("model", "stub"),
-                        "choices": [
-                            {
-                                "index": 0,
-                                "finish_reason": "stop",
-                                "message": {
-                                    "role": "assistant",
-                                    "content": json.dumps({"answer": "ok", "score": 7}),
-                                },
-                            }
-                        ],
-                        "usage": {"prompt_tokens": 30, "completion_tokens": 8,
-                                  "total_tokens": 38},
-                    }
-                ).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            except Exception:
-                self.server.count("failed")
-                raise
-            self.server.count("answered")
-
-        def log_message(self, format: str, *args: Any) -> None:
-            del format, args
-
-    return Handler
 
 
 async def _bare(client: AsyncOpenAI, prompts: list[str]) -> list[float]:
@@ -158,7 +81,7 @@ async def _through(client: ModelClient, prompts: list[str], *, hit: bool) -> lis
     return times
 
 
-async def _calls(server: StubServer, db: Path, n: int, tag: str) -> dict[str, list[float]]:
+async def _calls(server: Stub, db: Path, n: int, tag: str) -> dict[str, list[float]]:
     """Bare SDK and autoalign calls interleaved in blocks; then the cache hits."""
     config = ModelsConfig(
         default="openai:stub",
@@ -257,19 +180,14 @@ def measure(quick: bool) -> list[dict[str, Any]]:
     repeats = 30 if quick else 100
     rows: list[dict[str, Any]] = []
     sent = 0
-    servers: list[StubServer] = []
+    served: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for latency_ms in (0.0, 20.0):
-            server = StubServer(latency_ms / 1000)
-            servers.append(server)
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-            try:
+            with Stub.start(latency_s=latency_ms / 1000) as server:
                 times = asyncio.run(
                     _calls(server, Path(tmp) / f"calls{latency_ms:g}.db", n, f"{latency_ms:g}")
                 )
-            finally:
-                server.shutdown()
-                server.server_close()
+                served.append(server.stats())
             sent += 2 * (n + 5)
             bare = statistics.median(times["bare"]) * 1000
             paid = statistics.median(times["paid"]) * 1000
@@ -293,9 +211,9 @@ def measure(quick: bool) -> list[dict[str, Any]]:
             old * 1000, f"O(1): <= {FLAT_FACTOR:g}x its time @{sizes[0]} rows",
             new <= FLAT_FACTOR * flat,
         ))
-    answered = sum(s.answered for s in servers)
-    failed = sum(s.failed for s in servers)
-    connections = sum(s.connections for s in servers)
+    answered = sum(int(stats["requests"]) for stats in served)
+    failed = sum(int(stats["errors"]) + int(stats["bad_requests"]) for stats in served)
+    connections = sum(int(stats["connections"]) for stats in served)
     rows.append({
         "name": f"stub server: {answered} of {sent} requests answered over {connections} "
                 f"connections, {failed} failed",

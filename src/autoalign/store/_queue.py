@@ -27,8 +27,8 @@ from ..errors import DataError
 from ..vocabulary import RunStatus, WorkKind, WorkState
 from ._records import RunRecord
 from ._runs import _record as _run_record
-from ._runs import db_now, new_run
-from ._schema import Run, WorkItem
+from ._runs import db_now, latest_of, new_run
+from ._schema import WorkItem
 from ._session import StoreBase
 
 MAX_ATTEMPTS = 5
@@ -267,9 +267,7 @@ class QueueMixin(StoreBase):
         submitting one run twice queues it once.
         """
         with self._locked(agenda_digest) as s:
-            latest = s.scalars(
-                select(Run).where(Run.agenda_digest == agenda_digest).order_by(Run.id.desc())
-            ).first()
+            latest = latest_of(s, agenda_digest)
             if latest is not None and not new:
                 if latest.status == RunStatus.COMPLETED:
                     return Submission(run=_run_record(latest), outcome="completed", item=None)

@@ -155,9 +155,7 @@ class RunsMixin(StoreBase):
         """
         me = Owner.me()
         with self._locked(agenda_digest) as s:
-            latest = s.scalars(
-                select(Run).where(Run.agenda_digest == agenda_digest).order_by(Run.id.desc())
-            ).first()
+            latest = latest_of(s, agenda_digest)
             if latest is not None and not new:
                 if latest.status == "completed":
                     return RunStart(run=_record(latest), outcome="completed")
@@ -215,9 +213,7 @@ class RunsMixin(StoreBase):
 
     def latest_run(self, *, agenda_digest: str) -> RunRecord | None:
         with self._read() as s:
-            row = s.scalars(
-                select(Run).where(Run.agenda_digest == agenda_digest).order_by(Run.id.desc())
-            ).first()
+            row = latest_of(s, agenda_digest)
             return _record(row) if row else None
 
     def list_runs(self) -> list[RunRecord]:
@@ -283,6 +279,13 @@ class RunsMixin(StoreBase):
             row.finished_at = None
             row.updated_at = utcnow()
             reconcile_in(s.connection(), run_id)
+
+
+def latest_of(s: Session, agenda_digest: str) -> Run | None:
+    """The agenda's most recent run, if it has one."""
+    return s.scalars(
+        select(Run).where(Run.agenda_digest == agenda_digest).order_by(Run.id.desc())
+    ).first()
 
 
 def new_run(

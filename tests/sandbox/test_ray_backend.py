@@ -187,10 +187,11 @@ async def _run_with(
     overrides = {"sandbox": sandbox} if sandbox else {}
     summary = await run_agenda(agenda(f"scripted:ray-{name}", **overrides), store=store)
     assert summary.run.status == "completed", summary.run.stop_reason
-    return [
+    # The arms run concurrently and are stored as they finish, so compare them by step key.
+    return sorted(
         (a.step_key or "", a.status, comparable(a.content_json))
         for a in store.artifacts(run_id=summary.run.id, kind="sandbox_run")
-    ]
+    )
 
 
 async def test_a_run_on_the_ray_backend_stores_the_same_sandbox_runs(

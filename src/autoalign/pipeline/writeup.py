@@ -2,7 +2,10 @@
 then critic #2 reviews the paper against its research log and decides its status.
 
 Each layer is written from the layer below it and links to what it summarises through provenance
-edges with relation `summarises`; the paper artifact points at its four sections.
+edges with relation `summarises`; the paper artifact points at its four sections. Each paragraph
+names the sources it rests on and each number is traced to its sandbox run (`_hierarchy`); the
+upper layers are also written directly from the log, and the two versions' divergence is stored
+(`_writing`, `_divergence`; see docs/pipeline.md).
 
 An accepted paper (accept, minor revision) enters the corpus; the others are kept with their
 status and the critique. Hard calls are escalated to a human review request: a critical flaw, a

@@ -117,6 +117,20 @@ class SandboxSection(_Frozen):
         return self
 
 
+class WriteupSection(_Frozen):
+    """The write-up: its second strategy and how much their divergence raises scrutiny."""
+
+    direct: bool = True
+    """Also write the main text, introduction and abstract directly from the research log (3
+    more model calls) and measure how far that version diverges from the step-by-step paper."""
+    divergence_threshold: float = Field(default=0.3, ge=0.0, le=1.0)
+    """A divergence score at or above this raises critic #2's scrutiny of the paper."""
+    divergence_extra_critics: int = Field(default=2, ge=0, le=5)
+    """Critic-#2 instances added when the divergence reaches the threshold."""
+    divergence_escalation_drop: float = Field(default=0.1, ge=0.0, le=0.5)
+    """How much lower the severe-flaw probability that escalates to a human is set then."""
+
+
 class Topic(_Frozen):
     """A broad research topic, and the testbeds its research runs experiments on."""
 
@@ -138,6 +152,7 @@ class Agenda(_Frozen):
     pipeline: PipelineSection = PipelineSection()
     execution: ExecutionSection = ExecutionSection()
     sandbox: SandboxSection = SandboxSection()
+    writeup: WriteupSection = WriteupSection()
     topics: list[Topic] = Field(min_length=1, max_length=20)
 
     @field_validator("models")

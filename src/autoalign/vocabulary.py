@@ -103,6 +103,9 @@ class Kind(StrEnum):
     """One section of an imported paper, split at its headings."""
     IMPORTED_LOG = "imported_log"
     """An experiment log given with an imported paper, and the numbers read from it."""
+    DIVERGENCE = "divergence"
+    """How far the step-by-step and the direct write-ups of a research log diverge (claims in
+    one only, numbers that differ, opposite conclusions) and the score."""
 
 
 class Status(StrEnum):
@@ -209,6 +212,10 @@ class Relation(StrEnum):
     """A paper section summarises the parent."""
     CONTAINS = "contains"
     """A paper contains the parent section."""
+    CITES = "cites"
+    """A paragraph of a paper section rests on the parent (the section's content says which)."""
+    COMPARES = "compares"
+    """A divergence compares the parent, one of the two write-ups' sections."""
 
 
 class ClaimSource(StrEnum):

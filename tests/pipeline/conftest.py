@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,22 @@ from autoalign.models import register_script
 
 _names = itertools.count()
 
-SECTION = {"title": "A section", "text": "Found weak evidence that penalties cut hacking."}
+SECTION_TEXT = "Found weak evidence that penalties cut hacking."
+
+
+def first_source(prompt: str) -> list[str]:
+    """The first bracketed source id the prompt shows (a writer cites only what it was shown)."""
+    found = re.search(r"^\[(\d+(?:\.\d+)?)\]", prompt, flags=re.MULTILINE)
+    return [found.group(1)] if found else []
+
+
+def SECTION(prompt: str) -> dict[str, Any]:
+    """A section of one paragraph that cites the first source it was shown."""
+    return {
+        "title": "A section",
+        "paragraphs": [{"text": SECTION_TEXT, "sources": first_source(prompt)}],
+    }
+
 QUESTION = "reward_hacking/repeat_penalty_cuts_hacking"
 """The testbed question the scripted worker answers."""
 BASELINE = {"label": "baseline", "testbed": "reward_hacking", "seeds": [0, 1]}

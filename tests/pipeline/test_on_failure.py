@@ -54,7 +54,7 @@ async def test_a_failed_section_skips_the_layers_above_it_and_the_run_completes(
     script, model = team
     # The main text and its re-ask (a validation-retry prompt) get an invalid answer.
     script.overrides["Section"] = lambda p: "no" if "main text" in p or "validation" in p else {
-        "title": "A section", "text": "Text."
+        "title": "A section", "paragraphs": [{"text": "Text."}]
     }
     summary = await run_agenda(agenda(model), store=store)
     assert summary.run.status == "completed", summary.run.stop_reason

@@ -27,6 +27,9 @@ def agenda(model: str, **overrides: Any) -> Agenda:
             "max_iterations": 1, "steps_per_round": 1, "candidates": 2, "judges": 1,
             "check_rate": 1.0,
         },
+        # The paper step by step only; the direct strategy's 3 more calls and the divergence
+        # are tested in test_hierarchy.py.
+        "writeup": {"direct": False},
         "topics": [
             {"name": "Reward hacking", "testbeds": ["reward_hacking"]},
             {"name": "Probes", "testbeds": ["reward_hacking"]},
@@ -74,7 +77,9 @@ async def test_full_run_stores_every_stage_with_provenance(
     view = read_paper(store, summary.paper_id)
     assert [p.name for p in view.parts] == list(SECTIONS)
     links = {p.name: sorted((k.relation, k.artifact.kind) for k in p.links) for p in view.parts}
-    assert links["appendix"] == [("summarises", "research_log")]
+    # The appendix's paragraph cites the step log it was shown (the scripted writer cites the
+    # first source listed).
+    assert links["appendix"] == [("cites", "step_log"), ("summarises", "research_log")]
     assert links["main_text"] == [("summarises", "appendix"), ("summarises", "interpretation")]
     assert links["introduction"] == [("context", "proposal"), ("summarises", "main_text")]
     assert links["abstract"] == [("summarises", "introduction"), ("summarises", "main_text")]

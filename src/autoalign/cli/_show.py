@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -20,6 +20,9 @@ from ._common import (
     parse_id,
     use_db,
 )
+
+if TYPE_CHECKING:
+    from ..pipeline import ParagraphView
 
 show_app = typer.Typer(
     help="List runs, papers and artifacts, or print one of them.", invoke_without_command=True
@@ -110,7 +113,8 @@ def show_artifacts(
 
 @show_app.command("paper", context_settings=NEGATIVE_IDS)
 def show_paper(paper_id: IdArgument, db: DbOption = None) -> None:
-    """Print a paper top-down: abstract, introduction, main text, appendix, with their links."""
+    """Print a paper top-down: abstract, introduction, main text, appendix; per paragraph what
+    it rests on, per number the sandbox run it came from (or untraced)."""
     from ..pipeline import read_paper
 
     use_db(db)
@@ -123,10 +127,23 @@ def show_paper(paper_id: IdArgument, db: DbOption = None) -> None:
     for part in view.parts:
         a = part.artifact
         console.rule(f"{safe(part.name.replace('_', ' '))} · artifact {a.id}")
-        console.print(safe(a.content_text))
+        if part.paragraphs:
+            console.print(f"[bold]{safe_line(a.title or '')}[/]")
+            for i, para in enumerate(part.paragraphs, start=1):
+                _print_paragraph(i, para)
+        else:
+            console.print(safe(a.content_text))
         links = ", ".join(f"{link.relation} {link.artifact.kind} {link.artifact.id}"
                           for link in part.links)
         console.print(f"[dim]links: {safe_line(links)}[/]\n")
+    if view.divergence is not None:
+        d = view.divergence
+        console.print(safe_line(
+            f"divergence of the direct version (artifact {view.divergence_id}): {d.score:.2f} "
+            f"(threshold {d.threshold:.2f}; claims {d.claims:.2f} of n={d.n_claims}, numbers "
+            f"{d.numbers:.2f} of n={d.n_with_numbers}, conclusions {d.conclusions:.2f} of "
+            f"n={d.n_with_direction})"
+        ) + "\n")
     console.rule("claims")
     for c in view.claims:
         prob = f"p={c.probability:.2f}" if c.probability is not None else "p=?"
@@ -138,6 +155,28 @@ def show_paper(paper_id: IdArgument, db: DbOption = None) -> None:
         console.print(safe(f"- [{f.severity}] {f.category}: {f.description}"))
     if not view.flaws:
         console.print("no flaws recorded")
+
+
+def _print_paragraph(index: int, para: ParagraphView) -> None:
+    """One paragraph of `show paper`: its text, what it rests on, and each number's source."""
+    console.print(safe(f"[{index}] {para.text}"))
+    cited = ", ".join(
+        f"{link.kind} {link.artifact_id}"
+        + (f" paragraph {link.paragraph}" if link.paragraph is not None else "")
+        for link in para.links
+    )
+    console.print(f"[dim]  rests on: {safe_line(cited or 'nothing cited')}[/]")
+    if para.dropped:
+        console.print(f"[dim]  dropped (its writer was not shown them): "
+                      f"{safe_line(', '.join(para.dropped))}[/]")
+    for n in para.numbers:
+        if n.run is None:
+            where = "untraced"
+        else:
+            seed = "mean over seeds" if n.seed is None else f"seed {n.seed}"
+            where = (f"sandbox_run {n.run} (arm {n.arm}, {n.metric}, {seed}, logged "
+                     f"{n.value!r} in step_log {n.step_log})")
+        console.print(f"[dim]  number {safe_line(n.text)}: {safe_line(where)}[/]")
 
 
 @show_app.command("artifact", context_settings=NEGATIVE_IDS)

@@ -7,22 +7,28 @@ can be resumed at any step and one stage can be re-run alone.
 
 from ..runtime import NullProgress, ProgressSink
 from ._catalog import check_catalogs
+from ._divergence import DivergenceContent, Scrutiny, scrutiny_for
 from ._orchestrator import ROLES, STAGES, RunSummary, run_agenda, run_agenda_sync
-from .paper import Link, PaperPart, PaperView, read_paper
+from .paper import Link, PaperPart, PaperView, ParagraphLink, ParagraphView, read_paper
 from .writeup import SECTIONS
 
 __all__ = [
     "ROLES",
     "SECTIONS",
     "STAGES",
+    "DivergenceContent",
     "Link",
     "NullProgress",
     "PaperPart",
     "PaperView",
+    "ParagraphLink",
+    "ParagraphView",
     "ProgressSink",
     "RunSummary",
+    "Scrutiny",
     "check_catalogs",
     "read_paper",
     "run_agenda",
     "run_agenda_sync",
+    "scrutiny_for",
 ]

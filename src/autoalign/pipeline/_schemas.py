@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 
 Short = Annotated[str, Field(min_length=1, max_length=120)]
 Para = Annotated[str, Field(min_length=1, max_length=400)]
@@ -173,11 +174,62 @@ class DecisionVote(BaseModel):
     rationale: Para
 
 
+Ref = Annotated[str, Field(min_length=1, max_length=16)]
+"""A source as the prompt shows it in brackets: `17` (artifact 17) or `17.2` (its paragraph 2)."""
+
+
+class LinkRef(BaseModel):
+    """A source a paragraph rests on, checked against the sources its writer was shown."""
+
+    artifact: int
+    paragraph: int | None = None
+    """The paragraph (from 1) of a section artifact, or None for the whole artifact."""
+
+
+class NumberTrace(BaseModel):
+    """One number printed in a paragraph and the sandbox result it came from (if any)."""
+
+    text: str
+    """The number as printed."""
+    start: int
+    end: int
+    """Its span in the paragraph's text."""
+    value: float | None = None
+    """The logged value it matches; None when untraced."""
+    run: int | None = None
+    """The `sandbox_run` artifact the value came from; None when untraced."""
+    step_log: int | None = None
+    arm: str | None = None
+    metric: str | None = None
+    seed: int | None = None
+
+
+class ParagraphTrace(BaseModel):
+    """What the pipeline checked of one paragraph: its links, the sources it named that its
+    writer was not shown (dropped), and the source of each of its numbers."""
+
+    links: list[LinkRef]
+    dropped: list[str]
+    numbers: list[NumberTrace]
+
+
+class Paragraph(BaseModel):
+    """One paragraph of a section, with the sources it rests on."""
+
+    text: Para
+    sources: list[Ref] = Field(
+        default_factory=list, max_length=4,
+        description="The bracketed ids of the sources this paragraph rests on, e.g. 12 or 12.1.",
+    )
+
+
 class Section(BaseModel):
-    """One layer of the paper's summary hierarchy."""
+    """One layer of the paper's summary hierarchy, written as paragraphs."""
 
     title: Short
-    text: Long
+    paragraphs: list[Paragraph] = Field(min_length=1, max_length=3)
+    trace: SkipJsonSchema[list[ParagraphTrace]] = Field(default_factory=list)
+    """One per paragraph, filled by the pipeline (never asked of the model)."""
 
 
 class ClaimItem(BaseModel):
@@ -197,6 +249,12 @@ class Abstract(BaseModel):
     title: Short
     text: Para
     claims: list[ClaimItem] = Field(min_length=1, max_length=2)
+    sources: list[Ref] = Field(
+        default_factory=list, max_length=4,
+        description="The bracketed ids of the sources the abstract rests on, e.g. 12.1.",
+    )
+    trace: SkipJsonSchema[list[ParagraphTrace]] = Field(default_factory=list)
+    """One entry (the abstract's text is one paragraph), filled by the pipeline."""
 
 
 # -- records the pipeline derives without a model ---------------------------------------------
@@ -337,6 +395,9 @@ class PaperContent(BaseModel):
     """Section artifact id by section name (abstract, introduction, main_text, appendix)."""
     research_log: int
     proposal: int
+    divergence: int | None = None
+    """The `divergence` artifact comparing this paper's sections with the directly written
+    ones (None when the direct strategy is off or a layer of either failed)."""
 
 
 class StepSummary(BaseModel):

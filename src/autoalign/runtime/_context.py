@@ -336,12 +336,17 @@ class StageContext:
         findings: FindingsOf[T] | None = None,
         tools: Sequence[Tool[None]] = (),
         max_requests: int = 8,
+        refine: Callable[[T], T] | None = None,
+        links: Callable[[T], Sequence[Parent]] | None = None,
     ) -> StepResult[T]:
         """Run a step once and store its artifact (status `ok`, or `failed` with the raw reply).
 
         A step any of whose `needs` has no valid output is skipped (nothing is stored or asked).
         `tools` are offered to the model (see `ModelClient.ask`); what they write to the store
         they must key themselves, since a resumed step does not call them again.
+        `refine` turns a valid output (after the post-step hooks) into what is stored, e.g. with
+        the sources it cites checked; `links` gives the extra provenance edges the stored output
+        names (added to `parents`).
         """
         key = self.key(key)
         done = self._resume(key, output_type)
@@ -360,7 +365,7 @@ class StageContext:
                 info=info, calls=calls.waits,
                 model=reply.model, prompt_digest=reply.prompt_digest, parents=parents,
                 output=reply.output, render=render, title=title,
-                raw=reply.raw, error=reply.error or "",
+                raw=reply.raw, error=reply.error or "", refine=refine, links=links,
             )
         self._write_findings(done, findings)
         return done
@@ -477,10 +482,16 @@ class StageContext:
         title: Callable[[T], str] | None = None,
         extra: dict[str, Any] | None = None,
         calls: Sequence[CallWait] = (),
+        refine: Callable[[T], T] | None = None,
+        links: Callable[[T], Sequence[Parent]] | None = None,
     ) -> StepResult[T]:
         """Store a step's artifact: its output, or (status `failed`) the raw reply and error."""
         if output is not None:
             output = self.hooks.apply_post(info, output)
+            if refine is not None:
+                output = refine(output)
+            if links is not None:
+                parents = [*parents, *links(output)]
         artifact = self.store.add_artifact(
             run_id=self.run.id,
             kind=info.kind,

@@ -336,12 +336,14 @@ class StageContext:
         findings: FindingsOf[T] | None = None,
         tools: Sequence[Tool[None]] = (),
         max_requests: int = 8,
+        model: str | None = None,
     ) -> StepResult[T]:
         """Run a step once and store its artifact (status `ok`, or `failed` with the raw reply).
 
         A step any of whose `needs` has no valid output is skipped (nothing is stored or asked).
         `tools` are offered to the model (see `ModelClient.ask`); what they write to the store
-        they must key themselves, since a resumed step does not call them again.
+        they must key themselves, since a resumed step does not call them again. `model` asks
+        that `provider:model` instead of the role's.
         """
         key = self.key(key)
         done = self._resume(key, output_type)
@@ -354,7 +356,7 @@ class StageContext:
             with self.watch_calls() as calls:
                 reply = await self.client.ask(
                     role, output_type, instructions=instructions, prompt=info.prompt,
-                    step_key=key, tools=tools, max_requests=max_requests,
+                    step_key=key, tools=tools, max_requests=max_requests, model=model,
                 )
             done = self._store_outcome(
                 info=info, calls=calls.waits,
@@ -376,8 +378,10 @@ class StageContext:
         parents: Sequence[Parent],
         needs: Sequence[StepResult[Any]] = (),
         findings: Callable[[StepResult[T], list[Finding]], Findings | None],
+        model: str | None = None,
     ) -> StepResult[T]:
-        """Ask an LLM critic about `subject` as a step: its reply is the step's artifact.
+        """Ask an LLM critic about `subject` as a step: its reply is the step's artifact
+        (`model`: a `provider:model` to ask instead of the critic role's).
 
         The critic's `findings` of the (fresh or resumed) reply are handed to `findings`, whose
         records are written like any step's, the flaws with the critic's id and version.
@@ -411,6 +415,7 @@ class StageContext:
             render=critic.render,
             needs=needs,
             findings=derive,
+            model=model,
         )
 
     async def babble(

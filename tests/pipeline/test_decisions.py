@@ -299,3 +299,40 @@ def test_old_stored_decisions_stay_readable() -> None:
     assert {d.value for d in PaperDecision} >= {
         "accept", "minor_revision", "major_revision", "reassess", "escalate", "halt"
     }
+
+
+async def test_a_reassessed_project_is_scoped_again_with_the_reassessment(
+    store: Store, team: tuple[Team, str]
+) -> None:
+    script, model = team
+    script.overrides.update(
+        FlawCandidates=candidates(CRITICAL_METHOD, severe=90, recommend="reassess"),
+        FlawCheck=check(severity="critical", confidence=90),
+    )
+    first = await run_agenda(agenda(model), store=store)
+    (direction,) = store.artifacts(run_id=first.run.id, kind="direction_decision")
+    again = await run_agenda(agenda(model), store=store, stage="execute")
+    assert again.run.status == "completed"
+    scope = store.artifact_by_step(first.run.id, "execute/scope/0@1")
+    assert scope is not None
+    assert (direction.id, "context") in {(e.parent_id, e.relation)
+                                         for e in store.parents(scope.id)}
+    (prompt,) = [p for name, p in script.calls if name == "ScopePlan" and "<reassessment>" in p]
+    assert "method_flaw (critical)" in prompt
+
+
+async def test_a_halted_project_is_not_executed_again(
+    store: Store, team: tuple[Team, str]
+) -> None:
+    script, model = team
+    script.overrides.update(
+        FlawCandidates=candidates(CRITICAL_CLAIM, severe=95, recommend="halt"),
+        FlawCheck=check(severity="critical", confidence=90),
+    )
+    first = await run_agenda(agenda(model), store=store)
+    assert [a.status for a in store.artifacts(run_id=first.run.id, kind="proposal")
+            if a.status != "not_selected"] == ["halted"]
+    again = await run_agenda(agenda(model), store=store, stage="execute")
+    assert again.run.status == "stopped"
+    assert "no selected proposal" in (again.run.stop_reason or "")
+    assert store.artifact_by_step(first.run.id, "execute/scope/0@1") is None

@@ -461,6 +461,17 @@ def _direction(
     )
 
 
+def reassessment(ctx: StageContext, proposal_id: int) -> StepResult[DirectionDecision] | None:
+    """The run's latest call to reassess `proposal_id`'s direction, if critic #2 made one (the
+    execute stage scopes such a project again with it)."""
+    found = [
+        d for a in ctx.store.artifacts(run_id=ctx.run.id, kind=Kind.DIRECTION_DECISION)
+        if (d := ctx.typed(a, DirectionDecision)).output is not None
+        and d.output.action == "reassess" and d.output.proposal_id == proposal_id
+    ]
+    return found[-1] if found else None
+
+
 async def review_paper(
     ctx: StageContext,
     *,
@@ -537,6 +548,7 @@ __all__ = [
     "instance_count",
     "merge_candidates",
     "paper_draft",
+    "reassessment",
     "render_report",
     "review_paper",
 ]

@@ -204,3 +204,14 @@ async def test_resumed_investigation_writes_its_flaws_once_without_asking_again(
 
 def test_scrutiny_adds_instances_up_to_the_cap() -> None:
     assert [instance_count(3, s) for s in (0, 1, 2, 9)] == [3, 4, 5, 8]
+
+
+async def test_an_unknown_critic2_model_stops_the_run_before_anything_is_written(
+    store: Store, team: tuple[Team, str]
+) -> None:
+    from autoalign.errors import AutoalignError
+
+    _script, model = team
+    with pytest.raises(AutoalignError, match="nosuchprovider"):
+        await run_agenda(agenda(model, critic2={"models": ["nosuchprovider:x"]}), store=store)
+    assert store.list_runs() == []

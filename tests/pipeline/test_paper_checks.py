@@ -106,6 +106,14 @@ async def test_a_fabricated_number_in_the_abstract_is_critical_and_escalates_onc
         "the direction; no revision round left: a human decides",
     ]
 
+    # ... and they are in critic #2's report as programmatic flaws, with their critic.
+    (critique,) = store.artifacts(run_id=done.run.id, kind="paper_critique")
+    assert isinstance(critique.content_json, dict)
+    assert sorted((f["critic"], f["status"]) for f in critique.content_json["flaws"]
+                  if f["status"] == "programmatic") == [
+        ("c2.abstract-scope@1", "programmatic"), ("c2.numbers-match@1", "programmatic"),
+    ]
+
     before = _paper_flaws(store)
     again = await run_agenda(agenda(model), store=store, new=True)
     assert again.run.id != done.run.id

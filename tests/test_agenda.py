@@ -186,3 +186,16 @@ def test_bad_sandbox_keys_name_field_and_reason(
         load_agenda(path)
     assert info.value.field == field
     assert reason in info.value.reason
+
+
+def test_critic2_settings_are_checked(tmp_path: Path) -> None:
+    quick = load_agenda(ROOT / "examples" / "quickstart.toml")
+    assert (quick.critic2.instances, quick.critic2.investigate, quick.critic2.revision_rounds) == (
+        2, 1, 1
+    )
+    band = '[critic2]\nescalate_low = 0.8\nescalate_high = 0.5\n[[topics]]\nname = "x"\n'
+    with pytest.raises(ConfigError, match=r"escalate_low 0\.8 is above escalate_high 0\.5"):
+        load_agenda(write(tmp_path, band))
+    model = '[critic2]\nmodels = ["gpt-4o"]\n[[topics]]\nname = "x"\n'
+    with pytest.raises(ConfigError, match=r"critic2\.models.*'gpt-4o' is not of the form"):
+        load_agenda(write(tmp_path, model))

@@ -90,6 +90,52 @@ class ExecutionSection(_Frozen):
     """Judges asked to approve a decision far from the proposal (sunset, spin off)."""
 
 
+class Critic2Section(_Frozen):
+    """Critic #2 in the write-up: babble and prune, and the decision rules (`docs/pipeline.md`,
+    "Critic #2 and the six decisions")."""
+
+    instances: int = Field(default=3, ge=1, le=8)
+    """Critic-2 instances that babble candidate flaws, each with its own context and focus."""
+    investigate: int = Field(default=2, ge=1, le=8)
+    """Candidate flaws (after merging near-duplicates) investigated against the log, the most
+    important first (severity x confidence)."""
+    models: list[str] = Field(default_factory=list, max_length=8)
+    """Models (`provider:model`) the instances use in turn; empty: the `critic-2` role's."""
+    revision_rounds: int = Field(default=2, ge=0, le=5)
+    """Times a paper may be revised after a minor or major revision decision."""
+    escalate_low: float = Field(default=0.3, ge=0.0, le=1.0)
+    """Lower edge of the escalation band of the severe-flaw probability."""
+    escalate_high: float = Field(default=0.7, ge=0.0, le=1.0)
+    """Upper edge of the escalation band; above it the paper is decided against."""
+    disagreement: float = Field(default=0.5, gt=0.0, le=1.0)
+    """Escalate when the instances' severe-flaw estimates spread (max - min) by at least this."""
+    duplicate_threshold: float = Field(default=0.6, gt=0.0, le=1.0)
+    """TF-IDF cosine similarity at which two candidate flaws are merged as near-duplicates."""
+
+    @field_validator("models")
+    @classmethod
+    def _model_ids(cls, models: list[str]) -> list[str]:
+        for model in models:
+            provider, sep, name = model.partition(":")
+            if not sep or not provider.strip() or not name.strip():
+                raise PydanticCustomError(
+                    "model_id",
+                    'model id {model} is not of the form "provider:model"',
+                    {"model": _quoted(model)},
+                )
+        return models
+
+    @model_validator(mode="after")
+    def _band(self) -> Critic2Section:
+        if self.escalate_low > self.escalate_high:
+            raise PydanticCustomError(
+                "escalation_band",
+                "escalate_low {low} is above escalate_high {high}; the band needs low <= high",
+                {"low": self.escalate_low, "high": self.escalate_high},
+            )
+        return self
+
+
 class SandboxSection(_Frozen):
     """Where the sandboxed experiment runs happen. Not part of the agenda's digest: the same
     jobs give the same records on every backend, so a run may resume on another one."""
@@ -153,6 +199,7 @@ class Agenda(_Frozen):
     execution: ExecutionSection = ExecutionSection()
     sandbox: SandboxSection = SandboxSection()
     writeup: WriteupSection = WriteupSection()
+    critic2: Critic2Section = Critic2Section()
     topics: list[Topic] = Field(min_length=1, max_length=20)
 
     @field_validator("models")

@@ -106,6 +106,16 @@ class Kind(StrEnum):
     DIVERGENCE = "divergence"
     """How far the step-by-step and the direct write-ups of a research log diverge (claims in
     one only, numbers that differ, opposite conclusions) and the score."""
+    FLAW_CANDIDATES = "flaw_candidates"
+    """One critic-#2 instance's babble: the candidate flaws it saw in its part of the paper and
+    log, and its estimate that the paper is severely flawed."""
+    FLAW_INVESTIGATION = "flaw_investigation"
+    """Critic #2's check of one candidate flaw against the log and its evidence: confirmed or
+    refuted, with evidence."""
+    DIRECTION_DECISION = "direction_decision"
+    """Critic #2's call to reassess or halt a project's direction: the proposal, the paper and
+    the flaws behind it (the execute stage reads a reassessment when it scopes the project
+    again)."""
 
 
 class Status(StrEnum):
@@ -139,6 +149,37 @@ class Status(StrEnum):
     TAINTED = "tainted"
     """An artifact built (transitively) from a `flawed` one: not to be trusted until re-examined.
     The event's reason names the flaw, the review and the reviewer."""
+    REVISED = "revised"
+    """A paper critic #2 sent back for a revision that was written (the paper that `revises`
+    it supersedes it)."""
+    ESCALATED = "escalated"
+    """A paper critic #2 escalated to a human: a review request is open for it."""
+    REASSESS = "reassess"
+    """A proposal whose direction critic #2 sent back to scoping (see its
+    `direction_decision`)."""
+    HALTED = "halted"
+    """A proposal whose direction critic #2 halted; the event's reason says why."""
+
+
+class PaperDecision(StrEnum):
+    """Critic #2's decision about a paper (the seed's six; `docs/pipeline.md` gives the rules)."""
+
+    ACCEPT = "accept"
+    """The paper enters the corpus as it is (status `accepted`)."""
+    MINOR_REVISION = "minor_revision"
+    """Small fixes: the writer revises it with the critique (accepted as it is at the bound)."""
+    MAJOR_REVISION = "major_revision"
+    """Important changes: the writer revises it with the critique (escalated at the bound)."""
+    REASSESS = "reassess"
+    """The direction itself is in doubt: the project goes back to scoping."""
+    ESCALATE = "escalate"
+    """Critic #2 cannot decide (its estimate is in the escalation band, or its instances
+    disagree): a human does."""
+    HALT = "halt"
+    """The direction is halted, in favour of safer or more promising ones."""
+    REJECT = "reject"
+    """Made only by `c2.review` version 1 (before the six decisions); kept so that stored
+    decisions stay readable."""
 
 
 class ReviewDecision(StrEnum):
@@ -216,6 +257,8 @@ class Relation(StrEnum):
     """A paragraph of a paper section rests on the parent (the section's content says which)."""
     COMPARES = "compares"
     """A divergence compares the parent, one of the two write-ups' sections."""
+    REVISES = "revises"
+    """A paper is a revision of the parent paper, written from critic #2's critique of it."""
 
 
 class ClaimSource(StrEnum):

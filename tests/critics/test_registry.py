@@ -142,7 +142,8 @@ def test_a_scale_that_does_not_match_the_subject_or_is_unknown_is_refused() -> N
 def test_every_builtin_critic_belongs_to_critic_1_or_critic_2() -> None:
     scales = {c.id: c.scale for c in list_critics()}
     assert {n for n, s in scales.items() if s == CriticScale.PAPER} == {
-        "c2.review", "c2.numbers-match", "c2.claim-strength", "c2.abstract-scope"
+        "c2.review", "c2.numbers-match", "c2.claim-strength", "c2.abstract-scope", "c2.babble",
+        "c2.investigate",
     }
     assert all(s == CriticScale.STEP for n, s in scales.items() if n.startswith("c1."))
     assert (CriticScale.STEP.label, CriticScale.STEP.stage) == ("critic #1", "execute")

@@ -90,9 +90,12 @@ def test_c2_review_is_a_registered_llm_critic_of_papers() -> None:
     critic = get_critic("c2.review", scale=CriticScale.PAPER)
     assert isinstance(critic, PaperReview)
     assert (critic.kind, critic.scale, critic.role) == ("llm", CriticScale.PAPER, "critic-2")
-    assert [c.id for c in list_critics(kind="llm", scale=CriticScale.PAPER)] == ["c2.review"]
+    assert [c.id for c in list_critics(kind="llm", scale=CriticScale.PAPER)] == [
+        "c2.babble", "c2.investigate", "c2.review"
+    ]
     assert [c.id for c in list_critics(scale=CriticScale.PAPER)] == [
-        "c2.abstract-scope", "c2.claim-strength", "c2.numbers-match", "c2.review"
+        "c2.abstract-scope", "c2.babble", "c2.claim-strength", "c2.investigate",
+        "c2.numbers-match", "c2.review"
     ]
     assert "c2.review" not in [c.id for c in list_critics(scale=CriticScale.STEP)]
     wrong = re.escape("c2.review checks a paper (critic #2), not a step")

@@ -41,6 +41,12 @@ PENALTY = {
     "seeds": [0, 1],
 }
 
+CANDIDATE = {
+    "category": "overclaiming", "severity": "minor", "confidence_percent": 60,
+    "section": "main_text", "quote": "weak evidence", "description": "Generalises.",
+}
+"""The candidate flaw every scripted critic-2 instance babbles."""
+
 ANSWERS: dict[str, Any] = {
     "PositiveCase": {"case": "Reward hacking undermines training.", "key_questions": ["Why?"]},
     "IdeaList": {
@@ -110,6 +116,19 @@ ANSWERS: dict[str, Any] = {
         ],
         "decision": "minor_revision",
         "summary": "Mostly faithful.",
+    },
+    # Critic #2, babble and prune: every instance suspects the same minor flaw (merged into one
+    # candidate), the investigator confirms it as minor; the paper is accepted with it when no
+    # revision round is left, sent back for a minor revision otherwise.
+    "FlawCandidates": {
+        "flaws": [CANDIDATE],
+        "severe_flaw_percent": 10,
+        "recommendation": "accept",
+        "summary": "Mostly faithful.",
+    },
+    "FlawCheck": {
+        "verdict": "confirmed", "confidence_percent": 80, "severity": "minor",
+        "evidence": "The log has two seeds only.",
     },
 }
 

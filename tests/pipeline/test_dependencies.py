@@ -94,14 +94,23 @@ async def test_a_scripted_run_records_what_each_call_waited_on(
     # The write-up follows the execution; each section the one below it.
     appendix = _ancestors(nodes, "call:writeup/appendix")
     assert {"call:execute/interpret/0", "call:execute/step/0.0/report"} <= appendix
-    assert "call:writeup/abstract" in _ancestors(nodes, "call:writeup/critic-2/0")
+    assert "call:writeup/abstract" in _ancestors(nodes, "call:writeup/critic-2/0/instance/0")
+
+    # Critic #2's instances are asked side by side; the investigation follows them.
+    investigate = _ancestors(nodes, "call:writeup/critic-2/0/investigate/0")
+    assert {"call:writeup/critic-2/0/instance/0", "call:writeup/critic-2/0/instance/1"} <= (
+        investigate
+    )
+    assert "call:writeup/critic-2/0/instance/0" not in _ancestors(
+        nodes, "call:writeup/critic-2/0/instance/1"
+    )
 
     # case, babble, idea score, proposal, its score, scope, plan, report, critic #1,
-    # interpretation, four sections, critique
-    assert _most_calls(graph) == 15
+    # interpretation, four sections, a critic-2 instance, the investigation
+    assert _most_calls(graph) == 16
     path = store.critical_path(summary.run.id)
     assert path.total_calls == CALLS and path.unattached_calls == 0
-    assert 1 <= path.calls <= 15 and path.duration_s > 0
+    assert 1 <= path.calls <= 16 and path.duration_s > 0
     chain = [f"call:{n.key}" if n.kind == "call" else f"artifact:{n.artifact_id}"
              for n in path.chain]
     for before, after in itertools.pairwise(chain):

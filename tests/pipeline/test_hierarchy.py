@@ -205,6 +205,12 @@ async def test_a_divergence_is_stored_and_above_the_threshold_raises_scrutiny(
     assert view.divergence is not None and view.divergence_id == stored.id
     raised = scrutiny_for(view.divergence.score, ag.writeup)
     assert (raised.extra_critics, raised.escalation_drop) == (2, 0.1)
+    # Critic #2 reviewed the paper under that scrutiny: two more instances babbled, and its
+    # report records the lowered escalation band.
+    report = arts["writeup/critic-2/0"].content_json
+    assert (report["extra_critics"], report["escalation_drop"]) == (2, 0.1)
+    assert report["band"][0] == pytest.approx(ag.critic2.escalate_low - 0.1)
+    assert script.count("FlawCandidates") == ag.critic2.instances + 2
     assert scrutiny_for(0.0, ag.writeup).extra_critics == 0
     lenient = agenda(model, writeup={"direct": True, "divergence_threshold": 0.9})
     assert scrutiny_for(view.divergence.score, lenient.writeup).extra_critics == 0

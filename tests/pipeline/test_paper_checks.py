@@ -98,7 +98,21 @@ async def test_a_fabricated_number_in_the_abstract_is_critical_and_escalates_onc
         ("c2.abstract-scope", "summary_drift", "major", abstract.id),
         ("c2.numbers-match", "number_mismatch", "critical", abstract.id),
     ]
-    assert reviews(store, done.paper_id or 0) == ["c2.numbers-match reports 1 critical flaw(s)"]
+    # The critical flaw escalates once; it also counts in critic #2's decision (P = 1 above the
+    # band, no revision round left in the test agenda: escalated).
+    assert reviews(store, done.paper_id or 0) == [
+        "c2.numbers-match reports 1 critical flaw(s)",
+        "critic-2 escalates: probability 1.00 above the band; the flaws are in the writing, not "
+        "the direction; no revision round left: a human decides",
+    ]
+
+    # ... and they are in critic #2's report as programmatic flaws, with their critic.
+    (critique,) = store.artifacts(run_id=done.run.id, kind="paper_critique")
+    assert isinstance(critique.content_json, dict)
+    assert sorted((f["critic"], f["status"]) for f in critique.content_json["flaws"]
+                  if f["status"] == "programmatic") == [
+        ("c2.abstract-scope@1", "programmatic"), ("c2.numbers-match@1", "programmatic"),
+    ]
 
     before = _paper_flaws(store)
     again = await run_agenda(agenda(model), store=store, new=True)

@@ -30,6 +30,8 @@ def agenda(model: str, **overrides: Any) -> Agenda:
         # The paper step by step only; the direct strategy's 3 more calls and the divergence
         # are tested in test_hierarchy.py.
         "writeup": {"direct": False},
+        # Two critic-2 instances, one investigation, no revision round: the smallest review.
+        "critic2": {"instances": 2, "investigate": 1, "revision_rounds": 0},
         "topics": [
             {"name": "Reward hacking", "testbeds": ["reward_hacking"]},
             {"name": "Probes", "testbeds": ["reward_hacking"]},
@@ -47,8 +49,8 @@ def store(tmp_path: Path) -> Store:
 
 # Calls a complete run of `agenda(...)` makes: per topic 1 case + 2 framings + 2 idea scores,
 # then 2 proposals + 2 proposal scores; scope, plan, report, critic #1's spirit check,
-# interpretation; 4 sections, critique.
-CALLS = 2 * (1 + 2 + 2) + 2 * 2 + 5 + 4 + 1
+# interpretation; 4 sections, 2 critic-2 instances and 1 investigation.
+CALLS = 2 * (1 + 2 + 2) + 2 * 2 + 5 + 4 + 2 + 1
 
 
 async def test_full_run_stores_every_stage_with_provenance(
@@ -67,10 +69,10 @@ async def test_full_run_stores_every_stage_with_provenance(
         "experiment_plan": 1, "sandbox_run": 2, "step_log": 1, "step_report": 1,
         "experiment_claim": 1, "check_report": 1, "interpretation": 1, "decision": 1,
         "research_log": 1, "appendix": 1, "main_text": 1, "introduction": 1, "abstract": 1,
-        "paper": 1, "paper_critique": 1,
+        "paper": 1, "paper_critique": 1, "flaw_candidates": 2, "flaw_investigation": 1,
     }
     # Critic #2's review belongs to write-up (stage 3); no stage 4 is registered yet.
-    assert summary.artifacts_per_stage == {"propose": 19, "execute": 12, "writeup": 6}
+    assert summary.artifacts_per_stage == {"propose": 19, "execute": 12, "writeup": 9}
 
     # The paper reads top-down and each section links to what it summarises.
     assert summary.paper_id is not None
@@ -87,8 +89,9 @@ async def test_full_run_stores_every_stage_with_provenance(
     # Critic #2's decision put the paper in the corpus; its flaw and the claim are recorded.
     assert view.paper.status == "accepted"
     assert [e.status for e in store.status_history(view.paper.id)] == ["draft", "accepted"]
-    assert [(f.category, f.severity) for f in view.flaws] == [("overclaiming", "major")]
-    assert [j.decision for j in view.judgments] == ["minor_revision"]
+    assert [(f.category, f.severity) for f in view.flaws] == [("overclaiming", "minor")]
+    # A minor revision with no revision round left (the test agenda allows none) is accepted.
+    assert [j.decision for j in view.judgments] == ["accept"]
     assert [(c.text, c.probability) for c in view.claims] == [("Penalties reduce hacking", 0.6)]
     assert [c.source for c in view.claims] == [ClaimSource.PIPELINE]
     # Critic #1's flaw is on the step log, with the critic that found it.

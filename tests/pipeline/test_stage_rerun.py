@@ -13,7 +13,9 @@ from autoalign.store import Store
 from .conftest import Team
 from .test_run import CALLS, agenda
 
-WRITEUP_CALLS = ("Section", "Section", "Section", "Abstract", "PaperCritique")
+WRITEUP_CALLS = (
+    "Section", "Section", "Section", "Abstract", "FlawCandidates", "FlawCandidates", "FlawCheck"
+)
 
 
 @pytest.fixture
@@ -38,7 +40,8 @@ async def test_a_stage_rerun_writes_a_new_round_from_the_stored_inputs(
     assert {a.stage for a in new} == {"writeup"}
     assert sorted(a.step_key or "" for a in new) == sorted(
         f"writeup/{k}@1" for k in
-        ("appendix", "main_text", "introduction", "abstract", "paper", "critic-2/0")
+        ("appendix", "main_text", "introduction", "abstract", "paper", "critic-2/0",
+         "critic-2/0/instance/0", "critic-2/0/instance/1", "critic-2/0/investigate/0")
     )
     # A new sample, not a replay of the cache; the paper is the new round's.
     assert store.run_usage(first.run.id).cache_hits == 0

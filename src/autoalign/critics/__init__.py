@@ -15,9 +15,13 @@ failed attempts). Importing this package registers critic #1's checks and critic
   should it be accepted?
 - `c2.numbers-match`, `c2.claim-strength`, `c2.abstract-scope` (programmatic, critic #2's
   checks of a paper against its log's numbers and claims; known-answer cases too).
+- `c2.babble`, `c2.investigate` (LLM, role `critic-2`): critic #2's babble and prune in the
+  write-up: instances with different contexts and foci suspect flaws, the investigator confirms
+  or refutes the most important ones against the log.
 """
 
 from . import (  # noqa: F401  (registers)
+    _babble,
     _code,
     _evidence,
     _numbers,
@@ -25,6 +29,19 @@ from . import (  # noqa: F401  (registers)
     _produced,
     _review,
     _spirit,
+)
+from ._babble import (
+    CONTEXTS,
+    FOCI,
+    SEVERITY_WEIGHT,
+    CandidateCase,
+    CandidateFlaw,
+    FlawCandidates,
+    FlawCheck,
+    FlawInvestigator,
+    InstanceBrief,
+    PaperBabble,
+    locate,
 )
 from ._finding import Finding, Location
 from ._judges import (
@@ -78,10 +95,15 @@ from ._taxonomy import TAXONOMY_VERSION, FlawCategory, Severity
 
 __all__ = [
     "CATEGORY",
+    "CONTEXTS",
     "CRITIC_KINDS",
+    "FOCI",
     "PAPER_SECTIONS",
+    "SEVERITY_WEIGHT",
     "TAXONOMY_VERSION",
     "Allocation",
+    "CandidateCase",
+    "CandidateFlaw",
     "CheckRate",
     "Comparison",
     "Critic",
@@ -92,13 +114,18 @@ __all__ = [
     "EvidenceClaim",
     "ExecutedStep",
     "Finding",
+    "FlawCandidates",
     "FlawCategory",
+    "FlawCheck",
+    "FlawInvestigator",
+    "InstanceBrief",
     "Interpretation",
     "LLMCritic",
     "Location",
     "LogNumber",
     "LogRow",
     "PairwiseChoice",
+    "PaperBabble",
     "PaperClaim",
     "PaperCritique",
     "PaperDraft",
@@ -124,6 +151,7 @@ __all__ = [
     "is_selected",
     "list_critics",
     "load_step_runs",
+    "locate",
     "read_swapped",
     "record_findings",
     "register_critic",

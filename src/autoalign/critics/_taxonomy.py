@@ -1,4 +1,4 @@
-"""The shared flaw taxonomy (version 2, documented in `docs/flaws.md`) and severities.
+"""The shared flaw taxonomy (version 3, documented in `docs/flaws.md`) and severities.
 
 `Severity` lives in `autoalign.vocabulary` (the command line names it without loading the
 critics) and is re-exported here with the taxonomy it grades.
@@ -12,7 +12,7 @@ from ..vocabulary import Severity
 
 __all__ = ["TAXONOMY_VERSION", "FlawCategory", "Severity"]
 
-TAXONOMY_VERSION = "2"
+TAXONOMY_VERSION = "3"
 """Version of `FlawCategory`; a category is never renamed or reused within a version."""
 
 
@@ -45,3 +45,6 @@ class FlawCategory(StrEnum):
     """A method that cannot answer the question as the paper presents it."""
     OTHER = "other"
     """Anything else; the description says what."""
+    MISSING_ALTERNATIVE = "missing_alternative"
+    """A conclusion drawn while another explanation, consistent with the same results, was not
+    considered or ruled out (version 3)."""

@@ -262,6 +262,7 @@ class ModelClient:
         sampling: SamplingConfig | None = None,
         tools: Sequence[Tool[None]] = (),
         max_requests: int = 8,
+        model: str | None = None,
     ) -> Reply[T]:
         """Ask the model playing `role` for an `output_type`.
 
@@ -279,6 +280,8 @@ class ModelClient:
                 cache key. A cached reply does not call the tools again.
             max_requests: model requests the ask may make while calling tools; past it the
                 reply is invalid (`reply.ok` False), not an error.
+            model: a `provider:model` id to ask instead of the role's (e.g. one of several
+                critic-2 models); the call is still booked to `role`.
 
         Returns:
             The reply; `reply.ok` is False when the output never validated (that failure is
@@ -291,8 +294,11 @@ class ModelClient:
                 before the call, once a provider slot is free; in-flight calls count).
             ModelError: the provider failed (retryable=True when retries ran out).
         """
-        model_id = self.model_for(role)
-        field = f"models.roles.{role}" if role in self._config.roles else "models.default"
+        model_id = model or self.model_for(role)
+        field = (
+            "critic2.models" if model else
+            f"models.roles.{role}" if role in self._config.roles else "models.default"
+        )
         ref = parse_model_id(model_id, field=field)
         provider = get_provider(ref.provider, model_id=model_id)
         sampling = sampling or self._config.sampling

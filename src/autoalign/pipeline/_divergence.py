@@ -94,6 +94,10 @@ class Scrutiny:
     """How much lower the severe-flaw probability that escalates to a human is set."""
 
 
+NO_SCRUTINY = Scrutiny(extra_critics=0, escalation_drop=0.0)
+"""The usual review: no extra instances, the agenda's escalation band."""
+
+
 def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
@@ -202,7 +206,7 @@ def scrutiny_for(score: float | None, settings: WriteupSection) -> Scrutiny:
     agenda's `divergence_threshold` (or without a score), else `divergence_extra_critics` more
     critic instances and an escalation bar `divergence_escalation_drop` lower."""
     if score is None or score < settings.divergence_threshold:
-        return Scrutiny(extra_critics=0, escalation_drop=0.0)
+        return NO_SCRUTINY
     return Scrutiny(
         extra_critics=settings.divergence_extra_critics,
         escalation_drop=settings.divergence_escalation_drop,
@@ -226,6 +230,7 @@ def render_divergence(d: DivergenceContent) -> str:
 
 
 __all__ = [
-    "MATCH_AT", "ClaimPair", "DivergenceContent", "Scrutiny", "claim_units", "content_words",
+    "MATCH_AT", "NO_SCRUTINY", "ClaimPair", "DivergenceContent", "Scrutiny", "claim_units",
+    "content_words",
     "direction", "divergence", "match", "numbers", "render_divergence", "scrutiny_for",
 ]

@@ -185,6 +185,9 @@ async def run_agenda(
     started = time.monotonic()
     sink = progress or NullProgress()
     check_models(agenda.models, ROLES, budget=agenda.budget)
+    for model in agenda.critic2.models:  # critic #2's instances may ask other models too
+        check_models(agenda.models.model_copy(update={"roles": {Role.CRITIC_2.value: model}}),
+                     [Role.CRITIC_2.value], budget=agenda.budget)
     # The SDKs are imported in a thread while the catalogs are checked and the run is started;
     # the stages start once it is done (an import racing the first steps for the GIL made the
     # first call later, not sooner).

@@ -132,24 +132,31 @@ async def write_stepwise(
     log: StepResult[ProjectLog],
     proposal: StepResult[Proposal],
     interpretation: StepResult[RoundInterpretation] | None,
+    suffix: str = "",
+    critique: str = "",
 ) -> Hierarchy:
-    """Write the paper's sections bottom-up, each from the layer below it."""
+    """Write the paper's sections bottom-up, each from the layer below it.
+
+    A revision passes a key `suffix` (e.g. `/rev1`) and the `critique` (already delimited),
+    which is added to every layer's material.
+    """
     assert log.output is not None
     numbers, _ = research_evidence(ctx.store, log.output)
     material, shown = _log_material(ctx, log)
     appendix = await _section(
-        ctx, key="writeup/appendix", kind=Kind.APPENDIX, task=_APPENDIX, material=material,
+        ctx, key=f"writeup/appendix{suffix}", kind=Kind.APPENDIX, task=_APPENDIX,
+        material=material + critique,
         shown=shown, numbers=numbers, parents=[(log.id, Relation.SUMMARISES)],
     )
     shown_main = paragraph_sources(appendix, "appendix") + (
         [artifact_source(interpretation.id, "interpretation")] if interpretation else []
     )
     main = await _section(
-        ctx, key="writeup/main_text", kind=Kind.MAIN_TEXT, task=_MAIN,
+        ctx, key=f"writeup/main_text{suffix}", kind=Kind.MAIN_TEXT, task=_MAIN,
         material=show_paragraphs("appendix", appendix) + (
             f"\n{delimit('interpretation', f'[{interpretation.id}] ' + interpretation.text)}"
             if interpretation else ""
-        ),
+        ) + critique,
         shown=shown_main, numbers=numbers,
         parents=[(appendix.id, Relation.SUMMARISES)]
         + ([(interpretation.id, Relation.SUMMARISES)] if interpretation else [])
@@ -157,10 +164,10 @@ async def write_stepwise(
         needs=[appendix],
     )
     intro = await _section(
-        ctx, key="writeup/introduction", kind=Kind.INTRODUCTION,
+        ctx, key=f"writeup/introduction{suffix}", kind=Kind.INTRODUCTION,
         task=_INTRO,
         material=delimit("proposal", f"[{proposal.id}] {proposal.text}") + "\n"
-        + show_paragraphs("main_text", main),
+        + show_paragraphs("main_text", main) + critique,
         shown=[artifact_source(proposal.id, "proposal"), *paragraph_sources(main, "main_text")],
         numbers=numbers,
         parents=[(main.id, Relation.SUMMARISES), (proposal.id, Relation.CONTEXT)]
@@ -168,9 +175,9 @@ async def write_stepwise(
         needs=[main],
     )
     abstract = await _abstract(
-        ctx, key="writeup/abstract",
+        ctx, key=f"writeup/abstract{suffix}",
         material=show_paragraphs("introduction", intro) + "\n"
-        + show_paragraphs("main_text", main),
+        + show_paragraphs("main_text", main) + critique,
         shown=[*paragraph_sources(intro, "introduction"), *paragraph_sources(main, "main_text")],
         numbers=numbers,
         parents=[(intro.id, Relation.SUMMARISES), (main.id, Relation.SUMMARISES)]

@@ -54,6 +54,7 @@ from ..store import Parent
 from ..vocabulary import Kind, Relation, Role, Stage, Status
 from ._catalog import Catalog, Schemas, schemas_for, topic_catalog
 from ._critic1 import check_step, executed_step
+from ._critic2 import DirectionDecision, reassessment
 from ._schemas import (
     CheckDecision,
     ClaimContent,
@@ -103,6 +104,9 @@ class Project:
     chosen_by: int | None = None
     """The artifact that selected the proposal (the propose stage's selection), if one did:
     the project's first step waits on it."""
+    reassessed: StepResult[DirectionDecision] | None = None
+    """Critic #2's call to reassess the project's direction, when it is scoped again after one:
+    every scoping prompt shows it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -144,6 +148,9 @@ def _topic_of(ctx: StageContext, artifact_id: int) -> Topic:
 def selected_project(ctx: StageContext) -> Project:
     """The run's selected proposal (the latest, after a spin-off or a re-run of propose)."""
     found = ctx.latest(Kind.PROPOSAL, Proposal, status=Status.SELECTED)
+    again = ctx.latest(Kind.PROPOSAL, Proposal, status=Status.REASSESS)  # sent back by critic #2
+    if again is not None and (found is None or again.id > found.id):
+        found = again
     if found is None:
         raise NothingToDoError(
             f"run {ctx.run.id} has no selected proposal to execute; run the propose stage first"
@@ -158,7 +165,9 @@ def selected_project(ctx: StageContext) -> Project:
         and selection.output.proposal_id == found.id else None
     )
     return Project(
-        proposal=found, topic=topic, catalog=topic_catalog(topic), chosen_by=chosen_by
+        proposal=found, topic=topic, catalog=topic_catalog(topic), chosen_by=chosen_by,
+        reassessed=reassessment(ctx, found.id) if found.artifact is not None
+        and found.artifact.status == Status.REASSESS else None,
     )
 
 
@@ -216,12 +225,18 @@ async def _round(
             f"\n{delimit('proposal', proposal.text)}"
             f"\n{delimit('testbeds', project.catalog.describe())}"
             f"\n{delimit('results_so_far', history or 'none yet')}"
+            + (
+                "\nCritic #2 sent this project back to scoping: scope it so that the flaws below "
+                f"cannot recur.\n{delimit('reassessment', project.reassessed.text)}"
+                if project.reassessed is not None else ""
+            )
         ),
         # The round follows the previous round's decision (the first, the selection).
         parents=[
             proposal.id, *[(o.log.id, Relation.CONTEXT) for o in outcomes],
             *([previous.id] if previous is not None and previous.artifact is not None else
               [(project.chosen_by, Relation.CONTEXT)] if project.chosen_by is not None else []),
+            *([(project.reassessed.id, Relation.CONTEXT)] if project.reassessed else []),
         ],
         render=_render_scope,
     )

@@ -7,12 +7,13 @@ names the sources it rests on and each number is traced to its sandbox run (`_hi
 upper layers are also written directly from the log, and the two versions' divergence is stored
 (`_writing`, `_divergence`; see docs/pipeline.md).
 
-An accepted paper (accept, minor revision) enters the corpus; the others are kept with their
-status and the critique. Hard calls are escalated to a human review request: a critical flaw, a
-decision against the paper, or a critique that stayed invalid. After `c2.review`, critic #2's
-programmatic checks (`c2.numbers-match`, `c2.claim-strength`, `c2.abstract-scope`) compare the
-paper with the log's numbers and claims; their flaws are recorded once per critic and section,
-and a critical one is escalated like critic #2's.
+Critic #2 then reviews the recorded paper (`_critic2.review_paper`): its programmatic checks,
+several babbling instances, the investigation of the most important candidate flaws, a report
+with the probability that the paper is severely flawed, and one of six decisions (accept, minor
+or major revision, reassess the direction, escalate to a human, halt the direction). A divergence
+at or above the agenda's threshold asks for more scrutiny (more instances, a lower escalation
+bar). A revision is written again step by step (`write_stepwise` with the critique; step keys
+under `/rev<n>`) as a new paper that `revises` the previous one, and is reviewed again.
 
 Input (a store query): the run's latest valid research log (the execute stage's account of a
 project: its usable steps with the numbers exactly as the sandbox returned them, its
@@ -28,35 +29,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..critics import (
-    PAPER_SECTIONS,
-    CriticScale,
-    Finding,
-    PaperClaim,
-    PaperCritique,
-    PaperDraft,
-    PaperReview,
-    PaperSection,
-    ProgrammaticCritic,
-    Severity,
-    get_critic,
-    list_critics,
-    record_findings,
-)
-from ..errors import DataError
+from ..models import delimit
 from ..runtime import (
     ClaimNote,
     Findings,
     NothingToDoError,
     StageContext,
-    StatusChange,
     StepResult,
-    Verdict,
     stage,
 )
-from ..store import Store
-from ..vocabulary import Kind, Relation, Role, Stage, Status
-from ._evidence import research_evidence
+from ..vocabulary import Kind, Relation, Stage, Status
+from ._critic2 import PAPER_STATUS, RevisionRequest, check_paper, review_paper
+from ._decisions import Critic2Report
+from ._divergence import DivergenceContent, scrutiny_for
 from ._schemas import (
     Abstract,
     PaperContent,
@@ -65,22 +50,11 @@ from ._schemas import (
     RoundInterpretation,
     Section,
 )
-from ._writing import measure_divergence, write_direct, write_stepwise
+from ._writing import Hierarchy, measure_divergence, write_direct, write_stepwise
 
 STAGE = Stage.WRITEUP
 SECTIONS = ("abstract", "introduction", "main_text", "appendix")
 """Top-down reading order of a paper."""
-
-CRITIC_2 = "c2.review"
-"""The registered critic that reviews the paper (`autoalign critics list`)."""
-
-PAPER_STATUS = {
-    "accept": Status.ACCEPTED,
-    "minor_revision": Status.ACCEPTED,
-    "major_revision": Status.REVISION_REQUESTED,
-    "reject": Status.REJECTED,
-}
-"""Paper status after each critic decision; `accepted` papers form the corpus."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,121 +88,73 @@ def executed_research(ctx: StageContext) -> Executed:
     )
 
 
-def _paper_critic() -> PaperReview:
-    critic = get_critic(CRITIC_2, scale=CriticScale.PAPER)
-    if not isinstance(critic, PaperReview):
-        raise DataError(f"critic {CRITIC_2} is a {type(critic).__name__}, not a PaperReview")
-    return critic
-
-
-def _draft(
-    store: Store,
-    paper: StepResult[PaperContent],
-    sections: dict[str, StepResult[Section] | StepResult[Abstract]],
-    abstract: StepResult[Abstract],
-    log: StepResult[ProjectLog],
-) -> PaperDraft | None:
-    """What critic #2 checks, read from the stored paper, sections and log, with the log's
-    numbers and claims from its steps (None: no paper)."""
-    if paper.output is None or log.output is None:
-        return None
-    numbers, evidence = research_evidence(store, log.output)
-    return PaperDraft(
-        paper_id=paper.id,
-        title=paper.output.title,
-        sections=tuple(
-            PaperSection(name=name, artifact_id=sections[name].id, text=sections[name].text)
-            for name in PAPER_SECTIONS
-        ),
-        research_log_id=log.id,
-        research_log=log.text,
-        claims=tuple(
-            PaperClaim(text=c.text, probability=c.probability_percent / 100)
-            for c in (abstract.output.claims if abstract.output else [])
-        ),
-        numbers=numbers,
-        evidence=evidence,
-    )
-
-
-def check_paper(store: Store, draft: PaperDraft) -> list[Finding]:
-    """Run critic #2's programmatic checks on `draft`, record their flaws (once per critic and
-    artifact, so a resumed run writes nothing new) and escalate a critical one to a human
-    review of the paper, as a critical flaw of `c2.review` is; returns the findings."""
-    found: list[Finding] = []
-    for critic in list_critics(kind="programmatic", scale=CriticScale.PAPER):
-        if not isinstance(critic, ProgrammaticCritic):
-            continue
-        findings = critic.rule(draft)
-        record_findings(store, critic=critic, findings=findings)
-        critical = [f for f in findings if f.severity == Severity.CRITICAL]
-        if critical:
-            store.add_review_request(
-                artifact_id=draft.paper_id,
-                reason=f"{critic.id} reports {len(critical)} critical flaw(s)",
-            )
-        found.extend(findings)
-    return found
-
-
-def _review(
-    paper: StepResult[PaperContent],
-    critic: PaperReview,
-    r: StepResult[PaperCritique],
-    found: list[Finding],
-) -> Findings:
-    """Critic #2's records on the paper: its findings, the decision, the status and
-    escalations."""
-    if r.output is None:
-        return Findings(
-            about=paper.id, reviews=["critic-2 gave no valid critique; a human must review"]
-        )
-    decision = critic.decision(r.output)
-    status = PAPER_STATUS[decision]
-    critical = [f for f in found if f.severity == Severity.CRITICAL]
-    if critical:
-        reviews = [f"critic-2 reports {len(critical)} critical flaw(s)"]
-    elif status != Status.ACCEPTED:
-        reviews = [f"critic-2 decided {decision}"]
-    else:
-        reviews = []
-    return Findings(
-        about=paper.id,
-        flaws=found,
-        verdict=Verdict(role=Role.CRITIC_2, decision=decision, rationale=r.output.summary),
-        statuses=[
-            StatusChange(
-                artifact_id=paper.id, status=status, reason=f"critic-2 decision: {decision}"
-            )
-        ],
-        reviews=reviews,
-    )
-
-
 @stage(STAGE, order=30, inputs=executed_research)
-async def run(ctx: StageContext, done: Executed) -> StepResult[PaperCritique]:
-    """Write the paper for one executed research step, then have critic #2 review it."""
+async def run(ctx: StageContext, done: Executed) -> StepResult[Critic2Report]:
+    """Write the paper for one executed research step, then have critic #2 review it (and the
+    writer revise it, as critic #2 decides)."""
     ctx.progress.stage(STAGE, 10 if ctx.agenda.writeup.direct else 6)
-    interpretation = done.interpretation if done.interpretation and done.interpretation.ok else None
+    written = await _write(ctx, done)
     # The step-by-step hierarchy is the paper; the direct one is evidence about it.
-    written = await write_stepwise(
-        ctx, log=done.log, proposal=done.proposal, interpretation=interpretation
-    )
-    appendix, main, intro, abstract = (
-        written.appendix, written.main, written.intro, written.abstract
-    )
     divergence = (
         measure_divergence(ctx, written, await write_direct(
-            ctx, log=done.log, proposal=done.proposal, appendix=appendix
+            ctx, log=done.log, proposal=done.proposal, appendix=written.appendix
         ))
         if ctx.agenda.writeup.direct else None
+    )
+    paper = _record_paper(ctx, done, written, divergence=divergence)
+
+    async def rewrite(request: RevisionRequest) -> StepResult[PaperContent]:
+        revised = await _write(ctx, done, revision=request)
+        return _record_paper(ctx, done, revised, revision=request)
+
+    score = divergence.output.score if divergence is not None and divergence.output else None
+    reviewed = await review_paper(
+        ctx, paper=paper, rewrite=rewrite, scrutiny=scrutiny_for(score, ctx.agenda.writeup)
+    )
+    return reviewed.report
+
+
+def _revising(revision: RevisionRequest | None) -> str:
+    """The critique a revision is written against, for every section's prompt."""
+    if revision is None:
+        return ""
+    return (
+        f"\nThis is revision {revision.round}: rewrite it to address critic #2's critique of "
+        f"the previous version.\n{delimit('critique', revision.critique)}"
+    )
+
+
+async def _write(
+    ctx: StageContext, done: Executed, *, revision: RevisionRequest | None = None
+) -> Hierarchy:
+    """Write the summary hierarchy step by step (a revision: keys under `/rev<n>` and the
+    critique in every prompt)."""
+    interpretation = done.interpretation if done.interpretation and done.interpretation.ok else None
+    return await write_stepwise(
+        ctx, log=done.log, proposal=done.proposal, interpretation=interpretation,
+        suffix=f"/rev{revision.round}" if revision else "", critique=_revising(revision),
+    )
+
+
+def _record_paper(
+    ctx: StageContext,
+    done: Executed,
+    written: Hierarchy,
+    *,
+    divergence: StepResult[DivergenceContent] | None = None,
+    revision: RevisionRequest | None = None,
+) -> StepResult[PaperContent]:
+    """Record the paper of `written` (a revision `revises` the previous paper)."""
+    appendix, main, intro, abstract = (
+        written.appendix, written.main, written.intro, written.abstract
     )
     sections: dict[str, StepResult[Section] | StepResult[Abstract]] = dict(
         zip(SECTIONS, (abstract, intro, main, appendix), strict=True)
     )
     ready = all(s.ok for s in sections.values())
-    paper = ctx.record(
-        key="writeup/paper",
+    rev = f"/rev{revision.round}" if revision else ""
+    return ctx.record(
+        key=f"writeup/paper{rev}",
         kind=Kind.PAPER,
         stage=STAGE,
         title=abstract.output.title if abstract.output else None,
@@ -242,7 +168,8 @@ async def run(ctx: StageContext, done: Executed) -> StepResult[PaperCritique]:
         render=lambda _p: "\n\n".join(s.text for s in sections.values()),
         status=Status.DRAFT,
         parents=[*[(s.id, Relation.CONTAINS) for s in sections.values()],
-                 (done.log.id, Relation.CONTEXT)] if ready else [],
+                 (done.log.id, Relation.CONTEXT),
+                 *([revision.parent] if revision else [])] if ready else [],
         needs=list(sections.values()),
         findings=lambda _p: Findings(
             about=_p.id,
@@ -252,25 +179,9 @@ async def run(ctx: StageContext, done: Executed) -> StepResult[PaperCritique]:
             ],
         ),
     )
-    critic = _paper_critic()
-    draft = _draft(ctx.store, paper, sections, abstract, done.log)
-    critique = await ctx.critique(
-        key="writeup/critic-2/0",
-        kind=Kind.PAPER_CRITIQUE,
-        stage=STAGE,
-        critic=critic,
-        subject=draft,
-        parents=[(paper.id, Relation.DERIVED_FROM), (done.log.id, Relation.CONTEXT)]
-        if paper.ok else [],
-        needs=[paper],
-        findings=lambda r, found: _review(paper, critic, r, found),
-    )
-    if draft is not None:
-        check_paper(ctx.store, draft)
-    return critique
 
 
 __all__ = [
-    "CRITIC_2", "PAPER_STATUS", "SECTIONS", "STAGE", "Executed", "check_paper",
+    "PAPER_STATUS", "SECTIONS", "STAGE", "Executed", "check_paper",
     "executed_research", "run",
 ]

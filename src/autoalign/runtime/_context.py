@@ -338,6 +338,7 @@ class StageContext:
         max_requests: int = 8,
         refine: Callable[[T], T] | None = None,
         links: Callable[[T], Sequence[Parent]] | None = None,
+        model: str | None = None,
     ) -> StepResult[T]:
         """Run a step once and store its artifact (status `ok`, or `failed` with the raw reply).
 
@@ -346,7 +347,7 @@ class StageContext:
         they must key themselves, since a resumed step does not call them again.
         `refine` turns a valid output (after the post-step hooks) into what is stored, e.g. with
         the sources it cites checked; `links` gives the extra provenance edges the stored output
-        names (added to `parents`).
+        names (added to `parents`). `model` asks that `provider:model` instead of the role's.
         """
         key = self.key(key)
         done = self._resume(key, output_type)
@@ -359,7 +360,7 @@ class StageContext:
             with self.watch_calls() as calls:
                 reply = await self.client.ask(
                     role, output_type, instructions=instructions, prompt=info.prompt,
-                    step_key=key, tools=tools, max_requests=max_requests,
+                    step_key=key, tools=tools, max_requests=max_requests, model=model,
                 )
             done = self._store_outcome(
                 info=info, calls=calls.waits,
@@ -381,8 +382,10 @@ class StageContext:
         parents: Sequence[Parent],
         needs: Sequence[StepResult[Any]] = (),
         findings: Callable[[StepResult[T], list[Finding]], Findings | None],
+        model: str | None = None,
     ) -> StepResult[T]:
-        """Ask an LLM critic about `subject` as a step: its reply is the step's artifact.
+        """Ask an LLM critic about `subject` as a step: its reply is the step's artifact
+        (`model`: a `provider:model` to ask instead of the critic role's).
 
         The critic's `findings` of the (fresh or resumed) reply are handed to `findings`, whose
         records are written like any step's, the flaws with the critic's id and version.
@@ -416,6 +419,7 @@ class StageContext:
             render=critic.render,
             needs=needs,
             findings=derive,
+            model=model,
         )
 
     async def babble(

@@ -1,0 +1,557 @@
+"""Critic #2 in the write-up: babble and prune, the report, the six decisions and the revision
+loop. `review_paper` is the entry point the write-up calls once its paper is recorded.
+
+One review of one version of a paper (round r, keys under `<key>/critic-2/<r>`):
+1. the programmatic checks (`check_paper`) record their flaws as they always have;
+2. `instances` critic-2 instances (`c2.babble`, plus the scrutiny's `extra_critics`), each
+   with its own context, focus and (when configured) model, babble candidate flaws
+   (`flaw_candidates`);
+3. near-duplicate candidates are merged (TF-IDF `near_duplicates`) and ranked by severity x
+   confidence; the top `investigate` are checked by `c2.investigate` against the log, its
+   numbers and past confirmed flaws (`flaw_investigation`): a confirmed one is stored as a flaw
+   by that step, a refuted one is not (the report keeps it with its refutation);
+4. the report (`paper_critique`, a `Critic2Report`) computes the severe-flaw probability and
+   decides by the rules of `_decisions.decide`; its judgment row, status events, review request
+   and (reassess, halt) `direction_decision` artifact are written with it.
+A minor or major revision asks `rewrite` for a new paper that `revises` this one, and reviews it
+as round r + 1, up to `revision_rounds` revisions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel
+
+from ..critics import (
+    CONTEXTS,
+    FOCI,
+    PAPER_SECTIONS,
+    CandidateCase,
+    CandidateFlaw,
+    CriticScale,
+    Finding,
+    FlawCandidates,
+    FlawCategory,
+    FlawCheck,
+    FlawInvestigator,
+    InstanceBrief,
+    PaperBabble,
+    PaperClaim,
+    PaperDraft,
+    PaperSection,
+    ProgrammaticCritic,
+    Severity,
+    get_critic,
+    list_critics,
+    locate,
+    record_findings,
+)
+from ..embeddings import near_duplicates
+from ..errors import DataError
+from ..runtime import Findings, StageContext, StatusChange, StepResult, Verdict, fan_out
+from ..store import Parent, Store
+from ..vocabulary import Kind, PaperDecision, Relation, Role, Stage, Status
+from ._decisions import (
+    Critic2Report,
+    InstanceEstimate,
+    ReportedFlaw,
+    band,
+    decide,
+    severe_probability,
+)
+from ._divergence import NO_SCRUTINY, Scrutiny
+from ._evidence import research_evidence
+from ._schemas import PaperContent, ProjectLog
+
+STAGE = Stage.WRITEUP
+
+PAPER_STATUS: dict[PaperDecision, Status] = {
+    PaperDecision.ACCEPT: Status.ACCEPTED,
+    PaperDecision.MINOR_REVISION: Status.REVISION_REQUESTED,
+    PaperDecision.MAJOR_REVISION: Status.REVISION_REQUESTED,
+    PaperDecision.REASSESS: Status.REJECTED,
+    PaperDecision.ESCALATE: Status.ESCALATED,
+    PaperDecision.HALT: Status.REJECTED,
+}
+"""The paper's status after each decision (a revised paper later becomes `revised`)."""
+
+_PAST_FLAWS = 3
+"""Earlier confirmed flaws of the same category shown to an investigator."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevisionRequest:
+    """What the writer gets for a revision: the critique, the round and the paper it revises."""
+
+    critique: str
+    """Critic #2's report as text (untrusted: delimit it in the prompt)."""
+    round: int
+    """1 for the first revision."""
+    previous: int
+    """The paper being revised."""
+
+    @property
+    def parent(self) -> Parent:
+        """The edge the new paper must carry: `revises` the previous one."""
+        return (self.previous, Relation.REVISES)
+
+
+Rewrite = Callable[[RevisionRequest], Awaitable[StepResult[PaperContent]]]
+"""Writes a revised paper (recorded, with `request.parent` among its parents)."""
+
+
+class DirectionDecision(BaseModel):
+    """Critic #2's call to reassess or halt the project's direction."""
+
+    action: Literal["reassess", "halt"]
+    proposal_id: int
+    paper_id: int
+    report_id: int
+    reason: str
+    """The rule that decided."""
+    flaws: list[str]
+    """The confirmed flaws behind it, one line each."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reviewed:
+    """What critic #2 left: the last paper version, its report and the decision."""
+
+    paper: StepResult[PaperContent]
+    report: StepResult[Critic2Report]
+    decision: PaperDecision | None
+    """None when the paper could not be reviewed (a section failed)."""
+    rounds: int
+    """Revisions written."""
+
+
+def paper_draft(store: Store, paper: StepResult[PaperContent]) -> PaperDraft | None:
+    """What critic #2 checks, read from the stored paper, its sections and its research log
+    (None: no valid paper)."""
+    content = paper.output
+    if content is None or set(content.sections) != set(PAPER_SECTIONS):
+        return None
+    log_artifact = store.artifact(content.research_log)
+    log = ProjectLog.model_validate(log_artifact.content_json)
+    numbers, evidence = research_evidence(store, log)
+    abstract = store.artifact(content.sections["abstract"]).content_json
+    claims = abstract.get("claims", []) if isinstance(abstract, dict) else []
+    return PaperDraft(
+        paper_id=paper.id,
+        title=content.title,
+        sections=tuple(
+            PaperSection(name=name, artifact_id=content.sections[name],
+                         text=store.artifact(content.sections[name]).content_text)
+            for name in PAPER_SECTIONS
+        ),
+        research_log_id=log_artifact.id,
+        research_log=log_artifact.content_text,
+        claims=tuple(
+            PaperClaim(text=c["text"], probability=c["probability_percent"] / 100)
+            for c in claims
+        ),
+        numbers=numbers,
+        evidence=evidence,
+    )
+
+
+def _checks(store: Store, draft: PaperDraft) -> list[tuple[str, Finding]]:
+    """Run critic #2's programmatic checks on `draft`, record their flaws (once per critic and
+    artifact) and escalate a critical one; each finding with its critic's `id@version`."""
+    found: list[tuple[str, Finding]] = []
+    for critic in list_critics(kind="programmatic", scale=CriticScale.PAPER):
+        if not isinstance(critic, ProgrammaticCritic):
+            continue
+        findings = critic.rule(draft)
+        record_findings(store, critic=critic, findings=findings)
+        critical = [f for f in findings if f.severity == Severity.CRITICAL]
+        if critical:
+            store.add_review_request(
+                artifact_id=draft.paper_id,
+                reason=f"{critic.id} reports {len(critical)} critical flaw(s)",
+            )
+        found.extend((f"{critic.id}@{critic.version}", f) for f in findings)
+    return found
+
+
+def check_paper(store: Store, draft: PaperDraft) -> list[Finding]:
+    """Run critic #2's programmatic checks on `draft`, record their flaws (once per critic and
+    artifact, so a resumed run writes nothing new) and escalate a critical one to a human
+    review of the paper, as before babble and prune; returns the findings."""
+    return [f for _, f in _checks(store, draft)]
+
+
+def _babbler() -> PaperBabble:
+    critic = get_critic(PaperBabble.id, scale=CriticScale.PAPER)
+    if not isinstance(critic, PaperBabble):
+        raise DataError(f"critic {PaperBabble.id} is a {type(critic).__name__}, not a PaperBabble")
+    return critic
+
+
+def _investigator() -> FlawInvestigator:
+    critic = get_critic(FlawInvestigator.id, scale=CriticScale.PAPER)
+    if not isinstance(critic, FlawInvestigator):
+        raise DataError(
+            f"critic {FlawInvestigator.id} is a {type(critic).__name__}, not a FlawInvestigator"
+        )
+    return critic
+
+
+def merge_candidates(
+    raised: list[tuple[int, CandidateFlaw]], *, threshold: float
+) -> list[tuple[CandidateFlaw, list[int]]]:
+    """Merge near-duplicate candidates (same section, similar text by TF-IDF cosine at
+    `threshold`): each group as its strongest member (severity x confidence) and the ids of
+    the instance artifacts that raised it, strongest group first."""
+    texts = [f"{c.category} {c.section} {c.description} {c.quote}" for _, c in raised]
+    groups = [
+        [raised[i] for i in group]
+        for group in near_duplicates(texts, threshold=threshold)
+    ] if raised else []
+    merged = [
+        (max((c for _, c in g), key=lambda c: c.weight), [i for i, _ in g]) for g in groups
+    ]
+    merged.sort(key=lambda m: (-m[0].weight, -len(set(m[1]))))
+    return merged
+
+
+MAX_INSTANCES = 8
+"""Most critic-2 instances one review asks, scrutiny included."""
+
+
+def instance_count(instances: int, extra: int) -> int:
+    """Instances one review asks: the agenda's plus `extra` (scrutiny's), at most 8."""
+    return min(MAX_INSTANCES, instances + extra)
+
+
+def _brief(draft: PaperDraft, instance: int) -> InstanceBrief:
+    foci = list(FOCI)
+    sections, with_log = CONTEXTS[instance % len(CONTEXTS)]
+    return InstanceBrief(
+        draft=draft, instance=instance, focus=foci[instance % len(foci)], sections=sections,
+        with_log=with_log,
+    )
+
+
+def _past_flaws(store: Store, category: str, paper_id: int) -> tuple[str, ...]:
+    """Earlier confirmed flaws of `category` (the investigator's), on other artifacts."""
+    rows = [
+        f for f in store.flaws(critic=FlawInvestigator.id)
+        if f.category == category and f.artifact_id != paper_id
+    ]
+    return tuple(r.description.split("\n", 1)[0][:200] for r in rows[-_PAST_FLAWS:])
+
+
+async def _review_once(
+    ctx: StageContext,
+    *,
+    paper: StepResult[PaperContent],
+    draft: PaperDraft,
+    key: str,
+    round_: int,
+    scrutiny: Scrutiny,
+    rounds_left: int,
+) -> StepResult[Critic2Report]:
+    """One review of one paper version: checks, babble, merge, investigate, report."""
+    settings = ctx.agenda.critic2
+    base = f"{key}/critic-2/{round_}"
+    programmatic = _checks(ctx.store, draft)
+    babbler, investigator = _babbler(), _investigator()
+    n = instance_count(settings.instances, scrutiny.extra_critics)
+    briefs = [_brief(draft, i) for i in range(n)]
+    models = settings.models
+
+    async def babble(brief: InstanceBrief) -> StepResult[FlawCandidates]:
+        shown = [draft.section(s) for s in brief.sections]
+        return await ctx.critique(
+            key=f"{base}/instance/{brief.instance}",
+            kind=Kind.FLAW_CANDIDATES,
+            stage=STAGE,
+            critic=babbler,
+            subject=brief,
+            parents=[(paper.id, Relation.DERIVED_FROM),
+                     *[(s.artifact_id, Relation.CONTEXT) for s in shown if s is not None],
+                     *([(draft.research_log_id, Relation.CONTEXT)]
+                       if brief.with_log and draft.research_log_id is not None else [])],
+            findings=lambda _r, _found: None,  # candidates become flaws once confirmed
+            model=models[brief.instance % len(models)] if models else None,
+        )
+
+    babbled = await fan_out([babble(b) for b in briefs])
+    raised = [
+        (b.id, c) for b in babbled if b.output is not None for c in b.output.flaws
+    ]
+    merged = merge_candidates(raised, threshold=settings.duplicate_threshold)
+    chosen = merged[: settings.investigate]
+
+    async def investigate(
+        j: int, candidate: CandidateFlaw, by: list[int], *, record: bool
+    ) -> StepResult[FlawCheck]:
+        case = CandidateCase(
+            draft=draft, candidate=candidate, raised_by=len(set(by)),
+            past_flaws=_past_flaws(ctx.store, candidate.category, paper.id),
+        )
+        return await ctx.critique(
+            key=f"{base}/investigate/{j}",
+            kind=Kind.FLAW_INVESTIGATION,
+            stage=STAGE,
+            critic=investigator,
+            subject=case,
+            parents=[(paper.id, Relation.DERIVED_FROM),
+                     *[(i, Relation.DERIVED_FROM) for i in sorted(set(by))],
+                     *([(draft.research_log_id, Relation.CONTEXT)]
+                       if draft.research_log_id is not None else [])],
+            findings=lambda _r, found: Findings(about=paper.id, flaws=found) if record else None,
+        )
+
+    # Asked concurrently; their flaws are then written one step at a time (each step resumed
+    # from the store, no new ask), so a write never fails inside a sibling task.
+    if chosen:
+        await fan_out([investigate(j, c, by, record=False) for j, (c, by) in enumerate(chosen)])
+    checked = [await investigate(j, c, by, record=True) for j, (c, by) in enumerate(chosen)]
+    flaws = _reported(draft, merged, checked, programmatic, investigator)
+    instances = [
+        InstanceEstimate(
+            instance=b.instance, focus=b.focus, sections=list(b.sections), with_log=b.with_log,
+            model=r.artifact.model or "" if r.artifact is not None else "",
+            severe_flaw=r.output.severe_flaw_percent / 100 if r.output else None,
+            recommendation=r.output.recommendation if r.output else None,
+        )
+        for b, r in zip(briefs, babbled, strict=True)
+    ]
+    p = severe_probability(flaws, instances)
+    estimates = [i.severe_flaw for i in instances if i.severe_flaw is not None]
+    decided = decide(
+        flaws=flaws, instances=instances, probability=p.value, settings=settings,
+        scrutiny=scrutiny, rounds_left=rounds_left,
+    )
+    report = Critic2Report(
+        paper_id=paper.id, round=round_, flaws=flaws, instances=instances,
+        severe_flaw_probability=p.value, p_confirmed=p.confirmed, p_stated=p.stated,
+        coverage=p.coverage, spread=max(estimates) - min(estimates) if estimates else 0.0,
+        band=band(settings, scrutiny), extra_critics=scrutiny.extra_critics,
+        escalation_drop=scrutiny.escalation_drop, decision=decided.decision,
+        rule=decided.rule,
+    )
+    return ctx.record(
+        key=base,
+        kind=Kind.PAPER_CRITIQUE,
+        stage=STAGE,
+        content=report,
+        render=render_report,
+        parents=[(paper.id, Relation.DERIVED_FROM),
+                 *[(b.id, Relation.CONTEXT) for b in babbled if b.artifact is not None],
+                 *[(c.id, Relation.CONTEXT) for c in checked if c.artifact is not None]],
+        title=f"critic-2 round {round_}: {decided.decision}",
+        findings=lambda r: _decision_records(r, paper),
+    )
+
+
+def _reported(
+    draft: PaperDraft,
+    merged: list[tuple[CandidateFlaw, list[int]]],
+    checked: list[StepResult[FlawCheck]],
+    programmatic: list[tuple[str, Finding]],
+    investigator: FlawInvestigator,
+) -> list[ReportedFlaw]:
+    """Every merged candidate with what became of it, then the programmatic findings."""
+    flaws: list[ReportedFlaw] = []
+    for j, (c, by) in enumerate(merged):
+        where = locate(draft, c.section, c.quote)
+        check = checked[j].output if j < len(checked) else None
+        if j < len(checked) and check is None:
+            status: Literal["confirmed", "refuted", "not_investigated"] = "not_investigated"
+            evidence = "the investigation gave no valid verdict"
+        elif check is None:
+            status, evidence = "not_investigated", "not among the most important candidates"
+        else:
+            status, evidence = check.verdict, check.evidence
+        flaws.append(ReportedFlaw(
+            category=FlawCategory(c.category),
+            severity=Severity(check.severity if check else c.severity),
+            confidence=(check.confidence_percent if check else c.confidence_percent) / 100,
+            status=status,
+            critic=f"{investigator.id}@{investigator.version}" if check
+            else f"{PaperBabble.id}@{PaperBabble.version}",
+            location=where, description=c.description, evidence=evidence,
+            raised_by=len(set(by)),
+        ))
+    flaws.extend(
+        ReportedFlaw(
+            category=f.category, severity=f.severity, confidence=f.confidence,
+            status="programmatic", critic=critic, location=f.location,
+            description=f.description, evidence=f.evidence,
+        )
+        for critic, f in programmatic
+    )
+    return flaws
+
+
+def _decision_records(r: StepResult[Critic2Report], paper: StepResult[PaperContent]) -> Findings:
+    """The report's judgment row, the paper's status and (escalate) the review request."""
+    report = r.output
+    if report is None:  # a record always has its content
+        raise DataError(f"critic-2 report {r.key} has no content")
+    decision = report.decision
+    return Findings(
+        about=paper.id,
+        verdict=Verdict(role=Role.CRITIC_2, score=report.severe_flaw_probability,
+                        decision=decision.value, rationale=report.rule),
+        statuses=[StatusChange(artifact_id=paper.id, status=PAPER_STATUS[decision],
+                               reason=f"critic-2 decision: {decision} ({report.rule})")],
+        reviews=[f"critic-2 escalates: {report.rule}"]
+        if decision == PaperDecision.ESCALATE else [],
+    )
+
+
+def render_report(report: Critic2Report) -> str:
+    """The report as text: the decision and its rule, the probability with its n and range,
+    and one line per flaw."""
+    estimates = [i.severe_flaw for i in report.instances if i.severe_flaw is not None]
+    spread = f"{min(estimates):.2f}-{max(estimates):.2f}" if estimates else "none"
+    lines = [
+        f"Decision: {report.decision} ({report.rule})",
+        f"Severe-flaw probability: {report.severe_flaw_probability:.2f} (n={len(estimates)} "
+        f"instance estimates, range {spread}; confirmed {report.p_confirmed:.2f}, "
+        f"coverage {report.coverage:.2f})",
+    ]
+    lines += [
+        f"- [{f.status}] [{f.severity}, {f.confidence:.2f}] {f.category} at "
+        f"{f.location.text()}: {f.description}" + (f" Evidence: {f.evidence}" if f.evidence
+                                                   else "")
+        for f in report.flaws
+    ]
+    return "\n".join(lines)
+
+
+def _direction(
+    ctx: StageContext,
+    *,
+    key: str,
+    report: StepResult[Critic2Report],
+    paper: StepResult[PaperContent],
+) -> None:
+    """Record a reassess or halt: the `direction_decision` artifact and the proposal's status."""
+    out, content = report.output, paper.output
+    if out is None or content is None or out.decision not in (
+        PaperDecision.REASSESS, PaperDecision.HALT
+    ):
+        return
+    action: Literal["reassess", "halt"] = (
+        "halt" if out.decision == PaperDecision.HALT else "reassess"
+    )
+    status = Status.HALTED if action == "halt" else Status.REASSESS
+    ctx.record(
+        key=f"{key}/critic-2/direction",
+        kind=Kind.DIRECTION_DECISION,
+        stage=STAGE,
+        content=DirectionDecision(
+            action=action, proposal_id=content.proposal, paper_id=paper.id,
+            report_id=report.id, reason=out.rule,
+            flaws=[f"{f.category} ({f.severity}): {f.description}"
+                   for f in out.flaws if f.counts],
+        ),
+        render=lambda d: f"{d.action}: {d.reason}\n" + "\n".join(f"- {x}" for x in d.flaws),
+        parents=[(report.id, Relation.DERIVED_FROM), (content.proposal, Relation.CONTEXT)],
+        title=f"critic-2: {action} the direction",
+        findings=lambda d: Findings(about=content.proposal, statuses=[StatusChange(
+            artifact_id=content.proposal, status=status,
+            reason=f"critic-2 decided to {action} the direction (paper {paper.id}): {out.rule}",
+        )]),
+    )
+
+
+def reassessment(ctx: StageContext, proposal_id: int) -> StepResult[DirectionDecision] | None:
+    """The run's latest call to reassess `proposal_id`'s direction, if critic #2 made one (the
+    execute stage scopes such a project again with it)."""
+    found = [
+        d for a in ctx.store.artifacts(run_id=ctx.run.id, kind=Kind.DIRECTION_DECISION)
+        if (d := ctx.typed(a, DirectionDecision)).output is not None
+        and d.output.action == "reassess" and d.output.proposal_id == proposal_id
+    ]
+    return found[-1] if found else None
+
+
+async def review_paper(
+    ctx: StageContext,
+    *,
+    paper: StepResult[PaperContent],
+    rewrite: Rewrite,
+    key: str = "writeup",
+    scrutiny: Scrutiny = NO_SCRUTINY,
+) -> Reviewed:
+    """Critic #2 on a recorded paper: review, decide, and loop through revisions.
+
+    Args:
+        ctx: the stage's context (the agenda's `[critic2]` settings).
+        paper: the recorded paper (a failed paper is not reviewed).
+        rewrite: writes a revision from a `RevisionRequest` (the write-up supplies it).
+        key: the step-key prefix (a project's, when a stage writes several papers).
+        scrutiny: more instances and a lower escalation band (`_decisions.band`), from the
+            divergence between the write-up's two strategies (`scrutiny_for`).
+
+    Raises:
+        DataError: a revision does not carry the `revises` edge to the paper it revises.
+    """
+    if scrutiny.extra_critics < 0 or scrutiny.escalation_drop < 0:
+        raise DataError(f"critic-2 scrutiny must not be negative, got {scrutiny}")
+    rounds = ctx.agenda.critic2.revision_rounds
+    current = paper
+    r = 0
+    while True:
+        draft = paper_draft(ctx.store, current) if current.artifact is not None else None
+        if draft is None:
+            skipped: StepResult[Critic2Report] = StepResult(
+                key=ctx.key(f"{key}/critic-2/{r}"), artifact=None, output=None
+            )
+            return Reviewed(paper=current, report=skipped, decision=None, rounds=r)
+        report = await _review_once(
+            ctx, paper=current, draft=draft, key=key, round_=r, scrutiny=scrutiny,
+            rounds_left=rounds - r,
+        )
+        assert report.output is not None
+        decision = report.output.decision
+        _direction(ctx, key=key, report=report, paper=current)
+        if decision not in (PaperDecision.MINOR_REVISION, PaperDecision.MAJOR_REVISION):
+            return Reviewed(paper=current, report=report, decision=decision, rounds=r)
+        request = RevisionRequest(critique=report.text, round=r + 1, previous=current.id)
+        revised = await rewrite(request)
+        if revised.artifact is not None and not any(
+            e.parent_id == current.id and e.relation == Relation.REVISES
+            for e in ctx.store.parents(revised.id)
+        ):
+            raise DataError(
+                f"revision {revised.key} (artifact {revised.id}) does not link `revises` to "
+                f"paper {current.id}; pass request.parent among its parents"
+            )
+        if not revised.ok:
+            ctx.store.add_review_request(
+                artifact_id=current.id,
+                reason=f"critic-2 asked for a {decision}, but revision {r + 1} gave no valid paper",
+            )
+            return Reviewed(paper=current, report=report, decision=decision, rounds=r)
+        if ctx.store.artifact(current.id).status != Status.REVISED:
+            ctx.store.set_status(
+                current.id, Status.REVISED,
+                reason=f"revised as paper {revised.id} after critic-2's {decision}",
+            )
+        current, r = revised, r + 1
+
+
+__all__ = [
+    "PAPER_STATUS",
+    "DirectionDecision",
+    "Reviewed",
+    "RevisionRequest",
+    "Rewrite",
+    "check_paper",
+    "instance_count",
+    "merge_candidates",
+    "paper_draft",
+    "reassessment",
+    "render_report",
+    "review_paper",
+]

@@ -8,6 +8,7 @@ import itertools
 import random
 import time
 from collections.abc import Awaitable, Callable, Hashable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, ParamSpec, TypeVar, cast
 
@@ -680,7 +681,11 @@ class ModelClient:
     ) -> _Outcome:
         """Run the agent, retrying transient provider errors; invalid output is an outcome."""
         ref, provider, sampling = req.ref, req.provider, req.sampling
-        agent = self._agent(req, model)
+        direct = model.direct if not req.tools else None
+        if direct is not None and not direct.accepts(req.output_type, req.instructions, req.prompt):
+            direct = None
+        # The direct path sends the same request through the SDK, without an agent.
+        agent = self._agent(req, model) if direct is None else None
         # Without tools an ask is one request (plus output retries); with tools the model may
         # take several turns, up to the ask's own bound.
         limits = UsageLimits(request_limit=req.max_requests + self._config.output_retries) if (
@@ -701,20 +706,39 @@ class ModelClient:
         while True:
             if retry:
                 await self._begin_attempt(req, estimate, tally)
-            with capture_run_messages() as messages:
+            captured: AbstractContextManager[list[ModelMessage]] = (
+                nullcontext([]) if agent is None else capture_run_messages()
+            )
+            with captured as messages:
                 try:
                     # A task of its own: Python 3.11's TaskGroup can leave the caller's
                     # cancellation count raised after a sibling failed, and pydantic-ai reads any
                     # such count as a cancelled run. A real cancellation still reaches the child.
-                    task = asyncio.create_task(
-                        agent.run(
-                            req.prompt,
+                    if agent is None:
+                        assert direct is not None
+                        work: Awaitable[Any] = direct.run(
+                            req.output_type,
                             instructions=req.instructions,
-                            model_settings=settings,
-                            usage_limits=limits,
+                            prompt=req.prompt,
+                            sampling=sampling,
+                            seed=self._seed,
+                            output_retries=self._config.output_retries,
+                            messages=messages,
                         )
-                    )
-                    result = await self._watch(task, req, call=call, attempt=retry + 1)
+                    else:
+                        work = _output_of(
+                            agent.run(
+                                req.prompt,
+                                instructions=req.instructions,
+                                model_settings=settings,
+                                usage_limits=limits,
+                            )
+                        )
+                    if self._on_call is None and agent is None:
+                        output = await work
+                    else:
+                        task = asyncio.ensure_future(work)
+                        output = await self._watch(task, req, call=call, attempt=retry + 1)
                 except Exception as exc:
                     # A garbled response is checked first: pydantic-ai reports some as
                     # `UnexpectedModelBehavior`, the same type as output that never validated.
@@ -767,16 +791,16 @@ class ModelClient:
                     raise
             tally.add(messages)
             tally.last = AttemptStatus.ANSWERED
-            return _Outcome(result.output, _last_raw(messages), None)
+            return _Outcome(output, _last_raw(messages), None)
 
     async def _watch(
         self,
-        task: asyncio.Task[AgentRunResult[T]],
+        task: asyncio.Future[Any],
         req: _Request[T],
         *,
         call: int,
         attempt: int,
-    ) -> AgentRunResult[T]:
+    ) -> Any:
         """Await the request's task; while it waits past `waiting_after_s`, tell `on_call`."""
         if self._on_call is None:
             return await task
@@ -912,6 +936,11 @@ def _estimate(req: _Request[T], price: Price | None) -> _Estimate:
     max_tokens = req.sampling.max_tokens
     est_usd = price.cost(est_input, max_tokens) if price is not None else None
     return _Estimate(tokens=est_input + max_tokens, usd=est_usd or 0.0, priced_usd=est_usd)
+
+
+async def _output_of(run: Awaitable[AgentRunResult[Any]]) -> Any:
+    """The output of an agent run."""
+    return (await run).output
 
 
 async def _off_loop(fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:

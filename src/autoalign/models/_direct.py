@@ -23,7 +23,7 @@ a note), and the scripted and embedded providers. `ModelClient` asks `accepts` b
 from __future__ import annotations
 
 import functools
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -43,6 +43,7 @@ from pydantic_ai.messages import (
 from pydantic_ai.usage import RequestUsage
 
 from ._config import SamplingConfig
+from ._failures import reading_a_response
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -218,7 +219,9 @@ class OpenAIDirect(DirectModel):
         while True:
             with self._map_api_errors(name, self._namespace), self._map_decode_errors(name):
                 completion: Any = await create(messages=list(conversation), **request)
-            text, finish, usage = _read_completion(completion, self._completion_type)
+            text, finish, usage = _read_completion(
+                completion, self._completion_type, self._chat._validate_completion
+            )
             messages.append(
                 ModelResponse(
                     parts=[TextPart(text)] if text else [],
@@ -259,7 +262,9 @@ class OpenAIDirect(DirectModel):
                 conversation.append({"role": "user", "content": feedback.model_response()})
 
 
-def _read_completion(completion: Any, chat_completion: type[Any]) -> tuple[str, str, RequestUsage]:
+def _read_completion(
+    completion: Any, chat_completion: type[Any], validate: Callable[[Any], object]
+) -> tuple[str, str, RequestUsage]:
     """(text, finish reason, usage) of a chat completion; a body that is not one raises
     pydantic-ai's "Invalid response from" error (a garbled response, retried)."""
     if not isinstance(completion, chat_completion):
@@ -279,9 +284,17 @@ def _read_completion(completion: Any, chat_completion: type[Any]) -> tuple[str, 
             output_tokens=(usage.completion_tokens or 0) if usage is not None else 0,
         )
     except (IndexError, AttributeError, TypeError, KeyError) as exc:
-        raise UnexpectedModelBehavior(
-            f"Invalid response from openai chat completions endpoint: {type(exc).__name__}: {exc}"
-        ) from exc
+        # Named as the agent path names it: pydantic-ai's validation of the body, when that
+        # fails, else the exception itself (both garbled responses, retried).
+        try:
+            validate(completion)
+        except ValidationError as invalid:
+            raise UnexpectedModelBehavior(
+                f"Invalid response from openai chat completions endpoint: {invalid}"
+            ) from invalid
+        except Exception:
+            pass
+        raise reading_a_response(exc) from None
     return text, str(finish), tokens
 
 

@@ -195,19 +195,22 @@ class OpenAIDirect(DirectModel):
     ) -> Any:
         plan = plan_for(output_type)
         assert plan is not None, "accepts() said no"
-        request: dict[str, Any] = {
+        body: dict[str, Any] = {
             "model": self._chat.model_name,
             "stream": False,
+            "messages": None,
             self._max_tokens_field: sampling.max_tokens,
             "response_format": self._response_format(output_type, plan),
             "seed": seed,
             "temperature": sampling.temperature,
-            "extra_headers": self._headers,
         }
         if sampling.top_p is not None:
-            request["top_p"] = sampling.top_p
+            body["top_p"] = sampling.top_p
+        # What `chat.completions.create` would pass on, without its walk over every parameter
+        # (the JSON schema included) to transform typed dicts that here are plain JSON already.
+        options: dict[str, Any] = {"headers": self._headers, "security": {"bearer_auth": True}}
         if sampling.extra:
-            request["extra_body"] = dict(sampling.extra)
+            options["extra_json"] = dict(sampling.extra)
         conversation: list[dict[str, Any]] = [
             {"role": "system", "content": instructions},
             {"role": "user", "content": prompt},
@@ -215,10 +218,17 @@ class OpenAIDirect(DirectModel):
         announced = False
         retries = 0
         name = self._chat.model_name
-        create: Any = self._client.chat.completions.create
+        post: Any = self._client.post
         while True:
+            body["messages"] = list(conversation)
             with self._map_api_errors(name, self._namespace), self._map_decode_errors(name):
-                completion: Any = await create(messages=list(conversation), **request)
+                completion: Any = await post(
+                    "/chat/completions",
+                    cast_to=self._completion_type,
+                    body=body,
+                    options=options,
+                    stream=False,
+                )
             text, finish, usage = _read_completion(
                 completion, self._completion_type, self._chat._validate_completion
             )

@@ -255,3 +255,22 @@ async def test_asks_the_direct_path_cannot_reproduce_take_the_agent_path(
         )
         await client.aclose()
     assert framed.ok and len(built) == 2
+
+
+TOOL = {"name": "look", "description": "é \"q\"", "parameters": {}}
+
+
+@pytest.mark.parametrize("tools", [None, [TOOL]])
+def test_a_key_assembled_around_the_schemas_json_is_the_same_key(
+    tools: list[dict[str, Any]] | None,
+) -> None:
+    from autoalign.models._keys import cache_key, canonical_json
+
+    schema = Review.model_json_schema()
+    args: dict[str, Any] = {
+        "model_id": "openai:stub", "instructions": "Ünïcode \"quoted\"\n",
+        "prompt": "<p>\u0000x</p>",
+        "output_schema": schema, "sampling": SamplingConfig(top_p=0.5, extra={"k": True}),
+        "seed": 3, "tools": tools,
+    }
+    assert cache_key(**args, schema_json=canonical_json(schema)) == cache_key(**args)

@@ -41,6 +41,7 @@ from ._failures import (
     model_error,
 )
 from ._keys import cache_key as make_cache_key
+from ._keys import canonical_json
 from ._keys import prompt_digest as make_prompt_digest
 from ._ledger import CallLedger
 from ._observe import CALL_OBSERVER
@@ -297,8 +298,9 @@ class ModelClient:
         ref = parse_model_id(model_id, field=field)
         provider = get_provider(ref.provider, model_id=model_id)
         sampling = sampling or self._config.sampling
-        adapter, schema = _output_adapter(output_type)
+        adapter, schema, schema_json = _output_adapter(output_type)
         key = make_cache_key(
+            schema_json=schema_json,
             model_id=ref.id,
             instructions=instructions,
             prompt=prompt,
@@ -913,20 +915,21 @@ _AGENT_CACHE_SIZE = 256
 
 
 @functools.lru_cache(maxsize=512)
-def _cached_adapter(output_type: Any) -> tuple[TypeAdapter[Any], dict[str, Any]]:
+def _cached_adapter(output_type: Any) -> tuple[TypeAdapter[Any], dict[str, Any], str]:
     adapter: TypeAdapter[Any] = TypeAdapter(output_type)
-    return adapter, adapter.json_schema()
+    schema = adapter.json_schema()
+    return adapter, schema, canonical_json(schema)
 
 
-def _output_adapter(output_type: type[T]) -> tuple[TypeAdapter[T], dict[str, Any]]:
-    """The output type's adapter and JSON schema, built once per (hashable) type: building
-    them compiles the type's validator and walks its schema, each time the same. The schema is
-    shared: read it, never change it."""
+def _output_adapter(output_type: type[T]) -> tuple[TypeAdapter[T], dict[str, Any], str | None]:
+    """The output type's adapter, JSON schema and the schema's canonical JSON (for the cache
+    key), built once per (hashable) type: building them compiles the type's validator and walks
+    its schema, each time the same. The schema is shared: read it, never change it."""
     try:
         return _cached_adapter(cast(Hashable, output_type))
     except TypeError:  # unhashable (e.g. Annotated with a dict): built per ask
         adapter: TypeAdapter[T] = TypeAdapter(output_type)
-        return adapter, adapter.json_schema()
+        return adapter, adapter.json_schema(), None
 
 
 def _estimate(req: _Request[T], price: Price | None) -> _Estimate:
@@ -946,7 +949,8 @@ async def _output_of(run: Awaitable[AgentRunResult[Any]]) -> Any:
 async def _off_loop(fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
     """Run a blocking ledger call in a worker thread, so the event loop keeps serving the other
     asks while the database works."""
-    return await _settled(asyncio.ensure_future(asyncio.to_thread(fn, *args, **kwargs)))
+    call = functools.partial(fn, *args, **kwargs)
+    return await _settled(asyncio.get_running_loop().run_in_executor(None, call))
 
 
 async def _settled(task: Awaitable[R]) -> R:

@@ -28,7 +28,7 @@ from pydantic_ai.settings import ModelSettings
 from pydantic_ai.usage import UsageLimits
 
 from ..errors import BudgetExceededError, ModelError
-from ..store import AttemptStatus, BudgetTotals, CacheRecord, Reservation
+from ..store import AttemptStatus, BudgetCheck, BudgetTotals, CacheRecord, Reservation
 from ._config import Budget, ModelRef, ModelsConfig, Price, SamplingConfig, parse_model_id
 from ._failures import (
     attempt_outcome,
@@ -379,14 +379,20 @@ class ModelClient:
             tally = _Tally()
             # The check takes the reservation atomically (in the ledger for a run): until this
             # ask is booked, the reservation is what counts it, and its pending attempts.
-            in_memory = await self._reserve(req, price, estimate, tally)
+            # When no other ask is waiting for its check, the attempt row is written in the
+            # reservation's trip to the ledger (as it would be right after it).
+            def alone() -> bool:
+                return self._unchecked == (1 if checking[0] else 0)
+
+            in_memory = await self._reserve(req, price, estimate, tally, begin_if=alone)
             started = time.monotonic()
             self._checked(checking)
             try:
                 try:
                     while not self._all_checked.is_set():
                         await self._all_checked.wait()
-                    await self._begin_attempt(req, estimate, tally)
+                    if not tally.attempt_ids:
+                        await self._begin_attempt(req, estimate, tally)
                     if model.prepare is not None:
                         await model.prepare()
                     outcome = await self._run(req, model, tally, estimate)
@@ -524,7 +530,13 @@ class ModelClient:
         return semaphore
 
     async def _reserve(
-        self, req: _Request[T], price: Price | None, estimate: _Estimate, tally: _Tally
+        self,
+        req: _Request[T],
+        price: Price | None,
+        estimate: _Estimate,
+        tally: _Tally,
+        *,
+        begin_if: Callable[[], bool] | None = None,
     ) -> bool:
         """Raise if this call could take the run over budget; else hold its estimate.
 
@@ -536,6 +548,10 @@ class ModelClient:
         stops, rather than squeezing in smaller calls. Requests that may have been billed with
         no known outcome (attempts left pending by a killed process, or lost) count at their
         estimate.
+
+        With `begin_if`, the ask's first attempt row is written in the same trip to the ledger
+        once the reservation is granted, if `begin_if()` still says so then (read in the worker
+        thread: no other ask of this client is waiting for its check).
         """
         budget = self._budget
         if budget is None:
@@ -552,22 +568,42 @@ class ModelClient:
             self._reserved_usd += estimate.usd
             return True
         reservation = Reservation(tokens=estimate.tokens, usd=estimate.usd)
-        check = asyncio.ensure_future(
-            asyncio.to_thread(
-                self._ledger.reserve_budget,
-                self._run_id,
-                reservation,
-                max_tokens=budget.max_tokens,
-                max_usd=budget.max_usd,
+        run_id = self._run_id
+        ledger = self._ledger
+
+        def reserve() -> tuple[BudgetCheck, int | None]:
+            checked = ledger.reserve_budget(
+                run_id, reservation, max_tokens=budget.max_tokens, max_usd=budget.max_usd
             )
-        )
+            attempt_id: int | None = None
+            if checked.granted and begin_if is not None and begin_if():
+                try:
+                    attempt_id = ledger.begin_attempt(
+                        run_id=run_id,
+                        role=req.role,
+                        model=req.ref.id,
+                        step_key=req.step_key,
+                        cache_key=req.key,
+                        est_tokens=estimate.tokens,
+                        est_cost_usd=estimate.priced_usd,
+                        reserved=True,
+                    )
+                except Exception:  # written (and its error raised) on the loop instead
+                    attempt_id = None
+            return checked, attempt_id
+
+        check = asyncio.get_running_loop().run_in_executor(None, reserve)
         try:
-            result = await _settled(check)
+            result, _ = await _settled(check)
         finally:
-            # Also when cancelled meanwhile: a reservation taken must be given back.
+            # Also when cancelled meanwhile: a reservation taken must be given back, and an
+            # attempt row written must be known.
             done = check.done() and not check.cancelled() and check.exception() is None
-            if done and check.result().granted:
+            if done and check.result()[0].granted:
                 tally.reservation = reservation
+            if done and (attempt_id := check.result()[1]) is not None:
+                tally.attempt_ids.append(attempt_id)
+                tally.last = AttemptStatus.LOST
         if not result.granted:
             totals: BudgetTotals = result.totals
             self._refuse_over(req, budget, estimate, totals.used_tokens, totals.used_usd)

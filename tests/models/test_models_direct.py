@@ -8,6 +8,8 @@ the cache entry; or, for a failure, the error and the same records.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,9 +20,16 @@ from pydantic import BaseModel, Field
 from pydantic_ai.models import override_allow_model_requests
 
 from autoalign.errors import ModelError
-from autoalign.models import ModelClient, ModelsConfig, ProviderConfig, SamplingConfig, _client
+from autoalign.models import (
+    Budget,
+    ModelClient,
+    ModelsConfig,
+    ProviderConfig,
+    SamplingConfig,
+    _client,
+)
 from autoalign.models._direct import OpenAIDirect
-from autoalign.store import Store
+from autoalign.store import AttemptStatus, Store
 
 from .stub_openai import OK, Fault, StubServer
 
@@ -274,3 +283,43 @@ def test_a_key_assembled_around_the_schemas_json_is_the_same_key(
         "seed": 3, "tools": tools,
     }
     assert cache_key(**args, schema_json=canonical_json(schema)) == cache_key(**args)
+
+
+def _trip_name(func: Any) -> str:
+    """The ledger work one executor call runs (through `functools.partial` or `to_thread`)."""
+    if isinstance(func, functools.partial):
+        inner = func.func
+        if getattr(inner, "__name__", "") == "run" and func.args:  # to_thread: ctx.run(fn, ...)
+            inner = func.args[0]
+        return str(getattr(inner, "__name__", inner))
+    return str(getattr(func, "__name__", func))
+
+
+async def test_a_lone_paid_ask_begins_its_attempt_in_its_reservation_trip(
+    store: Store, run_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loop = asyncio.get_running_loop()
+    real = loop.run_in_executor
+    trips: list[str] = []
+
+    def counting(executor: Any, func: Any, *args: Any) -> Any:
+        trips.append(_trip_name(func))
+        return real(executor, func, *args)
+
+    monkeypatch.setattr(loop, "run_in_executor", counting)
+    with StubServer(OK) as server:
+        config = ModelsConfig(
+            default="openai:stub", providers={"openai": ProviderConfig(base_url=server.base_url)}
+        )
+        client = ModelClient(
+            config=config, ledger=store, run_id=run_id, budget=Budget(max_tokens=10**9)
+        )
+        reply = await client.ask("critic", Finding, instructions="i", prompt="p")
+        await client.aclose()
+    ledger = [t for t in trips if t in {"_from_cache", "reserve", "begin_attempt", "record_call"}]
+    assert ledger == ["_from_cache", "reserve", "record_call"]
+    assert reply.ok
+    [attempt] = store.attempts(run_id=run_id)
+    [call] = store.calls(run_id=run_id)
+    assert attempt.status is AttemptStatus.ANSWERED and attempt.call_id == call.id
+    assert store.run_usage(run_id).unfinished_calls == 0

@@ -4,8 +4,9 @@ The benchmarks' stub OpenAI-compatible server (`bench/_stub.py`, in a process of
 does not share this process's interpreter lock; HTTP/1.1 keep-alive) answers every chat
 completion after a fixed latency. The same number of structured calls is made with the bare
 `openai` SDK (request with a JSON-schema response format, reply parsed into the pydantic model)
-and through `autoalign.models.ModelClient` (the pydantic-ai agent, the cache lookup, the budget
-reservation, the attempt row, the ledger row and the cache write on a real SQLite database),
+and through `autoalign.models.ModelClient` (its direct path to the SDK for a plain structured
+ask, the cache lookup, the budget reservation, the attempt row, the ledger row and the cache write
+on a real SQLite database),
 interleaved in blocks so that a machine's load drifts over both alike. Every prompt is distinct,
 so no call is a cache hit; the cache-hit path is timed separately.
 

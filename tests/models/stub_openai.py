@@ -17,7 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 FaultKind = Literal[
-    "ok", "latency", "status", "hang", "html", "empty_choices", "no_message", "truncated", "reset"
+    "ok", "latency", "status", "hang", "html", "empty_choices", "no_message", "truncated", "reset",
+    "length",
 ]
 
 
@@ -133,6 +134,9 @@ class StubServer:
                     time.sleep(fault.delay_s)
                 healthy = completion(server.answer(body))
                 if fault.kind in ("ok", "latency"):
+                    self._send(200, json.dumps(healthy).encode(), "application/json", fault)
+                elif fault.kind == "length":  # the answer, cut off at max_tokens
+                    healthy["choices"][0]["finish_reason"] = "length"
                     self._send(200, json.dumps(healthy).encode(), "application/json", fault)
                 elif fault.kind == "status":
                     error = {"error": {"message": f"stub says {fault.status}", "type": "stub"}}

@@ -8,6 +8,7 @@ import itertools
 import random
 import time
 from collections.abc import Awaitable, Callable, Hashable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, ParamSpec, TypeVar, cast
 
@@ -27,7 +28,7 @@ from pydantic_ai.settings import ModelSettings
 from pydantic_ai.usage import UsageLimits
 
 from ..errors import BudgetExceededError, ModelError
-from ..store import AttemptStatus, BudgetTotals, CacheRecord, Reservation
+from ..store import AttemptStatus, BudgetCheck, BudgetTotals, CacheRecord, Reservation
 from ._config import Budget, ModelRef, ModelsConfig, Price, SamplingConfig, parse_model_id
 from ._failures import (
     attempt_outcome,
@@ -40,6 +41,7 @@ from ._failures import (
     model_error,
 )
 from ._keys import cache_key as make_cache_key
+from ._keys import canonical_json
 from ._keys import prompt_digest as make_prompt_digest
 from ._ledger import CallLedger
 from ._observe import CALL_OBSERVER
@@ -302,8 +304,9 @@ class ModelClient:
         ref = parse_model_id(model_id, field=field)
         provider = get_provider(ref.provider, model_id=model_id)
         sampling = sampling or self._config.sampling
-        adapter, schema = _output_adapter(output_type)
+        adapter, schema, schema_json = _output_adapter(output_type)
         key = make_cache_key(
+            schema_json=schema_json,
             model_id=ref.id,
             instructions=instructions,
             prompt=prompt,
@@ -382,14 +385,20 @@ class ModelClient:
             tally = _Tally()
             # The check takes the reservation atomically (in the ledger for a run): until this
             # ask is booked, the reservation is what counts it, and its pending attempts.
-            in_memory = await self._reserve(req, price, estimate, tally)
+            # When no other ask is waiting for its check, the attempt row is written in the
+            # reservation's trip to the ledger (as it would be right after it).
+            def alone() -> bool:
+                return self._unchecked == (1 if checking[0] else 0)
+
+            in_memory = await self._reserve(req, price, estimate, tally, begin_if=alone)
             started = time.monotonic()
             self._checked(checking)
             try:
                 try:
                     while not self._all_checked.is_set():
                         await self._all_checked.wait()
-                    await self._begin_attempt(req, estimate, tally)
+                    if not tally.attempt_ids:
+                        await self._begin_attempt(req, estimate, tally)
                     if model.prepare is not None:
                         await model.prepare()
                     outcome = await self._run(req, model, tally, estimate)
@@ -527,7 +536,13 @@ class ModelClient:
         return semaphore
 
     async def _reserve(
-        self, req: _Request[T], price: Price | None, estimate: _Estimate, tally: _Tally
+        self,
+        req: _Request[T],
+        price: Price | None,
+        estimate: _Estimate,
+        tally: _Tally,
+        *,
+        begin_if: Callable[[], bool] | None = None,
     ) -> bool:
         """Raise if this call could take the run over budget; else hold its estimate.
 
@@ -539,6 +554,10 @@ class ModelClient:
         stops, rather than squeezing in smaller calls. Requests that may have been billed with
         no known outcome (attempts left pending by a killed process, or lost) count at their
         estimate.
+
+        With `begin_if`, the ask's first attempt row is written in the same trip to the ledger
+        once the reservation is granted, if `begin_if()` still says so then (read in the worker
+        thread: no other ask of this client is waiting for its check).
         """
         budget = self._budget
         if budget is None:
@@ -555,22 +574,42 @@ class ModelClient:
             self._reserved_usd += estimate.usd
             return True
         reservation = Reservation(tokens=estimate.tokens, usd=estimate.usd)
-        check = asyncio.ensure_future(
-            asyncio.to_thread(
-                self._ledger.reserve_budget,
-                self._run_id,
-                reservation,
-                max_tokens=budget.max_tokens,
-                max_usd=budget.max_usd,
+        run_id = self._run_id
+        ledger = self._ledger
+
+        def reserve() -> tuple[BudgetCheck, int | None]:
+            checked = ledger.reserve_budget(
+                run_id, reservation, max_tokens=budget.max_tokens, max_usd=budget.max_usd
             )
-        )
+            attempt_id: int | None = None
+            if checked.granted and begin_if is not None and begin_if():
+                try:
+                    attempt_id = ledger.begin_attempt(
+                        run_id=run_id,
+                        role=req.role,
+                        model=req.ref.id,
+                        step_key=req.step_key,
+                        cache_key=req.key,
+                        est_tokens=estimate.tokens,
+                        est_cost_usd=estimate.priced_usd,
+                        reserved=True,
+                    )
+                except Exception:  # written (and its error raised) on the loop instead
+                    attempt_id = None
+            return checked, attempt_id
+
+        check = asyncio.get_running_loop().run_in_executor(None, reserve)
         try:
-            result = await _settled(check)
+            result, _ = await _settled(check)
         finally:
-            # Also when cancelled meanwhile: a reservation taken must be given back.
+            # Also when cancelled meanwhile: a reservation taken must be given back, and an
+            # attempt row written must be known.
             done = check.done() and not check.cancelled() and check.exception() is None
-            if done and check.result().granted:
+            if done and check.result()[0].granted:
                 tally.reservation = reservation
+            if done and (attempt_id := check.result()[1]) is not None:
+                tally.attempt_ids.append(attempt_id)
+                tally.last = AttemptStatus.LOST
         if not result.granted:
             totals: BudgetTotals = result.totals
             self._refuse_over(req, budget, estimate, totals.used_tokens, totals.used_usd)
@@ -686,7 +725,11 @@ class ModelClient:
     ) -> _Outcome:
         """Run the agent, retrying transient provider errors; invalid output is an outcome."""
         ref, provider, sampling = req.ref, req.provider, req.sampling
-        agent = self._agent(req, model)
+        direct = model.direct if not req.tools else None
+        if direct is not None and not direct.accepts(req.output_type, req.instructions, req.prompt):
+            direct = None
+        # The direct path sends the same request through the SDK, without an agent.
+        agent = self._agent(req, model) if direct is None else None
         # Without tools an ask is one request (plus output retries); with tools the model may
         # take several turns, up to the ask's own bound.
         limits = UsageLimits(request_limit=req.max_requests + self._config.output_retries) if (
@@ -707,20 +750,39 @@ class ModelClient:
         while True:
             if retry:
                 await self._begin_attempt(req, estimate, tally)
-            with capture_run_messages() as messages:
+            captured: AbstractContextManager[list[ModelMessage]] = (
+                nullcontext([]) if agent is None else capture_run_messages()
+            )
+            with captured as messages:
                 try:
                     # A task of its own: Python 3.11's TaskGroup can leave the caller's
                     # cancellation count raised after a sibling failed, and pydantic-ai reads any
                     # such count as a cancelled run. A real cancellation still reaches the child.
-                    task = asyncio.create_task(
-                        agent.run(
-                            req.prompt,
+                    if agent is None:
+                        assert direct is not None
+                        work: Awaitable[Any] = direct.run(
+                            req.output_type,
                             instructions=req.instructions,
-                            model_settings=settings,
-                            usage_limits=limits,
+                            prompt=req.prompt,
+                            sampling=sampling,
+                            seed=self._seed,
+                            output_retries=self._config.output_retries,
+                            messages=messages,
                         )
-                    )
-                    result = await self._watch(task, req, call=call, attempt=retry + 1)
+                    else:
+                        work = _output_of(
+                            agent.run(
+                                req.prompt,
+                                instructions=req.instructions,
+                                model_settings=settings,
+                                usage_limits=limits,
+                            )
+                        )
+                    if self._on_call is None and agent is None:
+                        output = await work
+                    else:
+                        task = asyncio.ensure_future(work)
+                        output = await self._watch(task, req, call=call, attempt=retry + 1)
                 except Exception as exc:
                     # A garbled response is checked first: pydantic-ai reports some as
                     # `UnexpectedModelBehavior`, the same type as output that never validated.
@@ -773,16 +835,16 @@ class ModelClient:
                     raise
             tally.add(messages)
             tally.last = AttemptStatus.ANSWERED
-            return _Outcome(result.output, _last_raw(messages), None)
+            return _Outcome(output, _last_raw(messages), None)
 
     async def _watch(
         self,
-        task: asyncio.Task[AgentRunResult[T]],
+        task: asyncio.Future[Any],
         req: _Request[T],
         *,
         call: int,
         attempt: int,
-    ) -> AgentRunResult[T]:
+    ) -> Any:
         """Await the request's task; while it waits past `waiting_after_s`, tell `on_call`."""
         if self._on_call is None:
             return await task
@@ -895,20 +957,21 @@ _AGENT_CACHE_SIZE = 256
 
 
 @functools.lru_cache(maxsize=512)
-def _cached_adapter(output_type: Any) -> tuple[TypeAdapter[Any], dict[str, Any]]:
+def _cached_adapter(output_type: Any) -> tuple[TypeAdapter[Any], dict[str, Any], str]:
     adapter: TypeAdapter[Any] = TypeAdapter(output_type)
-    return adapter, adapter.json_schema()
+    schema = adapter.json_schema()
+    return adapter, schema, canonical_json(schema)
 
 
-def _output_adapter(output_type: type[T]) -> tuple[TypeAdapter[T], dict[str, Any]]:
-    """The output type's adapter and JSON schema, built once per (hashable) type: building
-    them compiles the type's validator and walks its schema, each time the same. The schema is
-    shared: read it, never change it."""
+def _output_adapter(output_type: type[T]) -> tuple[TypeAdapter[T], dict[str, Any], str | None]:
+    """The output type's adapter, JSON schema and the schema's canonical JSON (for the cache
+    key), built once per (hashable) type: building them compiles the type's validator and walks
+    its schema, each time the same. The schema is shared: read it, never change it."""
     try:
         return _cached_adapter(cast(Hashable, output_type))
     except TypeError:  # unhashable (e.g. Annotated with a dict): built per ask
         adapter: TypeAdapter[T] = TypeAdapter(output_type)
-        return adapter, adapter.json_schema()
+        return adapter, adapter.json_schema(), None
 
 
 def _estimate(req: _Request[T], price: Price | None) -> _Estimate:
@@ -920,10 +983,16 @@ def _estimate(req: _Request[T], price: Price | None) -> _Estimate:
     return _Estimate(tokens=est_input + max_tokens, usd=est_usd or 0.0, priced_usd=est_usd)
 
 
+async def _output_of(run: Awaitable[AgentRunResult[Any]]) -> Any:
+    """The output of an agent run."""
+    return (await run).output
+
+
 async def _off_loop(fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
     """Run a blocking ledger call in a worker thread, so the event loop keeps serving the other
     asks while the database works."""
-    return await _settled(asyncio.ensure_future(asyncio.to_thread(fn, *args, **kwargs)))
+    call = functools.partial(fn, *args, **kwargs)
+    return await _settled(asyncio.get_running_loop().run_in_executor(None, call))
 
 
 async def _settled(task: Awaitable[R]) -> R:

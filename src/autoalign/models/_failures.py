@@ -70,8 +70,21 @@ def is_garbled(exc: BaseException) -> bool:
     return isinstance(exc, _SHAPE_ERRORS) and _raised_reading_a_response(exc)
 
 
+_READING_A_RESPONSE = "_autoalign_reading_a_response"
+
+
+def reading_a_response(exc: BaseException) -> BaseException:
+    """Mark `exc` as raised while reading a provider's response (the direct path's own
+    reading, which is not inside a pydantic-ai model); returns it."""
+    setattr(exc, _READING_A_RESPONSE, True)
+    return exc
+
+
 def _raised_reading_a_response(exc: BaseException) -> bool:
-    """Whether `exc` was raised inside a pydantic-ai model's processing of a response."""
+    """Whether `exc` was raised inside a pydantic-ai model's processing of a response, or the
+    direct path's (`reading_a_response`)."""
+    if getattr(exc, _READING_A_RESPONSE, False):
+        return True
     for frame, _line in traceback.walk_tb(exc.__traceback__):
         module = str(frame.f_globals.get("__name__", ""))
         if module.startswith("pydantic_ai.models.") and "response" in frame.f_code.co_name:

@@ -35,9 +35,24 @@ def cache_key(
     sampling: SamplingConfig,
     seed: int,
     tools: list[dict[str, Any]] | None = None,
+    schema_json: str | None = None,
 ) -> str:
     """sha256 of everything that determines an answer: model, prompt, schema, sampling, seed,
-    and the tools offered (name, description, parameters), if any."""
+    and the tools offered (name, description, parameters), if any.
+
+    `schema_json`, when given, must be `canonical_json(output_schema)`, computed once per output
+    type: the key's text is then assembled around it rather than re-encoding the schema on
+    every ask (the same text, so the same key)."""
+    if schema_json is not None:
+        dumps = canonical_json
+        text = (
+            f'{{"instructions":{dumps(instructions)},"model":{dumps(model_id)},'
+            f'"prompt":{dumps(prompt)},"sampling":{dumps(sampling.model_dump(mode="json"))},'
+            f'"schema":{schema_json},"seed":{dumps(seed)},'
+            + (f'"tools":{dumps(tools)},' if tools else "")
+            + f'"v":{CACHE_KEY_VERSION}}}'
+        )
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
     key: dict[str, Any] = {
         "v": CACHE_KEY_VERSION,
         "model": model_id,

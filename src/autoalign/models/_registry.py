@@ -8,12 +8,15 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Literal, TypeVar
 
 from pydantic_ai.models import Model
 
 from ..errors import ConfigError, MissingCredentialsError, UnknownProviderError
 from ._config import Budget, ModelsConfig, Price, ProviderConfig, parse_model_id
+
+if TYPE_CHECKING:
+    from ._direct import DirectModel
 
 OutputMode = Literal["native", "tool"]
 """How structured output is asked for: the provider's JSON-schema mode, or a forced tool call."""
@@ -33,6 +36,9 @@ class ProviderModel:
     """Awaited by `ModelClient.aclose` to release connections."""
     tools: bool = True
     """Whether the model can call tools; an ask's tools are left out for one that cannot."""
+    direct: DirectModel | None = None
+    """The direct path for plain structured-output asks (no tools) through the same SDK client,
+    without a pydantic-ai agent; None: every ask takes the agent path."""
 
 
 class ModelProvider(ABC):

@@ -3,6 +3,8 @@
 Structured output uses the JSON-schema response format (pydantic-ai `NativeOutput`), which
 OpenAI and the compatible servers turn into constrained decoding. The SDK's own retries are off
 (`max_retries=0`) so that `ModelClient` alone decides what to retry and how long to wait.
+An ask without tools goes the direct path (`_direct.OpenAIDirect`): the same request, sent with
+the same SDK client, without a pydantic-ai agent.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import ClassVar
 import httpx2
 
 from ._config import Price, ProviderConfig
+from ._direct import OpenAIDirect
 from ._prices import builtin_price
 from ._registry import ModelProvider, ProviderModel, missing_sdk, register_provider
 
@@ -73,4 +76,9 @@ class OpenAIModels(ModelProvider):
             http_client=http,
         )
         chat = OpenAIChatModel(model, provider=OpenAIProvider(openai_client=client))
-        return ProviderModel(model=chat, output_mode="native", close=client.close)
+        return ProviderModel(
+            model=chat,
+            output_mode="native",
+            close=client.close,
+            direct=OpenAIDirect(client, chat),
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from autoalign.critics import LogNumber
-from autoalign.pipeline._hierarchy import trace_numbers
+from autoalign.pipeline._hierarchy import artifact_source, check_paragraph, trace_numbers
 
 LOG = [
     LogNumber(artifact_id=10, run=11, arm="baseline", metric="hack_rate", seed=0, value=0.4123),
@@ -28,3 +28,12 @@ def test_entries_of_a_cited_run_are_preferred() -> None:
 def test_an_integer_must_equal_the_value() -> None:
     (t,) = trace_numbers("About 0 hacking.", LOG)
     assert t.run is None
+
+
+def test_a_cited_id_is_read_as_shown_and_anything_else_is_dropped() -> None:
+    shown = {s.ref: s for s in [artifact_source(25, "step log"), artifact_source(23, "run")]}
+    trace = check_paragraph(
+        "No numbers.", ["[25] step log: ", "#23", "run 23", "99", "2005 report"], shown, LOG
+    )
+    assert [link.artifact for link in trace.links] == [25, 23]
+    assert trace.dropped == ["run 23", "99", "2005 report"]

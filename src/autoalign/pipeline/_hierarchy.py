@@ -122,8 +122,14 @@ def show_sources(tag: str, sources: Sequence[Source]) -> str:
     return delimit(tag, "\n".join(f"[{s.ref}] {s.label}" for s in sources))
 
 
+_REF = re.compile(r"\s*(?:\[(\d+(?:\.\d+)?)\].*|#?(\d+(?:\.\d+)?)\s*)", flags=re.DOTALL)
+"""An id as a writer names it: `17`, `#17`, `[17]`, or `[17] step log: ...` (the id as shown,
+copied with its label)."""
+
+
 def _normal(ref: str) -> str:
-    return ref.strip().strip("[]#").strip()
+    m = _REF.fullmatch(ref)
+    return (m.group(1) or m.group(2)) if m else ref
 
 
 def _decimals(text: str) -> int:

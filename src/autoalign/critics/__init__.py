@@ -35,6 +35,7 @@ from ._judges import (
     Share,
     allocate,
     disagreement,
+    majority_spread,
     read_swapped,
     strengths,
 )
@@ -124,6 +125,7 @@ __all__ = [
     "is_selected",
     "list_critics",
     "load_step_runs",
+    "majority_spread",
     "read_swapped",
     "record_findings",
     "register_critic",

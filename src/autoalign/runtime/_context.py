@@ -93,6 +93,9 @@ class Verdict:
     score: float | None = None
     decision: str | None = None
     rationale: str = ""
+    other: int | None = None
+    """For a pairwise verdict: the second item shown (the `Findings.about` was shown first);
+    `decision` then says which was better (`first`, `second`, `tie`)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -297,6 +300,8 @@ class StageContext:
                 score=found.verdict.score,
                 decision=found.verdict.decision,
                 rationale=found.verdict.rationale,
+                model=result.artifact.model,
+                other_artifact_id=found.verdict.other,
             )
         if found.claims:
             store.add_claims(
@@ -336,8 +341,12 @@ class StageContext:
         findings: FindingsOf[T] | None = None,
         tools: Sequence[Tool[None]] = (),
         max_requests: int = 8,
+        sample: int | None = None,
     ) -> StepResult[T]:
         """Run a step once and store its artifact (status `ok`, or `failed` with the raw reply).
+
+        `sample` numbers the samples of a repeated prompt (`ModelClient.ask`): steps that ask
+        the same prompt with different samples get independent answers, not one cached reply.
 
         A step any of whose `needs` has no valid output is skipped (nothing is stored or asked).
         `tools` are offered to the model (see `ModelClient.ask`); what they write to the store
@@ -354,7 +363,7 @@ class StageContext:
             with self.watch_calls() as calls:
                 reply = await self.client.ask(
                     role, output_type, instructions=instructions, prompt=info.prompt,
-                    step_key=key, tools=tools, max_requests=max_requests,
+                    step_key=key, tools=tools, max_requests=max_requests, sample=sample,
                 )
             done = self._store_outcome(
                 info=info, calls=calls.waits,
@@ -577,6 +586,8 @@ async def fan_out(coros: Sequence[Coroutine[Any, Any, R]]) -> list[R]:
     at once, and so does cancelling `fan_out` itself. The model client's per-provider semaphores
     bound the real concurrency.
     """
+    if not coros:
+        return []
     tasks = [asyncio.ensure_future(c) for c in coros]
     try:
         done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)

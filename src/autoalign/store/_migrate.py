@@ -159,7 +159,7 @@ def draft_revision(message: str) -> Path:
     A development aid: the draft is compared against a scratch SQLite database, so review
     PostgreSQL-specific types by hand. Returns the path of the new file.
     """
-    next_rev = f"{int(head_revision()) + 1:04d}"
+    next_rev = f"{int(head_revision()[:4]) + 1:04d}"  # a branch head may be "0012b"
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_engine(f"sqlite:///{tmp}/draft.db")
         try:

@@ -7,6 +7,7 @@ can be resumed at any step and one stage can be re-run alone.
 
 from ..runtime import NullProgress, ProgressSink
 from ._catalog import check_catalogs
+from ._funnel import Agreement, Funnel, FunnelRow, ScreenedOut, stage1_funnel
 from ._orchestrator import ROLES, STAGES, RunSummary, run_agenda, run_agenda_sync
 from .paper import Link, PaperPart, PaperView, read_paper
 from .writeup import SECTIONS
@@ -15,14 +16,19 @@ __all__ = [
     "ROLES",
     "SECTIONS",
     "STAGES",
+    "Agreement",
+    "Funnel",
+    "FunnelRow",
     "Link",
     "NullProgress",
     "PaperPart",
     "PaperView",
     "ProgressSink",
     "RunSummary",
+    "ScreenedOut",
     "check_catalogs",
     "read_paper",
     "run_agenda",
     "run_agenda_sync",
+    "stage1_funnel",
 ]

@@ -94,9 +94,10 @@ async def test_a_verdict_that_follows_the_position_is_a_tie(
 
 
 async def test_human_comparisons_change_the_allocation(
-    store: Store, team: tuple[Team, str]
+    db_url: str, team: tuple[Team, str]
 ) -> None:
     _, model = team
+    store = Store.open(db_url)  # SQLite, and PostgreSQL when one is configured
     first = await run_agenda(agenda(model), store=store)
     equal = _shares(store, first.run.id)
     assert equal["Probes"]["share"] == pytest.approx(0.5)

@@ -76,7 +76,7 @@ def add_command(
         raise UsageError(f"--better must be first, second or tie, got {better!r}")
     a = parse_id(first, what="positive case", listing=LISTING)
     b = parse_id(second, what="positive case", listing=LISTING)
-    with open_store() as store:
+    with open_store(writable=True) as store:
         row = add_comparison(
             store, a, b, better=choices[better], reviewer=reviewer, comment=comment,
         )

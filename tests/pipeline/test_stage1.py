@@ -310,3 +310,23 @@ async def test_judges_who_disagree_are_joined_by_more_and_then_by_a_human(
     assert (items[penalty.id]["escalated"], items[penalty.id]["human_review"]) == (True, False)
     assert (items[noise.id]["escalated"], items[noise.id]["human_review"]) == (True, True)
     assert items[penalty.id]["score"] == 8.5 and items[noise.id]["score"] == 5.5
+
+
+async def test_without_more_judges_a_disagreement_goes_to_a_human_at_once(
+    store: Store, team: tuple[Team, str]
+) -> None:
+    script, model = team
+    script.overrides["RubricScore"] = lambda prompt: {
+        "score": 2 if prompt.startswith(RUBRICS[0]) and "<idea>" in prompt else 9,
+        "rationale": "r",
+    }
+    base = agenda(model, pipeline={"escalation_judges": 0})
+    summary = await run_agenda(base.model_copy(update={"topics": base.topics[:1]}), store=store)
+    ideas = [a for a in store.artifacts(run_id=summary.run.id, kind=Kind.IDEA)
+             if a.status != Status.MERGED]
+    assert len(ideas) == 2
+    for idea in ideas:
+        assert sorted(r.score or 0 for r in store.judgments(artifact_id=idea.id)) == [2, 9]
+    requests = [r for r in store.review_requests() if r.artifact_id in {i.id for i in ideas}]
+    assert sorted(r.artifact_id for r in requests) == sorted(i.id for i in ideas)
+    assert all("no more judges to ask" in r.reason for r in requests)

@@ -345,18 +345,21 @@ async def _judge_idea(ctx: StageContext, idea: StepResult[Idea], topic: int) -> 
     judged = list(first)
     escalated = spread > p.disagreement and p.escalation_judges > 0
     human = False
-    if escalated:
-        judged += await fan_out([
-            _judge(ctx, idea, name, k)
-            for k in range(p.screen_judges, p.screen_judges + p.escalation_judges)
-        ])
-        scores = [float(r.output.score) for r in judged if r.output is not None]
-        still = majority_spread(scores)
+    if spread > p.disagreement:
+        if escalated:
+            judged += await fan_out([
+                _judge(ctx, idea, name, k)
+                for k in range(p.screen_judges, p.screen_judges + p.escalation_judges)
+            ])
+            scores = [float(r.output.score) for r in judged if r.output is not None]
+        # Without more judges (escalation_judges = 0) a disagreement goes to a human at once.
+        still = majority_spread(scores) if escalated else spread
         if still > p.disagreement:
             human = True
-            reason = (
-                f"judges disagree on idea {idea.id}: scores {scores} (n={len(scores)}), no "
-                f"majority within {p.disagreement:g} (tightest majority spans {still:g})"
+            reason = f"judges disagree on idea {idea.id}: scores {scores} (n={len(scores)}), " + (
+                f"no majority within {p.disagreement:g} after {p.escalation_judges} more "
+                f"judge(s) (the tightest majority spans {still:g})" if escalated
+                else f"spread {still:g} > {p.disagreement:g} and no more judges to ask"
             )
             ctx.record(
                 key=f"propose/escalation/{_suffix(ctx, idea)}",

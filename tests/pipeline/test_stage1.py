@@ -97,7 +97,11 @@ async def test_human_comparisons_change_the_allocation(
     db_url: str, team: tuple[Team, str]
 ) -> None:
     _, model = team
-    store = Store.open(db_url)  # SQLite, and PostgreSQL when one is configured
+    with Store.open(db_url) as store:  # SQLite, and PostgreSQL when one is configured
+        await _human_comparisons_change_the_allocation(store, model)
+
+
+async def _human_comparisons_change_the_allocation(store: Store, model: str) -> None:
     first = await run_agenda(agenda(model), store=store)
     equal = _shares(store, first.run.id)
     assert equal["Probes"]["share"] == pytest.approx(0.5)

@@ -58,9 +58,47 @@ class PipelineSection(_Frozen):
     """Sizes of the pipeline's fan-out."""
 
     ideas_per_topic: int = Field(default=3, ge=1, le=3)
-    """Research ideas asked for per topic (the model may return fewer)."""
-    idea_framings: int = Field(default=2, ge=1, le=3)
-    """Differently framed prompts the ideas are babbled from (their ideas are merged)."""
+    """Research ideas asked for in each babble sample (the model may return fewer)."""
+    idea_framings: int = Field(default=2, ge=1, le=10)
+    """Babble samples per topic on average: the idea budget is `idea_framings` x topics
+    samples, split across topics by the allocation, each sample one cell of the prompting
+    matrix (direction x context x persona) with its own seed."""
+    cases_per_topic: int = Field(default=2, ge=1, le=5)
+    """Positive cases written per topic, each from a different context (an accepted paper of
+    the topic when the database has one, else a different framing)."""
+    case_pairs: int = Field(default=4, ge=0, le=50)
+    """Pairs of cases of different topics the judge compares, each asked in both orders; 0
+    compares none (model comparisons then leave the shares equal)."""
+    human_weight: int = Field(default=3, ge=1, le=100)
+    """How many model comparisons one human comparison (`autoalign compare`) counts as."""
+    personas: int = Field(default=3, ge=1, le=4)
+    """Personas the babble matrix cycles through (of: a methodical empiricist, a theorist, a
+    skeptic of the mainstream, a red-teamer)."""
+    embeddings: str = Field(default="tfidf", min_length=1, max_length=200)
+    """How near-duplicate ideas are found: `tfidf` (local, no download) or an embedding model
+    `openai:<model>` (OpenAI, or the `base_url` of `[models.providers.openai]`)."""
+    merge_threshold: float = Field(default=0.6, gt=0.0, le=1.0)
+    """Cosine similarity at or above which two ideas of a topic are merged."""
+    screen_keep: float = Field(default=0.1, gt=0.0, le=1.0)
+    """Share of the merged ideas the screen keeps (at least one per topic that got budget)."""
+    screen_judges: int = Field(default=2, ge=1, le=5)
+    """Judges who score each idea in the screen (each with its own rubric wording)."""
+    escalation_judges: int = Field(default=2, ge=0, le=5)
+    """More judges asked about an idea whose scores spread more than `disagreement`."""
+    disagreement: float = Field(default=3.0, ge=0.0, le=9.0)
+    """Spread (max - min of 1-10 scores) above which judges disagree: more judges are asked,
+    and if the spread stays above it a human review request is opened."""
+
+    @field_validator("embeddings")
+    @classmethod
+    def _known_embeddings(cls, value: str) -> str:
+        if value != "tfidf" and not value.startswith("openai:"):
+            raise PydanticCustomError(
+                "unknown_embeddings",
+                "embeddings must be \"tfidf\" or \"openai:<model>\", got {value}",
+                {"value": _quoted(value)},
+            )
+        return value
     proposals: int = Field(default=2, ge=1, le=5)
     """How many of the best-scored ideas are worked into proposals for the judge to choose from."""
 

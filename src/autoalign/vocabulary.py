@@ -116,6 +116,19 @@ class Kind(StrEnum):
     """Critic #2's call to reassess or halt a project's direction: the proposal, the paper and
     the flaws behind it (the execute stage reads a reassessment when it scopes the project
     again)."""
+    CASE_SCORE = "case_score"
+    """A judge's rubric score of one positive case."""
+    CASE_COMPARISON = "case_comparison"
+    """A judge's choice between two positive cases of different topics, in one order."""
+    ALLOCATION = "allocation"
+    """Each topic's share of the idea budget (Bradley-Terry over the case comparisons), with
+    its interval, and the babble samples each topic got."""
+    IDEA_MERGE = "idea_merge"
+    """Which near-duplicate ideas were merged into which, and by what embedding."""
+    IDEA_SCREEN = "idea_screen"
+    """The judges' screen of the ideas: every idea's scores, which were kept and why."""
+    ESCALATION = "escalation"
+    """Judges who still disagree on an item after more were asked: it goes to a human."""
 
 
 class Status(StrEnum):
@@ -159,6 +172,12 @@ class Status(StrEnum):
     `direction_decision`)."""
     HALTED = "halted"
     """A proposal whose direction critic #2 halted; the event's reason says why."""
+    MERGED = "merged"
+    """An idea merged into a near-duplicate (the reason names the one kept)."""
+    SCREENED_IN = "screened_in"
+    """An idea the judges' screen kept (it may become a proposal)."""
+    SCREENED_OUT = "screened_out"
+    """An idea the judges' screen dropped (the reason gives its score and the cutoff)."""
 
 
 class PaperDecision(StrEnum):
@@ -280,3 +299,12 @@ class Severity(StrEnum):
     """The results are doubtful until fixed."""
     CRITICAL = "critical"
     """The results must not be used downstream."""
+
+
+class JudgmentSource(StrEnum):
+    """Who gave a judgment: a model judge (its reply is an artifact) or a human (a reviewer)."""
+
+    MODEL = "model"
+    """A model judge; the row names its model and the artifact holding its reply."""
+    HUMAN = "human"
+    """A human, e.g. through `autoalign compare`; the row names the reviewer."""

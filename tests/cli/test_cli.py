@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -172,7 +173,7 @@ def _ledger_rows(db: Path) -> int:
 
 
 def test_sigkill_mid_run_resumes_without_repeating_calls(tmp_path: Path) -> None:
-    """Kill the real process inside the ideas step (two prompts; one answered), then resume."""
+    """Kill the real process mid-run (two calls answered, the third in flight), then resume."""
     agenda = write_agenda(tmp_path, latency=0.4)
     reference_db = tmp_path / "reference.db"
     reference = cli("run", str(agenda), cwd=tmp_path, db=reference_db)
@@ -184,8 +185,8 @@ def test_sigkill_mid_run_resumes_without_repeating_calls(tmp_path: Path) -> None
         [sys.executable, "-m", "autoalign", "--db", f"sqlite:///{db}", "run", str(agenda)],
         cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
-    # Calls run one at a time: the positive case, then the ideas step's two framings.
-    # Two ledger rows means the ideas step has one answer and no artifact yet.
+    # Calls run one at a time: the two positive cases, then their scores. Two ledger rows means
+    # both cases are answered and a score's call is on its way.
     deadline = time.monotonic() + 60
     while _ledger_rows(db) < 2:
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
@@ -198,8 +199,9 @@ def test_sigkill_mid_run_resumes_without_repeating_calls(tmp_path: Path) -> None
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT status FROM runs").fetchall() == [("running",)]
         assert conn.execute(
-            "SELECT count(*) FROM artifacts WHERE step_key = 'propose/ideas/0'"
+            "SELECT count(*) FROM artifacts WHERE step_key LIKE 'propose/ideas/0/%'"
         ).fetchone() == (0,)
+        stored_before = {r[0] for r in conn.execute("SELECT step_key FROM artifacts")}
 
     resumed = cli("run", str(agenda), cwd=tmp_path, db=db)
     assert resumed.returncode == 0, resumed.stderr
@@ -214,11 +216,15 @@ def test_sigkill_mid_run_resumes_without_repeating_calls(tmp_path: Path) -> None
         assert all(n == 1 for _, n in paid)
         ref_paid = ref.execute("SELECT count(*) FROM llm_calls WHERE NOT cache_hit").fetchone()
         assert (len(paid),) == ref_paid
-        # ... and the answered half of the interrupted step came from the cache.
-        hits = conn.execute(
-            "SELECT step_key FROM llm_calls WHERE cache_hit"
-        ).fetchall()
-        assert hits == [("propose/ideas/0#0",)]
+        # ... and an answer that was paid for before the kill but not yet stored as its step
+        # (if the kill fell between the two) came from the cache: never a stored step's.
+        # Identical prompts within a run are cache hits in the reference run too.
+        hits = Counter(r[0] for r in conn.execute(
+            "SELECT step_key FROM llm_calls WHERE cache_hit"))
+        ref_hits = Counter(r[0] for r in ref.execute(
+            "SELECT step_key FROM llm_calls WHERE cache_hit"))
+        extra = hits - ref_hits
+        assert sum(extra.values()) <= 1 and not set(extra) & stored_before
         # No artifact is duplicated: the same steps as an uninterrupted run, once each.
         steps = sorted(r[0] for r in conn.execute("SELECT step_key FROM artifacts"))
         ref_steps = sorted(r[0] for r in ref.execute("SELECT step_key FROM artifacts"))

@@ -6,7 +6,14 @@ import choix
 import numpy as np
 import pytest
 
-from autoalign.critics import Comparison, allocate, disagreement, read_swapped, strengths
+from autoalign.critics import (
+    Comparison,
+    allocate,
+    disagreement,
+    majority_spread,
+    read_swapped,
+    strengths,
+)
 
 
 @pytest.mark.parametrize(
@@ -92,3 +99,36 @@ def test_disagreement_is_the_spread_of_scores() -> None:
     assert disagreement([3, 8, 5]) == 5
     assert disagreement([7]) == 0.0
     assert disagreement([]) == 0.0
+
+
+def _games(a: int, b: int, a_wins: int, b_wins: int) -> list[Comparison]:
+    return [Comparison(a=a, b=b, winner=a)] * a_wins + [Comparison(a=a, b=b, winner=b)] * b_wins
+
+
+def test_three_topics_share_by_hand_computed_bradley_terry_strengths() -> None:
+    # a beats b 2:1, b beats c 2:1, a beats c 4:1. Strengths p = (4, 2, 1) give every pair's
+    # win share exactly (4/6 = 2/3, 2/3, 4/5), so they solve the likelihood equations: the
+    # shares are 4/7, 2/7, 1/7.
+    comparisons = _games(0, 1, 2, 1) + _games(1, 2, 2, 1) + _games(0, 2, 4, 1)
+    allocation = allocate(["a", "b", "c"], comparisons, alpha=0.0, n_boot=0)
+    assert [s.share for s in allocation.shares] == pytest.approx([4 / 7, 2 / 7, 1 / 7], abs=1e-6)
+    # ... and choix on the same (winner, loser) data gives the same shares.
+    wins = [(c.winner, c.b if c.winner == c.a else c.a) for c in comparisons]
+    params = choix.ilsr_pairwise(3, wins, alpha=0.0)
+    expected = np.exp(params) / np.exp(params).sum()
+    assert [s.share for s in allocation.shares] == pytest.approx(expected.tolist(), abs=1e-6)
+
+
+def test_a_position_dependent_pair_leaves_the_shares_equal() -> None:
+    # The judge named the first-shown case in both orders, four times: four ties.
+    ties = [read_swapped(0, 1, "first", "first") for _ in range(4)]
+    allocation = allocate(["a", "b"], ties, n_boot=50)
+    assert [s.share for s in allocation.shares] == pytest.approx([0.5, 0.5])
+
+
+def test_majority_spread_is_the_tightest_majority() -> None:
+    assert majority_spread([2, 9]) == 7  # two judges: both must agree
+    assert majority_spread([2, 9, 9, 8]) == 1  # an outlier outvoted by three
+    assert majority_spread([2, 9, 2, 9]) == 7  # two camps: no majority agrees
+    assert majority_spread([5]) == 0.0 and majority_spread([]) == 0.0
+    assert disagreement([2, 9, 9, 8]) == 7  # the plain spread only grows with more judges

@@ -23,6 +23,7 @@ from autoalign.models import (
     ModelsConfig,
     ProviderConfig,
     SamplingConfig,
+    sample_seed,
 )
 from autoalign.models._registry import get_provider
 from autoalign.store import Store
@@ -497,3 +498,29 @@ async def test_a_failed_task_group_does_not_poison_later_calls(
             tg.create_task(asyncio.sleep(1))
     reply = await client.ask("critic", Score, instructions="i", prompt="after")
     assert reply.ok and fn.calls == 1
+
+
+async def test_each_sample_of_a_repeated_prompt_has_its_own_seed_and_cache_key(
+    store: Store, run_id: int, script: Callable[[FunctionDef], str]
+) -> None:
+    fn = Script(VALID)
+    model_id = script(fn)
+    client = client_for(store, run_id, model_id, seed=5)
+
+    async def ask(sample: int | None) -> str:
+        reply = await client.ask(
+            "proposer", Verdict, instructions="i", prompt="babble", sample=sample
+        )
+        return reply.cache_key
+
+    keys = [await ask(s) for s in (0, 1, 2)]
+    assert len(set(keys)) == 3  # three independent samples, not one cached answer
+    assert fn.calls == 3
+    sent = [(i.model_settings or {}).get("seed") for i in fn.infos]
+    assert sent == [sample_seed(5, s) for s in (0, 1, 2)] and len(set(sent)) == 3
+    # The same sample again is a cache hit; no sample is the client's own seed.
+    assert await ask(1) == keys[1] and fn.calls == 3
+    assert await ask(None) not in keys and (fn.infos[-1].model_settings or {})["seed"] == 5
+    # A stage re-run (another client seed) gives every sample a new seed.
+    assert sample_seed(5 + 1_000_003, 0) != sample_seed(5, 0)
+    assert sample_seed(0, 0) != sample_seed(0, 1)

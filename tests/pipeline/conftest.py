@@ -48,19 +48,33 @@ CANDIDATE = {
 """The candidate flaw every scripted critic-2 instance babbles."""
 
 ANSWERS: dict[str, Any] = {
-    "PositiveCase": {"case": "Reward hacking undermines training.", "key_questions": ["Why?"]},
-    "IdeaList": {
+    # Distinct per topic and framing, so no two cases (nor their scores and comparisons) share
+    # a prompt.
+    "PositiveCase": lambda prompt: {
+        "case": f"Reward hacking undermines training ({topic_of(prompt)}: "
+        f"{prompt.split(chr(10), 1)[0][:60]})",
+        "key_questions": ["Why?"],
+    },
+    # The same ideas in every sample of a topic (merged as near-duplicates), distinct per topic.
+    "IdeaList": lambda prompt: {
         "ideas": [
-            {"title": "Penalty study", "summary": "Penalise repeated reward."},
+            {
+                "title": "Penalty study",
+                "summary": f"Penalise repeated reward ({topic_of(prompt)}).",
+            },
             {"title": "Noise study", "summary": "Add noise to the reward model."},
         ]
     },
     "Score": {"score": 5, "rationale": "Plausible."},
+    # Stage 1 topics and ideas: case rubric scores, idea screen scores, case comparisons.
+    "RubricScore": {"score": 6, "rationale": "Calibrated and concrete."},
+    "PairwiseChoice": {"better": "first", "rationale": "Stronger evidence."},
     "Proposal": lambda prompt: {
         # Distinct per idea, so the two proposals are judged by distinct prompts.
         "title": "Proposal on " + prompt.split("<idea>\n", 1)[-1].split("\n", 1)[0],
         "research_question": "Does a penalty reduce hacking?",
-        "motivation": "Hacking is common.",
+        "motivation": "Hacking is common ("
+        + prompt.split("<idea>\n", 1)[-1].split("</idea>", 1)[0].strip()[-80:] + ").",
         "writing_task": "Survey the arguments.",
         "expected_outcome": "A clear argument.",
     },
@@ -131,6 +145,11 @@ ANSWERS: dict[str, Any] = {
         "evidence": "The log has two seeds only.",
     },
 }
+
+
+def topic_of(prompt: str) -> str:
+    """The topic named in a prompt (`<topic>` frame), or ''."""
+    return prompt.split("<topic>\n", 1)[-1].split("\n", 1)[0] if "<topic>" in prompt else ""
 
 
 def prompt_of(messages: list[ModelMessage]) -> str:

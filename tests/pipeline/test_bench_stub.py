@@ -13,6 +13,7 @@ from types import ModuleType
 import pytest
 from pydantic import BaseModel
 
+from autoalign.critics import PairwiseChoice, RubricScore
 from autoalign.critics._review import PaperCritique
 from autoalign.critics._spirit import SpiritVerdict
 from autoalign.pipeline._catalog import Catalog, schemas_for
@@ -48,6 +49,7 @@ def _types() -> list[type[BaseModel]]:
     return [
         PositiveCase, IdeaList, Score, Proposal, RoundInterpretation, DecisionVote, Section,
         Abstract, PaperCritique, SpiritVerdict, s.scope, s.plan, s.report, s.answering,
+        RubricScore, PairwiseChoice,
     ]
 
 

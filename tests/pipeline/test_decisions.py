@@ -98,7 +98,7 @@ async def test_every_judge_score_and_critic_decision_is_a_judgment_row_once(
     done = await run_agenda(agenda(model), store=store)
     assert done.run.status == "completed" and len(script.calls) == CALLS
     run_id = done.run.id
-    for kind in ("idea_judgment", "proposal_judgment", "paper_critique"):
+    for kind in ("case_score", "idea_judgment", "proposal_judgment", "paper_critique"):
         for judge in store.artifacts(run_id=run_id, kind=kind):
             rows = store.judgments(judge_artifact_id=judge.id)
             assert len(rows) == 1, (kind, rows)  # written once, also across the resume
@@ -106,8 +106,18 @@ async def test_every_judge_score_and_critic_decision_is_a_judgment_row_once(
             (target,) = [e.parent_id for e in store.parents(judge.id)
                          if e.relation == "derived_from"]
             assert rows[0].artifact_id == target
-    scores = [j for j in store.judgments() if j.role == "judge"]
-    assert len(scores) == 4 + 2 and all(j.score == 5.0 for j in scores)
+            assert rows[0].model == model  # every judgment names the judge's model
+    # A pairwise judgment records both cases, the one shown first as its artifact.
+    for judge in store.artifacts(run_id=run_id, kind="case_comparison"):
+        (row,) = store.judgments(judge_artifact_id=judge.id)
+        shown = [e.parent_id for e in store.parents(judge.id)]
+        assert sorted([row.artifact_id, row.other_artifact_id]) == sorted(shown)
+        assert (row.model, row.source) == (model, "model")
+    rows = [j for j in store.judgments() if j.role == "judge"]
+    scores = [j for j in rows if j.other_artifact_id is None]
+    # 4 case scores (6), 8 idea scores (6), 2 proposal scores (5); 8 comparisons
+    assert sorted(j.score for j in scores) == [5.0] * 2 + [6.0] * 12
+    assert [j.decision for j in rows if j.other_artifact_id is not None] == ["first"] * 8
     (decision,) = [j for j in store.judgments() if j.role == "critic-2"]
     # A minor revision with no revision round left is accepted; the score is P(severe).
     assert decision.decision == "accept" and decision.artifact_id == done.paper_id

@@ -58,25 +58,31 @@ async def test_a_scripted_run_records_what_each_call_waited_on(
     calls = [n for n in graph if n.kind == "call"]
     assert len(calls) == CALLS and all(n.artifact_id is not None for n in calls)
 
-    # The babble's prompts went out together: none waited on another.
-    for t in (0, 1):
-        for k in (0, 1):
-            babbled = nodes[f"call:propose/ideas/{t}#{k}"]
-            assert not [d for d in babbled.deps if d.startswith("call:")]
-            assert f"artifact:{by_key[f'propose/positive-case/{t}'].artifact_id}" in babbled.deps
-    # A judge's call depends on the idea it judges, and so on the babble that made it.
-    for t, j in itertools.product((0, 1), (0, 1)):
-        judged = _ancestors(nodes, f"call:propose/idea-score/{t}/{j}")
-        assert f"artifact:{by_key[f'propose/idea/{t}/{j}'].artifact_id}" in judged
-        assert {f"call:propose/ideas/{t}#0", f"call:propose/ideas/{t}#1"} <= judged
-        assert f"call:propose/positive-case/{t}" in judged
-    # A proposal waits on every idea's score (they decide which ideas become proposals) ...
+    # The babble's samples went out together: none waited on another; each rests on the
+    # allocation, and so on the comparisons of the positive cases.
+    allocation = f"artifact:{by_key['propose/allocation'].artifact_id}"
+    for t, s in itertools.product((0, 1), (0, 1)):
+        babbled = nodes[f"call:propose/ideas/{t}/{s}"]
+        assert not [d for d in babbled.deps if d.startswith("call:")]
+        assert allocation in babbled.deps
+        assert {"call:propose/compare/0/ab", "call:propose/compare/0/ba",
+                f"call:propose/positive-case/{t}/0"} <= _ancestors(nodes, babbled.id)
+    # A judge's call depends on the idea it judges, and so on the babble that made it (the
+    # ideas of sample 1 repeat sample 0's and were merged into them).
+    scores = [f"call:propose/idea-score/{t}/0/{j}/{k}"
+              for t, j, k in itertools.product((0, 1), (0, 1), (0, 1))]
+    for key in scores:
+        t, _, j = key.removeprefix("call:propose/idea-score/").split("/")[:3]
+        judged = _ancestors(nodes, key)
+        assert f"artifact:{by_key[f'propose/idea/{t}/0/{j}'].artifact_id}" in judged
+        assert f"call:propose/ideas/{t}/0" in judged
+        assert f"call:propose/positive-case/{t}/0" in judged
+    # A proposal waits on every idea's score (the screen decides which ideas become
+    # proposals) ...
     proposals = [n for n in calls if n.key.startswith("propose/proposal/")]
     assert len(proposals) == 2
     for proposal in proposals:
-        assert {
-            f"call:propose/idea-score/{t}/{j}" for t, j in itertools.product((0, 1), (0, 1))
-        } <= _ancestors(nodes, proposal.id)
+        assert set(scores) <= _ancestors(nodes, proposal.id)
     # ... and the execution's first call on the selection, so on every proposal's score.
     scope = _ancestors(nodes, "call:execute/scope/0")
     assert {f"call:{n.key.replace('proposal/', 'proposal-score/')}" for n in proposals} <= scope
@@ -105,12 +111,12 @@ async def test_a_scripted_run_records_what_each_call_waited_on(
         nodes, "call:writeup/critic-2/0/instance/1"
     )
 
-    # case, babble, idea score, proposal, its score, scope, plan, report, critic #1,
-    # interpretation, four sections, a critic-2 instance, the investigation
-    assert _most_calls(graph) == 16
+    # case, comparison, babble, idea score, proposal, its score, scope, plan, report,
+    # critic #1, interpretation, four sections, a critic-2 instance, the investigation
+    assert _most_calls(graph) == 17
     path = store.critical_path(summary.run.id)
     assert path.total_calls == CALLS and path.unattached_calls == 0
-    assert 1 <= path.calls <= 16 and path.duration_s > 0
+    assert 1 <= path.calls <= 17 and path.duration_s > 0
     chain = [f"call:{n.key}" if n.kind == "call" else f"artifact:{n.artifact_id}"
              for n in path.chain]
     for before, after in itertools.pairwise(chain):

@@ -47,10 +47,13 @@ def store(tmp_path: Path) -> Store:
     return Store.open(f"sqlite:///{tmp_path}/research.db")
 
 
-# Calls a complete run of `agenda(...)` makes: per topic 1 case + 2 framings + 2 idea scores,
-# then 2 proposals + 2 proposal scores; scope, plan, report, critic #1's spirit check,
-# interpretation; 4 sections, 2 critic-2 instances and 1 investigation.
-CALLS = 2 * (1 + 2 + 2) + 2 * 2 + 5 + 4 + 2 + 1
+# Calls a complete run of `agenda(...)` makes. Stage 1: per topic 2 positive cases, each
+# rubric-scored; 4 pairs of cases of the two topics, each compared in both orders (the scripted
+# judge always names the first shown: ties, so equal shares); 2 babble samples per topic, whose
+# 2 ideas repeat (merged: 2 distinct ideas per topic) x 2 screening judges; the screen keeps
+# each topic's best idea: 2 proposals + 2 proposal scores. Then scope, plan, report, critic #1's
+# spirit check, interpretation; 4 sections, 2 critic-2 instances and 1 investigation.
+CALLS = 2 * 2 + 4 + 4 * 2 + 2 * 2 + 2 * 2 * 2 + 2 + 2 + 5 + 4 + 2 + 1
 
 
 async def test_full_run_stores_every_stage_with_provenance(
@@ -64,7 +67,8 @@ async def test_full_run_stores_every_stage_with_provenance(
     assert summary.usage.calls == CALLS and summary.usage.cache_hits == 0
     kinds = Counter(a.kind for a in store.artifacts(run_id=summary.run.id))
     assert kinds == {
-        "topic": 2, "positive_case": 2, "idea_batch": 2, "idea": 4, "idea_judgment": 4,
+        "topic": 2, "positive_case": 4, "case_score": 4, "case_comparison": 8, "allocation": 1,
+        "idea_batch": 4, "idea": 8, "idea_merge": 1, "idea_judgment": 8, "idea_screen": 1,
         "proposal": 2, "proposal_judgment": 2, "selection": 1, "scope_plan": 1, "task_spec": 1,
         "experiment_plan": 1, "sandbox_run": 2, "step_log": 1, "step_report": 1,
         "experiment_claim": 1, "check_report": 1, "interpretation": 1, "decision": 1,
@@ -72,7 +76,7 @@ async def test_full_run_stores_every_stage_with_provenance(
         "paper": 1, "paper_critique": 1, "flaw_candidates": 2, "flaw_investigation": 1,
     }
     # Critic #2's review belongs to write-up (stage 3); no stage 4 is registered yet.
-    assert summary.artifacts_per_stage == {"propose": 19, "execute": 12, "writeup": 9}
+    assert summary.artifacts_per_stage == {"propose": 46, "execute": 12, "writeup": 9}
 
     # The paper reads top-down and each section links to what it summarises.
     assert summary.paper_id is not None
@@ -112,18 +116,21 @@ async def test_full_run_stores_every_stage_with_provenance(
 async def test_judge_selects_highest_scored_proposal(store: Store, team: tuple[Team, str]) -> None:
     script, model = team
 
+    def rubric(prompt: str) -> dict[str, Any]:
+        # The first topic's noise idea scores 8 and every other idea 5, so the screen keeps it
+        # and the second topic's first idea (penalty), which become the two proposals.
+        noise = "Noise" in prompt and "<topic>\nReward hacking" in prompt
+        return {"score": 8 if noise else 5, "rationale": "r"}
+
     def score(prompt: str) -> dict[str, Any]:
-        # Ideas all score 5, so the first topic's two ideas become proposals;
-        # then the proposal about noise scores 9 and the other 3.
-        if "project proposal" not in prompt:
-            return {"score": 5, "rationale": "r"}
+        # The proposal about noise scores 9 and the other 3.
         return {"score": 9 if "Noise" in prompt else 3, "rationale": "r"}
 
     def proposal(prompt: str) -> dict[str, Any]:
         title = "Noise proposal" if "Noise study" in prompt else "Penalty proposal"
         return {**_proposal(), "title": title}
 
-    script.overrides.update(Score=score, Proposal=proposal)
+    script.overrides.update(RubricScore=rubric, Score=score, Proposal=proposal)
     summary = await run_agenda(agenda(model), store=store)
     proposals = store.artifacts(run_id=summary.run.id, kind="proposal")
     status = {p.title: p.status for p in proposals}
@@ -205,7 +212,7 @@ async def test_every_idea_failing_stops_with_reason(store: Store, team: tuple[Te
     assert summary.run.status == "stopped"
     assert "no research idea survived" in (summary.run.stop_reason or "")
     batches = store.artifacts(run_id=summary.run.id, kind="idea_batch")
-    assert [b.status for b in batches] == ["failed", "failed"]
+    assert [b.status for b in batches] == ["failed"] * 4  # 2 babble samples per topic
 
 
 async def test_provider_error_fails_the_run_cleanly(store: Store, team: tuple[Team, str]) -> None:

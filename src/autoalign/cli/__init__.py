@@ -16,6 +16,7 @@ from .._text import safe_line
 from ..errors import AutoalignError
 from . import (
     _calibration,
+    _compare,
     _critics,
     _examine,
     _init,
@@ -53,6 +54,7 @@ COMMAND_MODULES = (
     _calibration,
     _critics,
     _review,
+    _compare,
     _examine,
     _worker,
     # A new command group: one module with `register(app)`, added here.

@@ -206,6 +206,55 @@ def show_artifact(artifact_id: IdArgument, db: DbOption = None) -> None:
     console.print(safe(a.content_text))
 
 
+@show_app.command("run", context_settings=NEGATIVE_IDS)
+def show_run(run_id: IdArgument, db: DbOption = None) -> None:
+    """Print a run's stage 1 funnel: how many cases, ideas (babbled, after merge, after the
+    screen), proposals and selected projects; the allocation of the idea budget with its
+    intervals; how far the judges agreed; what was merged or screened out, and why."""
+    from ..pipeline import stage1_funnel
+
+    use_db(db)
+    number = parse_id(run_id, what="run", listing="autoalign show runs")
+    with open_store() as store:
+        run = store.get_run(number)
+        funnel = stage1_funnel(store, run.id)
+    console.print(f"[bold]run {run.id}[/] {safe_line(run.name)} · {safe_line(run.status)}")
+    table = Table(title="stage 1 funnel", header_style="bold")
+    for col in ("step", "count", ""):
+        table.add_column(col, overflow="fold")
+    for row in funnel.rows:
+        table.add_row(row.step, str(row.count), safe_line(row.note))
+    console.print(table)
+    a = funnel.allocation
+    if a is not None:
+        console.print(
+            f"allocation of {a.budget} babble samples ({a.n_comparisons} comparisons, "
+            f"{a.n_human} human at weight {a.human_weight}; {a.level:.0%} bootstrap intervals):"
+        )
+        for s in a.shares:
+            console.print(f"  {safe_line(s.topic)}: {s.share:.2f} [{s.low:.2f}, {s.high:.2f}] "
+                          f"-> {s.samples} sample(s)")
+    g = funnel.agreement
+    if g is not None:
+        if g.agreed_interval is not None:
+            console.print(
+                f"judges agreed within {g.threshold:g} on {g.agreed} of {g.ideas} ideas "
+                f"(n={g.ideas}, {g.agreed_interval.level:.0%} Wilson interval "
+                f"[{g.agreed_interval.low:.2f}, {g.agreed_interval.high:.2f}]); mean spread "
+                f"{g.mean_spread or 0.0:.2f}; {g.escalated} escalated to more judges, "
+                f"{g.to_human} to a human"
+            )
+        if g.consistent_interval is not None:
+            console.print(
+                f"pairwise verdicts named the same case in both orders for {g.consistent} of "
+                f"{g.pairs} pairs (n={g.pairs}, [{g.consistent_interval.low:.2f}, "
+                f"{g.consistent_interval.high:.2f}]); the rest counted as ties"
+            )
+    for d in funnel.dropped:
+        console.print(f"  {d.status}: idea {d.idea_id} {safe_line(d.title)}: "
+                      f"{safe_line(d.reason)}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the `show` group to `app`."""
     app.add_typer(show_app, name="show")

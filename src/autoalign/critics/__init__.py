@@ -52,6 +52,7 @@ from ._judges import (
     Share,
     allocate,
     disagreement,
+    majority_spread,
     read_swapped,
     strengths,
 )
@@ -152,6 +153,7 @@ __all__ = [
     "list_critics",
     "load_step_runs",
     "locate",
+    "majority_spread",
     "read_swapped",
     "record_findings",
     "register_critic",

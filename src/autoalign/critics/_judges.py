@@ -9,6 +9,8 @@ cached and resumed like any step) and hand the answers to these functions.
 - **Pairwise comparisons** (`PairwiseChoice`): a judge sees two items and names the better one.
   Judges favour a position, so every pair is asked in both orders; `read_swapped` counts a
   verdict that follows the position rather than the item as a tie.
+- **Settling a disagreement** (`majority_spread`): after more judges were asked, the judges
+  agree when a strict majority of them lies within the threshold.
 - **Bradley-Terry aggregation** (`allocate`): comparisons (from model judges, and from humans
   with a configurable weight) are fitted with the `choix` library into each item's strength, and
   strengths into shares (e.g. of an idea budget across topics), each with a percentile-bootstrap
@@ -211,6 +213,18 @@ def disagreement(scores: Sequence[float]) -> float:
     return max(finite) - min(finite) if len(finite) >= 2 else 0.0
 
 
+def majority_spread(scores: Sequence[float]) -> float:
+    """The spread (max - min) of the tightest strict majority of `scores` (0 for fewer than
+    two): how far apart the judges who agree most are. Adding judges can only widen
+    `disagreement`; this narrows when the added judges side with one camp, so it tells whether
+    asking more judges settled a disagreement (an outlier outvoted) or not."""
+    finite = sorted(s for s in scores if math.isfinite(s))
+    if len(finite) < 2:
+        return 0.0
+    size = len(finite) // 2 + 1
+    return min(finite[k + size - 1] - finite[k] for k in range(len(finite) - size + 1))
+
+
 __all__ = [
     "Allocation",
     "Choice",
@@ -220,6 +234,7 @@ __all__ = [
     "Share",
     "allocate",
     "disagreement",
+    "majority_spread",
     "read_swapped",
     "strengths",
 ]

@@ -6,7 +6,7 @@ server via `base_url`), `anthropic:<model>`, and `scripted:<name>` for tests.
 """
 
 from . import anthropic, local, openai, scripted  # noqa: F401  (importing registers them)
-from ._client import CallEvent, CallWatcher, ModelClient, Reply
+from ._client import CallEvent, CallWatcher, ModelClient, Reply, sample_seed
 from ._config import Budget, ModelsConfig, Price, ProviderConfig, SamplingConfig
 from ._ledger import CallLedger
 from ._observe import CALL_OBSERVER, CallObserver
@@ -31,5 +31,6 @@ __all__ = [
     "delimit",
     "known_providers",
     "register_script",
+    "sample_seed",
     "warm_models",
 ]

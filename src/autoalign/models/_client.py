@@ -52,6 +52,19 @@ R = TypeVar("R")
 P = ParamSpec("P")
 
 
+SEED_MODULUS = 2**31
+"""Sample seeds stay below it: providers take 32-bit seeds (llama.cpp's is unsigned)."""
+
+
+def sample_seed(seed: int, sample: int) -> int:
+    """The seed of sample `sample` of a repeated prompt under the client seed `seed`: distinct
+    for distinct samples (below `SEED_MODULUS` apart), and new when the client's seed is (a
+    stage re-run)."""
+    if sample < 0:
+        raise ValueError(f"a sample number is 0 or more, got {sample}")
+    return (seed + 7_919 * (sample + 1)) % SEED_MODULUS
+
+
 @dataclass(frozen=True, kw_only=True)
 class Reply(Generic[T]):
     """What one `ModelClient.ask` produced, and what it cost.
@@ -167,6 +180,8 @@ class _Request(Generic[T]):
     key: str
     tools: tuple[Tool[None], ...] = ()
     max_requests: int = 1
+    seed: int = 0
+    """The seed sent with the request and in its cache key."""
 
 
 @dataclass(frozen=True)
@@ -265,6 +280,7 @@ class ModelClient:
         tools: Sequence[Tool[None]] = (),
         max_requests: int = 8,
         model: str | None = None,
+        sample: int | None = None,
     ) -> Reply[T]:
         """Ask the model playing `role` for an `output_type`.
 
@@ -284,6 +300,9 @@ class ModelClient:
                 reply is invalid (`reply.ok` False), not an error.
             model: a `provider:model` id to ask instead of the role's (e.g. one of several
                 critic-2 models); the call is still booked to `role`.
+            sample: the sample number of a repeated prompt. Asks that differ only in it are
+                independent samples, not one cached answer: the seed sent (and in the cache
+                key) is `sample_seed(client seed, sample)`. None: the client's seed.
 
         Returns:
             The reply; `reply.ok` is False when the output never validated (that failure is
@@ -305,6 +324,7 @@ class ModelClient:
         provider = get_provider(ref.provider, model_id=model_id)
         sampling = sampling or self._config.sampling
         adapter, schema, schema_json = _output_adapter(output_type)
+        seed = self._seed if sample is None else sample_seed(self._seed, sample)
         key = make_cache_key(
             schema_json=schema_json,
             model_id=ref.id,
@@ -312,7 +332,7 @@ class ModelClient:
             prompt=prompt,
             output_schema=schema,
             sampling=sampling,
-            seed=self._seed,
+            seed=seed,
             tools=[
                 {
                     "name": t.tool_def.name,
@@ -336,6 +356,7 @@ class ModelClient:
             key=key,
             tools=tuple(tools),
             max_requests=max_requests,
+            seed=seed,
         )
         observer = CALL_OBSERVER.get()  # the runtime records what this call waited on
         token = observer.issued(step_key) if observer is not None else None
@@ -419,7 +440,7 @@ class ModelClient:
                         "instructions": req.instructions,
                         "prompt": req.prompt,
                         "sampling": req.sampling.model_dump(mode="json"),
-                        "seed": self._seed,
+                        "seed": req.seed,
                     },
                     raw=outcome.raw,
                     output=(
@@ -738,7 +759,7 @@ class ModelClient:
         settings: ModelSettings = {
             "temperature": sampling.temperature,
             "max_tokens": sampling.max_tokens,
-            "seed": self._seed,
+            "seed": req.seed,
         }
         if sampling.top_p is not None:
             settings["top_p"] = sampling.top_p
@@ -765,7 +786,7 @@ class ModelClient:
                             instructions=req.instructions,
                             prompt=req.prompt,
                             sampling=sampling,
-                            seed=self._seed,
+                            seed=req.seed,
                             output_retries=self._config.output_retries,
                             messages=messages,
                         )

@@ -8,6 +8,7 @@ can be resumed at any step and one stage can be re-run alone.
 from ..runtime import NullProgress, ProgressSink
 from ._catalog import check_catalogs
 from ._divergence import DivergenceContent, Scrutiny, scrutiny_for
+from ._funnel import Agreement, Funnel, FunnelRow, ScreenedOut, stage1_funnel
 from ._orchestrator import ROLES, STAGES, RunSummary, run_agenda, run_agenda_sync
 from .paper import Link, PaperPart, PaperView, ParagraphLink, ParagraphView, read_paper
 from .writeup import SECTIONS
@@ -16,7 +17,10 @@ __all__ = [
     "ROLES",
     "SECTIONS",
     "STAGES",
+    "Agreement",
     "DivergenceContent",
+    "Funnel",
+    "FunnelRow",
     "Link",
     "NullProgress",
     "PaperPart",
@@ -25,10 +29,12 @@ __all__ = [
     "ParagraphView",
     "ProgressSink",
     "RunSummary",
+    "ScreenedOut",
     "Scrutiny",
     "check_catalogs",
     "read_paper",
     "run_agenda",
     "run_agenda_sync",
     "scrutiny_for",
+    "stage1_funnel",
 ]

@@ -399,7 +399,9 @@ def _decision_records(r: StepResult[Critic2Report], paper: StepResult[PaperConte
     return Findings(
         about=paper.id,
         verdict=Verdict(role=Role.CRITIC_2, score=report.severe_flaw_probability,
-                        decision=decision.value, rationale=report.rule),
+                        decision=decision.value, rationale=report.rule,
+                        # decided by rule from its instances' replies: their models
+                        model=", ".join(sorted({i.model for i in report.instances}))[:200] or None),
         statuses=[StatusChange(artifact_id=paper.id, status=PAPER_STATUS[decision],
                                reason=f"critic-2 decision: {decision} ({report.rule})")],
         reviews=[f"critic-2 escalates: {report.rule}"]

@@ -23,6 +23,10 @@ class PositiveCase(BaseModel):
     key_questions: list[Short] = Field(
         min_length=1, max_length=2, description="Open questions research could answer."
     )
+    cites: list[int] = Field(
+        default_factory=list, max_length=3,
+        description="Ids of the database artifacts shown above that the case rests on.",
+    )
 
 
 class Idea(BaseModel):

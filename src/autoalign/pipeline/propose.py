@@ -1,4 +1,6 @@
-"""Stage 1, propose: topics → positive cases → ideas → judged ideas → proposals → one selection."""
+"""Stage 1, propose: topics → positive cases → allocation → ideas → screen → proposals → one
+selection. Topics and ideas are `_topics` and `_ideas`; this module turns the screened ideas into
+proposals and selects one."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from ..runtime import (
     stage,
 )
 from ..vocabulary import Kind, Relation, Role, Stage, Status
-from ._schemas import Idea, IdeaList, PositiveCase, Proposal, Score, Selection
+from ._ideas import screen_ideas
+from ._schemas import Idea, Proposal, Score, Selection
 
 STAGE = Stage.PROPOSE
 
@@ -28,103 +31,8 @@ _JUDGE = (
 )
 
 
-_FRAMINGS = (
-    "Propose {n} distinct, concrete research ideas on this topic.",
-    "Take the view of a skeptic of the mainstream approach to this topic. "
-    "Propose {n} research ideas that test its weakest assumptions.",
-    "Propose {n} research ideas on this topic that are cheap and fast to run.",
-)
-"""Differently framed babble prompts: variance in generation, pruned later by the judge."""
-
-
-def _merge_ideas(lists: list[IdeaList], n: int) -> IdeaList:
-    """Interleave the framings' ideas, drop repeated titles, keep the first `n`."""
-    seen: set[str] = set()
-    merged = []
-    for rank in range(max(len(lst.ideas) for lst in lists)):
-        for lst in lists:
-            if rank < len(lst.ideas) and lst.ideas[rank].title.casefold() not in seen:
-                seen.add(lst.ideas[rank].title.casefold())
-                merged.append(lst.ideas[rank])
-    return IdeaList(ideas=merged[:n])
-
-
-def _bullets(items: list[str]) -> str:
-    return "\n".join(f"- {item}" for item in items)
-
-
 Scored = tuple[StepResult[Idea], float, int]
-"""An idea, its judge score, and the id of the judgment artifact that gave it."""
-
-
-async def _topic_branch(ctx: StageContext, index: int) -> list[Scored]:
-    """Positive case, ideas and their scores for one topic; returns (idea, score, judgment)."""
-    topic = ctx.record(
-        key=f"agenda/topic/{index}",
-        kind=Kind.TOPIC,
-        stage=STAGE,
-        title=ctx.agenda.topics[index].name,
-        content=ctx.agenda.topics[index],
-        render=lambda t: f"{t.name}\n\n{t.description}".strip(),
-        parents=[],
-    )
-    topic_text = delimit("topic", topic.text)
-    case = await ctx.step(
-        key=f"propose/positive-case/{index}",
-        kind=Kind.POSITIVE_CASE,
-        stage=STAGE,
-        role=Role.PROPOSER,
-        output_type=PositiveCase,
-        instructions=_PROPOSER,
-        prompt=f"Make the strongest honest case for more research on this topic.\n{topic_text}",
-        parents=[topic.id],
-        render=lambda o: f"{o.case}\n\nKey questions:\n{_bullets(o.key_questions)}",
-    )
-    n = ctx.agenda.pipeline.ideas_per_topic
-    case_text = delimit("case", case.text) if case.ok else ""
-    framings = _FRAMINGS[: ctx.agenda.pipeline.idea_framings]
-    batch = await ctx.babble(
-        key=f"propose/ideas/{index}",
-        kind=Kind.IDEA_BATCH,
-        stage=STAGE,
-        role=Role.PROPOSER,
-        output_type=IdeaList,
-        instructions=_PROPOSER,
-        prompts=[f.format(n=n) + f"\n{topic_text}\n{case_text}" for f in framings],
-        parents=[topic.id, (case.id, Relation.CONTEXT)],
-        merge=lambda lists: _merge_ideas(lists, n),
-        render=lambda o: "\n\n".join(f"{i.title}: {i.summary}" for i in o.ideas),
-    )
-    if batch.output is None:
-        return []
-    ideas = [
-        ctx.record(
-            key=f"propose/idea/{index}/{j}",
-            kind=Kind.IDEA,
-            stage=STAGE,
-            title=idea.title,
-            content=idea,
-            render=lambda i: f"{i.title}\n\n{i.summary}",
-            parents=[batch.id],
-        )
-        for j, idea in enumerate(batch.output.ideas[:n])
-    ]
-
-    async def score(j: int, idea: StepResult[Idea]) -> Scored | None:
-        judged = await _judge(
-            ctx,
-            key=f"propose/idea-score/{index}/{j}",
-            kind=Kind.IDEA_JUDGMENT,
-            target=idea,
-            prompt=(
-                "Score this research idea for how much it would advance alignment, from 1 to 10."
-                f"\n{topic_text}\n{delimit('idea', idea.text)}"
-            ),
-        )
-        return None if judged is None else (idea, judged[0], judged[1])
-
-    results = await fan_out([score(j, idea) for j, idea in enumerate(ideas)])
-    return [r for r in results if r is not None]
+"""A screened idea, its score, and the id of the record that ranked it (the screen)."""
 
 
 async def _judge(
@@ -163,19 +71,33 @@ def _no_inputs(ctx: StageContext) -> None:
 
 @stage(STAGE, order=10, inputs=_no_inputs)
 async def run(ctx: StageContext, inputs: None = None) -> StepResult[Selection]:
-    """Babble ideas per topic, judge them, turn the best into proposals and select one."""
+    """Topics and ideas (`_ideas.screen_ideas`), then the screened ideas' proposals and the
+    selection."""
     del inputs
-    topics = ctx.agenda.topics
-    ctx.progress.stage(STAGE, len(topics) * (3 + 2 * ctx.agenda.pipeline.ideas_per_topic) + 5)
-    branches = await fan_out([_topic_branch(ctx, i) for i in range(len(topics))])
-    scored = [item for branch in branches for item in branch]
+    p = ctx.agenda.pipeline
+    topics = len(ctx.agenda.topics)
+    ideas = p.idea_framings * topics * p.ideas_per_topic
+    ctx.progress.stage(
+        STAGE,
+        topics * (2 * p.cases_per_topic + 1) + 2 * p.case_pairs + 3 + p.idea_framings * topics
+        + ideas * (1 + p.screen_judges) + 2 * p.proposals + 1,
+    )
+    # The seam: screened ideas in, proposals and the selection out.
+    screened = await screen_ideas(ctx)
+    return await _propose_and_select(
+        ctx, [(c.idea, c.score, c.screen_id) for c in screened]
+    )
+
+
+async def _propose_and_select(ctx: StageContext, scored: list[Scored]) -> StepResult[Selection]:
+    """Turn the best screened ideas into proposals, judge them and select one."""
     if not scored:
         raise NothingToDoError("no research idea survived: every idea or its scoring failed")
     # Stable: ties keep agenda order, so a resumed run picks the same ideas.
     best = sorted(scored, key=lambda item: -item[1])[: ctx.agenda.pipeline.proposals]
     # Which ideas become proposals depends on every score: a proposal derives from its idea
-    # and has the judgments that ranked it as context.
-    ranking = [(judgment, Relation.CONTEXT) for _, _, judgment in scored]
+    # and has the screen that ranked it as context.
+    ranking = [(judgment, Relation.CONTEXT) for judgment in dict.fromkeys(j for _, _, j in scored)]
 
     async def propose_and_judge(
         idea: StepResult[Idea],

@@ -93,6 +93,12 @@ class Verdict:
     score: float | None = None
     decision: str | None = None
     rationale: str = ""
+    other: int | None = None
+    """For a pairwise verdict: the second item shown (the `Findings.about` was shown first);
+    `decision` then says which was better (`first`, `second`, `tie`)."""
+    model: str | None = None
+    """The model(s) behind a verdict recorded without a model call of its own (e.g. critic
+    #2's report, decided from its instances' replies); None: the judge artifact's model."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -297,6 +303,8 @@ class StageContext:
                 score=found.verdict.score,
                 decision=found.verdict.decision,
                 rationale=found.verdict.rationale,
+                model=found.verdict.model or result.artifact.model,
+                other_artifact_id=found.verdict.other,
             )
         if found.claims:
             store.add_claims(
@@ -339,8 +347,12 @@ class StageContext:
         refine: Callable[[T], T] | None = None,
         links: Callable[[T], Sequence[Parent]] | None = None,
         model: str | None = None,
+        sample: int | None = None,
     ) -> StepResult[T]:
         """Run a step once and store its artifact (status `ok`, or `failed` with the raw reply).
+
+        `sample` numbers the samples of a repeated prompt (`ModelClient.ask`): steps that ask
+        the same prompt with different samples get independent answers, not one cached reply.
 
         A step any of whose `needs` has no valid output is skipped (nothing is stored or asked).
         `tools` are offered to the model (see `ModelClient.ask`); what they write to the store
@@ -361,6 +373,7 @@ class StageContext:
                 reply = await self.client.ask(
                     role, output_type, instructions=instructions, prompt=info.prompt,
                     step_key=key, tools=tools, max_requests=max_requests, model=model,
+                    sample=sample,
                 )
             done = self._store_outcome(
                 info=info, calls=calls.waits,
@@ -592,6 +605,8 @@ async def fan_out(coros: Sequence[Coroutine[Any, Any, R]]) -> list[R]:
     at once, and so does cancelling `fan_out` itself. The model client's per-provider semaphores
     bound the real concurrency.
     """
+    if not coros:
+        return []
     tasks = [asyncio.ensure_future(c) for c in coros]
     try:
         done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)

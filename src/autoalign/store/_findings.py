@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ..errors import DataError
-from ..vocabulary import ClaimSource
+from ..vocabulary import ClaimSource, JudgmentSource
 from ._records import (
     ClaimRecord,
     FlawRecord,
@@ -19,6 +19,7 @@ from ._schema import (
     Claim,
     Flaw,
     Judgment,
+    ProvenanceEdge,
     ReviewRequest,
 )
 from ._session import StoreBase
@@ -159,7 +160,23 @@ class FindingsMixin(StoreBase):
         decision: str | None = None,
         rationale: str = "",
         judge_artifact_id: int | None = None,
+        model: str | None = None,
+        other_artifact_id: int | None = None,
+        source: JudgmentSource = JudgmentSource.MODEL,
+        reviewer: str | None = None,
     ) -> JudgmentRecord:
+        """Store one judgment. A pairwise judgment names its second item (`other_artifact_id`;
+        `artifact_id` was shown first) and says which was better in `decision` (`first`,
+        `second`, `tie`). A model's judgment names its `model`; a human's, its `reviewer`.
+
+        Raises:
+            DataError: a human judgment without a reviewer, or a pairwise one of an item with
+                itself.
+        """
+        if source == JudgmentSource.HUMAN and not (reviewer or "").strip():
+            raise DataError(f"a human judgment of artifact {artifact_id} needs a reviewer name")
+        if other_artifact_id == artifact_id:
+            raise DataError(f"a pairwise judgment compares artifact {artifact_id} with itself")
         with self._write() as s:
             row = Judgment(
                 artifact_id=artifact_id,
@@ -168,20 +185,79 @@ class FindingsMixin(StoreBase):
                 score=score,
                 decision=decision,
                 rationale=rationale,
+                model=model,
+                other_artifact_id=other_artifact_id,
+                source=source.value,
+                reviewer=reviewer,
             )
             s.add(row)
             s.flush()
             return _judgment(row)
 
-    def judgments(self, *, artifact_id: int | None = None, judge_artifact_id: int | None = None
-                  ) -> list[JudgmentRecord]:
+    def judgments(
+        self,
+        *,
+        artifact_id: int | None = None,
+        judge_artifact_id: int | None = None,
+        source: JudgmentSource | None = None,
+    ) -> list[JudgmentRecord]:
+        """Judgments matching every filter given, oldest first. `artifact_id` matches either
+        item of a pairwise judgment."""
         query = select(Judgment).order_by(Judgment.id)
         if artifact_id is not None:
-            query = query.where(Judgment.artifact_id == artifact_id)
+            query = query.where(
+                (Judgment.artifact_id == artifact_id)
+                | (Judgment.other_artifact_id == artifact_id)
+            )
         if judge_artifact_id is not None:
             query = query.where(Judgment.judge_artifact_id == judge_artifact_id)
+        if source is not None:
+            query = query.where(Judgment.source == source.value)
         with self._read() as s:
             return [_judgment(r) for r in s.scalars(query)]
+
+    def pairwise_judgments(
+        self, *, kind: str, source: JudgmentSource | None = None
+    ) -> list[JudgmentRecord]:
+        """Pairwise judgments whose first item is an artifact of `kind` (e.g. every human
+        comparison of positive cases), oldest first."""
+        query = (
+            select(Judgment)
+            .join(Artifact, Artifact.id == Judgment.artifact_id)
+            .where(Judgment.other_artifact_id.is_not(None), Artifact.kind == kind)
+            .order_by(Judgment.id)
+        )
+        if source is not None:
+            query = query.where(Judgment.source == source.value)
+        with self._read() as s:
+            return [_judgment(r) for r in s.scalars(query)]
+
+    def existing_ids(self, ids: Sequence[int]) -> set[int]:
+        """Which of `ids` are artifacts in the database (for checking cited ids)."""
+        wanted = sorted({int(i) for i in ids})
+        found: set[int] = set()
+        with self._read() as s:
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start:start + _CHUNK]
+                found.update(s.scalars(select(Artifact.id).where(Artifact.id.in_(chunk))))
+        return found
+
+    def topic_names(self, ids: Sequence[int]) -> dict[int, str]:
+        """The topic each of `ids` derives from directly (a positive case's topic), by name;
+        ids without a topic parent are left out."""
+        wanted = sorted({int(i) for i in ids})
+        names: dict[int, str] = {}
+        with self._read() as s:
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start:start + _CHUNK]
+                rows = s.execute(
+                    select(ProvenanceEdge.child_id, Artifact.title)
+                    .join(Artifact, Artifact.id == ProvenanceEdge.parent_id)
+                    .where(ProvenanceEdge.child_id.in_(chunk), Artifact.kind == "topic")
+                )
+                for child, title in rows:
+                    names.setdefault(int(child), title or "")
+        return names
 
     def add_claims(
         self,
@@ -328,4 +404,9 @@ def _judgment(row: Judgment) -> JudgmentRecord:
         score=row.score,
         decision=row.decision,
         rationale=row.rationale,
+        model=row.model,
+        other_artifact_id=row.other_artifact_id,
+        source=row.source or JudgmentSource.MODEL.value,
+        reviewer=row.reviewer,
+        created_at=row.created_at,
     )

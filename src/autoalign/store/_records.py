@@ -273,6 +273,15 @@ class JudgmentRecord:
     score: float | None
     decision: str | None
     rationale: str
+    model: str | None = None
+    """The judge's `provider:model` (None for a human)."""
+    other_artifact_id: int | None = None
+    """A pairwise judgment's second item (`artifact_id` was shown first)."""
+    source: str = "model"
+    """`model` or `human`."""
+    reviewer: str | None = None
+    """A human judge's name."""
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -283,6 +283,19 @@ class Judgment(Base):
     decision: Mapped[str | None] = mapped_column(String(30), nullable=True)
     rationale: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """The judge's `provider:model` (None for a human)."""
+    other_artifact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("artifacts.id", name="fk_judgments_other_artifact_id"), nullable=True,
+        index=True,
+    )
+    """A pairwise judgment's second item, in the order shown (`artifact_id` is the first)."""
+    source: Mapped[str] = mapped_column(
+        String(20), default="model", server_default="model", index=True
+    )
+    """`model` or `human` (`JudgmentSource`)."""
+    reviewer: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """Who judged, for a human judgment."""
 
 
 class Claim(Base):

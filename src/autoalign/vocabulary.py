@@ -103,6 +103,16 @@ class Kind(StrEnum):
     """One section of an imported paper, split at its headings."""
     IMPORTED_LOG = "imported_log"
     """An experiment log given with an imported paper, and the numbers read from it."""
+    PROPOSAL_CRITIQUE = "proposal_critique"
+    """A shallow critique of a proposal draft (local validity, needs for expansion); the
+    revision it asks for derives from it."""
+    PORTFOLIO = "portfolio"
+    """A judge's look at the selected projects together: bundles and information screens."""
+    BUNDLE = "bundle"
+    """Selected projects worth running together (common assets, one question)."""
+    INFORMATION_SCREEN = "information_screen"
+    """Two selected projects kept from reading each other's artifacts (`information_screens`);
+    status `lifted` once a human lifted it."""
 
 
 class Status(StrEnum):
@@ -136,6 +146,8 @@ class Status(StrEnum):
     TAINTED = "tainted"
     """An artifact built (transitively) from a `flawed` one: not to be trusted until re-examined.
     The event's reason names the flaw, the review and the reviewer."""
+    LIFTED = "lifted"
+    """An information screen a human lifted after an appeal (the reason names the review)."""
 
 
 class ReviewDecision(StrEnum):
@@ -209,6 +221,8 @@ class Relation(StrEnum):
     """A paper section summarises the parent."""
     CONTAINS = "contains"
     """A paper contains the parent section."""
+    REVISES = "revises"
+    """The child is a revised version of the parent (a proposal revised after critique)."""
 
 
 class ClaimSource(StrEnum):

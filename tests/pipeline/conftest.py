@@ -34,14 +34,13 @@ ANSWERS: dict[str, Any] = {
         ]
     },
     "Score": {"score": 5, "rationale": "Plausible."},
-    "Proposal": lambda prompt: {
-        # Distinct per idea, so the two proposals are judged by distinct prompts.
-        "title": "Proposal on " + prompt.split("<idea>\n", 1)[-1].split("\n", 1)[0],
-        "research_question": "Does a penalty reduce hacking?",
-        "motivation": "Hacking is common.",
-        "writing_task": "Survey the arguments.",
-        "expected_outcome": "A clear argument.",
+    # -- detailed proposals, critique and revision, judges, bundles and screens (stage 1)
+    "DetailedProposal": lambda prompt: detailed_proposal(prompt),
+    "ProposalCritique": {
+        "issues": ["The controls are not named."], "expansions": ["Name the seeds."],
     },
+    "RubricScore": {"score": 5, "rationale": "Sound enough."},
+    "Portfolio": {"bundles": [], "screens": []},
     "ScopePlan": {
         "candidates": [
             {
@@ -96,6 +95,33 @@ ANSWERS: dict[str, Any] = {
         "summary": "Mostly faithful.",
     },
 }
+
+
+def detailed_proposal(prompt: str, **extra: Any) -> dict[str, Any]:
+    """A proposal with every section; its title is distinct per idea (so the proposals are
+    judged by distinct prompts) and kept by a revision."""
+    if "<idea>\n" in prompt:
+        title = "Proposal on " + prompt.split("<idea>\n", 1)[1].split("\n", 1)[0]
+    else:  # a revision: the draft's title is the first line of the proposal shown
+        title = prompt.split("<proposal>\n", 1)[-1].split("\n", 1)[0]
+    return {
+        "title": title[:120],
+        "research_question": "Does a penalty reduce hacking?",
+        "motivation": "Hacking is common.",
+        "writing_task": "Survey the arguments.",
+        "expected_outcome": "A clear argument.",
+        "research_questions": ["Does a repeat penalty cut hacking?"],
+        "related_work": [],
+        "steps": [
+            {"kind": "empirical", "description": "Run the penalty on the testbed."},
+            {"kind": "conceptual", "description": "Relate it to reward misspecification."},
+        ],
+        "more_ambitious": "Sweep penalty strengths.",
+        "less_ambitious": "One penalty, two seeds.",
+        "trajectories": ["If it helps, sweep strengths."],
+        "estimate": {"calls": 20, "tokens": 20000, "sandbox_seconds": 60},
+        **extra,
+    }
 
 
 def prompt_of(messages: list[ModelMessage]) -> str:

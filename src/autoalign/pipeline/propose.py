@@ -7,14 +7,14 @@ from ..runtime import (
     Findings,
     NothingToDoError,
     StageContext,
-    StatusChange,
     StepResult,
     Verdict,
     fan_out,
     stage,
 )
-from ..vocabulary import Kind, Relation, Role, Stage, Status
+from ..vocabulary import Kind, Relation, Role, Stage
 from ._schemas import Idea, IdeaList, PositiveCase, Proposal, Score, Selection
+from ._select import select_projects
 
 STAGE = Stage.PROPOSE
 
@@ -175,88 +175,12 @@ async def run(ctx: StageContext, inputs: None = None) -> StepResult[Selection]:
     best = sorted(scored, key=lambda item: -item[1])[: ctx.agenda.pipeline.proposals]
     # Which ideas become proposals depends on every score: a proposal derives from its idea
     # and has the judgments that ranked it as context.
-    ranking = [(judgment, Relation.CONTEXT) for _, _, judgment in scored]
-
-    async def propose_and_judge(
-        idea: StepResult[Idea],
-    ) -> tuple[StepResult[Proposal], float, int] | None:
-        suffix = idea.key.removeprefix("propose/idea/")
-        proposal = await ctx.step(
-            key=f"propose/proposal/{suffix}",
-            kind=Kind.PROPOSAL,
-            stage=STAGE,
-            role=Role.PROPOSER,
-            output_type=Proposal,
-            instructions=_PROPOSER,
-            prompt=(
-                "Turn this idea into a project proposal whose first step is an experiment on "
-                "a testbed."
-                f"\n{delimit('idea', idea.text)}"
-            ),
-            parents=[idea.id, *ranking],
-            title=lambda o: o.title,
-            render=lambda o: (
-                f"{o.title}\n\nQuestion: {o.research_question}\n\nMotivation: {o.motivation}\n\n"
-                f"Writing task: {o.writing_task}\n\nExpected outcome: {o.expected_outcome}"
-            ),
-        )
-        if not proposal.ok:
-            return None
-        judged = await _judge(
-            ctx,
-            key=f"propose/proposal-score/{suffix}",
-            kind=Kind.PROPOSAL_JUDGMENT,
-            target=proposal,
-            prompt=(
-                "Score this project proposal from 1 to 10 for promise, cost and importance to a "
-                f"safety case.\n{delimit('proposal', proposal.text)}"
-            ),
-        )
-        return None if judged is None else (proposal, judged[0], judged[1])
-
-    judged = [
-        r for r in await fan_out([propose_and_judge(i) for i, _, _ in best]) if r is not None
-    ]
-    if not judged:
-        raise NothingToDoError("no proposal survived: every proposal or its judging failed")
-    chosen, chosen_score, _ = max(judged, key=lambda item: item[1])
-
-    chosen_title = chosen.artifact.title if chosen.artifact else None
-
-    def statuses(selection: StepResult[Selection]) -> Findings | None:
-        # From the stored selection, so a resumed run keeps the choice it made.
-        if selection.output is None:
-            return None
-        picked = selection.output.proposal_id
-        return Findings(
-            about=picked,
-            statuses=[
-                StatusChange(
-                    artifact_id=p.id,
-                    status=Status.SELECTED if p.id == picked else Status.NOT_SELECTED,
-                    reason="judge scores",
-                )
-                for p, _, _ in judged
-            ],
-        )
-
-    return ctx.record(
-        key="propose/selection",
-        kind=Kind.SELECTION,
-        stage=STAGE,
-        title=chosen_title,
-        content=Selection(proposal_id=chosen.id, scores={str(p.id): s for p, s, _ in judged}),
-        render=lambda s: (
-            f"Selected proposal {s.proposal_id} ({chosen_title}) with judge score "
-            f"{chosen_score:g} out of {len(judged)} judged proposals."
-        ),
-        parents=[
-            chosen.id,
-            *[(p.id, Relation.CONTEXT) for p, _, _ in judged if p.id != chosen.id],
-            *[(judgment, Relation.CONTEXT) for _, _, judgment in judged],
-        ],
-        findings=statuses,
+    selection = await select_projects(
+        ctx, [idea for idea, _, _ in best], [judgment for _, _, judgment in scored]
     )
+    if selection is None:
+        raise NothingToDoError("no proposal survived: every proposal or its judging failed")
+    return selection
 
 
 __all__ = ["STAGE", "run"]

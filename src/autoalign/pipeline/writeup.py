@@ -92,27 +92,45 @@ class Executed:
     proposal: StepResult[Proposal]
     log: StepResult[ProjectLog]
     interpretation: StepResult[RoundInterpretation] | None
+    prefix: str = ""
+    """The project's part of the step keys (`p1/` for project 1, empty for project 0): the
+    paper's keys get it too (`writeup/p1/appendix`)."""
 
 
-def executed_research(ctx: StageContext) -> Executed:
-    """The run's latest valid research log (the execute stage's last), with the proposal it
-    executed and its last valid interpretation."""
-    log = ctx.latest(Kind.RESEARCH_LOG, ProjectLog, status=Status.OK)
-    if log is None or log.output is None:
+def _round_of(key: str) -> str:
+    """The stage re-run suffix of a step key (`@2`), or '' for the run's own steps."""
+    return key[key.index("@"):] if "@" in key else ""
+
+
+def executed_research(ctx: StageContext) -> list[Executed]:
+    """Every valid research log of the execute stage's latest round (one per project), each
+    with the proposal it executed and its last valid interpretation."""
+    logs = ctx.store.artifacts(run_id=ctx.run.id, kind=Kind.RESEARCH_LOG)
+    latest = _round_of(logs[-1].step_key or "") if logs else ""
+    found = []
+    for art in logs:
+        key = art.step_key or ""
+        if art.status != Status.OK or _round_of(key) != latest:
+            continue
+        log = ctx.typed(art, ProjectLog)
+        assert log.output is not None
+        interpretations = [
+            ctx.typed(a, RoundInterpretation)
+            for a in ctx.store.artifacts(ids=log.output.interpretations)
+        ]
+        usable = [i for i in interpretations if i.ok]
+        found.append(Executed(
+            proposal=ctx.typed(ctx.store.artifact(log.output.proposal), Proposal),
+            log=log,
+            interpretation=usable[-1] if usable else None,
+            prefix=key.split("@")[0].removeprefix("execute/").removesuffix("research-log"),
+        ))
+    if not found:
         raise NothingToDoError(
             f"run {ctx.run.id} has no valid research log to write up: no step of the execute "
             "stage gave a usable result (see its failed and unusable steps)"
         )
-    interpretations = [
-        ctx.typed(a, RoundInterpretation)
-        for a in ctx.store.artifacts(ids=log.output.interpretations)
-    ]
-    usable = [i for i in interpretations if i.ok]
-    return Executed(
-        proposal=ctx.typed(ctx.store.artifact(log.output.proposal), Proposal),
-        log=log,
-        interpretation=usable[-1] if usable else None,
-    )
+    return found
 
 
 def _section(o: Section) -> str:
@@ -211,13 +229,18 @@ def _review(
 
 
 @stage(STAGE, order=30, inputs=executed_research)
-async def run(ctx: StageContext, done: Executed) -> StepResult[PaperCritique]:
-    """Write the paper for one executed research step, then have critic #2 review it."""
-    ctx.progress.stage(STAGE, 6)
+async def run(ctx: StageContext, executed: list[Executed]) -> list[StepResult[PaperCritique]]:
+    """Write one paper per executed project, in turn, each with its own step keys."""
+    ctx.progress.stage(STAGE, 6 * len(executed))
+    return [await _write_one(ctx, done, done.prefix) for done in executed]
+
+
+async def _write_one(ctx: StageContext, done: Executed, prefix: str) -> StepResult[PaperCritique]:
+    """Write the paper for one executed project, then have critic #2 review it."""
     log_parts = [done.log]
     material = delimit(Kind.RESEARCH_LOG, done.log.text)
     appendix = await ctx.step(
-        key="writeup/appendix",
+        key=f"writeup/{prefix}appendix",
         kind=Kind.APPENDIX,
         stage=STAGE,
         role=Role.SUMMARIZER,
@@ -230,7 +253,7 @@ async def run(ctx: StageContext, done: Executed) -> StepResult[PaperCritique]:
     )
     interpretation = done.interpretation if done.interpretation and done.interpretation.ok else None
     main = await ctx.step(
-        key="writeup/main_text",
+        key=f"writeup/{prefix}main_text",
         kind=Kind.MAIN_TEXT,
         stage=STAGE,
         role=Role.SUMMARIZER,
@@ -249,7 +272,7 @@ async def run(ctx: StageContext, done: Executed) -> StepResult[PaperCritique]:
         needs=[appendix],
     )
     intro = await ctx.step(
-        key="writeup/introduction",
+        key=f"writeup/{prefix}introduction",
         kind=Kind.INTRODUCTION,
         stage=STAGE,
         role=Role.SUMMARIZER,
@@ -267,7 +290,7 @@ async def run(ctx: StageContext, done: Executed) -> StepResult[PaperCritique]:
         needs=[main],
     )
     abstract = await ctx.step(
-        key="writeup/abstract",
+        key=f"writeup/{prefix}abstract",
         kind=Kind.ABSTRACT,
         stage=STAGE,
         role=Role.SUMMARIZER,
@@ -291,7 +314,7 @@ async def run(ctx: StageContext, done: Executed) -> StepResult[PaperCritique]:
     )
     ready = all(s.ok for s in sections.values())
     paper = ctx.record(
-        key="writeup/paper",
+        key=f"writeup/{prefix}paper",
         kind=Kind.PAPER,
         stage=STAGE,
         title=abstract.output.title if abstract.output else None,
@@ -317,7 +340,7 @@ async def run(ctx: StageContext, done: Executed) -> StepResult[PaperCritique]:
     critic = _paper_critic()
     draft = _draft(ctx.store, paper, sections, abstract, done.log)
     critique = await ctx.critique(
-        key="writeup/critic-2/0",
+        key=f"writeup/{prefix}critic-2/0",
         kind=Kind.PAPER_CRITIQUE,
         stage=STAGE,
         critic=critic,

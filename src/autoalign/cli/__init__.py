@@ -21,6 +21,7 @@ from . import (
     _init,
     _review,
     _run,
+    _screens,
     _show,
     _status,
     _study,
@@ -53,6 +54,7 @@ COMMAND_MODULES = (
     _calibration,
     _critics,
     _review,
+    _screens,
     _examine,
     _worker,
     # A new command group: one module with `register(app)`, added here.

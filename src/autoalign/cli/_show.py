@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -20,6 +20,9 @@ from ._common import (
     parse_id,
     use_db,
 )
+
+if TYPE_CHECKING:
+    from ..pipeline import SelectionView
 
 show_app = typer.Typer(
     help="List runs, papers and artifacts, or print one of them.", invoke_without_command=True
@@ -65,6 +68,61 @@ def show_papers(run: RunFilter = None, db: DbOption = None) -> None:
 
 DEFAULT_LIMIT = 50
 """Rows `show artifacts` prints unless told otherwise: what a terminal shows."""
+
+
+@show_app.command("run", context_settings=NEGATIVE_IDS)
+def show_run(run_id: IdArgument, db: DbOption = None) -> None:
+    """Print one run: its status and what stage 1 decided about projects (proposals with their
+    revisions and judges' scores, the selection against the budget, bundles, information
+    screens and the reads they refused)."""
+    from ..pipeline import selection_view
+
+    use_db(db)
+    number = parse_id(run_id, what="run", listing="autoalign show runs")
+    with open_store() as store:
+        run = store.get_run(number)
+        view = selection_view(store, number)
+    console.print(f"[bold]run {run.id}[/] {safe_line(run.name)} · status {safe(run.status)}"
+                  + (f" · {safe_line(run.stop_reason)}" if run.stop_reason else ""))
+    print_selection(view)
+
+
+def print_selection(view: SelectionView | None) -> None:
+    """The proposal and selection lines of `show run`."""
+    console.rule("proposals and selection")
+    if view is None:
+        console.print("no selection yet")
+        return
+
+    def score(value: float | None) -> str:
+        return "-" if value is None else f"{value:g}"
+
+    table = Table(header_style="bold")
+    for col in ("proposal", "revisions", "validity", "redundancy", "est. tokens", "status",
+                "reason", "title"):
+        table.add_column(col, overflow="fold")
+    for p in view.proposals:
+        table.add_row(str(p.id), str(p.revisions), score(p.validity), score(p.redundancy),
+                      str(p.estimate_tokens or "-"), safe(p.status), safe_line(p.reason),
+                      safe_line(p.title))
+    console.print(table)
+    budget = (f"{view.budget_tokens} tokens left" if view.budget_tokens is not None
+              else "no token budget")
+    console.print(f"selected {len(view.chosen)} project(s) {view.chosen} (cap "
+                  f"{view.max_projects or '-'}): {view.committed_tokens} estimated tokens vs "
+                  f"{budget}")
+    for b in view.bundles:
+        console.print(f"bundle {b.proposals}: {safe_line(b.reason)}")
+    for s in view.screens:
+        refused = sum(1 for r in view.refusals if r.screen_id == s.id)
+        console.print(
+            f"screen {s.id} between {s.project_a} and {s.project_b} "
+            f"({'active' if s.active else 'lifted'}) on {safe_line(s.question)}: "
+            f"{refused} refused read(s), {view.appeals.get(s.id, 0)} appeal(s)"
+        )
+    for r in view.refusals:
+        console.print(f"  refused: proposal {r.reader_id} reading artifact {r.artifact_id} via "
+                      f"{safe_line(r.via)} in {safe_line(r.step_key or '-')}")
 
 
 @show_app.command("artifacts")

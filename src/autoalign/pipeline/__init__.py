@@ -8,6 +8,7 @@ can be resumed at any step and one stage can be re-run alone.
 from ..runtime import NullProgress, ProgressSink
 from ._catalog import check_catalogs
 from ._orchestrator import ROLES, STAGES, RunSummary, run_agenda, run_agenda_sync
+from ._selection_view import ProposalLine, SelectionView, selection_view
 from .paper import Link, PaperPart, PaperView, read_paper
 from .writeup import SECTIONS
 
@@ -20,9 +21,12 @@ __all__ = [
     "PaperPart",
     "PaperView",
     "ProgressSink",
+    "ProposalLine",
     "RunSummary",
+    "SelectionView",
     "check_catalogs",
     "read_paper",
     "run_agenda",
     "run_agenda_sync",
+    "selection_view",
 ]

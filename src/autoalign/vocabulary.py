@@ -40,7 +40,8 @@ class Stage(StrEnum):
     """A pipeline stage; every artifact records the stage that wrote it."""
 
     PROPOSE = "propose"
-    """Topics → positive cases → ideas → judged ideas → proposals → one selection."""
+    """Topics → positive cases → ideas → judged ideas → proposals (critiqued, revised, judged)
+    → a selection of projects, with bundles and information screens."""
     EXECUTE = "execute"
     """Rounds of scope → delegate → run experiments in the sandbox → critic #1 → interpret →
     decide (continue, sunset, spin off)."""
@@ -125,7 +126,7 @@ class Status(StrEnum):
     DRAFT = "draft"
     """A paper before critic #2 decided."""
     SELECTED = "selected"
-    """The proposal the judge's scores chose."""
+    """A proposal the selection chose (one of several projects)."""
     NOT_SELECTED = "not_selected"
     """A judged proposal that was not chosen."""
     ACCEPTED = "accepted"

@@ -54,7 +54,7 @@ class WorkStep(BaseModel):
         description="empirical: experiments; mathematical: a derivation or proof; conceptual: "
         "an argument or a framing."
     )
-    description: Para
+    description: Short
 
 
 class ResourceEstimate(BaseModel):
@@ -94,19 +94,19 @@ class DetailedProposal(Proposal):
     """A detailed project proposal: every section the selection and the judges read."""
 
     research_questions: list[Short] = Field(
-        min_length=1, max_length=3, description="The questions the project tries to answer."
+        min_length=1, max_length=2, description="The questions the project tries to answer."
     )
     related_work: list[Annotated[int, Field(ge=1)]] = Field(
-        max_length=4, description="Ids of artifacts in the research database it builds on (only "
+        max_length=3, description="Ids of artifacts in the research database it builds on (only "
         "ids listed as related work; may be empty)."
     )
     steps: list[WorkStep] = Field(
-        min_length=1, max_length=4, description="The work, step by step, each tagged."
+        min_length=1, max_length=3, description="The work, step by step, each tagged."
     )
-    more_ambitious: Para = Field(description="A more ambitious version of the project.")
-    less_ambitious: Para = Field(description="A less ambitious version of the project.")
+    more_ambitious: Short = Field(description="A more ambitious version of the project.")
+    less_ambitious: Short = Field(description="A less ambitious version of the project.")
     trajectories: list[Short] = Field(
-        min_length=1, max_length=3,
+        min_length=1, max_length=2,
         description="Where the project could go depending on its first results.",
     )
     estimate: ResourceEstimate

@@ -469,19 +469,19 @@ async def _portfolio(ctx: StageContext, selection: StepResult[Selection]) -> Non
         if sc.first == sc.second or not all(0 <= i < n for i in pair) or pair in seen:
             continue  # not two distinct selected projects, or screened already
         seen.add(pair)
-        a, b_ = chosen[sc.first], chosen[sc.second]
+        first, second = chosen[sc.first], chosen[sc.second]
         screen = ctx.record(
             key=f"propose/screen/{k}",
             kind=Kind.INFORMATION_SCREEN,
             stage=STAGE,
-            content=ScreenContent(projects=[a, b_], question=sc.question, reason=sc.reason),
+            content=ScreenContent(projects=[first, second], question=sc.question, reason=sc.reason),
             render=lambda c: (f"Information screen between proposals {c.projects[0]} and "
                               f"{c.projects[1]} on {c.question}: {c.reason}"),
-            parents=[portfolio.id, (a, Relation.CONTEXT), (b_, Relation.CONTEXT)],
+            parents=[portfolio.id, (first, Relation.CONTEXT), (second, Relation.CONTEXT)],
         )
         if screen.output is not None:  # stored once: a resumed record finds its row
             ctx.store.add_screen(
-                run_id=ctx.run.id, artifact_id=screen.id, project_a=a, project_b=b_,
+                run_id=ctx.run.id, artifact_id=screen.id, project_a=first, project_b=second,
                 question=screen.output.question, reason=screen.output.reason,
             )
 

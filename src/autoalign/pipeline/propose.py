@@ -1,4 +1,5 @@
-"""Stage 1, propose: topics → positive cases → ideas → judged ideas → proposals → one selection."""
+"""Stage 1, propose: topics → positive cases → ideas → judged ideas → detailed proposals →
+a selection of projects (the second half is `_select.py`)."""
 
 from __future__ import annotations
 
@@ -163,7 +164,7 @@ def _no_inputs(ctx: StageContext) -> None:
 
 @stage(STAGE, order=10, inputs=_no_inputs)
 async def run(ctx: StageContext, inputs: None = None) -> StepResult[Selection]:
-    """Babble ideas per topic, judge them, turn the best into proposals and select one."""
+    """Babble ideas per topic, judge them, turn the best into proposals and select projects."""
     del inputs
     topics = ctx.agenda.topics
     ctx.progress.stage(STAGE, len(topics) * (3 + 2 * ctx.agenda.pipeline.ideas_per_topic) + 5)

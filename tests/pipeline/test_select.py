@@ -4,6 +4,7 @@ the screens enforced where a project's worker reads the database."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -214,3 +215,59 @@ async def test_a_screen_refuses_a_workers_read_records_it_and_an_appeal_opens_a_
     assert not lifted.active
     assert store.blocking_screen(reader=a, target=b) is None
     assert store.artifact(screen.artifact_id).status == "lifted"
+
+
+def _citer(store: Store, scopes: list[str]) -> Any:
+    """A proposer whose revisions cite the other project's draft as related work (it waits
+    until both drafts are stored); everything else as the team answers (scoping prompts are
+    kept in `scopes`)."""
+
+    async def proposer(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        output = info.model_request_parameters.output_object
+        name = output.name if output is not None else ""
+        prompt = prompt_of(messages)
+        answer = ANSWERS[name]
+        if name == "ScopePlan":
+            scopes.append(prompt)
+        if name != "DetailedProposal":
+            answer = answer(prompt) if callable(answer) else answer
+            return ModelResponse(parts=[TextPart(json.dumps(answer))])
+        if "<idea>\n" in prompt:  # a draft
+            return ModelResponse(parts=[TextPart(json.dumps(detailed_proposal(prompt)))])
+        for _ in range(500):
+            drafts = store.artifacts(step_key_prefix="propose/proposal/")
+            if len(drafts) == 2:
+                break
+            await asyncio.sleep(0.01)
+        title = prompt.split("<proposal>\n", 1)[1].split("\n", 1)[0]
+        (other,) = [d.id for d in drafts if d.title != title]
+        return ModelResponse(parts=[TextPart(json.dumps(
+            detailed_proposal(prompt, related_work=[other])
+        ))])
+
+    return proposer
+
+
+async def test_related_work_across_a_screen_is_left_out_of_a_projects_prompt(
+    store: Store, team: tuple[Team, str]
+) -> None:
+    script, model = team
+    script.overrides["Portfolio"] = lambda _prompt: SCREEN
+    scopes: list[str] = []
+    register_script("citer", _citer(store, scopes))
+    two = agenda(model, projects={"max_projects": 2},
+                 models={"roles": {"proposer": "scripted:citer"}})
+    summary = await run_agenda(two, store=store)
+    assert summary.run.status == "completed", summary.run.stop_reason
+    run_id = summary.run.id
+    (selection,) = store.artifacts(run_id=run_id, kind="selection")
+    a, b = selection.content_json["proposal_ids"]
+    cited = {p: store.artifact(p).content_json["related_work"] for p in (a, b)}
+    # Each project's scoping was refused the other's draft its proposal cites, and said so.
+    refusals = sorted((r.reader_id, r.artifact_id, r.via, r.step_key)
+                      for r in store.screen_refusals(run_id=run_id))
+    assert refusals == sorted([
+        (a, cited[a][0], "related_work", "execute/scope/0"),
+        (b, cited[b][0], "related_work", "execute/p1/scope/0"),
+    ])
+    assert len(scopes) == 2 and all("<related_work>" not in p for p in scopes)

@@ -103,6 +103,18 @@ class PipelineSection(_Frozen):
     """How many of the best-scored ideas are worked into proposals for the judge to choose from."""
 
 
+class ProjectsSection(_Frozen):
+    """Detailed proposals, their critique and revision, and the selection of projects."""
+
+    revision_rounds: int = Field(default=1, ge=0, le=2)
+    """Rounds of critique and revision each proposal gets before it is judged."""
+    max_projects: int = Field(default=2, ge=1, le=5)
+    """Most projects selected (and executed and written up) in a run; within the run's
+    remaining token budget, by the proposals' estimates."""
+    portfolio: bool = True
+    """With two or more selected projects, ask a judge for bundles and information screens."""
+
+
 class ExecutionSection(_Frozen):
     """The execution loop: scope rounds, delegation, sandbox budgets, critic #1, decisions."""
 
@@ -235,6 +247,7 @@ class Agenda(_Frozen):
     models: ModelsConfig = ModelsConfig()
     pipeline: PipelineSection = PipelineSection()
     execution: ExecutionSection = ExecutionSection()
+    projects: ProjectsSection = ProjectsSection()
     sandbox: SandboxSection = SandboxSection()
     writeup: WriteupSection = WriteupSection()
     critic2: Critic2Section = Critic2Section()

@@ -40,7 +40,8 @@ class Stage(StrEnum):
     """A pipeline stage; every artifact records the stage that wrote it."""
 
     PROPOSE = "propose"
-    """Topics → positive cases → ideas → judged ideas → proposals → one selection."""
+    """Topics → positive cases → ideas → judged ideas → proposals (critiqued, revised, judged)
+    → a selection of projects, with bundles and information screens."""
     EXECUTE = "execute"
     """Rounds of scope → delegate → run experiments in the sandbox → critic #1 → interpret →
     decide (continue, sunset, spin off)."""
@@ -129,6 +130,16 @@ class Kind(StrEnum):
     """The judges' screen of the ideas: every idea's scores, which were kept and why."""
     ESCALATION = "escalation"
     """Judges who still disagree on an item after more were asked: it goes to a human."""
+    PROPOSAL_CRITIQUE = "proposal_critique"
+    """A shallow critique of a proposal draft (local validity, needs for expansion); the
+    revision it asks for derives from it."""
+    PORTFOLIO = "portfolio"
+    """A judge's look at the selected projects together: bundles and information screens."""
+    BUNDLE = "bundle"
+    """Selected projects worth running together (common assets, one question)."""
+    INFORMATION_SCREEN = "information_screen"
+    """Two selected projects kept from reading each other's artifacts (`information_screens`);
+    status `lifted` once a human lifted it."""
 
 
 class Status(StrEnum):
@@ -141,7 +152,7 @@ class Status(StrEnum):
     DRAFT = "draft"
     """A paper before critic #2 decided."""
     SELECTED = "selected"
-    """The proposal the judge's scores chose."""
+    """A proposal the selection chose (one of several projects)."""
     NOT_SELECTED = "not_selected"
     """A judged proposal that was not chosen."""
     ACCEPTED = "accepted"
@@ -178,6 +189,8 @@ class Status(StrEnum):
     """An idea the judges' screen kept (it may become a proposal)."""
     SCREENED_OUT = "screened_out"
     """An idea the judges' screen dropped (the reason gives its score and the cutoff)."""
+    LIFTED = "lifted"
+    """An information screen a human lifted after an appeal (the reason names the review)."""
 
 
 class PaperDecision(StrEnum):
@@ -277,7 +290,8 @@ class Relation(StrEnum):
     COMPARES = "compares"
     """A divergence compares the parent, one of the two write-ups' sections."""
     REVISES = "revises"
-    """A paper is a revision of the parent paper, written from critic #2's critique of it."""
+    """The child is a revised version of the parent: a paper rewritten from critic #2's
+    critique of it, or a proposal revised after its critique."""
 
 
 class ClaimSource(StrEnum):

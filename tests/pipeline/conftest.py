@@ -78,6 +78,12 @@ ANSWERS: dict[str, Any] = {
         "writing_task": "Survey the arguments.",
         "expected_outcome": "A clear argument.",
     },
+    # -- detailed proposals, critique and revision, judges, bundles and screens (stage 1)
+    "DetailedProposal": lambda prompt: detailed_proposal(prompt),
+    "ProposalCritique": {
+        "issues": ["The controls are not named."], "expansions": ["Name the seeds."],
+    },
+    "Portfolio": {"bundles": [], "screens": []},
     "ScopePlan": {
         "candidates": [
             {
@@ -150,6 +156,38 @@ ANSWERS: dict[str, Any] = {
 def topic_of(prompt: str) -> str:
     """The topic named in a prompt (`<topic>` frame), or ''."""
     return prompt.split("<topic>\n", 1)[-1].split("\n", 1)[0] if "<topic>" in prompt else ""
+
+
+def detailed_proposal(prompt: str, **extra: Any) -> dict[str, Any]:
+    """A proposal with every section; its title is distinct per idea (so the proposals are
+    judged by distinct prompts) and kept by a revision."""
+    if "<idea>\n" in prompt:
+        title = "Proposal on " + prompt.split("<idea>\n", 1)[1].split("\n", 1)[0]
+        # Ideas of two topics may share a title; their text differs.
+        idea = prompt.split("<idea>\n", 1)[1].split("</idea>", 1)[0].strip()[-80:]
+        motivation = f"Hacking is common ({idea})."
+    else:  # a revision: the draft's title and motivation are in the proposal shown
+        shown = prompt.split("<proposal>\n", 1)[-1]
+        title = shown.split("\n", 1)[0]
+        motivation = shown.split("Motivation: ", 1)[-1].split("\n\nWriting task", 1)[0]
+    return {
+        "title": title[:120],
+        "research_question": "Does a penalty reduce hacking?",
+        "motivation": motivation,
+        "writing_task": "Survey the arguments.",
+        "expected_outcome": "A clear argument.",
+        "research_questions": ["Does a repeat penalty cut hacking?"],
+        "related_work": [],
+        "steps": [
+            {"kind": "empirical", "description": "Run the penalty on the testbed."},
+            {"kind": "conceptual", "description": "Relate it to reward misspecification."},
+        ],
+        "more_ambitious": "Sweep penalty strengths.",
+        "less_ambitious": "One penalty, two seeds.",
+        "trajectories": ["If it helps, sweep strengths."],
+        "estimate": {"calls": 20, "tokens": 20000, "sandbox_seconds": 60},
+        **extra,
+    }
 
 
 def prompt_of(messages: list[ModelMessage]) -> str:

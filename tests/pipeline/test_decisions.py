@@ -79,12 +79,15 @@ async def test_proposals_not_chosen_are_marked_not_selected(
     store: Store, team: tuple[Team, str]
 ) -> None:
     script, model = team
-    script.overrides["Score"] = lambda p: {
-        "score": 8 if "project proposal" in p and "Noise" in p else 4, "rationale": "r"
+    script.overrides["RubricScore"] = lambda p: {
+        "score": 8 if "Noise" in p.split("<other_proposals>")[0] else 4, "rationale": "r"
     }
     summary = await run_agenda(agenda(model), store=store)
-    proposals = store.artifacts(run_id=summary.run.id, kind="proposal")
+    # The judged proposals are the revisions; the drafts before them keep their status.
+    everything = store.artifacts(run_id=summary.run.id, kind="proposal")
+    proposals = [p for p in everything if p.step_key.startswith("propose/revision/")]
     assert sorted(p.status for p in proposals) == ["not_selected", "selected"]
+    assert {p.status for p in everything if p not in proposals} == {"ok"}
     loser = next(p for p in proposals if p.status == "not_selected")
     assert [e.status for e in store.status_history(loser.id)] == ["ok", "not_selected"]
 
@@ -115,8 +118,8 @@ async def test_every_judge_score_and_critic_decision_is_a_judgment_row_once(
         assert (row.model, row.source) == (model, "model")
     rows = [j for j in store.judgments() if j.role == "judge"]
     scores = [j for j in rows if j.other_artifact_id is None]
-    # 4 case scores (6), 8 idea scores (6), 2 proposal scores (5); 8 comparisons
-    assert sorted(j.score for j in scores) == [5.0] * 2 + [6.0] * 12
+    # 4 case scores, 8 idea scores, 2 judges (validity, redundancy) per proposal; 8 comparisons
+    assert len(scores) == 4 + 8 + 2 * 2 and all(j.score == 6.0 for j in scores)
     assert [j.decision for j in rows if j.other_artifact_id is not None] == ["first"] * 8
     (decision,) = [j for j in store.judgments() if j.role == "critic-2"]
     # A minor revision with no revision round left is accepted; the score is P(severe).

@@ -83,9 +83,14 @@ async def test_a_scripted_run_records_what_each_call_waited_on(
     assert len(proposals) == 2
     for proposal in proposals:
         assert set(scores) <= _ancestors(nodes, proposal.id)
-    # ... and the execution's first call on the selection, so on every proposal's score.
+    # ... and the execution's first call on the selection, so on every proposal's judges
+    # (validity and redundancy), which judged its revision, made after its critique.
     scope = _ancestors(nodes, "call:execute/scope/0")
-    assert {f"call:{n.key.replace('proposal/', 'proposal-score/')}" for n in proposals} <= scope
+    for proposal in proposals:
+        for judge in ("validity", "redundancy", "revision", "critique"):
+            suffix = proposal.key.removeprefix("propose/proposal/")
+            key = f"propose/{judge}/{suffix}" + ("/0" if judge in ("revision", "critique") else "")
+            assert f"call:{key}" in scope
     # Sandbox runs follow the plan that asked for them; the report follows the runs.
     runs = [n for n in graph if n.kind == "sandbox_run"]
     assert len(runs) == 2
@@ -111,12 +116,13 @@ async def test_a_scripted_run_records_what_each_call_waited_on(
         nodes, "call:writeup/critic-2/0/instance/1"
     )
 
-    # case, comparison, babble, idea score, proposal, its score, scope, plan, report,
-    # critic #1, interpretation, four sections, a critic-2 instance, the investigation
-    assert _most_calls(graph) == 17
+    # case, comparison, babble, idea score, proposal, its critique, its revision, a judge of it,
+    # scope, plan, report, critic #1, interpretation, four sections, a critic-2 instance, the
+    # investigation
+    assert _most_calls(graph) == 19
     path = store.critical_path(summary.run.id)
     assert path.total_calls == CALLS and path.unattached_calls == 0
-    assert 1 <= path.calls <= 17 and path.duration_s > 0
+    assert 1 <= path.calls <= 19 and path.duration_s > 0
     chain = [f"call:{n.key}" if n.kind == "call" else f"artifact:{n.artifact_id}"
              for n in path.chain]
     for before, after in itertools.pairwise(chain):

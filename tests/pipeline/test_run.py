@@ -32,6 +32,8 @@ def agenda(model: str, **overrides: Any) -> Agenda:
         "writeup": {"direct": False},
         # Two critic-2 instances, one investigation, no revision round: the smallest review.
         "critic2": {"instances": 2, "investigate": 1, "revision_rounds": 0},
+        # One project: the tests of several are in test_select.py.
+        "projects": {"max_projects": 1},
         "topics": [
             {"name": "Reward hacking", "testbeds": ["reward_hacking"]},
             {"name": "Probes", "testbeds": ["reward_hacking"]},
@@ -51,9 +53,10 @@ def store(tmp_path: Path) -> Store:
 # rubric-scored; 4 pairs of cases of the two topics, each compared in both orders (the scripted
 # judge always names the first shown: ties, so equal shares); 2 babble samples per topic, whose
 # 2 ideas repeat (merged: 2 distinct ideas per topic) x 2 screening judges; the screen keeps
-# each topic's best idea: 2 proposals + 2 proposal scores. Then scope, plan, report, critic #1's
-# spirit check, interpretation; 4 sections, 2 critic-2 instances and 1 investigation.
-CALLS = 2 * 2 + 4 + 4 * 2 + 2 * 2 + 2 * 2 * 2 + 2 + 2 + 5 + 4 + 2 + 1
+# each topic's best idea: 2 proposals, each a draft, a critique, a revision and two judges
+# (validity, redundancy). Then scope, plan, report, critic #1's spirit check, interpretation;
+# 4 sections, 2 critic-2 instances and 1 investigation.
+CALLS = 2 * 2 + 4 + 4 * 2 + 2 * 2 + 2 * 2 * 2 + 2 * 5 + 5 + 4 + 2 + 1
 
 
 async def test_full_run_stores_every_stage_with_provenance(
@@ -69,14 +72,15 @@ async def test_full_run_stores_every_stage_with_provenance(
     assert kinds == {
         "topic": 2, "positive_case": 4, "case_score": 4, "case_comparison": 8, "allocation": 1,
         "idea_batch": 4, "idea": 8, "idea_merge": 1, "idea_judgment": 8, "idea_screen": 1,
-        "proposal": 2, "proposal_judgment": 2, "selection": 1, "scope_plan": 1, "task_spec": 1,
+        "proposal": 4, "proposal_critique": 2, "proposal_judgment": 4, "selection": 1,
+        "scope_plan": 1, "task_spec": 1,
         "experiment_plan": 1, "sandbox_run": 2, "step_log": 1, "step_report": 1,
         "experiment_claim": 1, "check_report": 1, "interpretation": 1, "decision": 1,
         "research_log": 1, "appendix": 1, "main_text": 1, "introduction": 1, "abstract": 1,
         "paper": 1, "paper_critique": 1, "flaw_candidates": 2, "flaw_investigation": 1,
     }
     # Critic #2's review belongs to write-up (stage 3); no stage 4 is registered yet.
-    assert summary.artifacts_per_stage == {"propose": 46, "execute": 12, "writeup": 9}
+    assert summary.artifacts_per_stage == {"propose": 52, "execute": 12, "writeup": 9}
 
     # The paper reads top-down and each section links to what it summarises.
     assert summary.paper_id is not None
@@ -123,28 +127,34 @@ async def test_judge_selects_highest_scored_proposal(store: Store, team: tuple[T
         return {"score": 8 if noise else 5, "rationale": "r"}
 
     def score(prompt: str) -> dict[str, Any]:
-        # The proposal about noise scores 9 and the other 3.
-        return {"score": 9 if "Noise" in prompt else 3, "rationale": "r"}
+        # The proposal about noise scores 9 with both judges (validity, redundancy) and the
+        # other 3.
+        if "<proposal>" in prompt:
+            return {"score": 9 if "Noise" in prompt.split("<other_proposals>")[0] else 3,
+                    "rationale": "r"}
+        return rubric(prompt)
 
     def proposal(prompt: str) -> dict[str, Any]:
-        title = "Noise proposal" if "Noise study" in prompt else "Penalty proposal"
+        title = "Noise proposal" if "Noise" in prompt else "Penalty proposal"
         return {**_proposal(), "title": title}
 
-    script.overrides.update(RubricScore=rubric, Score=score, Proposal=proposal)
+    script.overrides.update(RubricScore=score, DetailedProposal=proposal)
     summary = await run_agenda(agenda(model), store=store)
     proposals = store.artifacts(run_id=summary.run.id, kind="proposal")
     status = {p.title: p.status for p in proposals}
     assert status["Noise proposal"] == "selected"
     assert list(status.values()).count("selected") == 1
     selection = store.artifacts(run_id=summary.run.id, kind="selection")[0]
-    chosen = next(p for p in proposals if p.title == "Noise proposal")
+    # the revised proposal (the draft's revision) is the one selected
+    chosen = [p for p in proposals if p.title == "Noise proposal"][-1]
     assert selection.content_json["proposal_id"] == chosen.id
+    assert selection.content_json["proposal_ids"] == [chosen.id]
 
 
 def _proposal() -> dict[str, Any]:
     from .conftest import ANSWERS
 
-    return dict(ANSWERS["Proposal"]("<idea>\nx\n</idea>"))
+    return dict(ANSWERS["DetailedProposal"]("<idea>\nx\n</idea>"))
 
 
 async def test_rerun_of_completed_agenda_does_nothing(store: Store, team: tuple[Team, str]) -> None:
@@ -221,7 +231,7 @@ async def test_provider_error_fails_the_run_cleanly(store: Store, team: tuple[Te
     def unauthorized(_prompt: str) -> Any:
         raise ModelHTTPError(status_code=401, model_name="x", body={"error": "bad key"})
 
-    script.overrides["Proposal"] = unauthorized
+    script.overrides["DetailedProposal"] = unauthorized
     summary = await run_agenda(agenda(model), store=store)
     assert summary.run.status == "failed"
     assert "401" in (summary.run.stop_reason or "")

@@ -22,6 +22,7 @@ from . import (
     _init,
     _review,
     _run,
+    _screens,
     _show,
     _status,
     _study,
@@ -55,6 +56,7 @@ COMMAND_MODULES = (
     _critics,
     _review,
     _compare,
+    _screens,
     _examine,
     _worker,
     # A new command group: one module with `register(app)`, added here.

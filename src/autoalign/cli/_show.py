@@ -22,7 +22,7 @@ from ._common import (
 )
 
 if TYPE_CHECKING:
-    from ..pipeline import ParagraphView
+    from ..pipeline import ParagraphView, SelectionView
 
 show_app = typer.Typer(
     help="List runs, papers and artifacts, or print one of them.", invoke_without_command=True
@@ -68,6 +68,44 @@ def show_papers(run: RunFilter = None, db: DbOption = None) -> None:
 
 DEFAULT_LIMIT = 50
 """Rows `show artifacts` prints unless told otherwise: what a terminal shows."""
+
+
+def print_selection(view: SelectionView | None) -> None:
+    """The proposal and selection lines of `show run`."""
+    console.rule("proposals and selection")
+    if view is None:
+        console.print("no selection yet")
+        return
+
+    def score(value: float | None) -> str:
+        return "-" if value is None else f"{value:g}"
+
+    table = Table(header_style="bold")
+    for col in ("proposal", "revisions", "validity", "redundancy", "est. tokens", "status",
+                "reason", "title"):
+        table.add_column(col, overflow="fold")
+    for p in view.proposals:
+        table.add_row(str(p.id), str(p.revisions), score(p.validity), score(p.redundancy),
+                      str(p.estimate_tokens or "-"), safe(p.status), safe_line(p.reason),
+                      safe_line(p.title))
+    console.print(table)
+    budget = (f"{view.budget_tokens} tokens left" if view.budget_tokens is not None
+              else "no token budget")
+    console.print(f"selected {len(view.chosen)} project(s) {view.chosen} (cap "
+                  f"{view.max_projects or '-'}): {view.committed_tokens} estimated tokens vs "
+                  f"{budget}")
+    for b in view.bundles:
+        console.print(f"bundle {b.proposals}: {safe_line(b.reason)}")
+    for s in view.screens:
+        refused = sum(1 for r in view.refusals if r.screen_id == s.id)
+        console.print(
+            f"screen {s.id} between {s.project_a} and {s.project_b} "
+            f"({'active' if s.active else 'lifted'}) on {safe_line(s.question)}: "
+            f"{refused} refused read(s), {view.appeals.get(s.id, 0)} appeal(s)"
+        )
+    for r in view.refusals:
+        console.print(f"  refused: proposal {r.reader_id} reading artifact {r.artifact_id} via "
+                      f"{safe_line(r.via)} in {safe_line(r.step_key or '-')}")
 
 
 @show_app.command("artifacts")
@@ -210,15 +248,19 @@ def show_artifact(artifact_id: IdArgument, db: DbOption = None) -> None:
 def show_run(run_id: IdArgument, db: DbOption = None) -> None:
     """Print a run's stage 1 funnel: how many cases, ideas (babbled, after merge, after the
     screen), proposals and selected projects; the allocation of the idea budget with its
-    intervals; how far the judges agreed; what was merged or screened out, and why."""
-    from ..pipeline import stage1_funnel
+    intervals; how far the judges agreed; what was merged or screened out, and why; then what
+    stage 1 decided about projects (proposals with their revisions and judges' scores, the
+    selection against the budget, bundles, information screens and the reads they refused)."""
+    from ..pipeline import selection_view, stage1_funnel
 
     use_db(db)
     number = parse_id(run_id, what="run", listing="autoalign show runs")
     with open_store() as store:
         run = store.get_run(number)
         funnel = stage1_funnel(store, run.id)
-    console.print(f"[bold]run {run.id}[/] {safe_line(run.name)} · {safe_line(run.status)}")
+        selection = selection_view(store, run.id)
+    console.print(f"[bold]run {run.id}[/] {safe_line(run.name)} · {safe_line(run.status)}"
+                  + (f" · {safe_line(run.stop_reason)}" if run.stop_reason else ""))
     table = Table(title="stage 1 funnel", header_style="bold")
     for col in ("step", "count", ""):
         table.add_column(col, overflow="fold")
@@ -253,6 +295,7 @@ def show_run(run_id: IdArgument, db: DbOption = None) -> None:
     for d in funnel.dropped:
         console.print(f"  {d.status}: idea {d.idea_id} {safe_line(d.title)}: "
                       f"{safe_line(d.reason)}")
+    print_selection(selection)
 
 
 def register(app: typer.Typer) -> None:

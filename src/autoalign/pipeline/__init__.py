@@ -10,6 +10,7 @@ from ._catalog import check_catalogs
 from ._divergence import DivergenceContent, Scrutiny, scrutiny_for
 from ._funnel import Agreement, Funnel, FunnelRow, ScreenedOut, stage1_funnel
 from ._orchestrator import ROLES, STAGES, RunSummary, run_agenda, run_agenda_sync
+from ._selection_view import ProposalLine, SelectionView, selection_view
 from .paper import Link, PaperPart, PaperView, ParagraphLink, ParagraphView, read_paper
 from .writeup import SECTIONS
 
@@ -28,13 +29,16 @@ __all__ = [
     "ParagraphLink",
     "ParagraphView",
     "ProgressSink",
+    "ProposalLine",
     "RunSummary",
     "ScreenedOut",
     "Scrutiny",
+    "SelectionView",
     "check_catalogs",
     "read_paper",
     "run_agenda",
     "run_agenda_sync",
     "scrutiny_for",
+    "selection_view",
     "stage1_funnel",
 ]

@@ -95,7 +95,10 @@ def stage1_funnel(store: Store, run_id: int) -> Funnel:
     merged = [i for i in ideas if i.status == Status.MERGED]
     out = [i for i in ideas if i.status == Status.SCREENED_OUT]
     kept = [i for i in ideas if i.status == Status.SCREENED_IN]
-    proposals = store.artifact_summaries(run_id=run_id, kind=Kind.PROPOSAL)
+    # Drafts only: a revision of a proposal is the same proposal (its latest version counts
+    # as selected or not).
+    versions = store.artifact_summaries(run_id=run_id, kind=Kind.PROPOSAL)
+    proposals = [p for p in versions if (p.step_key or "").startswith("propose/proposal/")]
     funnel.rows = [
         FunnelRow(step="positive cases",
                   count=store.count_artifacts(run_id=run_id, kind=Kind.POSITIVE_CASE)),
@@ -105,7 +108,7 @@ def stage1_funnel(store: Store, run_id: int) -> Funnel:
                   note=f"{len(merged)} near-duplicates merged"),
         FunnelRow(step="after screen", count=len(kept), note=f"{len(out)} screened out"),
         FunnelRow(step="proposals", count=len(proposals)),
-        FunnelRow(step="selected", count=sum(1 for p in proposals if p.status == Status.SELECTED)),
+        FunnelRow(step="selected", count=sum(1 for p in versions if p.status == Status.SELECTED)),
     ]
     allocations = store.artifacts(run_id=run_id, kind=Kind.ALLOCATION)
     if allocations:

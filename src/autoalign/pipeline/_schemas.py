@@ -49,8 +49,34 @@ class Score(BaseModel):
     rationale: Para
 
 
+EffortKind = Literal["empirical", "mathematical", "conceptual"]
+
+
+class WorkStep(BaseModel):
+    """One step of the work a proposal plans."""
+
+    kind: EffortKind = Field(
+        description="empirical: experiments; mathematical: a derivation or proof; conceptual: "
+        "an argument or a framing."
+    )
+    description: Short
+
+
+class ResourceEstimate(BaseModel):
+    """What a project is expected to spend."""
+
+    calls: int = Field(ge=1, le=1000, description="Model calls the project needs.")
+    tokens: int = Field(ge=1000, le=5_000_000, description="Input + output tokens of them.")
+    sandbox_seconds: int = Field(ge=0, le=100_000, description="Sandbox time of its experiments.")
+
+
 class Proposal(BaseModel):
-    """A project proposal built from one idea."""
+    """A project proposal built from one idea.
+
+    The sections after `expected_outcome` are optional here so that proposals stored before
+    them (and spin-offs, which the execution loop writes) still read; a detailed proposal
+    (`DetailedProposal`) has every one.
+    """
 
     title: Short
     research_question: Short
@@ -60,6 +86,73 @@ class Proposal(BaseModel):
         "makes progress on the question."
     )
     expected_outcome: Para
+    research_questions: list[Short] = Field(default_factory=list, max_length=3)
+    related_work: list[int] = Field(default_factory=list, max_length=4)
+    steps: list[WorkStep] = Field(default_factory=list, max_length=4)
+    more_ambitious: Annotated[str, Field(max_length=400)] = ""
+    less_ambitious: Annotated[str, Field(max_length=400)] = ""
+    trajectories: list[Short] = Field(default_factory=list, max_length=3)
+    estimate: ResourceEstimate | None = None
+
+
+class DetailedProposal(Proposal):
+    """A detailed project proposal: every section the selection and the judges read."""
+
+    research_questions: list[Short] = Field(
+        min_length=1, max_length=2, description="The questions the project tries to answer."
+    )
+    related_work: list[Annotated[int, Field(ge=1)]] = Field(
+        max_length=3, description="Ids of artifacts in the research database it builds on (only "
+        "ids listed as related work; may be empty)."
+    )
+    steps: list[WorkStep] = Field(
+        min_length=1, max_length=3, description="The work, step by step, each tagged."
+    )
+    more_ambitious: Short = Field(description="A more ambitious version of the project.")
+    less_ambitious: Short = Field(description="A less ambitious version of the project.")
+    trajectories: list[Short] = Field(
+        min_length=1, max_length=2,
+        description="Where the project could go depending on its first results.",
+    )
+    estimate: ResourceEstimate
+
+
+class ProposalCritique(BaseModel):
+    """A shallow critique of a proposal: local validity and needs for expansion only."""
+
+    issues: list[Short] = Field(
+        min_length=1, max_length=3,
+        description="Problems of local validity: steps that do not answer the questions, "
+        "estimates that do not fit the steps, missing controls.",
+    )
+    expansions: list[Short] = Field(
+        default_factory=list, max_length=2, description="What the proposal should spell out."
+    )
+
+
+class BundleItem(BaseModel):
+    """Projects worth running together."""
+
+    projects: list[Annotated[int, Field(ge=0, le=9)]] = Field(
+        min_length=2, max_length=5, description="Project numbers (P0 is 0)."
+    )
+    reason: Short
+
+
+class ScreenItem(BaseModel):
+    """Two projects that attack one question from different angles: keep them apart."""
+
+    first: int = Field(ge=0, le=9, description="A project number (P0 is 0).")
+    second: int = Field(ge=0, le=9, description="Another project number.")
+    question: Short = Field(description="The question both attack.")
+    reason: Short = Field(description="Why their approaches should stay independent.")
+
+
+class Portfolio(BaseModel):
+    """A judge's look at the selected projects together."""
+
+    bundles: list[BundleItem] = Field(default_factory=list, max_length=3)
+    screens: list[ScreenItem] = Field(default_factory=list, max_length=3)
 
 
 # -- the execution loop --------------------------------------------------------------------
@@ -384,11 +477,47 @@ class LoopDecision(BaseModel):
 
 
 class Selection(BaseModel):
-    """Which judged proposal was selected, and every judged proposal's score."""
+    """Which judged proposals were selected, and every judged proposal's score.
+
+    A selection stored before several projects could be chosen has only `proposal_id`;
+    `chosen` reads both kinds.
+    """
 
     proposal_id: int
+    """The best-ranked selected proposal."""
     scores: dict[str, float]
     """Judge score by proposal id."""
+    proposal_ids: list[int] = Field(default_factory=list)
+    """Every selected proposal, best-ranked first."""
+    estimates: dict[str, int] = Field(default_factory=dict)
+    """Estimated tokens by proposal id (as its proposal states them)."""
+    reasons: dict[str, str] = Field(default_factory=dict)
+    """Why each judged proposal was selected or not, by proposal id."""
+    budget_tokens: int | None = None
+    """Tokens the run had left when it selected (None: no token budget)."""
+    max_projects: int | None = None
+    """The agenda's cap on projects (`projects.max_projects`)."""
+
+    @property
+    def chosen(self) -> list[int]:
+        """The selected proposals, best-ranked first."""
+        return list(self.proposal_ids) or [self.proposal_id]
+
+
+class BundleContent(BaseModel):
+    """Selected projects worth running together, and why."""
+
+    proposals: list[int]
+    reason: str
+
+
+class ScreenContent(BaseModel):
+    """An information screen between two selected projects (stored in `information_screens`)."""
+
+    projects: list[int]
+    """The two projects' proposals."""
+    question: str
+    reason: str
 
 
 class PaperContent(BaseModel):

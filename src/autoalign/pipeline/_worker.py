@@ -46,6 +46,7 @@ from ._schemas import (
     RunRef,
     StepLog,
 )
+from ._screens import ScreenGate
 
 STAGE = Stage.EXECUTE
 
@@ -113,6 +114,8 @@ class StepWork:
     runs: list[RunRef] = field(default_factory=list)
     started: set[str] = field(default_factory=set)
     """Keys of the sandbox runs this step has made or found (what its budget counts)."""
+    gate: ScreenGate | None = None
+    """The project's door to the database: reads across an information screen are refused."""
 
     @property
     def spec(self) -> DelegatedTask:
@@ -278,6 +281,12 @@ class StepWork:
             Args:
                 artifact_id: the result's id.
             """
+            if self.gate is not None:  # a screen refuses before anything is read
+                refused = self.gate.refusal(
+                    artifact_id, via="read_result", step_key=self.ctx.key(self.base)
+                )
+                if refused is not None:
+                    return refused
             found = store.artifacts(ids=[artifact_id])
             readable = {Kind.SANDBOX_RUN, Kind.STEP_LOG, Kind.STEP_REPORT}
             if not found or found[0].run_id != run_id or found[0].kind not in readable:
@@ -288,14 +297,32 @@ class StepWork:
             note = " (marked unusable by critic #1)" if art.status == Status.UNUSABLE else ""
             return f"{art.kind} {art.id}{note}:\n{_tail(art.content_text, 3000, head=True)}"
 
+        def appeal_screen(screen_id: int, reason: str) -> str:
+            """Ask a human to lift an information screen that refused you a result you need.
+
+            Args:
+                screen_id: the screen's id, as the refusal gives it.
+                reason: why the task cannot be done without what it screens off.
+            """
+            assert self.gate is not None
+            try:
+                request = self.gate.appeal(screen_id, reason)
+            except ValueError as exc:
+                raise ModelRetry(str(exc)) from None
+            return (f"appeal recorded as review request {request}; the screen stays until a "
+                    "human lifts it, so go on without the result")
+
         retries = self.ctx.agenda.execution.spec_retries
-        return [
+        tools: list[Tool[None]] = [
             Tool(list_testbeds),
             Tool(describe_testbed, max_retries=2),
             Tool(run_experiment, max_retries=retries),
             Tool(run_python),
             Tool(read_result, max_retries=1),
         ]
+        if self.gate is not None and self.ctx.store.project_screens(self.gate.project):
+            tools.append(Tool(appeal_screen, max_retries=1))
+        return tools
 
     # -- the step --------------------------------------------------------------------------
 

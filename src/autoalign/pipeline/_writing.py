@@ -44,8 +44,8 @@ SUMMARIZER = (
     "For each paragraph, list in `sources` the bracketed ids of the sources it rests on, only "
     "ids shown to you."
 )
-DIRECT = "writeup/direct"
-"""Key prefix of the direct strategy's sections."""
+DIRECT = "direct"
+"""Key part of the direct strategy's sections (`writeup/direct/...`, `writeup/p1/direct/...`)."""
 
 _MAIN = "Write the main text: method, results, interpretation and limitations."
 _INTRO = "Write the introduction: the question, why it matters, and what the paper finds."
@@ -132,19 +132,21 @@ async def write_stepwise(
     log: StepResult[ProjectLog],
     proposal: StepResult[Proposal],
     interpretation: StepResult[RoundInterpretation] | None,
+    prefix: str = "",
     suffix: str = "",
     critique: str = "",
 ) -> Hierarchy:
     """Write the paper's sections bottom-up, each from the layer below it.
 
-    A revision passes a key `suffix` (e.g. `/rev1`) and the `critique` (already delimited),
+    A project other than the run's first passes its key `prefix` (e.g. `p1/`); a revision
+    passes a key `suffix` (e.g. `/rev1`) and the `critique` (already delimited),
     which is added to every layer's material.
     """
     assert log.output is not None
     numbers, _ = research_evidence(ctx.store, log.output)
     material, shown = _log_material(ctx, log)
     appendix = await _section(
-        ctx, key=f"writeup/appendix{suffix}", kind=Kind.APPENDIX, task=_APPENDIX,
+        ctx, key=f"writeup/{prefix}appendix{suffix}", kind=Kind.APPENDIX, task=_APPENDIX,
         material=material + critique,
         shown=shown, numbers=numbers, parents=[(log.id, Relation.SUMMARISES)],
     )
@@ -152,7 +154,7 @@ async def write_stepwise(
         [artifact_source(interpretation.id, "interpretation")] if interpretation else []
     )
     main = await _section(
-        ctx, key=f"writeup/main_text{suffix}", kind=Kind.MAIN_TEXT, task=_MAIN,
+        ctx, key=f"writeup/{prefix}main_text{suffix}", kind=Kind.MAIN_TEXT, task=_MAIN,
         material=show_paragraphs("appendix", appendix) + (
             f"\n{delimit('interpretation', f'[{interpretation.id}] ' + interpretation.text)}"
             if interpretation else ""
@@ -164,7 +166,7 @@ async def write_stepwise(
         needs=[appendix],
     )
     intro = await _section(
-        ctx, key=f"writeup/introduction{suffix}", kind=Kind.INTRODUCTION,
+        ctx, key=f"writeup/{prefix}introduction{suffix}", kind=Kind.INTRODUCTION,
         task=_INTRO,
         material=delimit("proposal", f"[{proposal.id}] {proposal.text}") + "\n"
         + show_paragraphs("main_text", main) + critique,
@@ -175,7 +177,7 @@ async def write_stepwise(
         needs=[main],
     )
     abstract = await _abstract(
-        ctx, key=f"writeup/abstract{suffix}",
+        ctx, key=f"writeup/{prefix}abstract{suffix}",
         material=show_paragraphs("introduction", intro) + "\n"
         + show_paragraphs("main_text", main) + critique,
         shown=[*paragraph_sources(intro, "introduction"), *paragraph_sources(main, "main_text")],
@@ -193,6 +195,7 @@ async def write_direct(
     log: StepResult[ProjectLog],
     proposal: StepResult[Proposal],
     appendix: StepResult[Section],
+    prefix: str = "",
 ) -> Hierarchy:
     """Write the main text, introduction and abstract each from the research log itself
     (keys `writeup/direct/...`); the appendix is the step-by-step one (it is written from the
@@ -202,25 +205,26 @@ async def write_direct(
     material, shown = _log_material(ctx, log)
     parents: list[Parent] = [(log.id, Relation.SUMMARISES)]
     main = await _section(
-        ctx, key=f"{DIRECT}/main_text", kind=Kind.MAIN_TEXT, task=_MAIN,
+        ctx, key=f"writeup/{prefix}{DIRECT}/main_text", kind=Kind.MAIN_TEXT, task=_MAIN,
         material=material, shown=shown, numbers=numbers, parents=parents,
     )
     intro = await _section(
-        ctx, key=f"{DIRECT}/introduction", kind=Kind.INTRODUCTION,
+        ctx, key=f"writeup/{prefix}{DIRECT}/introduction", kind=Kind.INTRODUCTION,
         task=_INTRO,
         material=delimit("proposal", f"[{proposal.id}] {proposal.text}") + "\n" + material,
         shown=[artifact_source(proposal.id, "proposal"), *shown], numbers=numbers,
         parents=[*parents, (proposal.id, Relation.CONTEXT)],
     )
     abstract = await _abstract(
-        ctx, key=f"{DIRECT}/abstract", material=material, shown=shown, numbers=numbers,
+        ctx, key=f"writeup/{prefix}{DIRECT}/abstract", material=material, shown=shown,
+        numbers=numbers,
         parents=parents, needs=[],
     )
     return Hierarchy(appendix=appendix, main=main, intro=intro, abstract=abstract)
 
 
 def measure_divergence(
-    ctx: StageContext, stepwise: Hierarchy, direct: Hierarchy
+    ctx: StageContext, stepwise: Hierarchy, direct: Hierarchy, *, prefix: str = ""
 ) -> StepResult[DivergenceContent]:
     """Store how far the two versions diverge (kind `divergence`, key `writeup/divergence`),
     linked to the sections of both; skipped unless both versions have every upper layer."""
@@ -231,7 +235,7 @@ def measure_divergence(
     ready = all(v.ok for v in versions)
     threshold = ctx.agenda.writeup.divergence_threshold
     return ctx.record(
-        key="writeup/divergence",
+        key=f"writeup/{prefix}divergence",
         kind=Kind.DIVERGENCE,
         stage=STAGE,
         content=divergence(stepwise.claim_texts(), direct.claim_texts(), threshold=threshold)

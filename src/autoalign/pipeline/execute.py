@@ -72,6 +72,7 @@ from ._schemas import (
     StepReport,
     StepSummary,
 )
+from ._screens import ScreenGate
 from ._worker import WORKER, StepWork
 
 STAGE = Stage.EXECUTE
@@ -107,6 +108,20 @@ class Project:
     reassessed: StepResult[DirectionDecision] | None = None
     """Critic #2's call to reassess the project's direction, when it is scoped again after one:
     every scoping prompt shows it."""
+    index: int = 0
+    """The project's place in the selection; project 0 keeps the plain step keys
+    (`execute/scope/0`), project n > 0 has `pn/` after the stage (`execute/p1/scope/0`)."""
+
+    def key(self, base: str) -> str:
+        """The step key `base` (`execute/...`) for this project."""
+        if self.index == 0:
+            return base
+        stage, _, rest = base.partition("/")
+        return f"{stage}/p{self.index}/{rest}"
+
+    def gate(self, ctx: StageContext) -> ScreenGate:
+        """Where this project reads the database: refuses reads across information screens."""
+        return ScreenGate(store=ctx.store, project=self.proposal.id)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,37 +160,77 @@ def _topic_of(ctx: StageContext, artifact_id: int) -> Topic:
     return ctx.agenda.topics[0]  # a proposal made outside the pipeline: the agenda's first topic
 
 
-def selected_project(ctx: StageContext) -> Project:
-    """The run's selected proposal (the latest, after a spin-off or a re-run of propose)."""
-    found = ctx.latest(Kind.PROPOSAL, Proposal, status=Status.SELECTED)
-    again = ctx.latest(Kind.PROPOSAL, Proposal, status=Status.REASSESS)  # sent back by critic #2
-    if again is not None and (found is None or again.id > found.id):
-        found = again
-    if found is None:
-        raise NothingToDoError(
-            f"run {ctx.run.id} has no selected proposal to execute; run the propose stage first"
-        )
+def _latest_selected(ctx: StageContext, proposal: int) -> int | None:
+    """The latest still-selected proposal of a project: its own, or its latest spin-off (one
+    critic #2 sent back to scoping counts; a halted one does not)."""
+    found = sorted(ctx.store.project_lineage(proposal))
+    live = [
+        a for a in ctx.store.artifacts(ids=found, kind=Kind.PROPOSAL)
+        if a.status in (Status.SELECTED, Status.REASSESS) and a.run_id == ctx.run.id
+    ]
+    return live[-1].id if live else None
+
+
+def _project(ctx: StageContext, found: StepResult[Proposal], index: int,
+             chosen_by: int | None) -> Project:
     topic = _topic_of(ctx, found.id)
     # The agenda's own version of the topic wins: its testbeds may have been edited since.
     topic = next((t for t in ctx.agenda.topics if t.name == topic.name), topic)
-    selection = ctx.latest(Kind.SELECTION, Selection)
-    chosen_by = (
-        selection.id
-        if selection is not None and selection.output is not None
-        and selection.output.proposal_id == found.id else None
-    )
     return Project(
         proposal=found, topic=topic, catalog=topic_catalog(topic), chosen_by=chosen_by,
+        index=index,
         reassessed=reassessment(ctx, found.id) if found.artifact is not None
         and found.artifact.status == Status.REASSESS else None,
     )
 
 
-@stage(STAGE, order=20, inputs=selected_project)
-async def run(ctx: StageContext, project: Project) -> StepResult[ProjectLog]:
-    """Run the project's rounds of experiments, then record its research log."""
+def selected_projects(ctx: StageContext) -> list[Project]:
+    """Every project of the run's latest selection that is still selected (a project that
+    spun off is its latest spin-off; a sunset one is left out), in the selection's order; a
+    run without a selection (a proposal selected by hand) has its latest selected proposal."""
+    selection = ctx.latest(Kind.SELECTION, Selection)
+    projects: list[Project] = []
+    if selection is not None and selection.output is not None:
+        for index, pid in enumerate(selection.output.chosen):
+            live = _latest_selected(ctx, pid)
+            if live is None:
+                continue
+            proposal = ctx.typed(ctx.store.artifact(live), Proposal)
+            projects.append(_project(ctx, proposal, index, selection.id if live == pid else None))
+    else:
+        found = ctx.latest(Kind.PROPOSAL, Proposal, status=Status.SELECTED)
+        again = ctx.latest(Kind.PROPOSAL, Proposal, status=Status.REASSESS)  # by critic #2
+        if again is not None and (found is None or again.id > found.id):
+            found = again
+        if found is not None:
+            projects.append(_project(ctx, found, 0, None))
+    if not projects:
+        raise NothingToDoError(
+            f"run {ctx.run.id} has no selected proposal to execute; run the propose stage first"
+        )
+    return projects
+
+
+def selected_project(ctx: StageContext) -> Project:
+    """The run's first selected project (see `selected_projects`)."""
+    return selected_projects(ctx)[0]
+
+
+@stage(STAGE, order=20, inputs=selected_projects)
+async def run(ctx: StageContext, projects: list[Project]) -> list[StepResult[ProjectLog]]:
+    """Run every selected project (concurrently, each with its own step keys); return their
+    research logs."""
     ex = ctx.agenda.execution
-    ctx.progress.stage(STAGE, ex.max_iterations * (3 + 5 * ex.steps_per_round) + 1)
+    ctx.progress.stage(STAGE, len(projects) * (ex.max_iterations * (3 + 5 * ex.steps_per_round)
+                                               + 1))
+    if len(projects) == 1:  # one project: no task around it (an interrupt stays as it was)
+        return [await _execute(ctx, projects[0])]
+    return await fan_out([_execute(ctx, project) for project in projects])
+
+
+async def _execute(ctx: StageContext, project: Project) -> StepResult[ProjectLog]:
+    """Run one project's rounds of experiments, then record its research log."""
+    ex = ctx.agenda.execution
     schemas = schemas_for(
         project.catalog, candidates=ex.candidates, run_now=ex.steps_per_round,
         max_arms=ex.max_runs_per_step, max_seeds=ex.max_seeds,
@@ -209,9 +264,11 @@ async def _round(
 ) -> tuple[StepResult[LoopDecision], StepResult[RoundInterpretation] | None]:
     ex = ctx.agenda.execution
     proposal = project.proposal
-    history = _history(ctx, outcomes)
+    scope_key = project.key(f"execute/scope/{r}")
+    history = _history(ctx, project, outcomes, step_key=scope_key)
+    related = _related_work(ctx, project, step_key=scope_key)
     scope = await ctx.step(
-        key=f"execute/scope/{r}",
+        key=scope_key,
         kind=Kind.SCOPE_PLAN,
         stage=STAGE,
         role=Role.PROPOSER,
@@ -225,6 +282,7 @@ async def _round(
             f"\n{delimit('proposal', proposal.text)}"
             f"\n{delimit('testbeds', project.catalog.describe())}"
             f"\n{delimit('results_so_far', history or 'none yet')}"
+            + (f"\n{delimit('related_work', related)}" if related else "")
             + (
                 "\nCritic #2 sent this project back to scoping: scope it so that the flaws below "
                 f"cannot recur.\n{delimit('reassessment', project.reassessed.text)}"
@@ -241,7 +299,7 @@ async def _round(
         render=_render_scope,
     )
     if scope.output is None:
-        return _record_decision(ctx, r, proposed="none", taken="stop",
+        return _record_decision(ctx, project, r, proposed="none", taken="stop",
                                 reason="scoping gave no valid plan", parents=[scope.id]), None
     tasks = [
         _delegate(ctx, project, scope, r, k, index, outcomes)
@@ -256,7 +314,7 @@ async def _round(
     outcomes.extend(done)
     usable = [o for o in done if o.status(ctx)[0]]  # read once: each status is a store read
     interpretation = await ctx.step(
-        key=f"execute/interpret/{r}",
+        key=project.key(f"execute/interpret/{r}"),
         kind=Kind.INTERPRETATION,
         stage=STAGE,
         role=Role.PROPOSER,
@@ -268,7 +326,7 @@ async def _round(
             "a decision: continue (another round), sunset (end this direction) or spin_off (a new "
             "project out of this one; describe it)."
             f"\n{delimit('proposal', proposal.text)}"
-            f"\n{delimit('round_results', _history(ctx, done))}"
+            f"\n{delimit('round_results', _history(ctx, project, done))}"
         ),
         parents=[
             *[o.log.id for o in usable],
@@ -335,7 +393,7 @@ def _delegate(
         attempt=_attempt(ctx, outcomes, candidate.question, candidate.objective),
     )
     return ctx.record(
-        key=f"execute/task/{r}.{k}",
+        key=project.key(f"execute/task/{r}.{k}"),
         kind=Kind.TASK_SPEC,
         stage=STAGE,
         title=task.title,
@@ -358,8 +416,9 @@ async def _step(
 ) -> StepOutcome:
     assert task.output is not None
     spec = task.output
-    base = f"execute/step/{spec.round}.{spec.index}"
-    work = StepWork(ctx=ctx, task=task, base=base, catalog=project.catalog)
+    base = project.key(f"execute/step/{spec.round}.{spec.index}")
+    work = StepWork(ctx=ctx, task=task, base=base, catalog=project.catalog,
+                    gate=project.gate(ctx))
     # An experiment runs new arms; an analysis or a writing step works from the usable results
     # of earlier steps (the same rows, from the same sandbox records).
     log = (
@@ -487,16 +546,16 @@ async def _decide(
     out = interpretation.output
     if out is None:
         return _record_decision(
-            ctx, r, proposed="none", taken=go_on, parents=[project.proposal.id],
+            ctx, project, r, proposed="none", taken=go_on, parents=[project.proposal.id],
             reason=f"the interpretation gave no valid output; {why_on}",
         )
     if out.decision == "continue":
-        return _record_decision(ctx, r, proposed="continue", taken=go_on,
+        return _record_decision(ctx, project, r, proposed="continue", taken=go_on,
                                 reason=f"the lead proposed to continue: {why_on}",
                                 parents=[interpretation.id])
     if out.decision == "spin_off" and out.spin_off is None:
         return _record_decision(
-            ctx, r, proposed="spin_off", taken=go_on, parents=[interpretation.id],
+            ctx, project, r, proposed="spin_off", taken=go_on, parents=[interpretation.id],
             reason=f"a spin-off was proposed without describing it; {why_on}",
         )
     votes = await fan_out([
@@ -507,13 +566,13 @@ async def _decide(
     approvals = sum(1 for v in valid if v.approve)
     if not valid or 2 * approvals <= len(valid):
         return _record_decision(
-            ctx, r, proposed=out.decision, taken=go_on, parents=judged,
+            ctx, project, r, proposed=out.decision, taken=go_on, parents=judged,
             reason=f"the judges did not approve {out.decision} ({approvals} of {len(valid)} "
             f"valid votes); {why_on}", approvals=approvals, votes=len(valid),
         )
     if out.decision == "sunset":
         return _record_decision(
-            ctx, r, proposed="sunset", taken="sunset", parents=judged,
+            ctx, project, r, proposed="sunset", taken="sunset", parents=judged,
             reason=f"the judges approved the sunset ({approvals} of {len(valid)})",
             statuses=[StatusChange(artifact_id=project.proposal.id, status=Status.SUNSET,
                                    reason=f"sunset after round {r + 1}: {out.rationale}")],
@@ -522,7 +581,7 @@ async def _decide(
     assert out.spin_off is not None
     spin = out.spin_off
     spun = ctx.record(
-        key=f"execute/spin-off/{r}",
+        key=project.key(f"execute/spin-off/{r}"),
         kind=Kind.PROPOSAL,
         stage=STAGE,
         title=spin.title,
@@ -538,7 +597,7 @@ async def _decide(
         parents=[interpretation.id, project.proposal.id],
     )
     return _record_decision(
-        ctx, r, proposed="spin_off", taken="spin_off", parents=[*judged, spun.id],
+        ctx, project, r, proposed="spin_off", taken="spin_off", parents=[*judged, spun.id],
         reason=f"the judges approved the spin-off ({approvals} of {len(valid)}); proposal "
         f"{spun.id} is selected for the next execution (run --stage execute)",
         spin_off=spun.id, approvals=approvals, votes=len(valid),
@@ -555,7 +614,7 @@ async def _vote(
     assert interpretation.output is not None
     decision = interpretation.output.decision
     return await ctx.step(
-        key=f"execute/vote/{r}/{m}",
+        key=project.key(f"execute/vote/{r}/{m}"),
         kind=Kind.DECISION_VOTE,
         stage=STAGE,
         role=Role.JUDGE,
@@ -581,6 +640,7 @@ async def _vote(
 
 def _record_decision(
     ctx: StageContext,
+    project: Project,
     r: int,
     *,
     proposed: str,
@@ -597,7 +657,7 @@ def _record_decision(
         reason=reason, approvals=approvals, votes=votes, spin_off=spin_off,
     )
     stored = ctx.record(
-        key=f"execute/decision/{r}",
+        key=project.key(f"execute/decision/{r}"),
         kind=Kind.DECISION,
         stage=STAGE,
         content=decision,
@@ -640,7 +700,7 @@ def _research_log(
         *[d.id for d in decided if d.artifact is not None],
     ]
     return ctx.record(
-        key="execute/research-log",
+        key=project.key("execute/research-log"),
         kind=Kind.RESEARCH_LOG,
         stage=STAGE,
         content=content,
@@ -653,8 +713,27 @@ def _research_log(
 # -- text ------------------------------------------------------------------------------------
 
 
-def _history(ctx: StageContext, outcomes: list[StepOutcome]) -> str:
-    """Earlier steps for a prompt: objective, status, means as logged, the worker's report."""
+def _related_work(ctx: StageContext, project: Project, *, step_key: str) -> str:
+    """The related work the proposal cites, as far as the project may read it (a cited
+    artifact behind an information screen is refused, and the refusal recorded)."""
+    cited = project.proposal.output.related_work if project.proposal.output else []
+    readable = project.gate(ctx).readable(cited, via="related_work", step_key=ctx.key(step_key))
+    return "\n".join(
+        f"artifact {a.id} ({a.kind}): {a.title or a.preview[:100]}"
+        for a in ctx.store.artifact_summaries(ids=readable)
+    )
+
+
+def _history(ctx: StageContext, project: Project, outcomes: list[StepOutcome],
+             *, step_key: str | None = None) -> str:
+    """Earlier steps for a prompt: objective, status, means as logged, the worker's report.
+    With `step_key`, the steps are read through the project's screen gate first (a project's
+    own steps always pass)."""
+    if step_key is not None:
+        allowed = set(project.gate(ctx).readable(
+            [o.log.id for o in outcomes], via="history", step_key=ctx.key(step_key)
+        ))
+        outcomes = [o for o in outcomes if o.log.id in allowed]
     parts = []
     for o in outcomes:
         usable, why = o.status(ctx)
@@ -730,4 +809,4 @@ def _render_project(ctx: StageContext, c: ProjectLog) -> str:
     return "\n\n".join(parts)
 
 
-__all__ = ["STAGE", "Project", "run", "selected_project"]
+__all__ = ["STAGE", "Project", "run", "selected_project", "selected_projects"]

@@ -65,40 +65,64 @@ class Executed:
     proposal: StepResult[Proposal]
     log: StepResult[ProjectLog]
     interpretation: StepResult[RoundInterpretation] | None
+    prefix: str = ""
+    """The project's part of the step keys (`p1/` for project 1, empty for project 0): the
+    paper's keys get it too (`writeup/p1/appendix`)."""
 
 
-def executed_research(ctx: StageContext) -> Executed:
-    """The run's latest valid research log (the execute stage's last), with the proposal it
-    executed and its last valid interpretation."""
-    log = ctx.latest(Kind.RESEARCH_LOG, ProjectLog, status=Status.OK)
-    if log is None or log.output is None:
+def _round_of(key: str) -> str:
+    """The stage re-run suffix of a step key (`@2`), or '' for the run's own steps."""
+    return key[key.index("@"):] if "@" in key else ""
+
+
+def executed_research(ctx: StageContext) -> list[Executed]:
+    """Every valid research log of the execute stage's latest round (one per project), each
+    with the proposal it executed and its last valid interpretation."""
+    logs = ctx.store.artifacts(run_id=ctx.run.id, kind=Kind.RESEARCH_LOG)
+    latest = _round_of(logs[-1].step_key or "") if logs else ""
+    found = []
+    for art in logs:
+        key = art.step_key or ""
+        if art.status != Status.OK or _round_of(key) != latest:
+            continue
+        log = ctx.typed(art, ProjectLog)
+        assert log.output is not None
+        interpretations = [
+            ctx.typed(a, RoundInterpretation)
+            for a in ctx.store.artifacts(ids=log.output.interpretations)
+        ]
+        usable = [i for i in interpretations if i.ok]
+        found.append(Executed(
+            proposal=ctx.typed(ctx.store.artifact(log.output.proposal), Proposal),
+            log=log,
+            interpretation=usable[-1] if usable else None,
+            prefix=key.split("@")[0].removeprefix("execute/").removesuffix("research-log"),
+        ))
+    if not found:
         raise NothingToDoError(
             f"run {ctx.run.id} has no valid research log to write up: no step of the execute "
             "stage gave a usable result (see its failed and unusable steps)"
         )
-    interpretations = [
-        ctx.typed(a, RoundInterpretation)
-        for a in ctx.store.artifacts(ids=log.output.interpretations)
-    ]
-    usable = [i for i in interpretations if i.ok]
-    return Executed(
-        proposal=ctx.typed(ctx.store.artifact(log.output.proposal), Proposal),
-        log=log,
-        interpretation=usable[-1] if usable else None,
-    )
+    return found
 
 
 @stage(STAGE, order=30, inputs=executed_research)
-async def run(ctx: StageContext, done: Executed) -> StepResult[Critic2Report]:
-    """Write the paper for one executed research step, then have critic #2 review it (and the
-    writer revise it, as critic #2 decides)."""
-    ctx.progress.stage(STAGE, 10 if ctx.agenda.writeup.direct else 6)
+async def run(ctx: StageContext, executed: list[Executed]) -> list[StepResult[Critic2Report]]:
+    """Write one paper per executed project, in turn, each with its own step keys."""
+    ctx.progress.stage(STAGE, (10 if ctx.agenda.writeup.direct else 6) * len(executed))
+    return [await _write_one(ctx, done) for done in executed]
+
+
+async def _write_one(ctx: StageContext, done: Executed) -> StepResult[Critic2Report]:
+    """Write the paper for one executed project, then have critic #2 review it (and the writer
+    revise it, as critic #2 decides)."""
     written = await _write(ctx, done)
     # The step-by-step hierarchy is the paper; the direct one is evidence about it.
     divergence = (
         measure_divergence(ctx, written, await write_direct(
-            ctx, log=done.log, proposal=done.proposal, appendix=written.appendix
-        ))
+            ctx, log=done.log, proposal=done.proposal, appendix=written.appendix,
+            prefix=done.prefix,
+        ), prefix=done.prefix)
         if ctx.agenda.writeup.direct else None
     )
     paper = _record_paper(ctx, done, written, divergence=divergence)
@@ -109,7 +133,8 @@ async def run(ctx: StageContext, done: Executed) -> StepResult[Critic2Report]:
 
     score = divergence.output.score if divergence is not None and divergence.output else None
     reviewed = await review_paper(
-        ctx, paper=paper, rewrite=rewrite, scrutiny=scrutiny_for(score, ctx.agenda.writeup)
+        ctx, paper=paper, rewrite=rewrite, key=f"writeup/{done.prefix}".rstrip("/"),
+        scrutiny=scrutiny_for(score, ctx.agenda.writeup),
     )
     return reviewed.report
 
@@ -132,7 +157,8 @@ async def _write(
     interpretation = done.interpretation if done.interpretation and done.interpretation.ok else None
     return await write_stepwise(
         ctx, log=done.log, proposal=done.proposal, interpretation=interpretation,
-        suffix=f"/rev{revision.round}" if revision else "", critique=_revising(revision),
+        prefix=done.prefix, suffix=f"/rev{revision.round}" if revision else "",
+        critique=_revising(revision),
     )
 
 
@@ -154,7 +180,7 @@ def _record_paper(
     ready = all(s.ok for s in sections.values())
     rev = f"/rev{revision.round}" if revision else ""
     return ctx.record(
-        key=f"writeup/paper{rev}",
+        key=f"writeup/{done.prefix}paper{rev}",
         kind=Kind.PAPER,
         stage=STAGE,
         title=abstract.output.title if abstract.output else None,

@@ -1,5 +1,6 @@
 """The research database: artifacts, provenance, the LLM call ledger, flaws, judgments, claims,
-review requests and the labels human reviewers record on them, and the work queue that
+review requests and the labels human reviewers record on them, information screens between
+projects and the reads they refused, and the work queue that
 `autoalign worker` processes share."""
 
 from .._environment import DB_ENV_VAR, DEFAULT_DB_PATH
@@ -28,6 +29,8 @@ from ._records import (
     RollbackRecord,
     RunRecord,
     RunSummary,
+    ScreenRecord,
+    ScreenRefusalRecord,
     UsageTotals,
 )
 from ._reviews import REVIEWER_CHARS
@@ -68,6 +71,8 @@ __all__ = [
     "RunStart",
     "RunStartOutcome",
     "RunSummary",
+    "ScreenRecord",
+    "ScreenRefusalRecord",
     "Store",
     "Submission",
     "SubmitOutcome",

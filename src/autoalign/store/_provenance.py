@@ -31,10 +31,12 @@ WALK_BATCH = 1000
 
 
 def walk_query(
-    artifact_id: int, direction: Direction, *, ordered: bool = True
+    artifact_id: int, direction: Direction, *, ordered: bool = True, relation: str | None = None
 ) -> Select[int]:
     """The ids reached from `artifact_id` going up (to parents) or down (to children), not
-    `artifact_id` itself; ascending when `ordered` (a count needs no order)."""
+    `artifact_id` itself; ascending when `ordered` (a count needs no order). With `relation`,
+    only edges of that relation are followed (e.g. `derived_from`: what a project's artifacts
+    were made from, without what was only shown to them)."""
     # "up" follows child -> parent (served by the primary key, which starts with child_id);
     # "down" follows parent -> child (served by ix_provenance_edges_parent).
     start, step = (
@@ -42,8 +44,14 @@ def walk_query(
         if direction == "up"
         else (_edges.parent_id, _edges.child_id)
     )
-    reached = select(step.label("id")).where(start == artifact_id).cte("reached", recursive=True)
-    reached = reached.union(select(step).join(reached, start == reached.c.id))
+    first = select(step.label("id")).where(start == artifact_id)
+    if relation is not None:
+        first = first.where(_edges.relation == relation)
+    reached = first.cte("reached", recursive=True)
+    more = select(step).join(reached, start == reached.c.id)
+    if relation is not None:
+        more = more.where(_edges.relation == relation)
+    reached = reached.union(more)
     query = select(reached.c.id).where(reached.c.id != artifact_id)
     return query.order_by(reached.c.id) if ordered else query
 

@@ -372,3 +372,38 @@ class ReviewDecisionRecord:
     label: ReviewLabelRecord
     request: ReviewRequestRecord
     rollback: RollbackRecord | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScreenRecord:
+    """An information screen between two projects (their selected proposals)."""
+
+    id: int
+    run_id: int
+    artifact_id: int
+    """The `information_screen` artifact (its status is `lifted` once lifted)."""
+    project_a: int
+    project_b: int
+    question: str
+    reason: str
+    active: bool
+    """False once a human lifted it."""
+    created_at: datetime
+
+    def other(self, project: int) -> int:
+        """The project on the other side of the screen from `project`."""
+        return self.project_b if project == self.project_a else self.project_a
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScreenRefusalRecord:
+    """A refused read across an information screen."""
+
+    id: int
+    screen_id: int
+    run_id: int
+    reader_id: int
+    artifact_id: int
+    via: str
+    step_key: str
+    created_at: datetime

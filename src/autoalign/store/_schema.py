@@ -436,3 +436,45 @@ class WorkItem(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class InformationScreen(Base):
+    """Two projects (their selected proposals) kept from reading each other's artifacts, so that
+    their agreement later counts as independent evidence. The screen's artifact (kind
+    `information_screen`) holds the judge's reason; a lift is a `lifted` status event on it."""
+
+    __tablename__ = "information_screens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    artifact_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), unique=True)
+    """The `information_screen` artifact that records the decision (and, by status, a lift)."""
+    project_a: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), index=True)
+    """One project's selected proposal."""
+    project_b: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), index=True)
+    """The other project's selected proposal."""
+    question: Mapped[str] = mapped_column(Text)
+    """The question both projects attack."""
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ScreenRefusal(Base):
+    """A read across an information screen that was refused: who tried to read what, where."""
+
+    __tablename__ = "screen_refusals"
+    __table_args__ = (UniqueConstraint("screen_id", "artifact_id", "via", "step_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    screen_id: Mapped[int] = mapped_column(ForeignKey("information_screens.id"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    reader_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"))
+    """The reading project's proposal."""
+    artifact_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"))
+    """The artifact it was refused."""
+    via: Mapped[str] = mapped_column(String(50))
+    """Where the read was attempted: a worker tool (`read_result`) or a prompt's context
+    (`related_work`, `history`)."""
+    step_key: Mapped[str] = mapped_column(String(300), default="")
+    """The step that attempted it."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

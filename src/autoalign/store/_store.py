@@ -33,6 +33,7 @@ from ._schema import (
     ProvenanceEdge,
     StepCall,
 )
+from ._screens import ScreensMixin
 from ._status import current_statuses
 
 Parent = int | tuple[int, str]
@@ -91,7 +92,7 @@ def _why(exc: DBAPIError) -> str:
 
 class Store(
     RunsMixin, LedgerMixin, BudgetMixin, FindingsMixin, ReviewsMixin, ListingsMixin,
-    ProvenanceMixin, QueueMixin,
+    ProvenanceMixin, QueueMixin, ScreensMixin,
 ):
     """The research database.
 

@@ -39,6 +39,7 @@ concurrency = 1
 ideas_per_topic = 1
 idea_framings = 1
 proposals = 1
+cases_per_topic = 1   # one ask in flight when the fault ends the run
 
 [[topics]]
 name = "Reward hacking"

@@ -38,8 +38,10 @@ async def test_show_run_and_screens_print_what_stage_1_decided(tmp_path: Path) -
             in out.out)
     assert "2 refused read(s), 2 appeal(s)" in out.out
     assert out.out.count("refused: proposal") == 2 and "via read_result" in out.out
-    rows = [line for line in out.out.splitlines() if "selected" in line and "│" in line]
-    assert len(rows) == 2 and all(" 1 " in r and " 5 " in r for r in rows)  # revisions, scores
+    # The proposals table (the funnel above it has a "selected" row too): revisions, scores.
+    rows = [line for line in out.out.splitlines()
+            if "selected" in line and "│" in line and "Proposal on" in line]
+    assert len(rows) == 2 and all(" 1 " in r and " 6 " in r for r in rows)
 
     listed = invoke("--db", url, "screens", "list", cwd=tmp_path)
     assert listed.code == 0 and "active" in listed.out

@@ -15,9 +15,10 @@ at or above the agenda's threshold asks for more scrutiny (more instances, a low
 bar). A revision is written again step by step (`write_stepwise` with the critique; step keys
 under `/rev<n>`) as a new paper that `revises` the previous one, and is reviewed again.
 
-Input (a store query): the run's latest valid research log (the execute stage's account of a
-project: its usable steps with the numbers exactly as the sandbox returned them, its
-interpretations and decisions), the proposal it executed, and its last valid interpretation.
+Input (a store query): every valid research log of the execute stage's latest round, one per
+selected project (its usable steps with the numbers exactly as the sandbox returned them, its
+interpretations and decisions), each with the proposal it executed and its last valid
+interpretation; each project's paper has its own step keys (`writeup/p1/...` for the second).
 Under `on_failure = "continue"` a failed section skips every layer above it, the paper and its
 review; without an interpretation the main text is written from the appendix alone.
 
@@ -109,7 +110,11 @@ def executed_research(ctx: StageContext) -> list[Executed]:
 @stage(STAGE, order=30, inputs=executed_research)
 async def run(ctx: StageContext, executed: list[Executed]) -> list[StepResult[Critic2Report]]:
     """Write one paper per executed project, in turn, each with its own step keys."""
-    ctx.progress.stage(STAGE, (10 if ctx.agenda.writeup.direct else 6) * len(executed))
+    c2 = ctx.agenda.critic2
+    # Per paper: 4 sections and the paper (3 more and the divergence when written directly too),
+    # critic #2's instances, investigations and report; revisions come on top.
+    per_paper = 5 + (4 if ctx.agenda.writeup.direct else 0) + c2.instances + c2.investigate + 1
+    ctx.progress.stage(STAGE, per_paper * len(executed))
     return [await _write_one(ctx, done) for done in executed]
 
 

@@ -19,6 +19,7 @@ from . import (
     _critics,
     _examine,
     _init,
+    _rereview,
     _review,
     _run,
     _show,
@@ -53,6 +54,7 @@ COMMAND_MODULES = (
     _calibration,
     _critics,
     _review,
+    _rereview,
     _examine,
     _worker,
     # A new command group: one module with `register(app)`, added here.

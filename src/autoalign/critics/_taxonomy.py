@@ -12,7 +12,7 @@ from ..vocabulary import Severity
 
 __all__ = ["TAXONOMY_VERSION", "FlawCategory", "Severity"]
 
-TAXONOMY_VERSION = "2"
+TAXONOMY_VERSION = "3"
 """Version of `FlawCategory`; a category is never renamed or reused within a version."""
 
 
@@ -45,3 +45,7 @@ class FlawCategory(StrEnum):
     """A method that cannot answer the question as the paper presents it."""
     OTHER = "other"
     """Anything else; the description says what."""
+    CONTRADICTION = "contradiction"
+    """A claim that another paper's claim on the same question contradicts (critic #3)."""
+    OVER_REPRESENTED_EVIDENCE = "over_represented_evidence"
+    """A claim whose support all shares one ancestor or testbed: not independent (critic #3)."""

@@ -15,6 +15,7 @@ from ..runtime import (
 )
 from ..vocabulary import Kind, Relation, Role, Stage, Status
 from ._schemas import Idea, IdeaList, PositiveCase, Proposal, Score, Selection
+from .crosscheck import project_seeds
 
 STAGE = Stage.PROPOSE
 
@@ -156,6 +157,26 @@ async def _judge(
     return None if judged.output is None else (float(judged.output.score), judged.id)
 
 
+async def _seed_ideas(ctx: StageContext) -> list[Scored]:
+    """Stage 4's project seeds from earlier rounds, as ideas judged like the babbled ones."""
+    scored = []
+    for j, seed in enumerate(s for s in project_seeds(ctx) if s.output is not None):
+        assert seed.output is not None
+        idea = ctx.record(
+            key=f"propose/idea/seed/{j}", kind=Kind.IDEA, stage=STAGE, title=seed.output.title,
+            content=Idea(title=seed.output.title, summary=seed.output.summary),
+            render=lambda i: f"{i.title}\n\n{i.summary}", parents=[seed.id],
+        )
+        judged = await _judge(
+            ctx, key=f"propose/idea-score/seed/{j}", kind=Kind.IDEA_JUDGMENT, target=idea,
+            prompt="Score this research idea for how much it would advance alignment, from 1 "
+            f"to 10.\n{delimit('idea', idea.text)}",
+        )
+        if judged is not None:
+            scored.append((idea, *judged))
+    return scored
+
+
 def _no_inputs(ctx: StageContext) -> None:
     """Propose reads only the agenda."""
     del ctx
@@ -169,6 +190,7 @@ async def run(ctx: StageContext, inputs: None = None) -> StepResult[Selection]:
     ctx.progress.stage(STAGE, len(topics) * (3 + 2 * ctx.agenda.pipeline.ideas_per_topic) + 5)
     branches = await fan_out([_topic_branch(ctx, i) for i in range(len(topics))])
     scored = [item for branch in branches for item in branch]
+    scored += await _seed_ideas(ctx)  # critic #3's project seeds join the idea pool
     if not scored:
         raise NothingToDoError("no research idea survived: every idea or its scoring failed")
     # Stable: ties keep agenda order, so a resumed run picks the same ideas.

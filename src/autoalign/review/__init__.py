@@ -8,6 +8,7 @@ from .._environment import REVIEWER_ENV_VAR
 from ._context import LOG_KINDS, Ancestor, RequestContext, request_context
 from ._decide import check_reviewer, decide
 from ._queue import SEVERITY_RANK, QueueEntry, review_queue
+from ._reexamine import Reexamination, reexamine, rollback_policy
 
 __all__ = [
     "LOG_KINDS",
@@ -15,9 +16,12 @@ __all__ = [
     "SEVERITY_RANK",
     "Ancestor",
     "QueueEntry",
+    "Reexamination",
     "RequestContext",
     "check_reviewer",
     "decide",
+    "reexamine",
     "request_context",
     "review_queue",
+    "rollback_policy",
 ]

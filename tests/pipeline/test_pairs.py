@@ -35,11 +35,14 @@ def test_the_pairs_chosen_grow_with_the_blocks_not_with_n_squared(n: int) -> Non
 def test_papers_with_earlier_contradictions_come_first_and_judged_pairs_are_skipped() -> None:
     claims = corpus(40, questions=1)
     hot = 15
-    pairs = choose_pairs(claims, window=2, per_block=3, hot_papers={hot})
+    warm = {"question:q0"}
+    pairs = choose_pairs(claims, window=2, per_block=3, hot_papers={hot}, hot_blocks=warm)
     by_id = {c.claim_id: c for c in claims}
+    assert pairs[0].block == "question:q0"  # the block of the earlier contradiction first
     first_block = [p for p in pairs if p.block == pairs[0].block]
+    assert len(first_block) == 3
     assert all(hot in (by_id[p.first].paper_id, by_id[p.second].paper_id) for p in first_block)
-    again = choose_pairs(claims, window=2, per_block=3, hot_papers={hot},
+    again = choose_pairs(claims, window=2, per_block=3, hot_papers={hot}, hot_blocks=warm,
                          skip={(p.first, p.second) for p in pairs})
     assert not {(p.first, p.second) for p in again} & {(p.first, p.second) for p in pairs}
 

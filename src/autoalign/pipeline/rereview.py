@@ -19,8 +19,11 @@ import json
 import random
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from ..agenda import Agenda
 from ..critics import PAPER_SECTIONS
+from ..errors import ConfigError
 from ..models import ModelClient, check_models
 from ..runtime import Findings, NullProgress, ProgressSink, StageContext, Verdict
 from ..store import Store
@@ -156,6 +159,23 @@ async def _one(
     return result.output
 
 
+def _agenda_of(store: Store, paper_id: int) -> Agenda:
+    """The agenda the paper's run recorded.
+
+    Raises:
+        ConfigError: it cannot be read as an agenda of this version (pass one instead).
+    """
+    run_id = store.artifact(paper_id).run_id
+    config = store.get_run(run_id).config if run_id is not None else {}
+    try:
+        return Agenda.model_validate(config)
+    except ValidationError as exc:
+        raise ConfigError(
+            f"paper {paper_id}'s run {run_id} recorded no agenda this version can read "
+            f"({exc.error_count()} problem(s)); pass --agenda AGENDA to name the models"
+        ) from None
+
+
 async def rereview(
     store: Store,
     *,
@@ -188,9 +208,7 @@ async def rereview(
     try:
         sink.stage(STAGE, 3 * len(papers))
         for paper_id in papers:
-            source = agenda or Agenda.model_validate(
-                store.get_run(store.artifact(paper_id).run_id or run.id).config
-            )
+            source = agenda or _agenda_of(store, paper_id)
             check_models(source.models, [Role.CRITIC_2.value])
             client = ModelClient(
                 config=source.models, ledger=store, run_id=run.id, budget=source.budget,

@@ -225,6 +225,41 @@ class WriteupSection(_Frozen):
     """Critic-#2 instances added when the divergence reaches the threshold."""
     divergence_escalation_drop: float = Field(default=0.1, ge=0.0, le=0.5)
     """How much lower the severe-flaw probability that escalates to a human is set then."""
+PaperStatus = Literal["accepted", "revision_requested", "rejected", "draft"]
+"""A paper status stage 4 may be asked to consider."""
+
+
+class CrosscheckSection(_Frozen):
+    """Stage 4, across papers: clustering of the corpus and critic #3 (`docs/pipeline.md`)."""
+
+    enabled: bool = False
+    """Run stage 4 after the write-up; off, the stage records nothing."""
+    papers: list[PaperStatus] = Field(
+        default_factory=lambda: list[PaperStatus](["accepted"]), min_length=1, max_length=4
+    )
+    """Which papers of the corpus (every run in the database) stage 4 considers, by status:
+    `accepted` (accept or minor revision) by default. A tainted or flawed paper never counts."""
+    embedder: str = Field(default="tfidf", min_length=1, max_length=200)
+    """`tfidf`, or `provider:model` of an OpenAI-compatible embeddings endpoint (as stage 1)."""
+    cluster_threshold: float = Field(default=0.3, gt=0.0, le=1.0)
+    """Cosine similarity of two abstracts at or above which they share a cluster."""
+    pairs_per_block: int = Field(default=8, ge=1, le=100)
+    """Most claim pairs judged per block (one cluster, or one testbed question)."""
+    window: int = Field(default=3, ge=1, le=20)
+    """Each claim is paired with the next `window` claims of its block (sorted neighbourhood):
+    the choice grows as n * window, never as n squared."""
+    missing_angles: bool = True
+    """Ask for missing angles per cluster."""
+    seeds: int = Field(default=2, ge=0, le=10)
+    """Most project seeds (from contradictions) handed to the next round's stage 1."""
+
+
+class RollbackSection(_Frozen):
+    """What a confirmed flaw sets off after everything downstream is tainted."""
+
+    policy: Literal["none", "re-review", "regenerate"] = "re-review"
+    """`re-review`: a critic-#2 pass is asked for on each affected paper; `regenerate`: the
+    write-up of each affected research log is asked for again too; `none`: taint only."""
 
 
 class Topic(_Frozen):
@@ -251,6 +286,8 @@ class Agenda(_Frozen):
     sandbox: SandboxSection = SandboxSection()
     writeup: WriteupSection = WriteupSection()
     critic2: Critic2Section = Critic2Section()
+    crosscheck: CrosscheckSection = CrosscheckSection()
+    rollback: RollbackSection = RollbackSection()
     topics: list[Topic] = Field(min_length=1, max_length=20)
 
     @field_validator("models")

@@ -50,9 +50,18 @@ class Stage(StrEnum):
     EXAMINE = "examine"
     """`autoalign examine`: a paper written elsewhere and its logs, imported and checked by
     critic #2 (not a pipeline stage: no agenda runs it)."""
+    CROSSCHECK = "crosscheck"
+    """Stage 4, across papers: clusters of the corpus and their field summaries, then critic #3
+    (pairs of claims judged, over-represented evidence, missing angles, calibrated
+    probabilities, and the actions they lead to). Does nothing unless `[crosscheck]` enables it."""
+    REREVIEW = "rereview"
+    """`autoalign rereview` and the re-examination a confirmed flaw triggers (not a pipeline
+    stage: no agenda's stage list runs it)."""
 
 
-PIPELINE_STAGES: tuple[Stage, ...] = (Stage.PROPOSE, Stage.EXECUTE, Stage.WRITEUP)
+PIPELINE_STAGES: tuple[Stage, ...] = (
+    Stage.PROPOSE, Stage.EXECUTE, Stage.WRITEUP, Stage.CROSSCHECK
+)
 """The stages an agenda's run goes through, in order (the pipeline registers exactly these)."""
 
 
@@ -140,6 +149,31 @@ class Kind(StrEnum):
     INFORMATION_SCREEN = "information_screen"
     """Two selected projects kept from reading each other's artifacts (`information_screens`);
     status `lifted` once a human lifted it."""
+    CLUSTER = "cluster"
+    """Stage 4: a set of corpus papers whose abstracts embed close together (member ids)."""
+    FIELD_SUMMARY = "field_summary"
+    """Stage 4: the state of a cluster's sub-field, summarised from its members' abstracts."""
+    PAIR_JUDGMENT = "pair_judgment"
+    """Critic #3: two claims of two papers judged contradiction, convergence or unrelated."""
+    EVIDENCE_CHECK = "evidence_check"
+    """Critic #3: claims whose support shares one ancestor or testbed (over-represented)."""
+    MISSING_ANGLES = "missing_angles"
+    """Critic #3: dimensions of evidence a cluster's research has not looked at."""
+    CALIBRATION = "calibration"
+    """Critic #3: each claim's stated probability combined with convergent and contradicting
+    evidence (the rule is in docs/pipeline.md)."""
+    DISCUSSION = "discussion"
+    """Critic #3: a contradiction between two papers, set out for a closer look."""
+    PROJECT_SEED = "project_seed"
+    """Critic #3: a new project that the next round's stage 1 reads as an extra idea."""
+    REREVIEW_REQUEST = "rereview_request"
+    """A deeper critic-#2 pass asked for on papers (by critic #3 or a rollback's policy); the
+    next `autoalign rereview` acts on it."""
+    REGENERATION_REQUEST = "regeneration_request"
+    """A rollback's `regenerate` policy: the write-up of a research log to run again."""
+    REREVIEW = "rereview"
+    """One paper reviewed again with the current critics: the decision before and after, and
+    the flaws that are new."""
 
 
 class Status(StrEnum):
@@ -212,6 +246,18 @@ class PaperDecision(StrEnum):
     REJECT = "reject"
     """Made only by `c2.review` version 1 (before the six decisions); kept so that stored
     decisions stay readable."""
+
+
+class RollbackPolicy(StrEnum):
+    """What a confirmed flaw sets off after the taint (the run's agenda, `[rollback] policy`)."""
+
+    NONE = "none"
+    """Taint only."""
+    REREVIEW = "re-review"
+    """Ask for a critic-#2 pass on every affected paper (a `rereview_request`)."""
+    REGENERATE = "regenerate"
+    """Ask for the write-up of every affected paper's research log to be run again (a
+    `regeneration_request`), and for a critic-#2 pass on the papers."""
 
 
 class ReviewDecision(StrEnum):
@@ -292,6 +338,8 @@ class Relation(StrEnum):
     REVISES = "revises"
     """The child is a revised version of the parent: a paper rewritten from critic #2's
     critique of it, or a proposal revised after its critique."""
+    MEMBER = "member"
+    """A cluster has the parent paper as a member."""
 
 
 class ClaimSource(StrEnum):

@@ -57,7 +57,7 @@ def test_a_command_s_help_loads_nothing_heavy_either() -> None:
     assert code == 0
     # Typer itself imports pydantic to convert a command's parameters; nothing else loads.
     assert [m for m in loaded if m != "pydantic"] == []
-    assert "propose, execute, writeup" in out
+    assert "propose, execute," in out and all(stage in out for stage in PIPELINE_STAGES)
 
 
 def test_the_stage_names_in_run_help_are_the_pipeline_s() -> None:

@@ -150,6 +150,12 @@ ANSWERS: dict[str, Any] = {
         "verdict": "confirmed", "confidence_percent": 80, "severity": "minor",
         "evidence": "The log has two seeds only.",
     },
+    # Stage 4 (across papers): field summaries, critic #3's pair verdicts, missing angles.
+    "FieldSummary": {"title": "Penalties", "summary": "Penalties seem to cut hacking."},
+    "PairVerdict": {"relation": "unrelated", "rationale": "Different questions."},
+    "MissingAngles": {
+        "angles": [{"angle": "Other testbeds", "why": "Every result is from one toy."}]
+    },
 }
 
 

@@ -79,8 +79,10 @@ async def test_full_run_stores_every_stage_with_provenance(
         "research_log": 1, "appendix": 1, "main_text": 1, "introduction": 1, "abstract": 1,
         "paper": 1, "paper_critique": 1, "flaw_candidates": 2, "flaw_investigation": 1,
     }
-    # Critic #2's review belongs to write-up (stage 3); no stage 4 is registered yet.
-    assert summary.artifacts_per_stage == {"propose": 52, "execute": 12, "writeup": 9}
+    # Critic #2's review belongs to write-up (stage 3); stage 4 is off unless [crosscheck] says.
+    assert summary.artifacts_per_stage == {
+        "propose": 52, "execute": 12, "writeup": 9, "crosscheck": 0
+    }
 
     # The paper reads top-down and each section links to what it summarises.
     assert summary.paper_id is not None

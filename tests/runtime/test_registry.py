@@ -22,7 +22,7 @@ async def _noop(ctx: StageContext, inputs: None) -> None:
 
 
 def test_the_pipeline_registers_its_stages_in_order() -> None:
-    assert STAGES == (Stage.PROPOSE, Stage.EXECUTE, Stage.WRITEUP)
+    assert STAGES == (Stage.PROPOSE, Stage.EXECUTE, Stage.WRITEUP, Stage.CROSSCHECK)
     assert [s.name for s in registered_stages()] == list(STAGES)
     assert all(s.doc for s in registered_stages())
 

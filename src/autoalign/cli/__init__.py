@@ -20,6 +20,7 @@ from . import (
     _critics,
     _examine,
     _init,
+    _rereview,
     _review,
     _run,
     _screens,
@@ -57,6 +58,7 @@ COMMAND_MODULES = (
     _review,
     _compare,
     _screens,
+    _rereview,
     _examine,
     _worker,
     # A new command group: one module with `register(app)`, added here.

@@ -102,9 +102,26 @@ def run(
             "completed run, from what the database holds, as a new round.",
         ),
     ] = None,
+    rounds: Annotated[
+        int,
+        typer.Option(
+            "--rounds", min=1, max=20, metavar="N",
+            help="Run every stage N times, stage 4's findings (project seeds) feeding the next "
+            "round's stage 1; resume an interrupted run with the same --rounds.",
+        ),
+    ] = 1,
+    rereview: Annotated[
+        int | None,
+        typer.Option(
+            "--rereview", min=0, max=1000, metavar="K",
+            help="After the run, re-review K accepted papers (and those open requests name) "
+            "with the current critics, as `autoalign rereview --sample K` does.",
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Run an agenda through propose → execute → write up (with critic #2's review).
+    """Run an agenda through propose → execute → write up (with critic #2's review) → across
+    papers (stage 4, when the agenda's [crosscheck] enables it).
 
     Re-running the same agenda resumes its unfinished run: finished steps are kept and model
     answers are served from the cache. With --stage, only that stage runs again; an
@@ -119,6 +136,8 @@ def run(
     use_db(db)
     if stage is not None and new:
         raise UsageError("--stage re-runs a stage of the latest run; it cannot be used with --new")
+    if stage is not None and rounds > 1:
+        raise UsageError("--stage re-runs one stage once; it cannot be used with --rounds")
     agenda = load_agenda(agenda_path)
     check_models(agenda.models, ROLES, budget=agenda.budget)
     check_catalogs(agenda)  # before the database is created, like the models
@@ -126,9 +145,15 @@ def run(
         with Progress(*bar_columns(), console=console, transient=False) as bar:
             summary = run_agenda_sync(
                 agenda, store=store, progress=RichProgress(bar), new=new, takeover=takeover,
-                stage=stage,
+                stage=stage, rounds=rounds,
             )
         _print_summary(summary)
+        if rereview is not None and summary.run.status == RunStatus.COMPLETED:
+            from ..pipeline import rereview_sync
+            from ._rereview import print_report
+
+            print_report(rereview_sync(store, sample=rereview, seed=agenda.run.seed,
+                                       agenda=agenda))
     code = {RunStatus.STOPPED: EXIT_STOPPED, RunStatus.FAILED: EXIT_FAILED}.get(
         RunStatus(summary.run.status)
     )

@@ -48,3 +48,7 @@ class FlawCategory(StrEnum):
     MISSING_ALTERNATIVE = "missing_alternative"
     """A conclusion drawn while another explanation, consistent with the same results, was not
     considered or ruled out (version 3)."""
+    CONTRADICTION = "contradiction"
+    """A claim that another paper's claim on the same question contradicts (critic #3)."""
+    OVER_REPRESENTED_EVIDENCE = "over_represented_evidence"
+    """A claim whose support all shares one ancestor or testbed: not independent (critic #3)."""

@@ -1,4 +1,5 @@
-"""The research pipeline: propose → execute → write up (with critic #2's review).
+"""The research pipeline: propose → execute → write up (with critic #2's review) → across
+papers (stage 4: clusters and critic #3), and the re-review of papers.
 
 Each stage registers itself with the runtime, reads its inputs from the store and writes
 artifacts with their provenance; the orchestrator runs the registered stages in order, so a run
@@ -12,6 +13,7 @@ from ._funnel import Agreement, Funnel, FunnelRow, ScreenedOut, stage1_funnel
 from ._orchestrator import ROLES, STAGES, RunSummary, run_agenda, run_agenda_sync
 from ._selection_view import ProposalLine, SelectionView, selection_view
 from .paper import Link, PaperPart, PaperView, ParagraphLink, ParagraphView, read_paper
+from .rereview import RereviewReport, open_requests, rereview, rereview_sync
 from .writeup import SECTIONS
 
 __all__ = [
@@ -30,12 +32,16 @@ __all__ = [
     "ParagraphView",
     "ProgressSink",
     "ProposalLine",
+    "RereviewReport",
     "RunSummary",
     "ScreenedOut",
     "Scrutiny",
     "SelectionView",
     "check_catalogs",
+    "open_requests",
     "read_paper",
+    "rereview",
+    "rereview_sync",
     "run_agenda",
     "run_agenda_sync",
     "scrutiny_for",

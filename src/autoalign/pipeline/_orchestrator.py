@@ -7,7 +7,7 @@ import contextlib
 import re
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..agenda import Agenda
@@ -29,7 +29,7 @@ from ..runtime import (
 from ..sandbox import Backend, isolation_level, make_backend
 from ..store import RunRecord, Store, UsageTotals
 from ..vocabulary import Kind, Role, RunStatus, Stage
-from . import execute, propose, writeup  # noqa: F401  (importing registers the stages)
+from . import crosscheck, execute, propose, writeup  # noqa: F401  (importing registers them)
 from ._catalog import check_catalogs
 
 ROLES: tuple[Role, ...] = tuple(Role)
@@ -111,14 +111,35 @@ def _stage_round(store: Store, run: RunRecord, name: Stage) -> int:
     )
 
 
+def _first_round(store: Store, run_id: int, specs: Sequence[StageSpec[object]]) -> int:
+    """The round a resumed multi-round run starts at: the highest one any stage has begun
+    (rounds run in order, so every earlier one completed)."""
+    return max((_rounds(store, run_id, spec.name) for spec in specs), default=0)
+
+
 async def _run_stages(
-    ctx: StageContext, specs: Sequence[StageSpec[object]], *, mark: str = ""
+    ctx: StageContext, specs: Sequence[StageSpec[object]], *, mark: str = "",
+    rounds: int = 1, round_context: Callable[[int], StageContext] | None = None,
 ) -> None:
-    """Run `specs` in order and record how the run ended; the one home of the run lifecycle."""
+    """Run `specs` in order and record how the run ended; the one home of the run lifecycle.
+
+    With `rounds` > 1 the stages run again as rounds 1 .. rounds-1 (`--rounds`), each with the
+    context `round_context(n)` gives (step keys `@n`, its own sampling seed), stage 4 of one
+    round feeding stage 1 of the next through the store; a resumed run starts at the highest
+    round it had begun, its finished steps resumed from the store."""
     store, run = ctx.store, ctx.run
+    current = ctx
     try:
-        for spec in specs:
-            await run_stage(ctx, spec)
+        first = _first_round(store, run.id, specs) if rounds > 1 else 0
+        for n in range(first, rounds):
+            if n:
+                if round_context is None:
+                    raise ConfigError("a run of several rounds needs a context per round")
+                await current.client.aclose()
+                current = round_context(n)
+                mark = f"[round {n} of {rounds}] "
+            for spec in specs:
+                await run_stage(current, spec)
     except (BudgetExceededError, StepFailedError, NothingToDoError) as exc:
         store.set_run_status(run.id, RunStatus.STOPPED, reason=mark + str(exc))
     except (ModelError, BackendError, WorkError) as exc:  # WorkError: a queued job failed
@@ -137,7 +158,7 @@ async def _run_stages(
     else:
         store.set_run_status(run.id, RunStatus.COMPLETED)
     finally:
-        await ctx.client.aclose()
+        await current.client.aclose()
 
 
 async def run_agenda(
@@ -151,6 +172,7 @@ async def run_agenda(
     hooks: Hooks | None = None,
     run_id: int | None = None,
     lease: int | None = None,
+    rounds: int = 1,
 ) -> RunSummary:
     """Run an agenda through every registered stage, resuming its unfinished run if there is one.
 
@@ -174,16 +196,24 @@ async def run_agenda(
             instead of the agenda's latest one; a completed run is reported, not run.
         lease: the work item whose lease this process holds for `run_id` (an `autoalign
             worker`): the run is owned through that lease (see `Store.claim_run`).
+        rounds: run every stage this many times, stage 4 of each round feeding stage 1 of the
+            next (round n's step keys end in `@n`); an interrupted run resumes when run again
+            with the same `rounds`.
 
     Raises:
         ConfigError: a role's model cannot be used, a dollar budget is set for a model whose
             price is unknown, a topic names a testbed or question that does not exist, the
             sandbox backend cannot be made (all checked before anything is written), or `stage`
-            is unknown or names a stage of a run that has not completed.
+            is unknown or names a stage of a run that has not completed, or `rounds` is below 1
+            or given with `stage`.
         RunBusyError: another live process executes this agenda's unfinished run.
     """
     started = time.monotonic()
     sink = progress or NullProgress()
+    if rounds < 1 or (rounds > 1 and stage is not None):
+        raise ConfigError(
+            f"rounds must be at least 1 (got {rounds}) and cannot be combined with --stage"
+        )
     check_models(agenda.models, ROLES, budget=agenda.budget)
     for model in agenda.critic2.models:  # critic #2's instances may ask other models too
         check_models(agenda.models.model_copy(update={"roles": {Role.CRITIC_2.value: model}}),
@@ -212,7 +242,7 @@ async def run_agenda(
             )
         return await _run_agenda(
             agenda, store=store, sink=sink, new=new, takeover=takeover, hooks=hooks or Hooks(),
-            started=started, warming=warming, backend=backend,
+            started=started, warming=warming, backend=backend, rounds=rounds,
         )
     finally:
         if not warming.done():
@@ -224,6 +254,7 @@ async def run_agenda(
 async def _run_agenda(
     agenda: Agenda, *, store: Store, sink: ProgressSink, new: bool, takeover: bool,
     hooks: Hooks, started: float, warming: asyncio.Future[None], backend: Backend | None,
+    rounds: int = 1,
 ) -> RunSummary:
     start = store.start_run(
         name=agenda.run.name,
@@ -244,11 +275,16 @@ async def _run_agenda(
     probing = asyncio.ensure_future(asyncio.to_thread(_probe_sandbox))
     try:
         with _run_backend(store, run, backend) as sandbox:
-            ctx = _context(
-                agenda, store=store, run=run, progress=sink, hooks=hooks, round=0,
-                backend=sandbox,
+            def round_context(n: int) -> StageContext:
+                return _context(
+                    agenda, store=store, run=run, progress=sink, hooks=hooks, round=n,
+                    backend=sandbox,
+                )
+
+            await _run_stages(
+                round_context(0), registered_stages(), rounds=rounds,
+                round_context=round_context,
             )
-            await _run_stages(ctx, registered_stages())
     finally:
         if not probing.done():
             await asyncio.gather(probing, return_exceptions=True)
@@ -349,10 +385,12 @@ def run_agenda_sync(
     new: bool = False,
     takeover: bool = False,
     stage: str | None = None,
+    rounds: int = 1,
 ) -> RunSummary:
     """Synchronous twin of `run_agenda`, for the CLI."""
     return asyncio.run(
         run_agenda(
-            agenda, store=store, progress=progress, new=new, takeover=takeover, stage=stage
+            agenda, store=store, progress=progress, new=new, takeover=takeover, stage=stage,
+            rounds=rounds,
         )
     )

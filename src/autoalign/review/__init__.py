@@ -10,6 +10,7 @@ from ._compare import Better, TopicCases, add_comparison, human_comparisons, run
 from ._context import LOG_KINDS, Ancestor, RequestContext, request_context
 from ._decide import check_reviewer, decide
 from ._queue import SEVERITY_RANK, QueueEntry, review_queue
+from ._reexamine import Reexamination, reexamine, rollback_policy
 
 __all__ = [
     "LOG_KINDS",
@@ -18,13 +19,16 @@ __all__ = [
     "Ancestor",
     "Better",
     "QueueEntry",
+    "Reexamination",
     "RequestContext",
     "TopicCases",
     "add_comparison",
     "check_reviewer",
     "decide",
     "human_comparisons",
+    "reexamine",
     "request_context",
     "review_queue",
+    "rollback_policy",
     "run_cases",
 ]

@@ -15,6 +15,7 @@ from ..store import (
     Store,
 )
 from ..vocabulary import ReviewDecision
+from ._reexamine import reexamine
 
 
 def check_reviewer(name: str | None) -> str:
@@ -50,6 +51,8 @@ def decide(
     `confirm` resolves the request and rolls back: the flawed artifact (the flaw's, when
     `flaw_id` names one, else the request's) becomes `flawed` and everything downstream of it
     `tainted`, each a status event whose reason names the flaw, the review and the reviewer.
+    After the taint, the flawed artifact's run's `[rollback] policy` asks for the affected
+    papers to be re-reviewed or written up again (`reexamine`).
     `dismiss` resolves the request and taints nothing. `unsure` is stored and leaves the
     request open. Label, resolution and rollback are one transaction; deciding again adds a
     label but no status event that is already there.
@@ -72,7 +75,7 @@ def decide(
                 f"{flaw.artifact_id if flaw is not None else request.artifact_id}, {what}"
             ),
         )
-    return store.add_review_label(
+    done = store.add_review_label(
         request_id=request.id,
         decision=decision,
         reviewer=reviewer,
@@ -81,6 +84,9 @@ def decide(
         corrected_severity=corrected_severity,
         rollback=rollback,
     )
+    if done.rollback is not None:  # after the taint: the run's policy re-examines
+        reexamine(store, done.rollback)
+    return done
 
 
 def _what(

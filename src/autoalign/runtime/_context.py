@@ -142,6 +142,9 @@ class Findings:
     critic_version: str | None = None
     """That critic's version; given together with `critic`."""
     verdict: Verdict | None = None
+    verdict_also: Sequence[int] = ()
+    """Further artifacts the verdict is about (a judgment row on each, e.g. both papers of a
+    pair critic #3 judged)."""
     claims: Sequence[ClaimNote] = ()
     reviews: Sequence[str] = ()
     """Reasons to escalate `about` to a human review."""
@@ -295,17 +298,21 @@ class StageContext:
                 critic_version=found.critic_version,
                 items=rows,
             )
-        if found.verdict is not None and not store.judgments(judge_artifact_id=finder):
-            store.add_judgment(
-                artifact_id=found.about,
-                judge_artifact_id=finder,
-                role=found.verdict.role,
-                score=found.verdict.score,
-                decision=found.verdict.decision,
-                rationale=found.verdict.rationale,
-                model=found.verdict.model or result.artifact.model,
-                other_artifact_id=found.verdict.other,
-            )
+        if found.verdict is not None:
+            judged = {j.artifact_id for j in store.judgments(judge_artifact_id=finder)}
+            for target in dict.fromkeys((found.about, *found.verdict_also)):
+                if target in judged:  # once per (artifact, judge)
+                    continue
+                store.add_judgment(
+                    artifact_id=target,
+                    judge_artifact_id=finder,
+                    role=found.verdict.role,
+                    score=found.verdict.score,
+                    decision=found.verdict.decision,
+                    rationale=found.verdict.rationale,
+                    model=found.verdict.model or result.artifact.model,
+                    other_artifact_id=found.verdict.other,
+                )
         if found.claims:
             store.add_claims(
                 artifact_id=found.about,

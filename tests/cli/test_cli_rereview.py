@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from autoalign.models import register_script
 from autoalign.store import Store
 
+from ..pipeline.conftest import Team
 from .helpers import invoke
 
 
@@ -32,7 +34,7 @@ AGENDA = """
 name = "rounds"
 
 [models]
-default = "scripted:schema"
+default = "scripted:roundsteam"
 
 [pipeline]
 ideas_per_topic = 1
@@ -42,7 +44,13 @@ proposals = 1
 [execution]
 max_iterations = 1
 steps_per_round = 1
-candidates = 1
+candidates = 2
+judges = 1
+
+[critic2]
+instances = 2
+investigate = 1
+revision_rounds = 0
 
 [crosscheck]
 enabled = true
@@ -55,6 +63,9 @@ testbeds = ["reward_hacking"]
 
 
 def test_run_rounds_then_rereview_from_the_command_line(tmp_path: Path) -> None:
+    # The pipeline tests' scripted team (every role answers sensibly): `scripted:schema`'s
+    # random answers can leave a round with no usable research, which stops a run.
+    register_script("roundsteam", Team())
     url = f"sqlite:///{tmp_path / 'r.db'}"
     agenda = tmp_path / "agenda.toml"
     agenda.write_text(AGENDA)

@@ -14,7 +14,7 @@ from autoalign.store import Store
 from autoalign.vocabulary import ReviewDecision
 
 from .conftest import Team
-from .test_decisions import critique
+from .test_decisions import CRITICAL_CLAIM, candidates, check
 from .test_run import agenda
 
 
@@ -73,23 +73,36 @@ async def test_rereview_reports_a_changed_decision_and_escalates_it(
     summary = await run_agenda(agenda(model), store=store)
     paper = summary.paper_id
     assert paper is not None and summary.paper_status == "accepted"
-    script.overrides["PaperCritique"] = lambda _p: critique("reject", "critical")
+    # Critic #2 now finds a critical flaw the first review did not confirm.
+    script.overrides.update(
+        FlawCandidates=candidates(CRITICAL_CLAIM, severe=95, recommend="halt"),
+        FlawCheck=check(severity="critical", confidence=90),
+    )
 
     report = await rereview(store, sample=1, seed=0)
     (done,) = report.reviewed
     assert (done.paper_id, done.before, done.after, done.changed) == (
-        paper, "minor_revision", "reject", True
+        paper, "accept", "halt", True
     )
     assert done.new_flaws and all(
         store.flaw(f).severity == "critical" for f in done.new_flaws
     )
     (record,) = store.artifacts(run_id=report.run_id, kind="rereview")
-    assert record.content_json["after"] == "reject"
+    assert record.content_json["after"] == "halt"
     assert paper in {e.parent_id for e in store.parents(record.id)}
-    # The status is left to a human: the paper stays accepted, with a review request.
+    # The same critic #2 as the write-up's: babble instances, investigations, one report,
+    # whose judgment names the decision.
+    kinds = [a.kind for a in store.artifacts(run_id=report.run_id)]
+    instances = agenda(model).critic2.instances
+    assert kinds.count("flaw_candidates") == instances and kinds.count("paper_critique") == 1
+    assert [j.decision for j in store.judgments(artifact_id=paper)
+            if j.role == "critic-2"] == ["accept", "halt"]
+    # The status is left to a human: the paper stays accepted, with a review request, and its
+    # proposal is not halted by a re-review.
     assert store.artifact(paper).status == "accepted"
+    assert store.artifacts(run_id=report.run_id, kind="direction_decision") == []
     reasons = [r.reason for r in store.review_requests() if r.artifact_id == paper]
-    assert "re-review: critic-2 decided reject, was minor_revision" in reasons
+    assert reasons == ["re-review: critic-2 decided halt, was accept"]
     assert store.get_run(report.run_id).status == "completed"
 
 

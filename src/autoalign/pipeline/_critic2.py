@@ -245,7 +245,7 @@ def _past_flaws(store: Store, category: str, paper_id: int) -> tuple[str, ...]:
     return tuple(r.description.split("\n", 1)[0][:200] for r in rows[-_PAST_FLAWS:])
 
 
-async def _review_once(
+async def review_once(
     ctx: StageContext,
     *,
     paper: StepResult[PaperContent],
@@ -254,8 +254,16 @@ async def _review_once(
     round_: int,
     scrutiny: Scrutiny,
     rounds_left: int,
+    stage: Stage = STAGE,
+    apply: bool = True,
 ) -> StepResult[Critic2Report]:
-    """One review of one paper version: checks, babble, merge, investigate, report."""
+    """One review of one paper version: checks, babble, merge, investigate, report (keys
+    under `<key>/critic-2/<round_>`).
+
+    With `apply`, the decision acts: the paper's status changes and an escalation opens a
+    review request. Without it (a re-review), the report and its judgment row are written and
+    the caller decides what a changed decision means.
+    """
     settings = ctx.agenda.critic2
     base = f"{key}/critic-2/{round_}"
     programmatic = _checks(ctx.store, draft)
@@ -269,7 +277,7 @@ async def _review_once(
         return await ctx.critique(
             key=f"{base}/instance/{brief.instance}",
             kind=Kind.FLAW_CANDIDATES,
-            stage=STAGE,
+            stage=stage,
             critic=babbler,
             subject=brief,
             parents=[(paper.id, Relation.DERIVED_FROM),
@@ -297,7 +305,7 @@ async def _review_once(
         return await ctx.critique(
             key=f"{base}/investigate/{j}",
             kind=Kind.FLAW_INVESTIGATION,
-            stage=STAGE,
+            stage=stage,
             critic=investigator,
             subject=case,
             parents=[(paper.id, Relation.DERIVED_FROM),
@@ -339,14 +347,14 @@ async def _review_once(
     return ctx.record(
         key=base,
         kind=Kind.PAPER_CRITIQUE,
-        stage=STAGE,
+        stage=stage,
         content=report,
         render=render_report,
         parents=[(paper.id, Relation.DERIVED_FROM),
                  *[(b.id, Relation.CONTEXT) for b in babbled if b.artifact is not None],
                  *[(c.id, Relation.CONTEXT) for c in checked if c.artifact is not None]],
         title=f"critic-2 round {round_}: {decided.decision}",
-        findings=lambda r: _decision_records(r, paper),
+        findings=lambda r: _decision_records(r, paper, apply=apply),
     )
 
 
@@ -390,8 +398,11 @@ def _reported(
     return flaws
 
 
-def _decision_records(r: StepResult[Critic2Report], paper: StepResult[PaperContent]) -> Findings:
-    """The report's judgment row, the paper's status and (escalate) the review request."""
+def _decision_records(
+    r: StepResult[Critic2Report], paper: StepResult[PaperContent], *, apply: bool = True
+) -> Findings:
+    """The report's judgment row and, with `apply`, the paper's status and (escalate) the
+    review request."""
     report = r.output
     if report is None:  # a record always has its content
         raise DataError(f"critic-2 report {r.key} has no content")
@@ -403,9 +414,10 @@ def _decision_records(r: StepResult[Critic2Report], paper: StepResult[PaperConte
                         # decided by rule from its instances' replies: their models
                         model=", ".join(sorted({i.model for i in report.instances}))[:200] or None),
         statuses=[StatusChange(artifact_id=paper.id, status=PAPER_STATUS[decision],
-                               reason=f"critic-2 decision: {decision} ({report.rule})")],
+                               reason=f"critic-2 decision: {decision} ({report.rule})")]
+        if apply else [],
         reviews=[f"critic-2 escalates: {report.rule}"]
-        if decision == PaperDecision.ESCALATE else [],
+        if apply and decision == PaperDecision.ESCALATE else [],
     )
 
 
@@ -510,7 +522,7 @@ async def review_paper(
                 key=ctx.key(f"{key}/critic-2/{r}"), artifact=None, output=None
             )
             return Reviewed(paper=current, report=skipped, decision=None, rounds=r)
-        report = await _review_once(
+        report = await review_once(
             ctx, paper=current, draft=draft, key=key, round_=r, scrutiny=scrutiny,
             rounds_left=rounds - r,
         )
@@ -555,5 +567,6 @@ __all__ = [
     "paper_draft",
     "reassessment",
     "render_report",
+    "review_once",
     "review_paper",
 ]

@@ -153,7 +153,8 @@ async def _draft(
 ) -> tuple[str, StepResult[DetailedProposal]]:
     """The detailed proposal for one idea, critiqued and revised: (the idea's key suffix, the
     last valid version, or the failed draft)."""
-    suffix = idea.key.removeprefix("propose/idea/")
+    # The idea's key without its round (`@n`): ctx.key adds this round's to the new keys.
+    suffix = idea.key.split("@")[0].removeprefix("propose/idea/")
     ids, listing = related
     proposal = await ctx.step(
         key=f"propose/proposal/{suffix}",

@@ -2,13 +2,14 @@
 
 `autoalign rereview` (and `autoalign run --rereview K`) takes the papers that open re-review
 requests name (from critic #3's contradictions, or a rollback's `re-review` policy) and a
-seeded random sample of `accepted` papers, and runs critic #2 on each again: the programmatic
-checks (`c2.numbers-match`, `c2.claim-strength`, `c2.abstract-scope`, recorded once per critic
-version and artifact, so only a newer critic adds flaws) and the LLM review `c2.review` through
-the runtime, as a run of its own. Each paper gets a `rereview` record: critic #2's decision
-before (its latest judgment) and now, and the flaws that are new. A changed decision does not
-change the paper's status: it opens a human review request on the paper. Each re-review
-samples the critic anew (its own seed), never a replay of the cached review.
+seeded random sample of `accepted` papers, and runs the write-up's critic #2 on each again, as a
+run of its own: the programmatic checks (recorded once per critic version and artifact, so only
+a newer check adds flaws), then babble and prune (`c2.babble` instances, `c2.investigate`) and
+the report, under the scrutiny the paper was last reviewed with. Each paper gets a `rereview`
+record: critic #2's decision before (its latest judgment) and now, and the flaws that are new.
+A changed decision does not change the paper's status: it opens a human review request on the
+paper. Each re-review samples the critic anew (its own seed), never a replay of the cached
+review.
 """
 
 from __future__ import annotations
@@ -21,16 +22,17 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from ..agenda import Agenda
-from ..critics import PAPER_SECTIONS, CriticScale, PaperReview, get_critic
-from ..errors import ConfigError, DataError
+from ..agenda import Agenda, Critic2Section
+from ..critics import PAPER_SECTIONS
+from ..errors import ConfigError
 from ..models import ModelClient, check_models
-from ..runtime import Findings, NullProgress, ProgressSink, StageContext, Verdict
+from ..runtime import Findings, NullProgress, ProgressSink, StageContext
 from ..store import Store
 from ..vocabulary import Kind, Relation, Role, RunStatus, Stage, Status
 from ._across import Rereview, RereviewRequest
-from ._critic2 import check_paper, paper_draft
-from ._schemas import PaperContent, ProjectLog
+from ._critic2 import instance_count, paper_draft, review_once
+from ._divergence import NO_SCRUTINY, Scrutiny
+from ._schemas import PaperContent
 
 STAGE = Stage.REREVIEW
 RESAMPLE_STRIDE = 7_000_003
@@ -78,10 +80,22 @@ def _choose(store: Store, *, sample: int, seed: int) -> tuple[list[int], dict[in
     return [*asked, *sorted(drawn)], asked
 
 
-def _before(store: Store, paper_id: int) -> str | None:
-    decisions = [j.decision for j in store.judgments(artifact_id=paper_id)
-                 if j.role == Role.CRITIC_2 and j.decision]
-    return decisions[-1] if decisions else None
+def _before(store: Store, paper_id: int) -> tuple[str | None, Scrutiny]:
+    """Critic #2's latest decision on the paper, and the scrutiny it was reviewed under (so the
+    re-review compares like with like)."""
+    latest = [j for j in store.judgments(artifact_id=paper_id)
+              if j.role == Role.CRITIC_2 and j.decision]
+    if not latest:
+        return None, NO_SCRUTINY
+    judgment = latest[-1]
+    report = (store.artifact(judgment.judge_artifact_id).content_json
+              if judgment.judge_artifact_id is not None else None)
+    if not isinstance(report, dict):
+        return judgment.decision, NO_SCRUTINY
+    return judgment.decision, Scrutiny(
+        extra_critics=int(report.get("extra_critics", 0)),
+        escalation_drop=float(report.get("escalation_drop", 0.0)),
+    )
 
 
 def _flaw_keys(store: Store, ids: list[int]) -> dict[int, tuple[str | None, str, str, int]]:
@@ -93,15 +107,6 @@ def _flaw_keys(store: Store, ids: list[int]) -> dict[int, tuple[str | None, str,
     }
 
 
-def _review_critic() -> PaperReview:
-    """The one-call LLM critic #2 (`c2.review`) a re-review asks; the write-up's babble and
-    prune is not re-run here."""
-    critic = get_critic(PaperReview.id, scale=CriticScale.PAPER)
-    if not isinstance(critic, PaperReview):
-        raise DataError(f"critic {PaperReview.id} is a {type(critic).__name__}, not a PaperReview")
-    return critic
-
-
 async def _one(
     ctx: StageContext, paper_id: int, requests: list[int]
 ) -> Rereview | None:
@@ -110,30 +115,20 @@ async def _one(
     paper = ctx.typed(store.artifact(paper_id), PaperContent)
     if paper.output is None or set(paper.output.sections) != set(PAPER_SECTIONS):
         return None
-    log = ctx.typed(store.artifact(paper.output.research_log), ProjectLog)
     draft = paper_draft(store, paper)
     if draft is None:
         return None
     where = [paper_id, *paper.output.sections.values()]
     had = _flaw_keys(store, where)
-    before = _before(store, paper_id)
-    check_paper(store, draft)
-    critic = _review_critic()
-
-    critique = await ctx.critique(
-        key=f"rereview/{paper_id}/critic-2",
-        kind=Kind.PAPER_CRITIQUE,
-        stage=STAGE,
-        critic=critic,
-        subject=draft,
-        parents=[(paper_id, Relation.DERIVED_FROM), (log.id, Relation.CONTEXT)],
-        findings=lambda r, found: None if r.output is None else Findings(
-            about=paper_id, flaws=found,
-            verdict=Verdict(role=Role.CRITIC_2, decision=critic.decision(r.output),
-                            rationale=r.output.summary),
-        ),
+    before, scrutiny = _before(store, paper_id)
+    # The write-up's critic #2 (babble and prune) as it is now, deciding as a first review
+    # would (every revision round left); its decision does not act on the paper.
+    report = await review_once(
+        ctx, paper=paper, draft=draft, key=f"rereview/{paper_id}", round_=0,
+        scrutiny=scrutiny, rounds_left=ctx.agenda.critic2.revision_rounds, stage=STAGE,
+        apply=False,
     )
-    after = critic.decision(critique.output) if critique.output is not None else None
+    after = report.output.decision.value if report.output is not None else None
     known = set(had.values())
     new = sorted(i for i, k in _flaw_keys(store, where).items() if i not in had and k not in known)
     changed = (after is not None and after != before) or bool(new)
@@ -151,7 +146,7 @@ async def _one(
             + (f" ({', '.join(map(str, r.new_flaws))})" if r.new_flaws else "")
         ),
         parents=[(paper_id, Relation.DERIVED_FROM)]
-        + ([(critique.id, Relation.DERIVED_FROM)] if critique.artifact is not None else [])
+        + ([(report.id, Relation.DERIVED_FROM)] if report.artifact is not None else [])
         + [(rid, Relation.DERIVED_FROM) for rid in requests],
         findings=lambda r: None if r.output is None or r.output.after in (None, r.output.before)
         else Findings(
@@ -210,7 +205,10 @@ async def rereview(
     sink = progress or NullProgress()
     reviewed: list[Rereview] = []
     try:
-        sink.stage(STAGE, 3 * len(papers))
+        settings = agenda.critic2 if agenda is not None else Critic2Section()
+        # About: the instances, the investigations, the report and the re-review record.
+        sink.stage(STAGE, len(papers) * (
+            instance_count(settings.instances, 0) + settings.investigate + 2))
         for paper_id in papers:
             source = agenda or _agenda_of(store, paper_id)
             check_models(source.models, [Role.CRITIC_2.value])

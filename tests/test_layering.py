@@ -21,7 +21,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"review"}),
     frozenset({"runtime"}),
     frozenset({"pipeline"}),
-    frozenset({"examine", "cluster"}),
+    frozenset({"examine", "cluster", "redteam"}),
     frozenset({"cli"}),
     frozenset({"__main__"}),
 )

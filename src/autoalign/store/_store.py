@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, Row, bindparam, func, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,7 @@ from ._schema import (
     ArtifactEvent,
     ProvenanceEdge,
     StepCall,
+    utcnow,
 )
 from ._screens import ScreensMixin
 from ._status import current_statuses
@@ -39,8 +40,29 @@ from ._status import current_statuses
 Parent = int | tuple[int, str]
 """A provenance parent: an artifact id, or (id, relation)."""
 
+# Every step stores its output and looks its key up first: these run on the hot path, as
+# prebuilt Core statements on a plain connection (an ORM session costs several times more).
+_ARTIFACT_COLUMNS = (
+    Artifact.id, Artifact.run_id, Artifact.kind, Artifact.stage, Artifact.role, Artifact.model,
+    Artifact.prompt_digest, Artifact.step_key, Artifact.title, Artifact.content_text,
+    Artifact.content_json, Artifact.created_at,
+)
+_BY_STEP = select(*_ARTIFACT_COLUMNS).where(
+    Artifact.run_id == bindparam("run_id"), Artifact.step_key == bindparam("step_key")
+)
+_LATEST_STATUS = (
+    select(ArtifactEvent.status)
+    .where(ArtifactEvent.artifact_id == bindparam("id"))
+    .order_by(ArtifactEvent.id.desc())
+    .limit(1)
+)
+_INSERT_ARTIFACT = insert(Artifact).returning(Artifact.id)
+_INSERT_EVENT = insert(ArtifactEvent)
+_INSERT_EDGE = insert(ProvenanceEdge)
+_INSERT_STEP_CALL = insert(StepCall)
 
-def _artifact(row: Artifact, status: str) -> ArtifactRecord:
+
+def _artifact(row: Artifact | Row[Any], status: str) -> ArtifactRecord:
     return ArtifactRecord(
         id=row.id,
         run_id=row.run_id,
@@ -195,32 +217,37 @@ class Store(
         for parent in parents:
             pid, relation = (parent, "derived_from") if isinstance(parent, int) else parent
             edges.setdefault(pid, relation)
+        created_at = utcnow()
         try:
-            with self._write() as s:
-                row = Artifact(
-                    run_id=run_id,
-                    kind=kind,
-                    stage=stage,
-                    role=role,
-                    model=model,
-                    prompt_digest=prompt_digest,
-                    step_key=step_key,
-                    title=title,
-                    content_text=content_text,
-                    content_json=content_json,
-                    preview=content_text[:PREVIEW_CHARS],
-                    initial_status=status,
-                )
-                s.add(row)
-                s.flush()
-                s.add(ArtifactEvent(artifact_id=row.id, status=status, reason="created"))
-                for pid, relation in edges.items():
-                    s.add(ProvenanceEdge(child_id=row.id, parent_id=pid, relation=relation))
-                for call in calls:
-                    for after in call.after or (None,):
-                        s.add(StepCall(artifact_id=row.id, call_key=call.call_key, after_key=after))
-                s.flush()
-                return _artifact(row, status)
+            with self._write_conn() as conn:
+                artifact_id = conn.execute(_INSERT_ARTIFACT, {
+                    "run_id": run_id, "kind": kind, "stage": stage, "role": role,
+                    "model": model, "prompt_digest": prompt_digest, "step_key": step_key,
+                    "title": title, "content_text": content_text, "content_json": content_json,
+                    "preview": content_text[:PREVIEW_CHARS], "initial_status": status,
+                    "created_at": created_at,
+                }).scalar_one()
+                conn.execute(_INSERT_EVENT, {
+                    "artifact_id": artifact_id, "status": status, "reason": "created",
+                    "created_at": created_at,
+                })
+                if edges:
+                    conn.execute(_INSERT_EDGE, [
+                        {"child_id": artifact_id, "parent_id": pid, "relation": relation}
+                        for pid, relation in edges.items()
+                    ])
+                waits = [
+                    {"artifact_id": artifact_id, "call_key": call.call_key, "after_key": after}
+                    for call in calls for after in call.after or (None,)
+                ]
+                if waits:
+                    conn.execute(_INSERT_STEP_CALL, waits)
+            return ArtifactRecord(
+                id=artifact_id, run_id=run_id, kind=kind, stage=stage, role=role, model=model,
+                prompt_digest=prompt_digest, step_key=step_key, title=title,
+                content_text=content_text, content_json=content_json, status=status,
+                created_at=created_at,
+            )
         except IntegrityError as exc:
             if step_key is not None and run_id is not None:
                 # Another writer stored this step between our check and our insert.
@@ -243,13 +270,12 @@ class Store(
             return _artifact(row, self._status_of(s, [row.id])[row.id])
 
     def artifact_by_step(self, run_id: int, step_key: str) -> ArtifactRecord | None:
-        with self._read() as s:
-            row = s.scalars(
-                select(Artifact).where(Artifact.run_id == run_id, Artifact.step_key == step_key)
-            ).first()
+        with self._read_conn() as conn:
+            row = conn.execute(_BY_STEP, {"run_id": run_id, "step_key": step_key}).first()
             if row is None:
                 return None
-            return _artifact(row, self._status_of(s, [row.id])[row.id])
+            status = conn.execute(_LATEST_STATUS, {"id": row.id}).scalar_one()
+        return _artifact(row, status)
 
     def artifacts(
         self,

@@ -55,10 +55,10 @@ def rereview(
     ] = None,
     db: DbOption = None,
 ) -> None:
-    """Re-review papers with the current critics (critic #2's programmatic checks and its LLM
-    review) and report what changed: new flaws and changed decisions, stored as `rereview`
-    records. Papers named by open re-review requests (critic #3, a rollback's policy) come
-    first, then a random sample of accepted papers."""
+    """Re-review papers with the current critics (critic #2 as the write-up runs it: the
+    programmatic checks, then babble and prune) and report what changed: new flaws and changed
+    decisions, stored as `rereview` records. Papers named by open re-review requests (critic
+    #3, a rollback's policy) come first, then a random sample of accepted papers."""
     from ..agenda import load_agenda
     from ..pipeline import rereview_sync
 

@@ -121,7 +121,7 @@ def run(
     db: DbOption = None,
 ) -> None:
     """Run an agenda through propose → execute → write up (with critic #2's review) → across
-    papers (stage 4, when the agenda's [crosscheck] enables it).
+    papers (stage 4, when the agenda's `crosscheck` section enables it).
 
     Re-running the same agenda resumes its unfinished run: finished steps are kept and model
     answers are served from the cache. With --stage, only that stage runs again; an

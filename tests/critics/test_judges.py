@@ -132,3 +132,22 @@ def test_majority_spread_is_the_tightest_majority() -> None:
     assert majority_spread([2, 9, 2, 9]) == 7  # two camps: no majority agrees
     assert majority_spread([5]) == 0.0 and majority_spread([]) == 0.0
     assert disagreement([2, 9, 9, 8]) == 7  # the plain spread only grows with more judges
+
+
+def test_the_bootstrap_replicates_are_choix_fits_of_each_resample() -> None:
+    # The bootstrap fits every resample at once (`_batched_ilsr`); each replicate must be what
+    # choix's I-LSR gives on that resample's pairs, ties and human weights included.
+    from autoalign.critics._judges import _batched_ilsr, _pairs, _win_counts
+
+    rng = np.random.default_rng(3)
+    comparisons = [
+        Comparison(a=int(a), b=int(b), winner=[int(a), int(b), None][int(rng.integers(3))],
+                   weight=int(rng.integers(1, 4)))
+        for a, b in (rng.choice(6, size=2, replace=False) for _ in range(25))
+    ]
+    picks = np.stack([np.bincount(rng.integers(0, 25, 25), minlength=25) for _ in range(40)])
+    batched = _batched_ilsr(_win_counts(6, comparisons, picks), alpha=1e-3)
+    for r in range(40):
+        drawn = [c for c, k in zip(comparisons, picks[r], strict=True) for _ in range(int(k))]
+        expected = choix.ilsr_pairwise(6, _pairs(drawn), alpha=1e-3)
+        assert np.allclose(batched[r], expected - expected.mean(), atol=1e-6), r

@@ -16,6 +16,7 @@ from autoalign.calibration import expected_calibration_error
 from autoalign.errors import DataError
 from autoalign.redteam import (
     Metric,
+    Trial,
     bootstrap_rows,
     build_report,
     calibration_by_critic,
@@ -174,3 +175,15 @@ def test_row_bootstrap_of_a_proportion_approaches_the_normal_interval() -> None:
     assert ci == pytest.approx((0.3 - half, 0.3 + half), abs=0.006)
     assert bootstrap_rows(lambda p, w: column_rates(p, w)[:, 0], data[:1], n_boot=10,
                           level=0.95, seed=0) is None
+
+
+def test_two_matchers_are_reported_one_at_a_time() -> None:
+    strict = trial("a", "c1", "n1", False)
+    llm = Trial(subject="a", critic="c1", flaw_type="n1", detected=True, flagged=True,
+                matcher="llm")
+    with pytest.raises(DataError, match="--matcher strict"):
+        build_report([strict, llm])
+    for matcher, expected in (("strict", 0.0), ("llm", 1.0)):
+        report = build_report([strict, llm], matcher=matcher, n_boot=10).report
+        assert report.matchers == [matcher]
+        assert report.select("recall", "wilson", critic="c1")[0].estimate == expected

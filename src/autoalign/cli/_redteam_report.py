@@ -83,6 +83,10 @@ def register(
             typer.Option(help="Papers of model organisms with their known flaws and the critics "
                          "that flagged them (JSON lines), for flaw survival."),
         ] = None,
+        matcher: Annotated[
+            str | None,
+            typer.Option(help="Report only trials decided by this matcher (strict or llm)."),
+        ] = None,
         figures: Annotated[
             bool, typer.Option("--figures/--no-figures", help="Draw the figures (PNG).")
         ] = True,
@@ -119,6 +123,7 @@ def register(
             organic=load_models(organic, OrganicFlaw) if organic else (),
             texts=load_models(texts, TextSample) if texts else (),
             organisms=load_models(organisms, OrganismPaper) if organisms else (),
+            matcher=matcher,
             level=level,
             n_boot=n_boot,
             seed=seed,

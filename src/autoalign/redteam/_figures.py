@@ -12,6 +12,7 @@ import numpy as np
 
 from .._text import clip
 from ..calibration import reliability_diagram
+from ._metric import Metric
 from ._report import Analysis, RedteamReport
 from ._survival import ALL_CRITICS
 
@@ -54,7 +55,7 @@ def write_figures(analysis: Analysis, folder: Path) -> list[FigureFile]:
         out.append(FigureFile(title=f"Reliability of {critic}", path=path))
     if report.has("miss_phi"):
         out.append(FigureFile(title="Correlation of misses", path=_heatmap(report, folder)))
-    if report.has("flaw_survival"):
+    if report.has("flaw_survival") or report.has("accepted_flaw_rate"):
         out.append(FigureFile(title="Flaw survival", path=_funnel(report, folder)))
     return out
 
@@ -95,8 +96,6 @@ def _heatmap(report: RedteamReport, folder: Path) -> Path:
     k = len(critics)
     values = np.full((k, k), np.nan)
     counts = np.zeros((k, k), dtype=int)
-    for i in range(k):
-        values[i, i] = 1.0
     for m in report.metrics:
         if m.name == "miss_phi" and "flaw_type" not in m.keys:
             i, j = critics.index(m.keys["critic_a"]), critics.index(m.keys["critic_b"])
@@ -110,9 +109,10 @@ def _heatmap(report: RedteamReport, folder: Path) -> Path:
     for i in range(k):
         for j in range(k):
             if i != j:
-                text = "n/a" if np.isnan(values[i, j]) else f"{values[i, j]:.2f}"
+                v = values[i, j]
+                text = "n/a" if np.isnan(v) else f"{v:.2f}"
                 ax.text(j, i, f"{text}\nn={counts[i, j]}", ha="center", va="center",
-                        fontsize="x-small")
+                        fontsize="x-small", color="white" if abs(v) > 0.5 else "black")
     names = [label(c, 25) for c in critics]
     ax.set_xticks(range(k), names, rotation=45, ha="right")
     ax.set_yticks(range(k), names)
@@ -124,12 +124,17 @@ def _heatmap(report: RedteamReport, folder: Path) -> Path:
 
 
 def _funnel(report: RedteamReport, folder: Path) -> Path:
-    rows = [
-        m for m in report.metrics
-        if m.name == "flaw_survival" and m.method == "wilson"
-        and m.keys.get("without") == ALL_CRITICS
-    ]
-    organisms = [m.keys["organism"] for m in rows]
+    # Counts per organism with all critics; an organism without flawed papers has no survival
+    # rate but still has its funnel (through its accepted flaw rate's counts).
+    by_organism: dict[str, Metric] = {}
+    for m in report.metrics:
+        if (
+            m.name in ("flaw_survival", "accepted_flaw_rate") and m.method == "wilson"
+            and m.keys.get("without") == ALL_CRITICS
+        ):
+            by_organism.setdefault(m.keys["organism"], m)
+    organisms = sorted(by_organism)
+    rows = [by_organism[o] for o in organisms]
     stages = ("papers", "flawed", "flawed_accepted")
     fig = _figure(7.5, 1.5 + 0.6 * len(organisms))
     ax = fig.subplots()

@@ -55,7 +55,8 @@ def check_trials(trials: Sequence[Trial]) -> None:
         if (t.subject, t.critic) in seen:
             raise DataError(
                 f"critic {t.critic!r} has two trials on subject {t.subject!r}; keep one trial per "
-                "critic and subject"
+                "critic and subject (trials of two matchers are reported one matcher at a time: "
+                "pass the matcher, `--matcher strict` on the command line)"
             )
         seen.add((t.subject, t.critic))
         if t.subject in flaw and flaw[t.subject] != t.flaw_type:

@@ -287,7 +287,8 @@ def _header(report: RedteamReport) -> list[str]:
     return [
         f"Schema {report.schema_id} version {report.version}; intervals at {report.level:.0%}.",
         f"{report.n_trials} trials by {len(report.critics)} critics on {report.n_subjects} "
-        f"subjects ({report.n_controls} clean controls); {len(report.flaw_types)} flaw types.",
+        f"subjects ({report.n_controls} clean controls); {len(report.flaw_types)} flaw types; "
+        f"matcher: {', '.join(report.matchers) or 'none'}.",
     ]
 
 

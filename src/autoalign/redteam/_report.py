@@ -108,6 +108,8 @@ class RedteamReport(BaseModel):
     """Distinct subjects (flawed and controls)."""
     n_controls: int
     """Distinct clean controls."""
+    matchers: list[str]
+    """The matchers that decided `detected` in the trials reported (`strict`, `llm`)."""
     critics: list[str]
     """Every critic with a trial, sorted."""
     flaw_types: list[str]
@@ -151,6 +153,7 @@ def build_report(
     organic_critics: Collection[str] = (),
     texts: Sequence[TextSample] = (),
     organisms: Sequence[OrganismPaper] = (),
+    matcher: str | None = None,
     level: float = 0.95,
     n_boot: int = 1000,
     n_bins: int = 10,
@@ -167,6 +170,8 @@ def build_report(
             `organic`.
         texts: injected and organic subjects' texts, for the realism check.
         organisms: papers of model organisms, for flaw survival.
+        matcher: only the trials whose `detected` this matcher decided (`strict`, `llm`); all
+            trials by default (then each critic and subject may appear once).
         level: coverage of every interval.
         n_boot: bootstrap replicates per bootstrap interval.
         n_bins: equal-mass bins of the calibration scores.
@@ -176,6 +181,8 @@ def build_report(
         DataError: the trials cannot be paired (one critic twice on a subject, a subject with
             two flaw types), or a probability is outside [0, 1].
     """
+    if matcher is not None:
+        trials = [t for t in trials if t.matcher == matcher]
     check_trials(trials)
     empty: dict[str, str] = {}
     metrics: list[Metric] = []
@@ -234,6 +241,7 @@ def build_report(
             n_trials=len(trials),
             n_subjects=len(subjects),
             n_controls=len({t.subject for t in trials if t.control}),
+            matchers=sorted({t.matcher for t in trials}),
             critics=critics,
             flaw_types=sorted({t.flaw_type for t in trials if t.flaw_type is not None}),
             metrics=metrics,

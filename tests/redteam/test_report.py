@@ -18,6 +18,7 @@ from autoalign.redteam import (
     RedteamReport,
     TextSample,
     build_report,
+    report_json_schema,
     write_report,
 )
 
@@ -140,3 +141,11 @@ def test_docs_define_every_metric() -> None:
     for estimator in ("Clopper-Pearson", "Mantel-Haenszel", "McNemar", "Chapman", "Chao",
                       "jackknife", "phi coefficient", "Hanley", "survival"):
         assert estimator in stats, estimator
+
+
+def test_the_documented_json_schema_is_the_models() -> None:
+    """The schema a safety case binds to changes only on purpose: regenerate the file with
+    `report_json_schema()` (and bump `SCHEMA_VERSION` when a metric changes meaning)."""
+    documented = json.loads((DOCS / "redteam-report.schema.json").read_text())
+    assert documented == report_json_schema()
+    assert documented["$id"] == f"autoalign.redteam.report/v{SCHEMA_VERSION}"

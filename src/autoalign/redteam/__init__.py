@@ -55,6 +55,7 @@ from ._report import (
     Section,
     TextSample,
     build_report,
+    report_json_schema,
 )
 from ._survival import ALL_CRITICS, OrganismPaper, survival
 from ._trial import Trial
@@ -118,6 +119,7 @@ __all__ = [
     "recall",
     "render_html",
     "render_markdown",
+    "report_json_schema",
     "request_adjudication",
     "survival",
     "write_figures",

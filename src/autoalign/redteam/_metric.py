@@ -45,7 +45,7 @@ Detail = dict[str, float | int | str | bool | None]
 class MetricInterval(BaseModel):
     """A two-sided interval around an estimate."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     low: float
     """Lower end."""
@@ -58,7 +58,7 @@ class MetricInterval(BaseModel):
 class Metric(BaseModel):
     """One number of the red-team report."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     name: MetricName
     """What is measured (`recall`, `false_alarm_rate`, ...)."""

@@ -54,7 +54,7 @@ SECTIONS: tuple[Section, ...] = (
 class TextSample(BaseModel):
     """One subject's text for the realism check."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     text: str
     """The subject as a critic saw it."""
@@ -66,7 +66,7 @@ class OrganicFlaw(BaseModel):
     """One organic flaw (found in real pipeline output, not injected) and the critics that found
     it: a detection history for capture-recapture."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     flaw: str
     """The flaw's key (for the record; the estimators only count)."""
@@ -77,7 +77,7 @@ class OrganicFlaw(BaseModel):
 class ReliabilityPoint(BaseModel):
     """One equal-mass bin of a critic's reliability diagram."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     mean_predicted: float
     """Mean stated probability of a severe flaw in the bin."""
@@ -94,7 +94,7 @@ class ReliabilityPoint(BaseModel):
 class RedteamReport(BaseModel):
     """Every metric of one red-team report (schema `autoalign.redteam.report`, `version`)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     schema_id: Literal["autoalign.redteam.report"] = SCHEMA_ID
     """Which schema this is."""
@@ -134,6 +134,17 @@ class RedteamReport(BaseModel):
             m for m in self.metrics
             if m.name == name and m.keys == keys and (method is None or m.method == method)
         ]
+
+
+def report_json_schema() -> dict[str, object]:
+    """The JSON Schema of the report's JSON (`RedteamReport`), field descriptions included; the
+    copy in `docs/redteam-report.schema.json` is checked against it by a test."""
+    schema: dict[str, object] = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{SCHEMA_ID}/v{SCHEMA_VERSION}",
+    }
+    schema.update(RedteamReport.model_json_schema())
+    return schema
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -300,4 +311,5 @@ __all__ = [
     "Section",
     "TextSample",
     "build_report",
+    "report_json_schema",
 ]

@@ -23,7 +23,7 @@ ALL_CRITICS = ""
 class OrganismPaper(BaseModel):
     """One paper a model organism wrote, what it is known to get wrong, and who flagged it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     organism: str
     """The organism (`honest`, `cherry-pick`, ...)."""

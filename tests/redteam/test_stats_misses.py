@@ -40,7 +40,7 @@ def test_mantel_haenszel_needs_a_stratum_with_data() -> None:
         mantel_haenszel([(1, 0, 0, 0)])
 
 
-@settings(max_examples=50)
+@settings(max_examples=50, deadline=None)
 @given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=3, max_size=60))
 def test_phi_is_pearson_correlation_of_the_miss_indicators(rows: list[tuple[bool, bool]]) -> None:
     m = np.array(rows, dtype=bool)
@@ -108,3 +108,13 @@ def test_escape_observed_exceeds_independence_when_misses_are_correlated() -> No
 def test_escape_of_an_unknown_critic_is_refused() -> None:
     with pytest.raises(DataError, match="have no trials on flawed subjects"):
         escape(flawed_table(synthetic_trials(subjects=10)), ["c1@1", "nobody"])
+
+
+def test_nested_misses_leave_the_odds_ratio_undefined_and_say_why() -> None:
+    # b misses only what a misses too: no subject that b missed and a caught.
+    pattern = [(True, True)] * 5 + [(True, False)] * 5 + [(False, False)] * 10
+    metrics = miss_correlation(flawed_table(_pair_trials(pattern)), n_boot=100)
+    mh = next(m for m in metrics if m.name == "miss_odds_ratio_mh")
+    assert mh.estimate is None and mh.interval is None
+    assert "undefined" in str(mh.detail["note"])
+    assert mh.detail["cmh_p"] is not None  # the test of independence is still defined

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import beta
 from statsmodels.stats.proportion import proportion_confint
@@ -67,6 +67,7 @@ def test_no_metric_without_trials() -> None:
     assert proportion_metrics("recall", {}, 0, 0, level=0.95, detail={}) == []
 
 
+@settings(deadline=None)  # the first example imports statsmodels
 @given(st.integers(min_value=1, max_value=400), st.data())
 def test_intervals_contain_the_estimate(n: int, data: st.DataObject) -> None:
     k = data.draw(st.integers(min_value=0, max_value=n))
@@ -75,6 +76,7 @@ def test_intervals_contain_the_estimate(n: int, data: st.DataObject) -> None:
         assert 0.0 <= m.interval.low <= k / n <= m.interval.high <= 1.0
 
 
+@settings(deadline=None)
 @given(st.integers(min_value=1, max_value=50), st.integers(min_value=1, max_value=50))
 def test_intervals_narrow_as_n_grows_at_the_same_rate(k: int, extra: int) -> None:
     n = k + extra

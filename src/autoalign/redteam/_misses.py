@@ -85,6 +85,10 @@ def mantel_haenszel(tables: Sequence[tuple[int, int, int, int]], *, level: float
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = float(st.oddsratio_pooled)
         out["odds_ratio"] = ratio if np.isfinite(ratio) and ratio > 0 else None
+        if out["odds_ratio"] is None:
+            # A sum of the ratio is empty, so it is 0 or infinite (misses nested: one critic
+            # never missed a subject the other caught).
+            out["note"] = "undefined: n11*n00 = 0 in every stratum, or n10*n01 = 0 in every stratum"
         if out["odds_ratio"] is not None:
             low, high = st.oddsratio_pooled_confint(alpha=1.0 - level)
             finite = np.isfinite(low) and np.isfinite(high)

@@ -46,7 +46,9 @@ def html_text(text: object) -> str:
 @dataclass(frozen=True)
 class _Table:
     headers: tuple[str, ...]
+    """Column titles: fixed text of this module, never data."""
     rows: list[tuple[str, ...]]
+    """Cells: data, escaped when rendered."""
 
 
 @dataclass
@@ -279,7 +281,7 @@ def _float(x: object) -> float | None:
 
 def _pair(m: Metric) -> str:
     if "critic_a" in m.keys:
-        return f"{m.keys['critic_a']} & {m.keys['critic_b']}"
+        return f"{m.keys['critic_a']} / {m.keys['critic_b']}"
     return "all critics"
 
 
@@ -302,7 +304,7 @@ def render_markdown(report: RedteamReport, figures: Sequence[FigureFile], *, bas
             continue
         for t in s.tables:
             lines += [
-                "| " + " | ".join(md_text(h) for h in t.headers) + " |",
+                "| " + " | ".join(t.headers) + " |",  # our own words, not escaped
                 "|" + "---|" * len(t.headers),
             ]
             lines += ["| " + " | ".join(md_text(c) for c in row) + " |" for row in t.rows]

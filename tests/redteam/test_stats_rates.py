@@ -189,3 +189,17 @@ def test_two_matchers_are_reported_one_at_a_time() -> None:
         report = build_report([strict, llm], matcher=matcher, n_boot=10).report
         assert report.matchers == [matcher]
         assert report.select("recall", "wilson", critic="c1")[0].estimate == expected
+
+
+def test_recall_is_also_split_by_how_the_flaw_got_there_when_there_are_several_ways() -> None:
+    def t(subject: str, method: str, detected: bool) -> Trial:
+        return Trial(subject=subject, critic="c1", flaw_type="n1", method=method,
+                     detected=detected, flagged=detected)
+
+    trials = [t("a", "programmatic", True), t("b", "programmatic", True), t("c", "llm", False)]
+    metrics = recall(trials)
+    assert _by(metrics, "wilson", critic="c1", flaw_type="n1").estimate == pytest.approx(2 / 3)
+    assert _by(metrics, "wilson", critic="c1", flaw_type="n1", origin="llm").estimate == 0.0
+    assert _by(metrics, "wilson", critic="c1", flaw_type="n1", origin="programmatic").n == 2
+    # One way only: no split.
+    assert not [m for m in recall(trials[:2]) if "origin" in m.keys]

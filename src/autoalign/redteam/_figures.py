@@ -64,6 +64,7 @@ def _recall(report: RedteamReport, folder: Path) -> Path:
     wilson = [
         m for m in report.metrics
         if m.name == "recall" and m.method == "wilson" and "flaw_type" in m.keys
+        and "origin" not in m.keys
     ]
     types = sorted({m.keys["flaw_type"] for m in wilson})
     critics = sorted({m.keys["critic"] for m in wilson})

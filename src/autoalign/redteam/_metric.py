@@ -63,8 +63,8 @@ class Metric(BaseModel):
     name: MetricName
     """What is measured (`recall`, `false_alarm_rate`, ...)."""
     keys: dict[str, str]
-    """What it is about: `critic`, `flaw_type`, `critic_a`/`critic_b`, `critics`, `estimator`,
-    `organism`, `without`, depending on the metric."""
+    """What it is about: `critic`, `flaw_type`, `origin`, `critic_a`/`critic_b`, `critics`,
+    `estimator`, `population`, `organism`, `without`, depending on the metric."""
     estimate: float | None
     """The point estimate; None when it is not defined on these data (a phi coefficient with a
     margin of zero, an odds ratio with an empty denominator)."""

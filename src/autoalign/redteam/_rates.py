@@ -130,18 +130,28 @@ def recall(trials: Sequence[Trial], *, level: float = 0.95) -> list[Metric]:
     """Recall of each critic on injected flaws, per flaw type and pooled over types.
 
     `recall{critic, flaw_type}` is detected / trials of that critic on flawed subjects of that
-    type; `recall{critic}` pools the types (n: trials). Each with Wilson and Clopper-Pearson.
+    type; `recall{critic}` pools the types (n: trials). When the flaws got there in more than one
+    way (`Trial.method`: programmatic or LLM injection, organisms, ...), also
+    `recall{critic, flaw_type, origin}` per way, since an LLM's subtle flaw and a programmatic
+    edit of the same type need not be equally hard. Each with Wilson and Clopper-Pearson.
     """
-    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for t in trials:
-        if t.control:
-            continue
-        for key in ((t.critic, t.flaw_type or ""), (t.critic, "")):
+    flawed = [t for t in trials if not t.control]
+    by_method = len({t.method for t in flawed}) > 1
+    counts: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for t in flawed:
+        groups = [(t.critic, t.flaw_type or "", ""), (t.critic, "", "")]
+        if by_method:
+            groups.append((t.critic, t.flaw_type or "", t.method or "unknown"))
+        for key in groups:
             counts[key][0] += int(t.detected)
             counts[key][1] += 1
     out: list[Metric] = []
-    for (critic, flaw_type), (k, n) in sorted(counts.items()):
-        keys = {"critic": critic, "flaw_type": flaw_type} if flaw_type else {"critic": critic}
+    for (critic, flaw_type, origin), (k, n) in sorted(counts.items()):
+        keys = {"critic": critic}
+        if flaw_type:
+            keys["flaw_type"] = flaw_type
+        if origin:
+            keys["origin"] = origin
         out += proportion_metrics("recall", keys, k, n, level=level, detail={"detected": k})
     return out
 

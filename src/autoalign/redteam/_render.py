@@ -87,19 +87,20 @@ def _sections(report: RedteamReport, figures: Sequence[FigureFile]) -> list[_Sec
     s = out["recall"] = _Section(
         "recall", "Recall per critic and flaw type",
         "Injected flaws the critic detected (same type, overlapping location), per flaw type and "
-        "pooled (flaw type `all`). n: trials on flawed subjects.",
+        "pooled (flaw type `all`), and per way the flaw got there when there were several "
+        "(programmatic or LLM injection, organisms). n: trials on flawed subjects.",
     )
     rows: list[tuple[str, ...]] = []
     for m in report.metrics:
         if m.name == "recall" and m.method == "wilson":
             cp = _one(report, "recall", m.keys, "clopper-pearson")
             rows.append((
-                m.keys["critic"], m.keys.get("flaw_type", "all"), _num(m.estimate),
-                _ci(m), _ci(cp), str(m.detail.get("detected")), str(m.n),
+                m.keys["critic"], m.keys.get("flaw_type", "all"), m.keys.get("origin", "all"),
+                _num(m.estimate), _ci(m), _ci(cp), str(m.detail.get("detected")), str(m.n),
             ))
     s.tables.append(_Table(
-        ("critic", "flaw type", "recall", f"Wilson {lv}", f"Clopper-Pearson {lv}", "detected",
-         "n"), rows,
+        ("critic", "flaw type", "how injected", "recall", f"Wilson {lv}",
+         f"Clopper-Pearson {lv}", "detected", "n"), rows,
     ))
     if "Recall by flaw type" in by_title:
         s.figures.append(by_title["Recall by flaw type"])

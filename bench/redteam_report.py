@@ -7,6 +7,7 @@ then times:
 
 - the baseline: loading the file into `Trial`s and counting detections per critic;
 - the metrics: `build_report` (every estimator, bootstrap intervals) and writing the JSON;
+  then, separately, the calibration scores alone (they dominate the metrics' time);
 - the figures and the Markdown and HTML pages, separately (matplotlib dominates them).
 
 and prints each time with its ratio to the baseline, and n. The first `build_report` in a
@@ -29,6 +30,7 @@ import numpy as np
 from autoalign.redteam import (
     Trial,
     build_report,
+    calibration_by_critic,
     dump_trials,
     load_trials,
     write_figures,
@@ -80,6 +82,12 @@ def main() -> None:
         write_json(analysis.report, folder / "r.json")
         metrics_s = time.perf_counter() - started
 
+        # The share of the metrics spent in the calibration scores (autoalign.calibration's
+        # bootstrap, one Python-level ECE per replicate).
+        started = time.perf_counter()
+        calibration_by_critic(trials, n_boot=args.n_boot, seed=args.seed)
+        calibration_s = time.perf_counter() - started
+
         started = time.perf_counter()
         figures = write_figures(analysis, folder / "figures")
         figures_s = time.perf_counter() - started
@@ -95,6 +103,7 @@ def main() -> None:
     for name, s in (
         ("baseline: load + count", baseline),
         ("metrics + JSON", metrics_s),
+        ("  of which calibration scores", calibration_s),
         (f"figures ({len(figures)})", figures_s),
         ("Markdown + HTML pages", pages_s),
     ):

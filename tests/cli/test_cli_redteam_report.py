@@ -64,3 +64,13 @@ def test_trials_come_from_the_given_source(tmp_path: Path) -> None:
                  if m["name"] == "recall" and m["method"] == "wilson" and "flaw_type" in m["keys"]]
     assert recall["keys"] == {"critic": "c9", "flaw_type": "n1"}
     assert (recall["estimate"], recall["n"]) == (0.5, 2)
+
+
+def test_names_are_printed_with_control_characters_escaped(tmp_path: Path) -> None:
+    path = dump_trials(
+        [trial("a", "\x1b[2Jevil", "n1", True), trial("b", "\x1b[2Jevil", "n1", False)],
+        tmp_path / "t.jsonl",
+    )
+    result = invoke("redteam", "report", "--trials", str(path), "--no-figures", cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert "\x1b" not in result.out and "\\x1b[2Jevil" in result.out

@@ -1,6 +1,51 @@
 """The red team: known flaws put in front of the critics, and the statistics of what they
-caught (see `docs/statistics.md`)."""
+caught (see `docs/statistics.md`); model organisms of slop, scripted researchers whose
+misbehaviour is known (see `docs/redteam.md`)."""
 
+from ._organism_runs import (
+    DEFAULT_QUESTION,
+    LLM_REVIEW,
+    Instructed,
+    Measurement,
+    OrganismRun,
+    StepKeys,
+    Survival,
+    measure,
+    organism_agenda,
+    run_batch,
+    run_organism,
+    script_name,
+)
+from ._organisms import (
+    FLAW_TYPES,
+    INSTRUCTIONS,
+    MATCHING,
+    FlawType,
+    Organism,
+    OrganismPolicy,
+    draw_misbehaviours,
+)
 from ._trial import Trial
 
-__all__ = ["Trial"]
+__all__ = [
+    "DEFAULT_QUESTION",
+    "FLAW_TYPES",
+    "INSTRUCTIONS",
+    "LLM_REVIEW",
+    "MATCHING",
+    "FlawType",
+    "Instructed",
+    "Measurement",
+    "Organism",
+    "OrganismPolicy",
+    "OrganismRun",
+    "StepKeys",
+    "Survival",
+    "Trial",
+    "draw_misbehaviours",
+    "measure",
+    "organism_agenda",
+    "run_batch",
+    "run_organism",
+    "script_name",
+]

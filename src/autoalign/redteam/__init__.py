@@ -2,6 +2,13 @@
 caught (see `docs/statistics.md`); model organisms of slop, scripted researchers whose
 misbehaviour is known (see `docs/redteam.md`)."""
 
+from ._organism_config import (
+    Count,
+    OrganismsConfig,
+    SummaryRow,
+    load_organisms_config,
+    summarise,
+)
 from ._organism_runs import (
     DEFAULT_QUESTION,
     LLM_REVIEW,
@@ -33,19 +40,24 @@ __all__ = [
     "INSTRUCTIONS",
     "LLM_REVIEW",
     "MATCHING",
+    "Count",
     "FlawType",
     "Instructed",
     "Measurement",
     "Organism",
     "OrganismPolicy",
     "OrganismRun",
+    "OrganismsConfig",
     "StepKeys",
+    "SummaryRow",
     "Survival",
     "Trial",
     "draw_misbehaviours",
+    "load_organisms_config",
     "measure",
     "organism_agenda",
     "run_batch",
     "run_organism",
     "script_name",
+    "summarise",
 ]

@@ -11,7 +11,7 @@ truth, the flaws each critic stored, critic #2's report and the paper's status.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -71,6 +71,9 @@ class OrganismRun:
     """The misbehaviours drawn for it (those it could commit are in the ground-truth table)."""
     status: str
     """The run's status (`completed`, `stopped`, `failed`)."""
+    instructed: bool = False
+    """A real model played the organism from its instructions: what it did is not known, so
+    it has no ground truth and `measure` leaves it out."""
 
 
 def script_name(organism: Organism, *, seed: int, project: int) -> str:
@@ -169,6 +172,7 @@ async def run_organism(
     question: str = DEFAULT_QUESTION,
     roles: Mapping[str, str] | None = None,
     hooks: Hooks | None = None,
+    model: str | None = None,
 ) -> OrganismRun:
     """Run (or resume) one organism project through the real pipeline and resolve its ground
     truth to artifact ids.
@@ -178,19 +182,26 @@ async def run_organism(
         project: the project's index in its batch.
         roles: models for roles the organism does not play (see `organism_agenda`).
         hooks: more hooks (applied before the organism's own).
+        model: a real model to play the organism instead of its script: the proposer, worker
+            and summarizer prompts end with the organism's instructions for the misbehaviours
+            drawn (`Organism.instructions`). Nothing is recorded as ground truth (whether the
+            model complied is not known).
     """
     drawn = draw_misbehaviours(organism, seed=seed, project=project)
     agenda = organism_agenda(organism, seed=seed, project=project, question=question,
-                             roles=roles)
-    keys = StepKeys()
-    policy = _policy(store, agenda, organism, drawn, keys, question)
-    register_script(script_name(organism, seed=seed, project=project), policy)
+                             roles=roles, model=model)
     every = hooks or Hooks()
-    every.before_step(keys)
+    if model is None:
+        keys = StepKeys()
+        policy = _policy(store, agenda, organism, drawn, keys, question)
+        register_script(script_name(organism, seed=seed, project=project), policy)
+        every.before_step(keys)
+    else:
+        every.before_step(Instructed(organism.instructions(drawn)))
     summary = await run_agenda(agenda, store=store, hooks=every)
     store.resolve_organism_flaws(summary.run.id)
     return OrganismRun(organism=organism.name, project=project, run_id=summary.run.id,
-                       drawn=drawn, status=summary.run.status)
+                       drawn=drawn, status=summary.run.status, instructed=model is not None)
 
 
 async def run_batch(
@@ -201,14 +212,18 @@ async def run_batch(
     projects: int,
     question: str = DEFAULT_QUESTION,
     roles: Mapping[str, str] | None = None,
+    progress: Callable[[OrganismRun], None] | None = None,
 ) -> list[OrganismRun]:
     """`projects` projects of every organism, one after another (each a run; a repeated call
-    resumes or reports the runs already made)."""
+    resumes or reports the runs already made); `progress` is told of each as it ends."""
     done = []
     for organism in organisms:
         for project in range(projects):
-            done.append(await run_organism(store, organism, seed=seed, project=project,
-                                           question=question, roles=roles))
+            ran = await run_organism(store, organism, seed=seed, project=project,
+                                     question=question, roles=roles)
+            if progress is not None:
+                progress(ran)
+            done.append(ran)
     return done
 
 
@@ -281,6 +296,8 @@ def measure(store: Store, runs: Sequence[OrganismRun]) -> Measurement:
     trials: list[Trial] = []
     survival: list[Survival] = []
     for r in runs:
+        if r.instructed:
+            continue  # no ground truth: what the model did is not known
         truth = store.organism_flaws(run_id=r.run_id)
         arts = store.artifacts(run_id=r.run_id)
         stage_of = {a.id: a.stage for a in arts}

@@ -23,9 +23,9 @@ async def test_the_instructions_reach_the_prompts_of_the_roles_it_plays(store: S
     scope = {**ANSWERS["ScopePlan"], "candidates": ANSWERS["ScopePlan"]["candidates"][:1]}
     team.overrides["ScopePlan"] = lambda _prompt: scope
     register_script("instructed-organism", team)
-    organism = Organism(name="fabricator", rates={"invented_number": 1.0})
-    run = await run_organism(store, organism, seed=0, project=0,
-                             model="scripted:instructed-organism")
+    organism = Organism(name="fabricator", rates={"invented_number": 1.0},
+                        model="scripted:instructed-organism")
+    run = await run_organism(store, organism, seed=0, project=0)
     assert run.instructed and run.status == "completed"
     text = INSTRUCTIONS["invented_number"]
     played = {"ScopePlan", "ExperimentPlan", "StepReport", "Section", "Abstract"}

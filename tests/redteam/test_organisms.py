@@ -115,7 +115,7 @@ async def test_an_organism_at_rate_one_commits_exactly_its_misbehaviour(
     elif flaw == "special_cased_evaluation":
         assert arms["repeat_penalty"]["spec"]["config"]["horizon"] == 10
         assert "horizon" not in base["spec"]["config"]
-        assert {r.field for r in rows} == {"arms[1].settings"}
+        assert {r.field for r in rows} == {"arms[1:].settings"}
     else:  # pragma: no cover - a new flaw type needs its own check here
         pytest.fail(f"no check for {flaw}")
     # The mean over the seeds stays what the sandbox returned in every case.

@@ -15,7 +15,7 @@ from autoalign.store import Store, _migrate
 from autoalign.store._migrate import current_revision, draft_revision, head_revision
 
 HEAD = head_revision()
-NEXT = f"{int(HEAD) + 1:04d}"
+NEXT = f"{int(HEAD[:4]) + 1:04d}"
 """The revision a new migration gets: these tests write one after the shipped head."""
 
 

@@ -74,6 +74,12 @@ def organisms_command(
             table.add_row(f"caught by {safe(critic)}", *[r.caught[critic].text() for r in mine])
         table.add_row("in accepted papers", *[r.survived.text() for r in mine])
         console.print(table)
+    for o in settings.organism:
+        played = [r.run_id for r in runs if r.organism == o.name and r.instructed]
+        if played:
+            console.print(f"organism {safe(o.name)}: played by {safe(o.model or '')} from its "
+                          f"instructions in run(s) {', '.join(map(str, played))}; no ground "
+                          "truth, so not measured")
     console.print("'none': an organism's papers with no known flaw; a critic's count there is "
                   "its false alarms.")
     if json_out is not None:

@@ -182,11 +182,12 @@ async def run_organism(
         project: the project's index in its batch.
         roles: models for roles the organism does not play (see `organism_agenda`).
         hooks: more hooks (applied before the organism's own).
-        model: a real model to play the organism instead of its script: the proposer, worker
-            and summarizer prompts end with the organism's instructions for the misbehaviours
-            drawn (`Organism.instructions`). Nothing is recorded as ground truth (whether the
-            model complied is not known).
+        model: a real model to play the organism instead of its script (default
+            `organism.model`): the proposer, worker and summarizer prompts end with the
+            organism's instructions for the misbehaviours drawn (`Organism.instructions`).
+            Nothing is recorded as ground truth (whether the model complied is not known).
     """
+    model = model or organism.model
     drawn = draw_misbehaviours(organism, seed=seed, project=project)
     agenda = organism_agenda(organism, seed=seed, project=project, question=question,
                              roles=roles, model=model)

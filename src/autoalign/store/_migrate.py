@@ -159,7 +159,8 @@ def draft_revision(message: str) -> Path:
     A development aid: the draft is compared against a scratch SQLite database, so review
     PostgreSQL-specific types by hand. Returns the path of the new file.
     """
-    next_rev = f"{int(head_revision()) + 1:04d}"
+    # The number leads a revision id; a branch's letter after it (`0014c`) is not counted.
+    next_rev = f"{int(head_revision()[:4]) + 1:04d}"
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_engine(f"sqlite:///{tmp}/draft.db")
         try:

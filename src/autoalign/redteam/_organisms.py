@@ -219,7 +219,6 @@ def prompt_of(messages: list[ModelMessage]) -> str:
 
 # -- the policy ---------------------------------------------------------------------------------
 
-_QUESTION = re.compile(r"question: ([\w.-]+/[\w.-]+)")
 _RUN_LINE = re.compile(r"^run (\d+) \[([^\],]+), via \w+\]: ok", flags=re.MULTILINE)
 _REPORT_SOURCE = re.compile(r"^\[(\d+)\] worker's report", flags=re.MULTILINE)
 _PARAGRAPH = re.compile(r"^\[(\d+(?:\.\d+)?)\] (.+)$", flags=re.MULTILINE)
@@ -282,7 +281,7 @@ class OrganismPolicy:
             return mine[name](prompt)
         if name not in NEUTRAL:
             raise ConfigError(f"organism {self.organism.name!r} has no answer for output type "
-                              f"{name!r}")
+                              f"{name!r}; add one to autoalign.redteam.NEUTRAL")
         found = NEUTRAL[name]
         return dict(found(prompt) if callable(found) else found)
 
@@ -333,10 +332,7 @@ class OrganismPolicy:
     # -- worker: the plan
 
     def _plan(self, prompt: str) -> dict[str, Any]:
-        q = self._question
-        found = _QUESTION.search(prompt)
-        if found is not None and found.group(1) != self.question:
-            raise ConfigError(f"organism asked about {found.group(1)}, planned {self.question}")
+        q = self._question  # the project's one question (the task names it too)
         n1 = self._commits("no_interval_or_n1")
         seeds = [0] if n1 else list(range(self.organism.seeds))
         fixed = [{"knob": k, "value": v} for k, v in sorted(q.config.items())]
@@ -501,9 +497,9 @@ class OrganismPolicy:
             return {"title": "Appendix: the experiment",
                     "paragraphs": [{"text": str(report.get("summary", "")),
                                     "sources": [ref.group(1)]}]}
-        paragraph = _PARAGRAPH.search(prompt)
+        paragraph = _PARAGRAPH.search(prompt.split("<appendix>", 1)[-1])
         sources = _SOURCE.findall(prompt)[:1]
-        if paragraph is not None and "Write the introduction" not in prompt:
+        if paragraph is not None and "<appendix>" in prompt:  # the main text, from the appendix
             text = paragraph.group(2).strip()
             if self._commits("invented_number") and "fell to" in text:
                 self._record("invented_number", prompt, "text",

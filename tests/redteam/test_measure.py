@@ -3,7 +3,7 @@ records."""
 
 from __future__ import annotations
 
-from autoalign.redteam import LLM_REVIEW, Organism, measure, run_organism
+from autoalign.redteam import LLM_REVIEW, Organism, Survival, measure, run_organism
 from autoalign.store import Store
 from autoalign.vocabulary import Kind
 
@@ -59,5 +59,19 @@ async def test_critic_1_numbers_match_catches_an_invented_number_in_context(
     assert flawed_paper.status == store.artifact(paper.id).status
     assert flawed_paper.decision == critique.content_json["decision"]
     assert not flawed_paper.accepted
+    # Two critics caught it: removing either one alone does not let it through.
+    assert not flawed_paper.accepted_without("c1.numbers-match@1")
+    assert not flawed_paper.accepted_without("c2.numbers-match@1")
     assert clean_paper.known == () and clean_paper.flagged_by == ()
     assert clean_paper.accepted and clean_paper.decision == "accept"
+    assert clean_paper.accepted_without("c1.numbers-match@1")
+
+
+def test_a_paper_flagged_by_one_critic_alone_survives_without_it() -> None:
+    paper = Survival(run_id=1, organism="o", project=0, paper_id=9, known=("p_hacking",),
+                     flagged_by=("c2.claim-strength@1",),
+                     detected_by={"p_hacking": ("c2.claim-strength@1",)},
+                     status="escalated", decision="escalate")
+    assert not paper.accepted
+    assert paper.accepted_without("c2.claim-strength@1")
+    assert not paper.accepted_without("c1.numbers-match@1")

@@ -237,9 +237,7 @@ class Survival:
 
     The statistics read these for "flaw survival per organism": a paper carrying known flaws
     survives when it is accepted; `detected_by` says, per known flaw, which critics caught it,
-    so the rate with a critic removed is computed over the papers whose flaws no other critic
-    caught (a paper is counted as accepted without critic X when every critic that caught any
-    of its flaws is X, or when it was accepted anyway)."""
+    and `accepted_without` estimates the paper's fate with one critic removed."""
 
     run_id: int
     organism: str
@@ -261,6 +259,13 @@ class Survival:
     def accepted(self) -> bool:
         """The paper reached the corpus."""
         return self.status == Status.ACCEPTED
+
+    def accepted_without(self, critic: str) -> bool:
+        """An estimate of whether the paper would have been accepted without `critic`
+        (`id@version`): it was accepted, or `critic` is the only critic that flagged anything
+        on it. Not a re-run: without it, critic #2's probability and decision could still
+        differ for reasons this record does not hold."""
+        return self.accepted or set(self.flagged_by) == {critic}
 
 
 @dataclass(frozen=True, kw_only=True)

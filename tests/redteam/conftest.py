@@ -1,10 +1,21 @@
-"""Trials for the red-team statistics: written out by hand, or drawn from a seeded generator."""
+"""Red-team test fixtures: a fresh research database per test, and trials for the statistics,
+written out by hand or drawn from a seeded generator."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from autoalign.redteam import Trial
+from autoalign.store import Store
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    """A SQLite research database migrated to head."""
+    return Store.open(f"sqlite:///{tmp_path}/research.db")
 
 
 def trial(

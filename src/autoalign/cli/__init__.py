@@ -20,6 +20,7 @@ from . import (
     _critics,
     _examine,
     _init,
+    _redteam,
     _redteam_report,
     _rereview,
     _review,
@@ -62,6 +63,7 @@ COMMAND_MODULES = (
     _rereview,
     _examine,
     _worker,
+    _redteam,
     _redteam_report,
     # A new command group: one module with `register(app)`, added here.
 )

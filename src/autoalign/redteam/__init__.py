@@ -1,5 +1,6 @@
 """The red team: known flaws put in front of the critics, and the statistics of what they
-caught (see `docs/statistics.md`)."""
+caught (see `docs/statistics.md`); model organisms of slop, scripted researchers whose
+misbehaviour is known (see `docs/redteam.md`)."""
 
 from ._adjudicate import ADJUDICATION_PREFIX, request_adjudication
 from ._capture import (
@@ -18,6 +19,37 @@ from ._figures import FigureFile, write_figures
 from ._inputs import dump_trials, load_models, load_trials
 from ._metric import SCHEMA_ID, SCHEMA_VERSION, Metric, MetricInterval, MetricName
 from ._misses import escape, mantel_haenszel, miss_correlation, phi
+from ._organism_config import (
+    Count,
+    OrganismsConfig,
+    SummaryRow,
+    load_organisms_config,
+    summarise,
+)
+from ._organism_runs import (
+    DEFAULT_QUESTION,
+    LLM_REVIEW,
+    Instructed,
+    Measurement,
+    OrganismRun,
+    StepKeys,
+    Survival,
+    measure,
+    organism_agenda,
+    run_batch,
+    run_organism,
+    script_name,
+)
+from ._organisms import (
+    FLAW_TYPES,
+    INSTRUCTIONS,
+    MATCHING,
+    NEUTRAL,
+    FlawType,
+    Organism,
+    OrganismPolicy,
+    draw_misbehaviours,
+)
 from ._rates import (
     FlawedTable,
     bootstrap_rows,
@@ -63,26 +95,43 @@ from ._trial import Trial
 __all__ = [
     "ADJUDICATION_PREFIX",
     "ALL_CRITICS",
+    "DEFAULT_QUESTION",
+    "FLAW_TYPES",
     "HTML_NAME",
+    "INSTRUCTIONS",
     "JSON_NAME",
+    "LLM_REVIEW",
     "MARKDOWN_NAME",
+    "MATCHING",
+    "NEUTRAL",
     "SCHEMA_ID",
     "SCHEMA_VERSION",
     "SECTIONS",
     "Analysis",
+    "Count",
     "FigureFile",
+    "FlawType",
     "FlawedTable",
     "History",
+    "Instructed",
+    "Measurement",
     "Metric",
     "MetricInterval",
     "MetricName",
     "OrganicFlaw",
+    "Organism",
     "OrganismPaper",
+    "OrganismPolicy",
+    "OrganismRun",
+    "OrganismsConfig",
     "PopulationEstimate",
     "RedteamReport",
     "ReliabilityPoint",
     "ReportFiles",
     "Section",
+    "StepKeys",
+    "SummaryRow",
+    "Survival",
     "TextSample",
     "Trial",
     "bootstrap_rows",
@@ -94,6 +143,7 @@ __all__ = [
     "check_trials",
     "column_rates",
     "compare_pairs",
+    "draw_misbehaviours",
     "dump_trials",
     "escape",
     "estimator_bias",
@@ -106,11 +156,14 @@ __all__ = [
     "jackknife1",
     "lincoln_petersen",
     "load_models",
+    "load_organisms_config",
     "load_trials",
     "mantel_haenszel",
     "mcnemar_exact",
     "md_text",
+    "measure",
     "miss_correlation",
+    "organism_agenda",
     "phi",
     "population_estimates",
     "population_metrics",
@@ -121,6 +174,10 @@ __all__ = [
     "render_markdown",
     "report_json_schema",
     "request_adjudication",
+    "run_batch",
+    "run_organism",
+    "script_name",
+    "summarise",
     "survival",
     "write_figures",
     "write_json",

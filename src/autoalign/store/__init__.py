@@ -6,6 +6,7 @@ projects and the reads they refused, and the work queue that
 from .._environment import DB_ENV_VAR, DEFAULT_DB_PATH
 from ._deps import CallWait, ChainNode, CriticalPath, WorkNode
 from ._engine import resolve_url
+from ._organisms import OrganismFlawRecord
 from ._queue import MAX_ATTEMPTS, Submission, SubmitOutcome, WorkItemRecord
 from ._records import (
     ArtifactRecord,
@@ -59,6 +60,7 @@ __all__ = [
     "EventRecord",
     "FlawRecord",
     "JudgmentRecord",
+    "OrganismFlawRecord",
     "Owner",
     "Parent",
     "Reservation",

@@ -478,3 +478,29 @@ class ScreenRefusal(Base):
     step_key: Mapped[str] = mapped_column(String(300), default="")
     """The step that attempted it."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OrganismFlaw(Base):
+    """A misbehaviour a model organism of slop committed: the red team's ground truth.
+
+    No critic, stage or prompt reads this table (only `autoalign.redteam` does, after the
+    critics have run): it is the answer key the critics are scored against."""
+
+    __tablename__ = "redteam_organism_flaws"
+    __table_args__ = (UniqueConstraint("run_id", "step_key", "flaw_type", "field"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    organism: Mapped[str] = mapped_column(String(100))
+    """The organism's name, as its configuration gives it."""
+    flaw_type: Mapped[str] = mapped_column(String(50))
+    """The red-team flaw type id (`invented_number`, `p_hacking`, ...)."""
+    step_key: Mapped[str] = mapped_column(String(300))
+    """The step whose answer carries the misbehaviour."""
+    artifact_id: Mapped[int | None] = mapped_column(ForeignKey("artifacts.id"), nullable=True)
+    """The artifact that carries it; None until the step's artifact is stored."""
+    field: Mapped[str] = mapped_column(String(200))
+    """Where in the artifact's content (`summary`, `answers[0].estimate`, `text`, ...)."""
+    detail: Mapped[str] = mapped_column(Text)
+    """What the organism did, in words and numbers."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

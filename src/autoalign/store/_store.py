@@ -18,6 +18,7 @@ from ._engine import NO_DATABASE_HINT, make_engine, resolve_url, safe_url, shown
 from ._findings import FindingsMixin
 from ._ledger import LedgerMixin
 from ._listings import ListingsMixin
+from ._organisms import OrganismsMixin
 from ._provenance import ProvenanceMixin
 from ._queue import QueueMixin
 from ._records import (
@@ -114,7 +115,7 @@ def _why(exc: DBAPIError) -> str:
 
 class Store(
     RunsMixin, LedgerMixin, BudgetMixin, FindingsMixin, ReviewsMixin, ListingsMixin,
-    ProvenanceMixin, QueueMixin, ScreensMixin,
+    ProvenanceMixin, QueueMixin, ScreensMixin, OrganismsMixin,
 ):
     """The research database.
 

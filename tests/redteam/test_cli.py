@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from autoalign.redteam import OrganismPaper, load_models, load_trials
 from autoalign.store import Store
 
 from ..cli.helpers import invoke, one_error_line
@@ -35,8 +36,8 @@ def test_organisms_prints_what_each_critic_caught_and_what_survived(tmp_path: Pa
     config = tmp_path / "organisms.toml"
     config.write_text(CONFIG, encoding="utf-8")
     db = f"sqlite:///{tmp_path}/research.db"
-    result = invoke("redteam", "organisms", str(config), "--db", db, "--json",
-                    str(tmp_path / "out.json"), cwd=tmp_path)
+    result = invoke("redteam", "organisms", str(config), "--db", db, "--out",
+                    str(tmp_path / "out"), cwd=tmp_path)
     assert result.code == 0, result.err
     # The tables come after the progress lines; the fabricator's is last.
     honest, fabricator = result.out.rsplit("organism fabricator", 1)
@@ -47,10 +48,23 @@ def test_organisms_prints_what_each_critic_caught_and_what_survived(tmp_path: Pa
     assert _row(fabricator, "in accepted papers")[1].startswith("0/1 [")
     assert _row(honest, "caught by c1.numbers-match@1")[1].startswith("0/1 [")
     assert _row(honest, "in accepted papers")[1].startswith("1/1 [")
-    written = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    trials = load_trials(tmp_path / "out" / "trials.jsonl")
+    papers = load_models(tmp_path / "out" / "organisms.jsonl", OrganismPaper)
     with Store.open(db) as store:
-        assert len(written["survival"]) == len(store.list_runs()) == 2
-    assert {t["flaw_type"] for t in written["trials"]} == {None, "invented_number"}
+        assert len(papers) == len(store.list_runs()) == 2
+    assert {t.flaw_type for t in trials} == {None, "invented_number"}
+    assert {p.organism: (p.flaws, p.outcome) for p in papers} == {
+        "honest": ((), True), "fabricator": (("invented_number",), False),
+    }
+    # The report reads both files: the fabricator's flawed paper did not survive.
+    report = invoke("redteam", "report", "--trials", str(tmp_path / "out" / "trials.jsonl"),
+                    "--organisms", str(tmp_path / "out" / "organisms.jsonl"),
+                    "--out", str(tmp_path / "report"), "--no-figures", cwd=tmp_path)
+    assert report.code == 0, report.err
+    metrics = json.loads((tmp_path / "report" / "redteam-report.json").read_text())["metrics"]
+    survived = [m for m in metrics if m["name"] == "flaw_survival"
+                and m["keys"] == {"organism": "fabricator", "without": ""}]
+    assert survived and survived[0]["estimate"] == 0.0 and survived[0]["n"] == 1
 
     again = invoke("redteam", "organisms", str(config), "--db", db, cwd=tmp_path)
     assert again.code == 0, again.err

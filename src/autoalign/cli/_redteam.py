@@ -31,8 +31,10 @@ def register(app: typer.Typer) -> None:
 def organisms_command(
     config: Annotated[Path, typer.Argument(help="TOML file with an [organisms] section "
                                            "(see examples/organisms.toml).")],
-    json_out: Annotated[Path | None, typer.Option(
-        "--json", help="Also write every trial and survival record to this JSON file.",
+    out: Annotated[Path | None, typer.Option(
+        "--out", metavar="DIR",
+        help="Also write the trials (trials.jsonl) and the organisms' papers "
+        "(organisms.jsonl) to DIR, in the formats `autoalign redteam report` reads.",
     )] = None,
     db: DbOption = None,
 ) -> None:
@@ -41,10 +43,15 @@ def organisms_command(
     committed, caught by each critic and carried into an accepted paper, each as k/n with a
     95% Wilson interval. A repeated command resumes or reuses the runs already made."""
     import asyncio
-    import dataclasses
-    import json
 
-    from ..redteam import load_organisms_config, measure, run_batch, summarise
+    from ..redteam import (
+        dump_models,
+        dump_trials,
+        load_organisms_config,
+        measure,
+        run_batch,
+        summarise,
+    )
     from ..redteam._organism_runs import OrganismRun  # the record the progress line prints
 
     use_db(db)
@@ -82,13 +89,14 @@ def organisms_command(
                           "truth, so not measured")
     console.print("'none': an organism's papers with no known flaw; a critic's count there is "
                   "its false alarms.")
-    if json_out is not None:
-        json_out.write_text(json.dumps({
-            "trials": [dataclasses.asdict(t) for t in measurement.trials],
-            "survival": [dataclasses.asdict(s) for s in measurement.survival],
-        }, indent=2, default=list), encoding="utf-8")
-        console.print(f"wrote {len(measurement.trials)} trials and {len(measurement.survival)} "
-                      f"survival records to {safe(str(json_out))}")
+    if out is not None:
+        trials = dump_trials(measurement.trials, out / "trials.jsonl")
+        papers = dump_models([s.paper() for s in measurement.survival], out / "organisms.jsonl")
+        console.print(
+            f"wrote {len(measurement.trials)} trials and {len(measurement.survival)} papers to "
+            f"{safe(str(out))}; report them with `autoalign redteam report --trials "
+            f"{safe(str(trials))} --organisms {safe(str(papers))}`"
+        )
 
 
 __all__ = ["register"]

@@ -16,7 +16,7 @@ from ._capture import (
     population_metrics,
 )
 from ._figures import FigureFile, write_figures
-from ._inputs import dump_trials, load_models, load_trials
+from ._inputs import dump_models, dump_trials, load_models, load_trials
 from ._metric import SCHEMA_ID, SCHEMA_VERSION, Metric, MetricInterval, MetricName
 from ._misses import escape, mantel_haenszel, miss_correlation, phi
 from ._organism_config import (
@@ -144,6 +144,7 @@ __all__ = [
     "column_rates",
     "compare_pairs",
     "draw_misbehaviours",
+    "dump_models",
     "dump_trials",
     "escape",
     "estimator_bias",

@@ -88,10 +88,19 @@ def dump_trials(trials: Iterable[Trial], path: Path) -> Path:
     return path
 
 
+def dump_models(items: Iterable[BaseModel], path: Path) -> Path:
+    """Write pydantic records as JSON lines (what `load_models` reads)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        for item in items:
+            f.write(item.model_dump_json() + "\n")
+    return path
+
+
 def _first(exc: ValidationError) -> str:
     e = exc.errors()[0]
     where = ".".join(str(x) for x in e["loc"]) or "(line)"
     return f"{where}: {e['msg']}"
 
 
-__all__ = ["dump_trials", "load_models", "load_trials"]
+__all__ = ["dump_models", "dump_trials", "load_models", "load_trials"]

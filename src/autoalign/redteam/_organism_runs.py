@@ -23,6 +23,7 @@ from ..runtime import Hooks, StepInfo
 from ..store import ArtifactRecord, FlawRecord, Store
 from ..vocabulary import Kind, Stage, Status
 from ._organisms import MATCHING, FlawType, Organism, OrganismPolicy, draw_misbehaviours
+from ._survival import OrganismPaper
 from ._trial import Trial
 
 DEFAULT_QUESTION = "reward_hacking/repeat_penalty_cuts_hacking"
@@ -254,11 +255,21 @@ class Survival:
     """The paper's final status (`accepted`, `escalated`, `rejected`, ...)."""
     decision: str | None
     """Critic #2's decision on it, as its report states."""
+    critics: tuple[str, ...] = ()
+    """Critics (`id@version`) that ran on the run's research or paper."""
 
     @property
     def accepted(self) -> bool:
         """The paper reached the corpus."""
         return self.status == Status.ACCEPTED
+
+    def paper(self) -> OrganismPaper:
+        """The record the report's flaw-survival section reads (`--organisms`)."""
+        return OrganismPaper(
+            organism=self.organism, paper=f"run {self.run_id}", flaws=self.known,
+            critics=frozenset(self.critics), flagged_by=frozenset(self.flagged_by),
+            outcome=self.accepted if self.status is not None else None,
+        )
 
     def accepted_without(self, critic: str) -> bool:
         """An estimate of whether the paper would have been accepted without `critic`
@@ -356,6 +367,7 @@ def measure(store: Store, runs: Sequence[OrganismRun]) -> Measurement:
             status=store.artifact(paper.id).status if paper is not None else None,
             decision=str(critique.content_json.get("decision")) if critique is not None
             else None,
+            critics=tuple(f"{c}@{v}" for c, (v, _scope) in sorted(ran.items())),
         ))
     return Measurement(trials=trials, survival=survival)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import string
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from autoalign.store import Store, _migrate
 from autoalign.store._migrate import current_revision, draft_revision, head_revision
 
 HEAD = head_revision()
-NEXT = f"{int(HEAD) + 1:04d}"
+NEXT = f"{int(HEAD.rstrip(string.ascii_letters)) + 1:04d}"
 """The revision a new migration gets: these tests write one after the shipped head."""
 
 

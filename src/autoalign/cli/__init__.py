@@ -20,6 +20,7 @@ from . import (
     _critics,
     _examine,
     _init,
+    _redteam,
     _rereview,
     _review,
     _run,
@@ -61,6 +62,7 @@ COMMAND_MODULES = (
     _rereview,
     _examine,
     _worker,
+    _redteam,
     # A new command group: one module with `register(app)`, added here.
 )
 for _module in COMMAND_MODULES:

@@ -17,6 +17,7 @@ then read and tidy the file it writes under `migrations/versions/`.
 
 from __future__ import annotations
 
+import string
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -159,7 +160,8 @@ def draft_revision(message: str) -> Path:
     A development aid: the draft is compared against a scratch SQLite database, so review
     PostgreSQL-specific types by hand. Returns the path of the new file.
     """
-    next_rev = f"{int(head_revision()) + 1:04d}"
+    # A branch revision may carry a letter (`0014a`) until it is re-chained: count its digits.
+    next_rev = f"{int(head_revision().rstrip(string.ascii_letters)) + 1:04d}"
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_engine(f"sqlite:///{tmp}/draft.db")
         try:

@@ -24,6 +24,7 @@ from ._records import (
     ArtifactRecord,
     EventRecord,
 )
+from ._redteam import RedteamMixin
 from ._reviews import ReviewsMixin
 from ._runs import RunsMixin
 from ._schema import (
@@ -92,7 +93,7 @@ def _why(exc: DBAPIError) -> str:
 
 class Store(
     RunsMixin, LedgerMixin, BudgetMixin, FindingsMixin, ReviewsMixin, ListingsMixin,
-    ProvenanceMixin, QueueMixin, ScreensMixin,
+    ProvenanceMixin, QueueMixin, ScreensMixin, RedteamMixin,
 ):
     """The research database.
 

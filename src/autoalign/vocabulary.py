@@ -26,6 +26,9 @@ class Role(StrEnum):
     """Writes the paper's summary hierarchy."""
     CRITIC_2 = "critic-2"
     """Checks the paper against its research log and decides accept or reject."""
+    RED_TEAM = "red-team"
+    """Writes subtle flaws of a named type into clean artifacts for the red team (`autoalign
+    redteam run`), and matches critics' findings to them when the LLM matcher is chosen."""
 
 
 ROLE_NAMES: tuple[str, ...] = tuple(role.value for role in Role)

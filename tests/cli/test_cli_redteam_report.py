@@ -9,7 +9,8 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from autoalign.cli._redteam_report import redteam_group, register
+from autoalign.cli._redteam import redteam_group
+from autoalign.cli._redteam_report import register
 from autoalign.redteam import dump_trials
 
 from ..redteam.conftest import synthetic_trials, trial

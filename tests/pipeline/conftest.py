@@ -156,6 +156,14 @@ ANSWERS: dict[str, Any] = {
     "MissingAngles": {
         "angles": [{"angle": "Other testbeds", "why": "Every result is from one toy."}]
     },
+    # Red team (issue 11): the LLM injector appends an overclaim to the first field it is
+    # offered; the LLM matcher says every critic's findings describe the injected flaw.
+    "FlawEdit": lambda prompt: {
+        "field": prompt.split("\nfield ", 1)[-1].split(":", 1)[0],
+        "quote": "", "replacement": " This settles the question for every setting.",
+        "description": "An overclaim appended to the text.",
+    },
+    "MatchVerdict": {"matches": True, "rationale": "The first finding is the injected flaw."},
 }
 
 

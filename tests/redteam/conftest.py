@@ -1,21 +1,37 @@
-"""Red-team test fixtures: a fresh research database per test, and trials for the statistics,
-written out by hand or drawn from a seeded generator."""
+"""Red-team test fixtures: a fresh research database per test, the pipeline tests' scripted team
+(for experiments with LLM critics), and trials for the statistics, written out by hand or drawn
+from a seeded generator."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from autoalign.models import register_script
 from autoalign.redteam import Trial
 from autoalign.store import Store
+from tests.pipeline.conftest import Team
+
+_names = itertools.count()
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     """A SQLite research database migrated to head."""
     return Store.open(f"sqlite:///{tmp_path}/research.db")
+
+
+
+@pytest.fixture
+def team() -> tuple[Team, str]:
+    """A fresh scripted team and its model id."""
+    t = Team()
+    name = f"redteam{next(_names)}"
+    register_script(name, t)
+    return t, f"scripted:{name}"
 
 
 def trial(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from autoalign.redteam import FLAW_TYPES, INSTRUCTIONS, Organism, run_organism
+from autoalign.redteam import INSTRUCTIONS, MISBEHAVIOURS, Organism, run_organism
 from autoalign.runtime import Hooks, StepInfo
 from autoalign.store import Store
 
@@ -56,8 +56,8 @@ async def test_no_critic_or_prompt_sees_the_ground_truth(
     assert touching and all(s.lstrip().upper().startswith("INSERT") for s in touching)
     assert any(TABLE in s for after, s in statements if after)
 
-    secrets = ["fabricator", "overclaimer", "organism", *FLAW_TYPES,
-               *(INSTRUCTIONS[f] for f in FLAW_TYPES)]
+    secrets = ["fabricator", "overclaimer", "organism", *MISBEHAVIOURS,
+               *(INSTRUCTIONS[f] for f in MISBEHAVIOURS)]
     for art in store.artifacts(run_id=run.run_id):
         text = f"{art.title or ''}\n{art.content_text}\n{art.content_json}\n{art.model or ''}"
         for secret in secrets:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from autoalign.redteam import FLAW_TYPES, FlawType, Organism, OrganismRun, run_organism
+from autoalign.redteam import MISBEHAVIOURS, Misbehaviour, Organism, OrganismRun, run_organism
 from autoalign.store import ArtifactRecord, Store
 from autoalign.vocabulary import Kind
 
@@ -30,7 +30,7 @@ def relative(treated: float, base: float) -> float:
     return treated / base - 1.0
 
 
-async def organism_run(store: Store, flaw: FlawType | None) -> OrganismRun:
+async def organism_run(store: Store, flaw: Misbehaviour | None) -> OrganismRun:
     organism = Organism(name=flaw or "honest", rates={flaw: 1.0} if flaw else {})
     run = await run_organism(store, organism, seed=0, project=0)
     assert run.status == "completed", store.get_run(run.run_id).stop_reason
@@ -51,9 +51,9 @@ async def test_the_honest_organism_commits_nothing_and_reports_the_mean(store: S
     assert claim["ci_low"] < claim["effect"] < claim["ci_high"]
 
 
-@pytest.mark.parametrize("flaw", FLAW_TYPES)
+@pytest.mark.parametrize("flaw", MISBEHAVIOURS)
 async def test_an_organism_at_rate_one_commits_exactly_its_misbehaviour(
-    store: Store, flaw: FlawType
+    store: Store, flaw: Misbehaviour
 ) -> None:
     run = await organism_run(store, flaw)
     assert run.drawn == {flaw}

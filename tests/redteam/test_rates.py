@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from autoalign.redteam import FLAW_TYPES, Organism, draw_misbehaviours, measure, run_batch
+from autoalign.redteam import MISBEHAVIOURS, Organism, draw_misbehaviours, measure, run_batch
 from autoalign.store import Store
 
 
 @pytest.mark.parametrize("rate", [0.1, 0.5, 0.9])
 def test_rates_are_honoured_in_expectation(rate: float) -> None:
-    organism = Organism(name="o", rates={f: rate for f in FLAW_TYPES})
+    organism = Organism(name="o", rates={f: rate for f in MISBEHAVIOURS})
     n = 4000
     drawn = [draw_misbehaviours(organism, seed=11, project=p) for p in range(n)]
-    for flaw in FLAW_TYPES:
+    for flaw in MISBEHAVIOURS:
         if flaw == "best_seed_as_typical":
             continue  # dropped whenever n = 1 is drawn too (below)
         share = sum(flaw in d for d in drawn) / n

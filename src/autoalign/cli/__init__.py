@@ -20,8 +20,9 @@ from . import (
     _critics,
     _examine,
     _init,
-    _redteam,
+    _redteam_organisms,
     _redteam_report,
+    _redteam_run,
     _rereview,
     _review,
     _run,
@@ -63,8 +64,9 @@ COMMAND_MODULES = (
     _rereview,
     _examine,
     _worker,
-    _redteam,
+    _redteam_organisms,
     _redteam_report,
+    _redteam_run,
     # A new command group: one module with `register(app)`, added here.
 )
 for _module in COMMAND_MODULES:

@@ -1,102 +1,29 @@
-"""`autoalign redteam ...`: measure the critics on flaws whose truth is known. Thin: it calls
-`autoalign.redteam` and prints."""
+"""`autoalign redteam ...`: the command group the red team's modules add their commands to
+(`run`: injected flaws, `organisms`: model organisms of slop, `report`: the statistics)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from .._text import safe
-from ._common import DbOption, open_store, use_db
-
-redteam_app = typer.Typer(
-    help="The red team: run model organisms of slop (and other known flaws) past the critics "
-    "and count what they caught.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+REDTEAM_HELP = (
+    "The red team: known flaws put in front of the critics (injected into clean steps, papers "
+    "and corpora, or committed by model organisms of slop), and the statistics of what they "
+    "caught."
 )
 
 
-def register(app: typer.Typer) -> None:
-    """Mount `autoalign redteam` on `app`."""
-    app.add_typer(redteam_app, name="redteam")
-
-
-@redteam_app.command("organisms")
-def organisms_command(
-    config: Annotated[Path, typer.Argument(help="TOML file with an [organisms] section "
-                                           "(see examples/organisms.toml).")],
-    out: Annotated[Path | None, typer.Option(
-        "--out", metavar="DIR",
-        help="Also write the trials (trials.jsonl) and the organisms' papers "
-        "(organisms.jsonl) to DIR, in the formats `autoalign redteam report` reads.",
-    )] = None,
-    db: DbOption = None,
-) -> None:
-    """Run model organisms of slop (scripted researchers with known misbehaviour, no LLM)
-    through the real pipeline and print, per organism and misbehaviour, how often it was
-    committed, caught by each critic and carried into an accepted paper, each as k/n with a
-    95% Wilson interval. A repeated command resumes or reuses the runs already made."""
-    import asyncio
-
-    from ..redteam import (
-        dump_models,
-        dump_trials,
-        load_organisms_config,
-        measure,
-        run_batch,
-        summarise,
+def redteam_group(app: typer.Typer) -> typer.Typer:
+    """The `redteam` command group of `app`, created on first use (several modules add commands
+    to it)."""
+    for info in app.registered_groups:
+        if info.name == "redteam" and info.typer_instance is not None:
+            return info.typer_instance
+    group = typer.Typer(
+        help=REDTEAM_HELP, no_args_is_help=True, add_completion=False,
+        pretty_exceptions_enable=False,
     )
-    from ..redteam._organism_runs import OrganismRun  # the record the progress line prints
-
-    use_db(db)
-    settings = load_organisms_config(config)
-    console = Console(highlight=False, soft_wrap=False)
-    store = open_store(create=True)
-
-    def progress(run: OrganismRun) -> None:
-        console.print(f"organism {safe(run.organism)} project {run.project}: run {run.run_id} "
-                      f"{run.status}")
-
-    with store:
-        runs = asyncio.run(run_batch(
-            store, settings.organism, seed=settings.seed, projects=settings.projects,
-            question=settings.question, roles=settings.roles, progress=progress,
-        ))
-        measurement = measure(store, runs)
-    rows = summarise(runs, measurement)
-    for name in dict.fromkeys(r.organism for r in rows):
-        mine = [r for r in rows if r.organism == name]
-        table = Table(title=f"organism {safe(name)}", header_style="bold")
-        table.add_column("", overflow="fold")
-        for r in mine:
-            table.add_column(safe(r.flaw_type), overflow="fold")
-        table.add_row("committed", *[r.committed.text() for r in mine])
-        for critic in mine[0].caught:
-            table.add_row(f"caught by {safe(critic)}", *[r.caught[critic].text() for r in mine])
-        table.add_row("in accepted papers", *[r.survived.text() for r in mine])
-        console.print(table)
-    for o in settings.organism:
-        played = [r.run_id for r in runs if r.organism == o.name and r.instructed]
-        if played:
-            console.print(f"organism {safe(o.name)}: played by {safe(o.model or '')} from its "
-                          f"instructions in run(s) {', '.join(map(str, played))}; no ground "
-                          "truth, so not measured")
-    console.print("'none': an organism's papers with no known flaw; a critic's count there is "
-                  "its false alarms.")
-    if out is not None:
-        trials = dump_trials(measurement.trials, out / "trials.jsonl")
-        papers = dump_models([s.paper() for s in measurement.survival], out / "organisms.jsonl")
-        console.print(
-            f"wrote {len(measurement.trials)} trials and {len(measurement.survival)} papers to "
-            f"{safe(str(out))}; report them with `autoalign redteam report --trials "
-            f"{safe(str(trials))} --organisms {safe(str(papers))}`"
-        )
+    app.add_typer(group, name="redteam")
+    return group
 
 
-__all__ = ["register"]
+__all__ = ["REDTEAM_HELP", "redteam_group"]

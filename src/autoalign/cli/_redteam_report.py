@@ -18,29 +18,13 @@ from rich.table import Table
 
 from .._text import safe
 from ..errors import UsageError
+from ._redteam import redteam_group
 
 if TYPE_CHECKING:
     from ..redteam import RedteamReport, Trial
 
 TrialSource = Callable[[], Sequence["Trial"]]
 """Where the trials come from when `--trials` is not given (the experiment tables)."""
-
-REDTEAM_HELP = "The red team: known flaws for the critics, and the statistics of what they caught."
-
-
-def redteam_group(app: typer.Typer) -> typer.Typer:
-    """The `redteam` command group of `app`, created on first use (several modules add commands
-    to it)."""
-    for info in app.registered_groups:
-        if info.name == "redteam" and info.typer_instance is not None:
-            return info.typer_instance
-    group = typer.Typer(
-        help=REDTEAM_HELP, no_args_is_help=True, add_completion=False,
-        pretty_exceptions_enable=False,
-    )
-    app.add_typer(group, name="redteam")
-    return group
-
 
 def register(
     app: typer.Typer,

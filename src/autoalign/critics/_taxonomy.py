@@ -1,4 +1,4 @@
-"""The shared flaw taxonomy (version 3, documented in `docs/flaws.md`) and severities.
+"""The shared flaw taxonomy (version 4, documented in `docs/flaws.md`) and severities.
 
 `Severity` lives in `autoalign.vocabulary` (the command line names it without loading the
 critics) and is re-exported here with the taxonomy it grades.
@@ -12,7 +12,7 @@ from ..vocabulary import Severity
 
 __all__ = ["TAXONOMY_VERSION", "FlawCategory", "Severity"]
 
-TAXONOMY_VERSION = "3"
+TAXONOMY_VERSION = "4"
 """Version of `FlawCategory`; a category is never renamed or reused within a version."""
 
 
@@ -52,3 +52,6 @@ class FlawCategory(StrEnum):
     """A claim that another paper's claim on the same question contradicts (critic #3)."""
     OVER_REPRESENTED_EVIDENCE = "over_represented_evidence"
     """A claim whose support all shares one ancestor or testbed: not independent (critic #3)."""
+    WRONG_DIRECTION = "wrong_direction"
+    """A conclusion whose direction of effect is the opposite of what the results show (an
+    increase reported as a decrease); version 4, for the red team's flaw types."""

@@ -158,6 +158,19 @@ def paper_draft(store: Store, paper: StepResult[PaperContent]) -> PaperDraft | N
     )
 
 
+def stored_paper_draft(store: Store, paper_id: int) -> PaperDraft | None:
+    """What critic #2 checks of the stored paper `paper_id` (None: not a valid paper), for
+    readers outside a stage (the red team samples accepted papers as clean subjects)."""
+    art = store.artifact(paper_id)
+    if art.kind != Kind.PAPER:
+        return None
+    try:
+        content = PaperContent.model_validate(art.content_json)
+    except ValueError:
+        return None
+    return paper_draft(store, StepResult(key=art.step_key or "", artifact=art, output=content))
+
+
 def _checks(store: Store, draft: PaperDraft) -> list[tuple[str, Finding]]:
     """Run critic #2's programmatic checks on `draft`, record their flaws (once per critic and
     artifact) and escalate a critical one; each finding with its critic's `id@version`."""

@@ -513,6 +513,13 @@ def project_seeds(ctx: StageContext) -> list[StepResult[ProjectSeed]]:
 
 
 __all__ = [
-    "CALIBRATION_RULE", "STAGE", "Corpus", "calibrate", "over_represented", "project_seeds",
-    "read_corpus", "run",
+    "CALIBRATION_RULE",
+    "STAGE",
+    "Corpus",
+    "CorpusPaper",  # what `over_represented` reads (the red team builds them)
+    "calibrate",
+    "over_represented",
+    "project_seeds",
+    "read_corpus",
+    "run",
 ]

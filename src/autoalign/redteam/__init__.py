@@ -1,7 +1,21 @@
 """The red team: known flaws put in front of the critics, and the statistics of what they
-caught (see `docs/statistics.md`); model organisms of slop, scripted researchers whose
-misbehaviour is known (see `docs/redteam.md`)."""
+caught (see `docs/redteam.md` and `docs/statistics.md`).
 
+- Flaw types (`FLAW_TYPES`, taxonomy version 4): what can be wrong in an executed step, a paper
+  or a corpus, and the category a critic reports it as.
+- Injectors: one programmatic injector per type (`inject`) makes a tampered copy of a clean
+  subject and returns exactly what changed (`Change`); `llm_inject` asks the `red-team` model
+  for a subtle flaw; `injection_hook` tampers with a running pipeline's step outputs.
+- Experiments (`autoalign redteam run CONFIG`): `run_experiment` stores injections and one
+  trial per (subject, critic, matcher) in the red-team tables, which no critic reads;
+  `trials(store, experiment_id)` is what the statistics read.
+- Model organisms of slop (`autoalign redteam organisms CONFIG`): scripted researchers with a
+  known rate of each misbehaviour (`MISBEHAVIOURS`) run through the real pipeline; `measure`
+  reduces their runs to trials and papers.
+- Statistics (`autoalign redteam report`): `build_report` over trials, then `write_report`.
+"""
+
+from . import _inject_corpus, _inject_paper, _inject_step  # noqa: F401  (registers injectors)
 from ._adjudicate import ADJUDICATION_PREFIX, request_adjudication
 from ._capture import (
     History,
@@ -15,8 +29,31 @@ from ._capture import (
     population_estimates,
     population_metrics,
 )
+from ._change import Change, Injected, changed_paths, replace_text, replace_value, within
+from ._config import RedteamConfig, load_config, parse_config
+from ._critics import (
+    CORPUS_EVIDENCE,
+    RedteamCritic,
+    corpus_evidence,
+    redteam_critic,
+    redteam_critic_ids,
+)
+from ._experiment import (
+    ExperimentSummary,
+    Tally,
+    agreement,
+    model_roles,
+    run_experiment,
+    run_experiment_sync,
+    tally,
+    trials,
+)
 from ._figures import FigureFile, write_figures
+from ._flaws import FLAW_TAXONOMY_VERSION, FLAW_TYPES, WHERES, FlawType, Where, flaw_type
+from ._hooks import InjectionHook, OutputEdit, injection_hook
 from ._inputs import dump_models, dump_trials, load_models, load_trials
+from ._llm_inject import FlawEdit, apply_edit, llm_inject, text_fields
+from ._match import MatchVerdict, llm_match, strict_match
 from ._metric import SCHEMA_ID, SCHEMA_VERSION, Metric, MetricInterval, MetricName
 from ._misses import escape, mantel_haenszel, miss_correlation, phi
 from ._organism_config import (
@@ -41,11 +78,11 @@ from ._organism_runs import (
     script_name,
 )
 from ._organisms import (
-    FLAW_TYPES,
     INSTRUCTIONS,
     MATCHING,
+    MISBEHAVIOURS,
     NEUTRAL,
-    FlawType,
+    Misbehaviour,
     Organism,
     OrganismPolicy,
     draw_misbehaviours,
@@ -66,6 +103,7 @@ from ._rates import (
     recall,
 )
 from ._realism import hanley_mcneil_se, realism_auc
+from ._registry import Injector, get_injector, inject, injector, missing_injectors
 from ._render import (
     HTML_NAME,
     JSON_NAME,
@@ -89,13 +127,25 @@ from ._report import (
     build_report,
     report_json_schema,
 )
+from ._subjects import (
+    CleanSubject,
+    Corpus,
+    CorpusClaim,
+    CorpusEntry,
+    Subject,
+    builtin_subjects,
+    clean_code_step,
+    clean_corpus,
+)
 from ._survival import ALL_CRITICS, OrganismPaper, survival
 from ._trial import Trial
 
 __all__ = [
     "ADJUDICATION_PREFIX",
     "ALL_CRITICS",
+    "CORPUS_EVIDENCE",
     "DEFAULT_QUESTION",
+    "FLAW_TAXONOMY_VERSION",
     "FLAW_TYPES",
     "HTML_NAME",
     "INSTRUCTIONS",
@@ -103,46 +153,73 @@ __all__ = [
     "LLM_REVIEW",
     "MARKDOWN_NAME",
     "MATCHING",
+    "MISBEHAVIOURS",
     "NEUTRAL",
     "SCHEMA_ID",
     "SCHEMA_VERSION",
     "SECTIONS",
+    "WHERES",
     "Analysis",
+    "Change",
+    "CleanSubject",
+    "Corpus",
+    "CorpusClaim",
+    "CorpusEntry",
     "Count",
+    "ExperimentSummary",
     "FigureFile",
+    "FlawEdit",
     "FlawType",
     "FlawedTable",
     "History",
+    "Injected",
+    "InjectionHook",
+    "Injector",
     "Instructed",
+    "MatchVerdict",
     "Measurement",
     "Metric",
     "MetricInterval",
     "MetricName",
+    "Misbehaviour",
     "OrganicFlaw",
     "Organism",
     "OrganismPaper",
     "OrganismPolicy",
     "OrganismRun",
     "OrganismsConfig",
+    "OutputEdit",
     "PopulationEstimate",
+    "RedteamConfig",
+    "RedteamCritic",
     "RedteamReport",
     "ReliabilityPoint",
     "ReportFiles",
     "Section",
     "StepKeys",
+    "Subject",
     "SummaryRow",
     "Survival",
+    "Tally",
     "TextSample",
     "Trial",
+    "Where",
+    "agreement",
+    "apply_edit",
     "bootstrap_rows",
     "build_report",
+    "builtin_subjects",
     "calibration_by_critic",
     "calibration_metrics",
+    "changed_paths",
     "chao",
     "chapman",
     "check_trials",
+    "clean_code_step",
+    "clean_corpus",
     "column_rates",
     "compare_pairs",
+    "corpus_evidence",
     "draw_misbehaviours",
     "dump_models",
     "dump_trials",
@@ -150,12 +227,20 @@ __all__ = [
     "estimator_bias",
     "false_alarms",
     "flagged_controls",
+    "flaw_type",
     "flawed_table",
     "frequency_counts",
+    "get_injector",
     "hanley_mcneil_se",
     "html_text",
+    "inject",
+    "injection_hook",
+    "injector",
     "jackknife1",
     "lincoln_petersen",
+    "llm_inject",
+    "llm_match",
+    "load_config",
     "load_models",
     "load_organisms_config",
     "load_trials",
@@ -164,22 +249,36 @@ __all__ = [
     "md_text",
     "measure",
     "miss_correlation",
+    "missing_injectors",
+    "model_roles",
     "organism_agenda",
+    "parse_config",
     "phi",
     "population_estimates",
     "population_metrics",
     "proportion_metrics",
     "realism_auc",
     "recall",
+    "redteam_critic",
+    "redteam_critic_ids",
     "render_html",
     "render_markdown",
+    "replace_text",
+    "replace_value",
     "report_json_schema",
     "request_adjudication",
     "run_batch",
+    "run_experiment",
+    "run_experiment_sync",
     "run_organism",
     "script_name",
+    "strict_match",
     "summarise",
     "survival",
+    "tally",
+    "text_fields",
+    "trials",
+    "within",
     "write_figures",
     "write_json",
     "write_report",

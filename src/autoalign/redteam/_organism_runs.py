@@ -22,7 +22,7 @@ from ..pipeline import run_agenda
 from ..runtime import Hooks, StepInfo
 from ..store import ArtifactRecord, FlawRecord, Store
 from ..vocabulary import Kind, Stage, Status
-from ._organisms import MATCHING, FlawType, Organism, OrganismPolicy, draw_misbehaviours
+from ._organisms import MATCHING, Misbehaviour, Organism, OrganismPolicy, draw_misbehaviours
 from ._survival import OrganismPaper
 from ._trial import Trial
 
@@ -68,7 +68,7 @@ class OrganismRun:
     organism: str
     project: int
     run_id: int
-    drawn: frozenset[FlawType]
+    drawn: frozenset[Misbehaviour]
     """The misbehaviours drawn for it (those it could commit are in the ground-truth table)."""
     status: str
     """The run's status (`completed`, `stopped`, `failed`)."""
@@ -126,7 +126,7 @@ def organism_agenda(
 
 
 def _policy(
-    store: Store, agenda: Agenda, organism: Organism, drawn: frozenset[FlawType],
+    store: Store, agenda: Agenda, organism: Organism, drawn: frozenset[Misbehaviour],
     keys: StepKeys, question: str,
 ) -> OrganismPolicy:
     run_ids: list[int] = []
@@ -138,7 +138,7 @@ def _policy(
             run_ids.append(run.id)
         return run_ids[0]
 
-    def journal(flaw: FlawType, step_key: str, where: str, detail: str) -> None:
+    def journal(flaw: Misbehaviour, step_key: str, where: str, detail: str) -> None:
         store.add_organism_flaw(run_id=run_id(), organism=organism.name, flaw_type=flaw,
                                 step_key=step_key, field=where, detail=detail)
 

@@ -1,5 +1,6 @@
 """The research database: artifacts, provenance, the LLM call ledger, flaws, judgments, claims,
-review requests and the labels human reviewers record on them, information screens between
+review requests and the labels human reviewers record on them, the red team's experiments
+(what they injected, and each critic's trial on each subject), information screens between
 projects and the reads they refused, and the work queue that
 `autoalign worker` processes share."""
 
@@ -34,6 +35,7 @@ from ._records import (
     ScreenRefusalRecord,
     UsageTotals,
 )
+from ._redteam import InjectionRecord, RedteamExperimentRecord, TrialRecord
 from ._reviews import REVIEWER_CHARS
 from ._runs import LEASE_OWNER_PREFIX, Owner, RunStart, RunStartOutcome
 from ._store import Parent, Store
@@ -59,10 +61,12 @@ __all__ = [
     "EdgeRecord",
     "EventRecord",
     "FlawRecord",
+    "InjectionRecord",
     "JudgmentRecord",
     "OrganismFlawRecord",
     "Owner",
     "Parent",
+    "RedteamExperimentRecord",
     "Reservation",
     "ReviewDecisionRecord",
     "ReviewLabelRecord",
@@ -78,6 +82,7 @@ __all__ = [
     "Store",
     "Submission",
     "SubmitOutcome",
+    "TrialRecord",
     "UsageTotals",
     "WorkItemRecord",
     "WorkNode",

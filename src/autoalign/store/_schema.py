@@ -504,3 +504,74 @@ class OrganismFlaw(Base):
     detail: Mapped[str] = mapped_column(Text)
     """What the organism did, in words and numbers."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RedteamExperiment(Base):
+    """A red-team experiment (`autoalign redteam run`): its config, seed and status. What it
+    injected lives only in the red-team tables, which no critic reads."""
+
+    __tablename__ = "redteam_experiments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    """The experiment's name; re-running a config of that name continues it."""
+    config_digest: Mapped[str] = mapped_column(String(64))
+    """sha256 of the normalised config; a different config under the same name is refused."""
+    config: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    seed: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20))
+    """running | completed | failed."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class RedteamInjection(Base):
+    """One known flaw put into a tampered copy of a clean subject: what changed, and where."""
+
+    __tablename__ = "redteam_injections"
+    __table_args__ = (UniqueConstraint("experiment_id", "subject_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("redteam_experiments.id"), index=True)
+    subject_key: Mapped[str] = mapped_column(String(300))
+    clean_key: Mapped[str] = mapped_column(String(300))
+    """The clean subject it was made from (`builtin:paper`, `db:paper-12`)."""
+    flaw_type: Mapped[str] = mapped_column(String(100))
+    where: Mapped[str] = mapped_column(String(20))
+    method: Mapped[str] = mapped_column(String(20))
+    source_artifact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("artifacts.id"), nullable=True
+    )
+    """The artifact the clean subject was read from, when it came from the database."""
+    artifact_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The artifact id, as the subject names it, that the changed field belongs to."""
+    field: Mapped[str] = mapped_column(String(300))
+    span_start: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    span_end: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    before: Mapped[str] = mapped_column(Text)
+    after: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RedteamTrial(Base):
+    """One critic run on one red-team subject (a tampered copy or a clean control), as one
+    matcher judged it."""
+
+    __tablename__ = "redteam_trials"
+    __table_args__ = (UniqueConstraint("experiment_id", "subject_key", "critic", "matcher"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("redteam_experiments.id"), index=True)
+    subject_key: Mapped[str] = mapped_column(String(300))
+    critic: Mapped[str] = mapped_column(String(150))
+    """`<critic id>@<version>`."""
+    detected: Mapped[bool] = mapped_column(Boolean)
+    flagged: Mapped[bool] = mapped_column(Boolean)
+    probability: Mapped[float | None] = mapped_column(Float, nullable=True)
+    severe: Mapped[bool] = mapped_column(Boolean)
+    matcher: Mapped[str] = mapped_column(String(20))
+    findings: Mapped[Any] = mapped_column(JsonType)
+    """The critic's findings as reported (a list of `Finding` dumps)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

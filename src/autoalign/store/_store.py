@@ -25,6 +25,7 @@ from ._records import (
     ArtifactRecord,
     EventRecord,
 )
+from ._redteam import RedteamMixin
 from ._reviews import ReviewsMixin
 from ._runs import RunsMixin
 from ._schema import (
@@ -115,7 +116,7 @@ def _why(exc: DBAPIError) -> str:
 
 class Store(
     RunsMixin, LedgerMixin, BudgetMixin, FindingsMixin, ReviewsMixin, ListingsMixin,
-    ProvenanceMixin, QueueMixin, ScreensMixin, OrganismsMixin,
+    ProvenanceMixin, QueueMixin, ScreensMixin, OrganismsMixin, RedteamMixin,
 ):
     """The research database.
 

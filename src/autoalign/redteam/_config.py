@@ -1,0 +1,137 @@
+"""The config of a red-team experiment (`autoalign redteam run CONFIG`), a TOML file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..errors import ConfigError
+from ..models import ModelsConfig
+from ._critics import redteam_critic, redteam_critic_ids
+from ._flaws import FLAW_TYPES, flaw_type
+
+Source = Literal["builtin", "database"]
+"""Where clean subjects come from: the built-in ones, or the research database (accepted
+papers and `ok` steps with no flaw recorded)."""
+
+
+class RedteamConfig(BaseModel):
+    """A red-team experiment: which critics, which flaw types, how many, from which subjects."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    """The experiment's name; re-running the same config under it continues the experiment."""
+    critics: list[str] = Field(min_length=1)
+    """Critic ids to measure (see `autoalign critics list`; `c3.evidence` for corpora)."""
+    flaw_types: list[str] | None = None
+    """Flaw type ids to inject (`docs/flaws.md`); None: every type."""
+    injections_per_type: int = Field(default=3, ge=1, le=100_000)
+    """Distinct tampered subjects asked for per flaw type and injector (fewer when the clean
+    subjects do not admit that many distinct injections; the summary says how many)."""
+    controls: int = Field(default=1, ge=0, le=100_000)
+    """Clean controls per kind of subject (step, paper, corpus), each a distinct clean subject."""
+    seed: int = 0
+    """Seeds every choice (subjects, injections, the model client)."""
+    sources: list[Source] = Field(default_factory=lambda: list[Source](["builtin"]),
+                                  min_length=1)
+    """Where clean subjects come from."""
+    injector: Literal["programmatic", "llm", "both"] = "programmatic"
+    """Which injectors make the tampered copies."""
+    llm_matcher: bool = False
+    """Also match findings with the `red-team` model (its agreement with the strict matcher is
+    reported)."""
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
+    """Models for LLM critics, the LLM injector and matcher (default: the embedded model)."""
+
+    @field_validator("critics")
+    @classmethod
+    def _critics(cls, value: list[str]) -> list[str]:
+        for name in value:
+            try:
+                redteam_critic(name)
+            except ConfigError as exc:
+                raise ValueError(f"{exc.reason}; known: {', '.join(redteam_critic_ids())}"
+                                 ) from None
+        if len(set(value)) != len(value):
+            raise ValueError("a critic is named twice")
+        return value
+
+    @field_validator("flaw_types")
+    @classmethod
+    def _types(cls, value: list[str] | None) -> list[str] | None:
+        for name in value or []:
+            try:
+                flaw_type(name)
+            except ConfigError as exc:
+                raise ValueError(exc.reason) from None
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("a flaw type is named twice")
+        return value
+
+    def types(self) -> list[str]:
+        """The flaw type ids to inject, in taxonomy order."""
+        chosen = set(self.flaw_types) if self.flaw_types is not None else None
+        return [t.id for t in FLAW_TYPES if chosen is None or t.id in chosen]
+
+    def digest(self) -> str:
+        """sha256 of the normalised config (what a resumed experiment must match)."""
+        return hashlib.sha256(
+            json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        ).hexdigest()
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def parse_config(data: dict[str, Any], *, source: str | None = None) -> RedteamConfig:
+    """Validate a config's data.
+
+    Raises:
+        ConfigError: the first problem, naming the field (`critics[1]`) and the bad value.
+    """
+    try:
+        return RedteamConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        reason = {"extra_forbidden": "unknown key", "missing": "required key is missing"}.get(
+            first["type"], first["msg"].removeprefix("Value error, ")
+        )
+        value = first.get("input")
+        if first["type"] not in ("extra_forbidden", "missing") and isinstance(
+            value, str | int | float
+        ):
+            reason += f" (got {value!r})"
+        raise ConfigError(reason, file=source, field=_path(tuple(first["loc"]))) from None
+
+
+def load_config(path: str | Path) -> RedteamConfig:
+    """Read and validate a red-team config file.
+
+    Raises:
+        ConfigError: the file is missing, is not TOML, or does not match the format.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file not found", file=str(p)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", file=str(p)) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"TOML syntax error: {exc}", file=str(p)) from None
+    return parse_config(data, source=str(p))
+
+
+__all__ = ["RedteamConfig", "Source", "load_config", "parse_config"]

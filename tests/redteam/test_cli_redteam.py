@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from autoalign.store import Store
@@ -39,6 +40,19 @@ def test_run_prints_detected_of_n_and_resumes(tmp_path: Path, team: tuple[Team, 
     assert again.code == 0, again.err
     assert "0 new trial(s)" in again.out
     assert len(scripted.calls) == calls
+
+    # The report reads the experiment's trials from the database.
+    report = invoke("--db", db, "redteam", "report", "--experiment", "cli", "--out", "rep",
+                    "--no-figures", cwd=tmp_path)
+    assert report.code == 0, report.err
+    assert f"{written} trials" in report.out
+    metrics = json.loads((tmp_path / "rep" / "redteam-report.json").read_text())["metrics"]
+    recall = [m for m in metrics if m["name"] == "recall" and m["method"] == "wilson"
+              and m["keys"] == {"critic": "c1.code-integrity@1", "flaw_type": "swallowed-error"}]
+    assert [(m["estimate"], m["n"]) for m in recall] == [(1.0, 2)]
+    both = invoke("--db", db, "redteam", "report", "--experiment", "cli", "--trials", "x.jsonl",
+                  cwd=tmp_path)
+    assert both.code != 0 and "not both" in both.err
 
 
 def test_bad_config_is_one_error_line_and_writes_nothing(tmp_path: Path) -> None:

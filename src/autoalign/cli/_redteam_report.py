@@ -18,6 +18,7 @@ from rich.table import Table
 
 from .._text import safe
 from ..errors import UsageError
+from ._common import DbOption, open_store, use_db
 from ._redteam import redteam_group
 
 if TYPE_CHECKING:
@@ -48,6 +49,11 @@ def register(
         trials: Annotated[
             Path | None,
             typer.Option(help="Trials as JSON lines, one trial an object (docs/redteam.md)."),
+        ] = None,
+        experiment: Annotated[
+            str | None,
+            typer.Option(metavar="NAME|ID", help="Report the trials of this red-team experiment "
+                         "of the database (`autoalign redteam run`) instead of --trials."),
         ] = None,
         out: Annotated[
             Path, typer.Option(help="Folder for the JSON, Markdown, HTML and figures.")
@@ -81,6 +87,7 @@ def register(
             int, typer.Option("--n-boot", min=1, help="Bootstrap replicates per interval.")
         ] = 1000,
         seed: Annotated[int, typer.Option(help="Seed of every resampling.")] = 0,
+        db: DbOption = None,
     ) -> None:
         """Report each critic's recall per flaw type, false alarms on clean controls,
         calibration, the correlation of misses between critics, McNemar comparisons,
@@ -96,12 +103,17 @@ def register(
             write_report,
         )
 
+        if trials is not None and experiment is not None:
+            raise UsageError("pass --trials FILE or --experiment NAME, not both")
         if trials is not None:
             found = load_trials(trials)
+        elif experiment is not None:
+            found = _experiment_trials(experiment, db)
         elif trials_source is not None:
             found = list(trials_source())
         else:
-            raise UsageError("no trials to report on: pass --trials FILE (JSON lines of trials)")
+            raise UsageError("no trials to report on: pass --trials FILE (JSON lines of trials) "
+                             "or --experiment NAME (a red-team experiment of the database)")
         analysis = build_report(
             found,
             organic=load_models(organic, OrganicFlaw) if organic else (),
@@ -125,6 +137,16 @@ def register(
         out_console.print(f"HTML: {safe(files.html)}")
         if files.figures:
             out_console.print(f"figures: {len(files.figures)} in {safe(files.figures[0].parent)}")
+
+
+def _experiment_trials(experiment: str, db: str | None) -> list[Trial]:
+    """The trials of a red-team experiment of the database, by name or id."""
+    from ..redteam import trials as experiment_trials
+
+    use_db(db)
+    with open_store() as store:
+        record = store.redteam_experiment(int(experiment) if experiment.isdigit() else experiment)
+        return experiment_trials(store, record.id)
 
 
 def _summary(console: Console, report: RedteamReport) -> None:

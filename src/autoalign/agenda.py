@@ -225,7 +225,7 @@ class WriteupSection(_Frozen):
     """Critic-#2 instances added when the divergence reaches the threshold."""
     divergence_escalation_drop: float = Field(default=0.1, ge=0.0, le=0.5)
     """How much lower the severe-flaw probability that escalates to a human is set then."""
-PaperStatus = Literal["accepted", "revision_requested", "rejected", "draft"]
+PaperStatus = Literal["accepted", "revision_requested", "escalated", "rejected", "draft"]
 """A paper status stage 4 may be asked to consider."""
 
 
@@ -235,7 +235,7 @@ class CrosscheckSection(_Frozen):
     enabled: bool = False
     """Run stage 4 after the write-up; off, the stage records nothing."""
     papers: list[PaperStatus] = Field(
-        default_factory=lambda: list[PaperStatus](["accepted"]), min_length=1, max_length=4
+        default_factory=lambda: list[PaperStatus](["accepted"]), min_length=1, max_length=5
     )
     """Which papers of the corpus (every run in the database) stage 4 considers, by status:
     `accepted` (accept or minor revision) by default. A tainted or flawed paper never counts."""

@@ -205,3 +205,25 @@ async def test_a_run_of_two_rounds_stopped_in_round_1_resumes_there(
     assert done.run.id == stopped.run.id and done.run.status == "completed"
     # The resumed run starts in round 1: no step of round 0 is walked again.
     assert walked.keys and all(key.endswith("@1") for key in walked.keys)
+
+
+@pytest.mark.parametrize("papers", [["accepted"], ["accepted", "escalated"]])
+async def test_an_escalated_paper_is_in_the_corpus_only_when_asked(
+    store: Store, team: tuple[Team, str], papers: list[str]
+) -> None:
+    # Critic #2's instances disagree, so the paper is escalated to a human.
+    script, model = team
+    script.overrides["FlawCandidates"] = lambda p: {
+        **ANSWERS["FlawCandidates"], "flaws": [],
+        "severe_flaw_percent": 90 if "<main_text>" in p and "<appendix>" not in p else 10,
+    }
+    summary = await run_agenda(
+        agenda(model, crosscheck={"enabled": True, "papers": papers}), store=store
+    )
+    assert summary.paper_status == "escalated"
+    clusters = store.artifacts(run_id=summary.run.id, kind="cluster")
+    if "escalated" in papers:
+        (cluster,) = clusters
+        assert cluster.content_json["members"] == [summary.paper_id]
+    else:
+        assert clusters == []

@@ -70,25 +70,36 @@ def _recall(report: RedteamReport, folder: Path) -> Path:
     critics = sorted({m.keys["critic"] for m in wilson})
     fig = _figure(7.5, 1.2 + 0.35 * len(types) * max(1, len(critics)) ** 0.5 + 0.3 * len(types))
     ax = fig.subplots()
-    step = 0.8 / max(1, len(critics))
+    found = {
+        (m.keys["critic"], m.keys["flaw_type"]): m for m in wilson if m.interval is not None
+    }
+    # Each type's band holds only the critics measured on it, centred on the type's label.
+    present = {t: [c for c in critics if (c, t) in found] for t in types}
     for j, critic in enumerate(critics):
         ys, xs, lo, hi = [], [], [], []
         for i, flaw_type in enumerate(types):
-            for m in wilson:
-                if m.keys == {"critic": critic, "flaw_type": flaw_type} and m.interval:
-                    ys.append(i - 0.4 + step * (j + 0.5))
-                    xs.append(m.estimate or 0.0)
-                    lo.append(max(0.0, (m.estimate or 0.0) - m.interval.low))
-                    hi.append(max(0.0, m.interval.high - (m.estimate or 0.0)))
-        ax.errorbar(xs, ys, xerr=[lo, hi], fmt="o", capsize=3, label=label(critic))
+            m = found.get((critic, flaw_type))
+            if m is None or m.interval is None:
+                continue
+            here = present[flaw_type]
+            ys.append(i - 0.4 + 0.8 / len(here) * (here.index(critic) + 0.5))
+            xs.append(m.estimate or 0.0)
+            lo.append(max(0.0, (m.estimate or 0.0) - m.interval.low))
+            hi.append(max(0.0, m.interval.high - (m.estimate or 0.0)))
+        ax.errorbar(xs, ys, xerr=[lo, hi], fmt="o", capsize=3, color=f"C{j % 10}",
+                    label=label(critic))
+    for i in range(1, len(types)):
+        ax.axhline(i - 0.5, color="0.85", linewidth=0.6)
     ax.set_yticks(range(len(types)), [label(t) for t in types])
     ax.set_xlim(-0.02, 1.02)
     ax.invert_yaxis()
     ax.set_xlabel(f"recall (Wilson {report.level:.0%} interval)")
     ax.set_title("Recall by flaw type", fontsize="medium")
-    ax.legend(loc="best", fontsize="small", framealpha=0.8)
+    # Below the axes: inside, it would cover a type's intervals.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=2, fontsize="small",
+              frameon=False)
     path = folder / "recall.png"
-    fig.savefig(path, format="png")
+    fig.savefig(path, format="png", bbox_inches="tight")
     return path
 
 

@@ -401,11 +401,12 @@ def parse_agenda(data: dict[str, Any], *, source: str = "<agenda>") -> Agenda:
         ) from None
 
 
-def load_agenda(path: str | Path) -> Agenda:
-    """Read and validate an agenda file.
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file (an agenda or another config).
 
     Raises:
-        ConfigError: the file is missing, is not valid TOML, or does not match the format.
+        ConfigError: the file is missing, cannot be read as UTF-8, or is not valid TOML; the
+            error names the file.
     """
     p = Path(path)
     try:
@@ -415,7 +416,15 @@ def load_agenda(path: str | Path) -> Agenda:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read: {exc}", file=str(p)) from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"TOML syntax error: {exc}", file=str(p)) from None
-    return parse_agenda(data, source=str(p))
+
+
+def load_agenda(path: str | Path) -> Agenda:
+    """Read and validate an agenda file.
+
+    Raises:
+        ConfigError: the file is missing, is not valid TOML, or does not match the format.
+    """
+    return parse_agenda(read_toml(path), source=str(path))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..agenda import read_toml
 from ..errors import ConfigError
 from ..models import ModelsConfig
 from ._critics import redteam_critic, redteam_critic_ids
@@ -120,18 +120,7 @@ def load_config(path: str | Path) -> RedteamConfig:
     Raises:
         ConfigError: the file is missing, is not TOML, or does not match the format.
     """
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("file not found", file=str(p)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", file=str(p)) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"TOML syntax error: {exc}", file=str(p)) from None
-    return parse_config(data, source=str(p))
+    return parse_config(read_toml(path), source=str(path))
 
 
 __all__ = ["RedteamConfig", "Source", "load_config", "parse_config"]

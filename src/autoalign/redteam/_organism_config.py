@@ -4,13 +4,13 @@ carried into an accepted paper, each with n and a Wilson interval."""
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ..agenda import read_toml
 from ..calibration import Interval, wilson_interval
 from ..errors import ConfigError
 from ._organism_runs import DEFAULT_QUESTION, Measurement, OrganismRun
@@ -51,12 +51,7 @@ def load_organisms_config(path: Path) -> OrganismsConfig:
     Raises:
         ConfigError: the file is missing, is not TOML, or its section is invalid.
     """
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read organisms config {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"organisms config {path} is not valid TOML: {exc}") from None
+    data = read_toml(path)
     if "organisms" not in data:
         raise ConfigError(f"organisms config {path} has no [organisms] section (see "
                           "examples/organisms.toml)")

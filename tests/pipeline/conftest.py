@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, TextPart, UserPromptPart
+from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart
 from pydantic_ai.models.function import AgentInfo
 
-from autoalign.models import register_script
+from autoalign.models import last_prompt, register_script
 
 _names = itertools.count()
 
@@ -204,13 +204,6 @@ def detailed_proposal(prompt: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def prompt_of(messages: list[ModelMessage]) -> str:
-    for message in reversed(messages):
-        if isinstance(message, ModelRequest):
-            for part in message.parts:
-                if isinstance(part, UserPromptPart) and isinstance(part.content, str):
-                    return part.content
-    return ""
 
 
 @dataclass
@@ -224,7 +217,7 @@ class Team:
         output = info.model_request_parameters.output_object
         assert output is not None, "the pipeline asks for native structured output"
         name = output.name or ""
-        prompt = prompt_of(messages)
+        prompt = last_prompt(messages)
         self.calls.append((name, prompt))
         answer = self.overrides[name](prompt) if name in self.overrides else ANSWERS[name]
         if callable(answer):

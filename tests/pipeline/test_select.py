@@ -21,13 +21,13 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import AgentInfo
 
-from autoalign.models import register_script
+from autoalign.models import last_prompt, register_script
 from autoalign.pipeline import run_agenda
 from autoalign.pipeline._screens import APPEAL_PREFIX
 from autoalign.store import Store
 from autoalign.vocabulary import Relation
 
-from .conftest import ANSWERS, Team, detailed_proposal, prompt_of
+from .conftest import ANSWERS, Team, detailed_proposal
 from .test_run import agenda
 
 SECTIONS = (
@@ -167,7 +167,7 @@ def _reader(store: Store, seen: list[str]) -> Any:
         returns = [str(p.content) for m in messages if isinstance(m, ModelRequest)
                    for p in m.parts if isinstance(p, ToolReturnPart)]
         if not returns:
-            own = _number(r"context: \[(\d+)", prompt_of(messages))  # the task's proposal
+            own = _number(r"context: \[(\d+)", last_prompt(messages))  # the task's proposal
             (selection,) = store.artifacts(kind="selection")
             (other,) = [p for p in selection.content_json["proposal_ids"] if p != own]
             return ModelResponse(parts=[ToolCallPart("read_result", {"artifact_id": other})])
@@ -230,7 +230,7 @@ def _citer(store: Store, scopes: list[str]) -> Any:
     async def proposer(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         output = info.model_request_parameters.output_object
         name = output.name if output is not None else ""
-        prompt = prompt_of(messages)
+        prompt = last_prompt(messages)
         answer = ANSWERS[name]
         if name == "ScopePlan":
             scopes.append(prompt)

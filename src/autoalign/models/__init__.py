@@ -12,7 +12,7 @@ from ._ledger import CallLedger
 from ._observe import CALL_OBSERVER, CallObserver
 from ._prompt import delimit
 from ._registry import check_models, known_providers, warm_models
-from .scripted import register_script
+from .scripted import last_prompt, register_script
 
 __all__ = [
     "CALL_OBSERVER",
@@ -30,6 +30,7 @@ __all__ = [
     "check_models",
     "delimit",
     "known_providers",
+    "last_prompt",
     "register_script",
     "sample_seed",
     "warm_models",

@@ -16,7 +16,7 @@ import inspect
 import re
 from typing import Any, ClassVar, cast
 
-from pydantic_ai.messages import ModelMessage, ModelResponse
+from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, UserPromptPart
 from pydantic_ai.models import ModelRequestParameters
 from pydantic_ai.models.function import AgentInfo, FunctionDef, FunctionModel
 from pydantic_ai.models.test import TestModel
@@ -31,6 +31,17 @@ SCHEMA = "schema"
 
 _SCRIPTS: dict[str, FunctionDef] = {}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def last_prompt(messages: list[ModelMessage]) -> str:
+    """The last user prompt of a request a script is asked (empty if none): what a script's
+    function usually reads to decide its answer."""
+    for message in reversed(messages):
+        if isinstance(message, ModelRequest):
+            for part in message.parts:
+                if isinstance(part, UserPromptPart) and isinstance(part.content, str):
+                    return part.content
+    return ""
 
 
 def register_script(name: str, fn: FunctionDef) -> None:

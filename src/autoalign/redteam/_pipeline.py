@@ -230,23 +230,31 @@ async def run_injection_points(
         run_id = summary.run.id
         arts = store.artifacts(run_id=run_id)
         subject = f"pipeline:{run_id}:{point.name}"
-        if not hook.injected:
+        tampered: ArtifactRecord | None
+        if hook.injected:
+            key, change = hook.injected[0]
+            tampered = next(a for a in arts if a.step_key == key)
+            store.add_redteam_injection(
+                experiment_id=exp.id, subject_key=subject, clean_key=f"pipeline:{point.name}",
+                flaw_type=change.flaw_type, where=flaw_type(change.flaw_type).where,
+                method=METHOD, source_artifact_id=None, artifact_id=tampered.id,
+                field=change.field, span_start=change.start, span_end=change.end,
+                before=change.before, after=change.after, description=change.description,
+            )
+        else:  # a re-run of a completed run: its step ran (and was tampered with) before
+            stored = next((i for i in store.redteam_injections(exp.id)
+                           if i.subject_key == subject), None)
+            tampered = (store.artifact(stored.artifact_id)
+                        if stored is not None and stored.artifact_id is not None else None)
+        if tampered is None:
             out.outcomes.append(PointOutcome(
                 point=point.name, flaw_type=point.flaw_type, run_id=run_id,
                 run_status=summary.run.status, stop_reason=summary.run.stop_reason,
                 subject=subject, step_key=None,
                 artifact_id=None, paper_status=_paper_status(arts)))
             continue
-        key, change = hook.injected[0]
-        tampered = next(a for a in arts if a.step_key == key)
-        ft = flaw_type(change.flaw_type)
-        store.add_redteam_injection(
-            experiment_id=exp.id, subject_key=subject, clean_key=f"pipeline:{point.name}",
-            flaw_type=change.flaw_type, where=ft.where, method=METHOD, source_artifact_id=None,
-            artifact_id=tampered.id, field=change.field, span_start=change.start,
-            span_end=change.end, before=change.before, after=change.after,
-            description=change.description,
-        )
+        key = tampered.step_key or ""
+        ft = flaw_type(point.flaw_type)
         downstream = {tampered.id, *store.descendants(tampered.id)}
         by_id = {a.id: a for a in arts}
         catches = tuple(
@@ -255,7 +263,8 @@ async def run_injection_points(
                   matches=f.category == ft.category)
             for f in store.flaws(artifact_ids=sorted(downstream & set(by_id)))
         )
-        _store_trials(store, exp.id, subject, arts, versions, ft.category, downstream)
+        _store_trials(store, exp.id, subject, arts, versions, ft.category, downstream,
+                      severe=ft.severe)
         out.outcomes.append(PointOutcome(
             point=point.name, flaw_type=point.flaw_type, run_id=run_id,
             run_status=summary.run.status, stop_reason=summary.run.stop_reason,
@@ -268,10 +277,11 @@ async def run_injection_points(
 def _store_trials(
     store: Store, experiment_id: int, subject: str, arts: Sequence[ArtifactRecord],
     versions: dict[str, Any], category: str | None, downstream: set[int] | None,
+    *, severe: bool = False,
 ) -> None:
     """One trial per critic that ran in the run: on a tampered run, detected when it stored a
     flaw of `category` downstream of the tampered artifact; on the control, any flag in its
-    scope is a false alarm."""
+    scope is a false alarm. A trial already stored is kept (a re-run writes nothing)."""
     stage_of = {a.id: a.stage for a in arts}
     flaws = store.flaws(artifact_ids=list(stage_of))
     for critic_id, (version, scope) in sorted(_critics_that_ran(arts, versions).items()):
@@ -285,7 +295,7 @@ def _store_trials(
         store.add_redteam_trial(
             experiment_id=experiment_id, subject_key=subject, critic=f"{critic_id}@{version}",
             detected=detected, flagged=bool(mine), probability=None,
-            severe=category is not None, matcher="strict",
+            severe=severe, matcher="strict",
             findings=[{"category": f.category, "severity": f.severity,
                        "artifact_id": f.artifact_id} for f in mine],
         )

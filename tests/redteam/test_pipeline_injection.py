@@ -187,3 +187,64 @@ async def test_sensitivity_compares_downstream_records_with_an_unperturbed_run(
         edit=perturb_number("answers.0.estimate"), seed=1,
     )
     assert again.after == result.after and again.changed == result.changed
+
+
+AGENDA = """
+[run]
+name = "t"
+
+[models]
+default = "{model}"
+output_retries = 1
+
+[pipeline]
+ideas_per_topic = 2
+idea_framings = 2
+proposals = 2
+
+[execution]
+max_iterations = 1
+steps_per_round = 1
+candidates = 2
+judges = 1
+check_rate = 1.0
+
+[writeup]
+direct = false
+
+[critic2]
+instances = 2
+investigate = 1
+revision_rounds = 0
+
+[projects]
+max_projects = 1
+
+[[topics]]
+name = "Reward hacking"
+testbeds = ["reward_hacking"]
+
+[[topics]]
+name = "Probes"
+testbeds = ["reward_hacking"]
+"""
+
+
+def test_cli_prints_each_point_and_stores_the_trials(
+    tmp_path: Path, team: tuple[Team, str]
+) -> None:
+    from tests.cli.helpers import invoke
+
+    _script, model = team
+    path = tmp_path / "agenda.toml"
+    path.write_text(AGENDA.format(model=model), encoding="utf-8")
+    db = f"sqlite:///{tmp_path}/research.db"
+    result = invoke("redteam", "pipeline", str(path), "--name", "cli", "--db", db, cwd=tmp_path)
+    assert result.code == 0, result.err
+    rows = {line.strip("│┃ ").split("│")[0].strip(): line for line in result.out.splitlines()}
+    assert "c1.results-produced" in rows["step-log"] and "execute" in rows["step-log"]
+    assert "c2.investigate" in rows["main-text"]
+    with Store.open(db) as store:
+        exp = store.redteam_experiment("cli")
+        assert {t.method for t in trials(store, exp.id) if t.flaw_type} == {"pipeline"}
+        assert len(store.redteam_injections(exp.id)) == len(POINTS)

@@ -4,7 +4,10 @@ change after a seeded upstream perturbation. Every assertion is on stored record
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from autoalign.redteam import (
     perturb_number,
@@ -21,9 +24,20 @@ from tests.pipeline.conftest import Team
 from tests.pipeline.test_run import agenda
 
 
+@pytest.fixture
+def any_store(db_url: str) -> Iterator[Store]:
+    """A SQLite store, and a PostgreSQL one when `AUTOALIGN_TEST_PG_URL` is set."""
+    opened = Store.open(db_url)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
 async def test_injection_at_each_point_is_stored_and_traced_downstream(
-    store: Store, team: tuple[Team, str]
+    any_store: Store, team: tuple[Team, str]
 ) -> None:
+    store = any_store
     script, model = team
     result = await run_injection_points(agenda(model), store=store, name="pipe", seed=0)
     by_point = {o.point: o for o in result.outcomes}

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from autoalign.redteam import (
     perturb_number,
@@ -105,19 +107,55 @@ async def test_injection_at_each_point_is_stored_and_traced_downstream(
     assert len(store.redteam_injections(result.experiment_id)) == len(POINTS)
 
 
-async def test_injected_text_is_in_the_artifact_and_nowhere_a_critic_reads_names_it(
-    store: Store, team: tuple[Team, str]
+async def test_no_run_reads_the_red_team_tables_and_nothing_shown_names_the_injection(
+    store: Store, team: tuple[Team, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _script, model = team
-    result = await run_injection_points(agenda(model), store=store, name="hide",
-                                        points=POINTS[3:], seed=0)
-    [main] = result.outcomes
-    [inj] = store.redteam_injections(result.experiment_id)
-    assert main.artifact_id is not None
-    assert inj.after in store.artifact(main.artifact_id).content_text
-    for art in store.artifacts(run_id=main.run_id):
-        assert main.subject not in art.content_text
-        assert "overbroad-claim" not in art.content_text
+    import autoalign.redteam._pipeline as pipeline
+
+    script, model = team
+    statements: list[tuple[bool, str]] = []
+    running: list[bool] = []
+
+    @event.listens_for(store.engine, "before_cursor_execute")
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append((bool(running), statement))
+
+    original = pipeline.run_agenda
+
+    async def watched(*args: Any, **kwargs: Any) -> Any:
+        running.append(True)
+        try:
+            return await original(*args, **kwargs)
+        finally:
+            running.pop()
+
+    monkeypatch.setattr(pipeline, "run_agenda", watched)
+    result = await run_injection_points(agenda(model), store=store, name="zq-exp",
+                                        points=POINTS[2:], seed=0)
+    # The first point's injection was stored before the second point's run, so that run's
+    # critics had something they could have read; no statement of any run touched the tables.
+    assert len(store.redteam_injections(result.experiment_id)) == 2
+    during = [s for inside, s in statements if inside]
+    assert during and not [s for s in during if "redteam_" in s]
+    assert any("redteam_injections" in s for inside, s in statements if not inside)
+
+    # The tampered artifact holds the change; no artifact or prompt names the subject, the
+    # experiment or the flaw type, and no run name names the point either.
+    secrets = [*(o.subject for o in result.outcomes), *(p.flaw_type for p in POINTS[2:]),
+               "zq-exp"]
+    for outcome in result.outcomes:
+        [inj] = [i for i in store.redteam_injections(result.experiment_id)
+                 if i.subject_key == outcome.subject]
+        assert outcome.artifact_id is not None
+        assert inj.after in store.artifact(outcome.artifact_id).content_text
+        run_name = store.get_run(outcome.run_id).name
+        assert not [x for x in [*secrets, *(p.name for p in POINTS)] if x in run_name]
+        for art in store.artifacts(run_id=outcome.run_id):
+            text = f"{art.title or ''}\n{art.content_text}\n{art.content_json}"
+            assert not [x for x in secrets if x in text], art.step_key
+    assert script.calls
+    for _name, prompt in script.calls:
+        assert not [x for x in secrets if x in prompt]
 
 
 async def test_starved_run_admits_it_and_fakes_nothing(

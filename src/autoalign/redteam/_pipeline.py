@@ -174,7 +174,10 @@ class PipelineInjection:
 
 
 def _named(agenda: Agenda, suffix: str) -> Agenda:
-    run = agenda.run.model_copy(update={"name": f"{agenda.run.name}-{suffix}"[:200]})
+    """The agenda under a run name of its own that does not say what is done to it (an opaque
+    digest of `suffix`), so a run per point is a fresh run and nothing shown names the point."""
+    tag = hashlib.sha256(suffix.encode()).hexdigest()[:10]
+    run = agenda.run.model_copy(update={"name": f"{agenda.run.name[:188]}-{tag}"})
     return agenda.model_copy(update={"run": run})
 
 

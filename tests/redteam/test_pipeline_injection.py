@@ -12,7 +12,9 @@ import pytest
 from sqlalchemy import event
 
 from autoalign.redteam import (
+    Trial,
     perturb_number,
+    recall,
     run_injection_points,
     sensitivity,
     starve,
@@ -95,6 +97,15 @@ async def test_injection_at_each_point_is_stored_and_traced_downstream(
     assert controls and {t.subject for t in controls} == {result.control.subject}
     # Severity follows the flaw type (a minor type would not count as severe).
     assert {t.severe for t in flawed} == {True}
+    # Beside programmatic trials, the report's recall by origin shows the pipeline's apart.
+    critic = next(t.critic for t in flawed if t.critic.startswith("c1.results-produced@"))
+    other = Trial(subject="s", critic=critic, flaw_type="unproduced-result", where="execution",
+                  method="programmatic", detected=False, flagged=False, severe=True)
+    by_origin = {m.keys.get("origin"): (m.estimate, m.n)
+                 for m in recall([*got, other])
+                 if m.method == "wilson" and m.keys.get("critic") == critic
+                 and m.keys.get("flaw_type") == "unproduced-result"}
+    assert by_origin == {None: (0.5, 2), "pipeline": (1.0, 1), "programmatic": (0.0, 1)}
 
     # Run again under the same name: the completed runs are reported, not re-run; the
     # injections are read back, and nothing new is written or asked.

@@ -21,6 +21,7 @@ from . import (
     _examine,
     _init,
     _redteam_organisms,
+    _redteam_pipeline,
     _redteam_report,
     _redteam_run,
     _rereview,
@@ -67,6 +68,7 @@ COMMAND_MODULES = (
     _redteam_organisms,
     _redteam_report,
     _redteam_run,
+    _redteam_pipeline,
     # A new command group: one module with `register(app)`, added here.
 )
 for _module in COMMAND_MODULES:

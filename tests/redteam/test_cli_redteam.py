@@ -50,9 +50,15 @@ def test_run_prints_detected_of_n_and_resumes(tmp_path: Path, team: tuple[Team, 
     recall = [m for m in metrics if m["name"] == "recall" and m["method"] == "wilson"
               and m["keys"] == {"critic": "c1.code-integrity@1", "flaw_type": "swallowed-error"}]
     assert [(m["estimate"], m["n"]) for m in recall] == [(1.0, 2)]
-    both = invoke("--db", db, "redteam", "report", "--experiment", "cli", "--trials", "x.jsonl",
-                  cwd=tmp_path)
-    assert both.code != 0 and "not both" in both.err
+    # With --trials too (e.g. organisms' trials), one report of both.
+    (tmp_path / "more.jsonl").write_text(json.dumps({
+        "subject": "organism:1:invented_number", "critic": "c1.numbers-match@1",
+        "flaw_type": "invented_number", "method": "organism", "detected": True, "flagged": True,
+    }) + "\n")
+    both = invoke("--db", db, "redteam", "report", "--experiment", "cli", "--trials",
+                  "more.jsonl", "--out", "rep2", "--no-figures", cwd=tmp_path)
+    assert both.code == 0, both.err
+    assert f"{written + 1} trials" in both.out
 
 
 def test_bad_config_is_one_error_line_and_writes_nothing(tmp_path: Path) -> None:

@@ -53,7 +53,8 @@ def register(
         experiment: Annotated[
             str | None,
             typer.Option(metavar="NAME|ID", help="Report the trials of this red-team experiment "
-                         "of the database (`autoalign redteam run`) instead of --trials."),
+                         "of the database (`autoalign redteam run`), with those of --trials "
+                         "when given too."),
         ] = None,
         out: Annotated[
             Path, typer.Option(help="Folder for the JSON, Markdown, HTML and figures.")
@@ -103,12 +104,10 @@ def register(
             write_report,
         )
 
-        if trials is not None and experiment is not None:
-            raise UsageError("pass --trials FILE or --experiment NAME, not both")
-        if trials is not None:
-            found = load_trials(trials)
-        elif experiment is not None:
-            found = _experiment_trials(experiment, db)
+        if trials is not None or experiment is not None:
+            # Both: one report of an injection experiment and, e.g., organisms' trials.
+            found = [*(_experiment_trials(experiment, db) if experiment is not None else []),
+                     *(load_trials(trials) if trials is not None else [])]
         elif trials_source is not None:
             found = list(trials_source())
         else:

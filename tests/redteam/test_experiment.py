@@ -12,6 +12,7 @@ from sqlalchemy import event, func, select
 
 from autoalign.errors import ConfigError
 from autoalign.redteam import (
+    ADJUDICATION_PREFIX,
     FLAW_TYPES,
     RedteamCritic,
     builtin_subjects,
@@ -223,3 +224,19 @@ def test_an_experiment_that_breaks_is_marked_failed(
     with pytest.raises(RuntimeError):
         asyncio.run(run_experiment(store, parse_config(_config())))
     assert store.redteam_experiment("t").status == "failed"
+
+
+def test_a_flagged_control_from_the_database_goes_to_a_human(store: Store) -> None:
+    # The stored paper's abstract states 0.32, which its main text does not: c2.abstract-scope
+    # flags the "clean" control, and a human is asked whether it really is clean.
+    paper = _stored_paper(store, status=Status.ACCEPTED)
+    config = parse_config(_config(sources=["database"], critics=["c2.abstract-scope"],
+                                  flaw_types=["wrong-direction"], injections_per_type=1))
+    summary = asyncio.run(run_experiment(store, config))
+    control = [t for t in trials(store, summary.experiment_id) if t.control]
+    assert [(t.subject, t.flagged) for t in control] == [(f"db:paper-{paper}/control", True)]
+    (request,) = summary.adjudications
+    assert store.review_request(request).artifact_id == paper
+    assert store.review_request(request).reason.startswith(ADJUDICATION_PREFIX)
+    again = asyncio.run(run_experiment(store, config))  # resumed: the same request
+    assert again.adjudications == [request]

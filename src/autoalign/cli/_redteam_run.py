@@ -41,6 +41,9 @@ def _print(summary: ExperimentSummary) -> None:
             t.matcher, f"{t.detected}/{t.n}", f"[{ci.low:.2f}, {ci.high:.2f}]",
         )
     console.print(table)
+    if summary.adjudications:
+        console.print(f"{len(summary.adjudications)} flagged control(s) from the database await "
+                      "a human: clean (a false alarm) or a real flaw? (`autoalign review list`)")
     if summary.agreement is not None:
         agree, n = summary.agreement
         console.print(f"LLM matcher agrees with the strict matcher on {agree}/{n} trial(s) on "

@@ -19,6 +19,7 @@ from ..errors import AutoalignError
 from ..models import ModelClient, check_models
 from ..store import InjectionRecord, Store
 from ..vocabulary import Role
+from ._adjudicate import request_adjudication
 from ._change import Change, Injected
 from ._config import RedteamConfig
 from ._critics import RedteamCritic, redteam_critic
@@ -85,6 +86,9 @@ class ExperimentSummary:
     agreement: tuple[int, int] | None = None
     """When the LLM matcher ran: (trials where it agrees with the strict matcher, paired
     trials on injected subjects)."""
+    adjudications: list[int] = field(default_factory=list)
+    """Review requests asking a human whether a flagged control from the database is clean
+    (a false alarm) or has a real flaw (`request_adjudication`)."""
 
 
 def _digest(subject: Subject) -> str:
@@ -263,11 +267,26 @@ async def run_experiment(
     except BaseException:
         store.finish_redteam_experiment(experiment.id, status="failed")
         raise
+    summary.adjudications = _adjudicate(store, experiment.id, cases)
     store.finish_redteam_experiment(experiment.id, status="completed")
     got = trials(store, experiment.id)
     summary.tallies = tally(got)
     summary.agreement = agreement(got) if config.llm_matcher else None
     return summary
+
+
+def _adjudicate(store: Store, experiment_id: int, cases: list[_Case]) -> list[int]:
+    """Open (or find) a review request for every control from the database that a critic
+    flagged: a clean artifact can have a real flaw, so the flag is a false alarm only once a
+    human says so. Read from the stored trials, so a resumed experiment asks too."""
+    sources = {c.key: c.clean.source_artifact for c in cases
+               if c.change is None and c.clean.source_artifact is not None}
+    flagged: dict[int, set[str]] = {}
+    for t in store.redteam_trials(experiment_id):
+        artifact = sources.get(t.subject_key)
+        if artifact is not None and t.flagged and t.matcher == "strict":
+            flagged.setdefault(artifact, set()).add(t.critic)
+    return request_adjudication(store, flagged)
 
 
 def model_roles(config: RedteamConfig) -> list[str]:

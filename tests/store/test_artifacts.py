@@ -43,7 +43,7 @@ def test_status_changes_are_events_and_the_row_never_changes(store: Store) -> No
         ("flagged", "critic found a flaw"),
         ("retracted", "flaw confirmed"),
     ]
-    assert store.artifact(art.id).status == "retracted"
+    assert store.artifact(art.id).status == store.status(art.id) == "retracted"
     assert store.artifact(art.id).created_at == art.created_at  # read back aware, in UTC
     assert store.artifact(art.id).content_json == {"x": [1, 2]}
     assert [a.status for a in store.artifacts(run_id=run.id)] == ["retracted"]
@@ -52,6 +52,8 @@ def test_status_changes_are_events_and_the_row_never_changes(store: Store) -> No
 def test_status_of_a_missing_artifact_is_refused(store: Store) -> None:
     with pytest.raises(DataError, match="12345"):
         store.set_status(12345, "flagged")
+    with pytest.raises(DataError, match="12345"):
+        store.status(12345)
     assert _counts(store) == [0, 0, 0]
 
 

@@ -560,7 +560,7 @@ async def review_paper(
                 reason=f"critic-2 asked for a {decision}, but revision {r + 1} gave no valid paper",
             )
             return Reviewed(paper=current, report=report, decision=decision, rounds=r)
-        if ctx.store.artifact(current.id).status != Status.REVISED:
+        if ctx.store.status(current.id) != Status.REVISED:
             ctx.store.set_status(
                 current.id, Status.REVISED,
                 reason=f"revised as paper {revised.id} after critic-2's {decision}",

@@ -425,7 +425,7 @@ async def _step(
         await work.plan_and_run(schemas, context) if spec.kind == "experiment"
         else work.reuse(earlier)
     )
-    if log.output is None or ctx.store.artifact(log.id).status == Status.FAILED:
+    if log.output is None or ctx.store.status(log.id) == Status.FAILED:
         return StepOutcome(task=task, log=log, report=None, claims=[], check=None)
     questions = "\n".join(
         f"{ref}: {q.text} (effect: {q.effect_kind} in {q.metric}, {q.intervention} vs "

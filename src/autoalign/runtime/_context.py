@@ -329,7 +329,7 @@ class StageContext:
         for reason in found.reviews:
             store.add_review_request(artifact_id=found.about, reason=reason)
         for change in found.statuses:
-            if store.artifact(change.artifact_id).status != change.status:
+            if store.status(change.artifact_id) != change.status:
                 store.set_status(change.artifact_id, change.status, reason=change.reason)
 
     # -- steps -------------------------------------------------------------------------------

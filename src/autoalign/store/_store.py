@@ -271,6 +271,18 @@ class Store(
                 raise DataError(f"no artifact with id {artifact_id}")
             return _artifact(row, self._status_of(s, [row.id])[row.id])
 
+    def status(self, artifact_id: int) -> str:
+        """The artifact's current status (its latest event), without reading its content.
+
+        Raises:
+            DataError: there is no artifact with that id.
+        """
+        with self._read_conn() as conn:
+            status = conn.execute(_LATEST_STATUS, {"id": artifact_id}).scalar_one_or_none()
+        if status is None:
+            raise DataError(f"no artifact with id {artifact_id}")
+        return str(status)
+
     def artifact_by_step(self, run_id: int, step_key: str) -> ArtifactRecord | None:
         with self._read_conn() as conn:
             row = conn.execute(_BY_STEP, {"run_id": run_id, "step_key": step_key}).first()

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from ..critics import LogNumber
 from ..models import delimit
-from ..runtime import StageContext, StepResult
+from ..runtime import StageContext, StepResult, fan_out
 from ..store import Parent
 from ..vocabulary import Kind, Relation, Role, Stage
 from ._divergence import DivergenceContent, divergence, render_divergence
@@ -57,10 +58,10 @@ _APPENDIX = "Write the detailed appendix: what was done and found, step by step.
 
 
 @dataclass(frozen=True, kw_only=True)
-class Hierarchy:
-    """One version of the paper's sections."""
+class Layers:
+    """The upper layers of one version of the paper (what the two strategies write
+    differently)."""
 
-    appendix: StepResult[Section]
     main: StepResult[Section]
     intro: StepResult[Section]
     abstract: StepResult[Abstract]
@@ -77,6 +78,13 @@ class Hierarchy:
                 c.text + "." for c in self.abstract.output.claims
             ]
         return texts
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hierarchy(Layers):
+    """One version of the paper's sections."""
+
+    appendix: StepResult[Section]
 
 
 async def _section(
@@ -194,37 +202,39 @@ async def write_direct(
     *,
     log: StepResult[ProjectLog],
     proposal: StepResult[Proposal],
-    appendix: StepResult[Section],
     prefix: str = "",
-) -> Hierarchy:
+) -> Layers:
     """Write the main text, introduction and abstract each from the research log itself
-    (keys `writeup/direct/...`); the appendix is the step-by-step one (it is written from the
-    log either way). A failed layer fails alone: the others do not depend on it."""
+    (keys `writeup/direct/...`), at once: each is written from the log alone, so a failed
+    layer fails alone and none waits for another (the appendix is the step-by-step one, written
+    from the log either way)."""
     assert log.output is not None
     numbers, _ = research_evidence(ctx.store, log.output)
     material, shown = _log_material(ctx, log)
     parents: list[Parent] = [(log.id, Relation.SUMMARISES)]
-    main = await _section(
-        ctx, key=f"writeup/{prefix}{DIRECT}/main_text", kind=Kind.MAIN_TEXT, task=_MAIN,
-        material=material, shown=shown, numbers=numbers, parents=parents,
-    )
-    intro = await _section(
-        ctx, key=f"writeup/{prefix}{DIRECT}/introduction", kind=Kind.INTRODUCTION,
-        task=_INTRO,
-        material=delimit("proposal", f"[{proposal.id}] {proposal.text}") + "\n" + material,
-        shown=[artifact_source(proposal.id, "proposal"), *shown], numbers=numbers,
-        parents=[*parents, (proposal.id, Relation.CONTEXT)],
-    )
-    abstract = await _abstract(
-        ctx, key=f"writeup/{prefix}{DIRECT}/abstract", material=material, shown=shown,
-        numbers=numbers,
-        parents=parents, needs=[],
-    )
-    return Hierarchy(appendix=appendix, main=main, intro=intro, abstract=abstract)
+    main, intro, abstract = await fan_out([
+        _section(
+            ctx, key=f"writeup/{prefix}{DIRECT}/main_text", kind=Kind.MAIN_TEXT, task=_MAIN,
+            material=material, shown=shown, numbers=numbers, parents=parents,
+        ),
+        _section(
+            ctx, key=f"writeup/{prefix}{DIRECT}/introduction", kind=Kind.INTRODUCTION,
+            task=_INTRO,
+            material=delimit("proposal", f"[{proposal.id}] {proposal.text}") + "\n" + material,
+            shown=[artifact_source(proposal.id, "proposal"), *shown], numbers=numbers,
+            parents=[*parents, (proposal.id, Relation.CONTEXT)],
+        ),
+        _abstract(
+            ctx, key=f"writeup/{prefix}{DIRECT}/abstract", material=material, shown=shown,
+            numbers=numbers, parents=parents, needs=[],
+        ),
+    ])
+    return Layers(main=cast(StepResult[Section], main), intro=cast(StepResult[Section], intro),
+                  abstract=cast(StepResult[Abstract], abstract))
 
 
 def measure_divergence(
-    ctx: StageContext, stepwise: Hierarchy, direct: Hierarchy, *, prefix: str = ""
+    ctx: StageContext, stepwise: Layers, direct: Layers, *, prefix: str = ""
 ) -> StepResult[DivergenceContent]:
     """Store how far the two versions diverge (kind `divergence`, key `writeup/divergence`),
     linked to the sections of both; skipped unless both versions have every upper layer."""
@@ -251,5 +261,6 @@ def measure_divergence(
 
 
 __all__ = [
-    "DIRECT", "SUMMARIZER", "Hierarchy", "measure_divergence", "write_direct", "write_stepwise",
+    "DIRECT", "SUMMARIZER", "Hierarchy", "Layers", "measure_divergence", "write_direct",
+    "write_stepwise",
 ]

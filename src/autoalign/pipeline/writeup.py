@@ -29,6 +29,7 @@ exist yet; no stage is registered for it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from ..models import delimit
 from ..runtime import (
@@ -37,6 +38,7 @@ from ..runtime import (
     NothingToDoError,
     StageContext,
     StepResult,
+    fan_out,
     stage,
 )
 from ..vocabulary import Kind, Relation, Stage, Status
@@ -109,27 +111,32 @@ def executed_research(ctx: StageContext) -> list[Executed]:
 
 @stage(STAGE, order=30, inputs=executed_research)
 async def run(ctx: StageContext, executed: list[Executed]) -> list[StepResult[Critic2Report]]:
-    """Write one paper per executed project, in turn, each with its own step keys."""
+    """Write one paper per executed project, all at once, each with its own step keys."""
     c2 = ctx.agenda.critic2
     # Per paper: 4 sections and the paper (3 more and the divergence when written directly too),
     # critic #2's instances, investigations and report; revisions come on top.
     per_paper = 5 + (4 if ctx.agenda.writeup.direct else 0) + c2.instances + c2.investigate + 1
     ctx.progress.stage(STAGE, per_paper * len(executed))
-    return [await _write_one(ctx, done) for done in executed]
+    if len(executed) == 1:  # one paper: no task around it (an interrupt stays as it was)
+        return [await _write_one(ctx, executed[0])]
+    return await fan_out([_write_one(ctx, done) for done in executed])
 
 
 async def _write_one(ctx: StageContext, done: Executed) -> StepResult[Critic2Report]:
     """Write the paper for one executed project, then have critic #2 review it (and the writer
     revise it, as critic #2 decides)."""
-    written = await _write(ctx, done)
-    # The step-by-step hierarchy is the paper; the direct one is evidence about it.
-    divergence = (
-        measure_divergence(ctx, written, await write_direct(
-            ctx, log=done.log, proposal=done.proposal, appendix=written.appendix,
-            prefix=done.prefix,
-        ), prefix=done.prefix)
-        if ctx.agenda.writeup.direct else None
-    )
+    # The step-by-step hierarchy is the paper; the direct one, written at the same time (it
+    # needs nothing of the other), is evidence about it.
+    divergence: StepResult[DivergenceContent] | None = None
+    if ctx.agenda.writeup.direct:
+        stepwise, direct = await fan_out([
+            _write(ctx, done),
+            write_direct(ctx, log=done.log, proposal=done.proposal, prefix=done.prefix),
+        ])
+        written = cast(Hierarchy, stepwise)
+        divergence = measure_divergence(ctx, written, direct, prefix=done.prefix)
+    else:
+        written = await _write(ctx, done)
     paper = _record_paper(ctx, done, written, divergence=divergence)
 
     async def rewrite(request: RevisionRequest) -> StepResult[PaperContent]:

@@ -52,6 +52,8 @@ _ARTIFACT_COLUMNS = (
 _BY_STEP = select(*_ARTIFACT_COLUMNS).where(
     Artifact.run_id == bindparam("run_id"), Artifact.step_key == bindparam("step_key")
 )
+_BY_ID = select(*_ARTIFACT_COLUMNS).where(Artifact.id == bindparam("id"))
+_EXISTS = select(Artifact.id).where(Artifact.id == bindparam("id"))
 _LATEST_STATUS = (
     select(ArtifactEvent.status)
     .where(ArtifactEvent.artifact_id == bindparam("id"))
@@ -265,11 +267,17 @@ class Store(
         return current_statuses(s, ids)
 
     def artifact(self, artifact_id: int) -> ArtifactRecord:
-        with self._read() as s:
-            row = s.get(Artifact, artifact_id)
+        """The artifact `artifact_id` with its current status.
+
+        Raises:
+            DataError: there is no artifact with that id.
+        """
+        with self._read_conn() as conn:
+            row = conn.execute(_BY_ID, {"id": artifact_id}).first()
             if row is None:
                 raise DataError(f"no artifact with id {artifact_id}")
-            return _artifact(row, self._status_of(s, [row.id])[row.id])
+            status = conn.execute(_LATEST_STATUS, {"id": artifact_id}).scalar_one()
+        return _artifact(row, status)
 
     def status(self, artifact_id: int) -> str:
         """The artifact's current status (its latest event), without reading its content.
@@ -330,11 +338,16 @@ class Store(
             return {int(run_id): int(n) for run_id, n in s.execute(query) if run_id is not None}
 
     def set_status(self, artifact_id: int, status: Status, *, reason: str | None = None) -> None:
-        """Record a status change as a new event; the artifact row itself never changes."""
-        with self._write() as s:
-            if s.get(Artifact, artifact_id) is None:
+        """Record a status change as a new event; the artifact row itself never changes.
+
+        Raises:
+            DataError: there is no artifact with that id.
+        """
+        with self._write_conn() as conn:
+            if conn.execute(_EXISTS, {"id": artifact_id}).first() is None:
                 raise DataError(f"no artifact with id {artifact_id}")
-            s.add(ArtifactEvent(artifact_id=artifact_id, status=status, reason=reason))
+            conn.execute(_INSERT_EVENT, {"artifact_id": artifact_id, "status": status,
+                                         "reason": reason, "created_at": utcnow()})
 
     def status_history(self, artifact_id: int) -> list[EventRecord]:
         with self._read() as s:

@@ -44,6 +44,13 @@ def _normalised(matrix: np.ndarray) -> np.ndarray:
     return result
 
 
+def warm_tfidf() -> None:
+    """Import scikit-learn's TF-IDF now: about a second the first time, which every run needs
+    (critic #2 merges its candidate flaws with it). Blocking: call it in a worker thread ahead of
+    need, so the import does not land on a run's critical path."""
+    import sklearn.feature_extraction.text  # type: ignore[import-untyped]  # noqa: F401
+
+
 class TfidfEmbedder:
     """TF-IDF vectors (word 1- and 2-grams, sublinear term frequency) fitted on the texts."""
 
@@ -52,7 +59,7 @@ class TfidfEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0))
-        from sklearn.feature_extraction.text import (  # type: ignore[import-untyped]
+        from sklearn.feature_extraction.text import (
             TfidfVectorizer,  # imported on first use
         )
 

@@ -343,6 +343,9 @@ class Relation(StrEnum):
     critique of it, or a proposal revised after its critique."""
     MEMBER = "member"
     """A cluster has the parent paper as a member."""
+    FOLLOWS = "follows"
+    """The child was asked because of the parent, which it was not shown (more judges of an
+    idea, asked after the first ones disagreed): the run waited for the parent."""
 
 
 class ClaimSource(StrEnum):

@@ -314,6 +314,16 @@ async def test_judges_who_disagree_are_joined_by_more_and_then_by_a_human(
     assert (items[penalty.id]["escalated"], items[penalty.id]["human_review"]) == (True, False)
     assert (items[noise.id]["escalated"], items[noise.id]["human_review"]) == (True, True)
     assert items[penalty.id]["score"] == 8.5 and items[noise.id]["score"] == 5.5
+    # The two more judges were asked because the first two disagreed: they follow them, so the
+    # run's dependency graph (and its critical path) has them after the first two.
+    for idea in (penalty, noise):
+        judges = {a.step_key: a.id for a in store.artifacts(run_id=summary.run.id,
+                                                             kind=Kind.IDEA_JUDGMENT)
+                  if any(e.parent_id == idea.id for e in store.parents(a.id))}
+        first = {v for k, v in judges.items() if int(k.rsplit("/", 1)[1]) < 2}
+        for key, judge in judges.items():
+            follows = {e.parent_id for e in store.parents(judge) if e.relation == "follows"}
+            assert follows == (first if int(key.rsplit("/", 1)[1]) >= 2 else set()), key
 
 
 async def test_without_more_judges_a_disagreement_goes_to_a_human_at_once(

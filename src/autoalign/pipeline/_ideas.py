@@ -298,10 +298,11 @@ def _suffix(ctx: StageContext, idea: StepResult[Idea]) -> str:
 
 
 async def _judge(
-    ctx: StageContext, idea: StepResult[Idea], topic: str, k: int
+    ctx: StageContext, idea: StepResult[Idea], topic: str, k: int,
+    after: Sequence[StepResult[RubricScore]] = (),
 ) -> StepResult[RubricScore]:
     """Judge `k` of an idea: rubric wording `k`, sample `k` (so a repeated wording is a new
-    sample)."""
+    sample); `after`: the judges whose disagreement it was asked for (edges `follows`)."""
     return await ctx.step(
         key=f"propose/idea-score/{_suffix(ctx, idea)}/{k}",
         kind=Kind.IDEA_JUDGMENT,
@@ -313,7 +314,7 @@ async def _judge(
             f"{_RUBRICS[k % len(_RUBRICS)]}\n{delimit('topic', topic)}\n"
             f"{delimit('idea', idea.text)}"
         ),
-        parents=[idea.id],
+        parents=[idea.id, *[(j.id, Relation.FOLLOWS) for j in after if j.artifact is not None]],
         render=lambda o: f"Score {o.score}/10. {o.rationale}",
         findings=lambda r: None if r.output is None else Findings(
             about=idea.id,
@@ -348,7 +349,7 @@ async def _judge_idea(ctx: StageContext, idea: StepResult[Idea], topic: int) -> 
     if spread > p.disagreement:
         if escalated:
             judged += await fan_out([
-                _judge(ctx, idea, name, k)
+                _judge(ctx, idea, name, k, after=first)
                 for k in range(p.screen_judges, p.screen_judges + p.escalation_judges)
             ])
             scores = [float(r.output.score) for r in judged if r.output is not None]

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..agenda import Agenda
+from ..embeddings import warm_tfidf
 from ..errors import BackendError, BudgetExceededError, ConfigError, ModelError, WorkError
 from ..experiments import QueueBackend
 from ..models import ModelClient, check_models, warm_models
@@ -270,9 +271,10 @@ async def _run_agenda(
     if start.outcome == "completed":
         return _summary(store, run.id, resumed=False, done=True, started=started)
     await warming
-    # The sandbox probes its isolation once per process (a few child processes): in a thread
-    # while the first stage asks its models, not in front of the first experiment.
-    probing = asyncio.ensure_future(asyncio.to_thread(_probe_sandbox))
+    # The sandbox probes its isolation once per process (a few child processes), and the TF-IDF
+    # import is made: in a thread while the first stage asks its models, not in front of the
+    # first experiment or idea merge.
+    probing = asyncio.ensure_future(asyncio.to_thread(_prepare))
     try:
         with _run_backend(store, run, backend) as sandbox:
             def round_context(n: int) -> StageContext:
@@ -353,10 +355,12 @@ def _run_backend(store: Store, run: RunRecord, made: Backend | None) -> Iterator
         queue.close()
 
 
-def _probe_sandbox() -> None:
-    """Probe the sandbox's isolation level now; an error is left for the first sandbox run."""
+def _prepare() -> None:
+    """Probe the sandbox's isolation level now (an error is left for the first sandbox run) and
+    import TF-IDF, which critic #2 and the idea merge need."""
     with contextlib.suppress(ConfigError):  # raised again, with its hint, where it matters
         isolation_level()
+    warm_tfidf()
 
 
 def _context(

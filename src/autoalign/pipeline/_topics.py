@@ -31,7 +31,7 @@ from ..critics import (
     read_swapped,
 )
 from ..models import delimit
-from ..runtime import Findings, StageContext, StepResult, Verdict, fan_out
+from ..runtime import Findings, StageContext, StepResult, Verdict, fan_out, fan_out2
 from ..store import ArtifactSummary, Store
 from ..vocabulary import JudgmentSource, Kind, Relation, Role, Stage, Status
 from ._schemas import PositiveCase
@@ -225,7 +225,7 @@ async def _score_case(
 async def topic_cases(
     ctx: StageContext, index: int
 ) -> tuple[StepResult[Topic], list[StepResult[PositiveCase]]]:
-    """The topic's record and its positive cases (each rubric-scored by a judge)."""
+    """The topic's record and its positive cases (`score_cases` has them rubric-scored)."""
     topic = _record_topic(ctx, index)
     n = ctx.agenda.pipeline.cases_per_topic
     papers = accepted_papers(ctx.store, ctx.agenda.topics[index].name)
@@ -233,10 +233,17 @@ async def topic_cases(
     cases = await fan_out([
         _case(ctx, index, j, topic, drawn[j] if j < len(drawn) else None) for j in range(n)
     ])
-    await fan_out([
-        _score_case(ctx, index, j, case) for j, case in enumerate(cases) if case.ok
-    ])
     return topic, list(cases)
+
+
+async def score_cases(
+    ctx: StageContext, cases: Sequence[Sequence[StepResult[PositiveCase]]]
+) -> None:
+    """Have a judge rubric-score every valid case (topic by topic)."""
+    await fan_out([
+        _score_case(ctx, i, j, case)
+        for i, of_topic in enumerate(cases) for j, case in enumerate(of_topic) if case.ok
+    ])
 
 
 def case_pairs(
@@ -344,7 +351,10 @@ async def allocation(ctx: StageContext) -> tuple[
             return None, [ab, ba]
         return read_swapped(a, b, ab.output.better, ba.output.better), [ab, ba]
 
-    compared = await fan_out([both_orders(n, p) for n, p in enumerate(pairs)])
+    # The rubric scores are a record of the cases; the comparisons do not wait for them.
+    compared, _ = await fan_out2(
+        fan_out([both_orders(n, p) for n, p in enumerate(pairs)]), score_cases(ctx, cases)
+    )
     model = [c for c, _ in compared if c is not None]
     human = human_comparisons(ctx.store, [t.name for t in topics])
     weight = ctx.agenda.pipeline.human_weight
@@ -406,6 +416,7 @@ __all__ = [
     "case_pairs",
     "citation_findings",
     "human_comparisons",
+    "score_cases",
     "split_budget",
     "topic_cases",
 ]

@@ -29,7 +29,6 @@ exist yet; no stage is registered for it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
 
 from ..models import delimit
 from ..runtime import (
@@ -39,6 +38,7 @@ from ..runtime import (
     StageContext,
     StepResult,
     fan_out,
+    fan_out2,
     stage,
 )
 from ..vocabulary import Kind, Relation, Stage, Status
@@ -129,11 +129,10 @@ async def _write_one(ctx: StageContext, done: Executed) -> StepResult[Critic2Rep
     # needs nothing of the other), is evidence about it.
     divergence: StepResult[DivergenceContent] | None = None
     if ctx.agenda.writeup.direct:
-        stepwise, direct = await fan_out([
+        written, direct = await fan_out2(
             _write(ctx, done),
             write_direct(ctx, log=done.log, proposal=done.proposal, prefix=done.prefix),
-        ])
-        written = cast(Hierarchy, stepwise)
+        )
         divergence = measure_divergence(ctx, written, direct, prefix=done.prefix)
     else:
         written = await _write(ctx, done)

@@ -19,6 +19,7 @@ from ._context import (
     StepResult,
     Verdict,
     fan_out,
+    fan_out2,
 )
 from ._hooks import HookChange, Hooks, PostStepHook, PreStepHook, StepInfo
 from ._progress import NullProgress, ProgressSink
@@ -52,6 +53,7 @@ __all__ = [
     "StepResult",
     "Verdict",
     "fan_out",
+    "fan_out2",
     "get_stage",
     "registered_stages",
     "run_stage",

@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 from pydantic_ai import Tool
@@ -33,6 +33,8 @@ from ._progress import ProgressSink
 T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R")
 S = TypeVar("S")
+A = TypeVar("A")
+B = TypeVar("B")
 
 
 class StepFailedError(AutoalignError):
@@ -638,3 +640,9 @@ async def fan_out(coros: Sequence[Coroutine[Any, Any, R]]) -> list[R]:
                 task.exception()
         raise failures[0]
     return [t.result() for t in tasks]
+
+
+async def fan_out2(first: Coroutine[Any, Any, A], second: Coroutine[Any, Any, B]) -> tuple[A, B]:
+    """`fan_out` of two coroutines whose results differ in type."""
+    a, b = await fan_out([first, second])
+    return cast(A, a), cast(B, b)

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from autoalign.critics.known_answers import clean_paper
 from autoalign.errors import ConfigError
@@ -272,3 +272,37 @@ def test_the_critic2_settings_reach_the_review(store: Store, team: tuple[Team, s
     assert len({p for n, p in scripted.calls if n == "FlawCandidates"}) == 2
     got = trials(store, summary.experiment_id)
     assert [t.detected for t in got if not t.control] == [True]
+
+
+def test_the_multi_step_critics_never_read_the_red_team_tables(
+    store: Store, team: tuple[Team, str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scripted, model = team
+    scripted.overrides["FlawCandidates"] = _candidates(TAMPERED)
+    statements: list[str] = []
+    checking = [False]
+
+    @event.listens_for(store.engine, "before_cursor_execute")
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if checking[0]:
+            statements.append(statement)
+
+    original = RedteamCritic.check
+
+    async def watched(self: RedteamCritic, subject: Any, *, models: Any) -> Any:
+        checking[0] = True
+        try:
+            return await original(self, subject, models=models)
+        finally:
+            checking[0] = False
+
+    monkeypatch.setattr(RedteamCritic, "check", watched)
+    summary = asyncio.run(run_experiment(store, _config(
+        model, critics=[PAPER_PIPELINE, CORPUS_PAIRS],
+        flaw_types=["best-seed-as-typical", "contradiction"])))
+    assert any("llm_" in s for s in statements)  # their calls are ledgered
+    assert not [s for s in statements if "redteam" in s.lower()]
+    markers = {i.subject_key for i in store.redteam_injections(summary.experiment_id)}
+    markers |= {"redteam", "red-team", "/programmatic/", "best-seed-as-typical"}
+    for _, shown in scripted.calls:
+        assert not [m for m in markers if m in shown.lower()], shown[:300]

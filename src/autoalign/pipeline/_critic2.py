@@ -15,6 +15,10 @@ One review of one version of a paper (round r, keys under `<key>/critic-2/<r>`):
    and (reassess, halt) `direction_decision` artifact are written with it.
 A minor or major revision asks `rewrite` for a new paper that `revises` this one, and reviews it
 as round r + 1, up to `revision_rounds` revisions.
+
+The report is built by one pure function (`critic2_report`) from the replies; `review_draft`
+runs the same review on a plain draft outside any run, through a model client, writing nothing
+to the store (the red team's `c2.pipeline`).
 """
 
 from __future__ import annotations

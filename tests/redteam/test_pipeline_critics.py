@@ -6,7 +6,9 @@ probability on each stored trial, and that nothing is written to the research ta
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +40,7 @@ from autoalign.store._schema import (
     ProvenanceEdge,
     ReviewRequest,
 )
+from tests.cli.helpers import invoke
 from tests.pipeline.conftest import Team
 
 # The built-in paper's `best-seed-as-typical` injection (seed 0, the only clean paper): the
@@ -306,3 +309,43 @@ def test_the_multi_step_critics_never_read_the_red_team_tables(
     markers |= {"redteam", "red-team", "/programmatic/", "best-seed-as-typical"}
     for _, shown in scripted.calls:
         assert not [m for m in markers if m in shown.lower()], shown[:300]
+
+
+CLI_CONFIG = '''
+name = "cli-c2"
+critics = ["c2.pipeline"]
+flaw_types = ["best-seed-as-typical", "wrong-direction", "number-differs-from-log"]
+injections_per_type = 1
+controls = 1
+
+[models]
+default = "{model}"
+
+[critic2]
+instances = 2
+investigate = 1
+'''
+
+
+def test_the_cli_report_gives_calibration_for_c2_pipeline(
+    tmp_path: Path, team: tuple[Team, str],
+) -> None:
+    scripted, model = team
+    scripted.overrides["FlawCandidates"] = _candidates(TAMPERED)
+    (tmp_path / "rt.toml").write_text(CLI_CONFIG.format(model=model))
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    run = invoke("--db", db, "redteam", "run", "rt.toml", "--quiet", cwd=tmp_path)
+    assert run.code == 0, run.err
+    with Store.open(db) as store:
+        rows = store.redteam_trials(store.redteam_experiment("cli-c2").id)
+    assert len(rows) == 4 and all(r.probability is not None for r in rows)
+    report = invoke("--db", db, "redteam", "report", "--experiment", "cli-c2", "--out", "rep",
+                    "--no-figures", cwd=tmp_path)
+    assert report.code == 0, report.err
+    data = json.loads((tmp_path / "rep" / "redteam-report.json").read_text())
+    assert "calibration" not in data["empty"]
+    label = rows[0].critic
+    for name in ("brier", "ece"):
+        found = [m for m in data["metrics"] if m["name"] == name
+                 and m["keys"] == {"critic": label}]
+        assert [m["n"] for m in found] == [len(rows)]

@@ -59,8 +59,17 @@ class LLMCritic(ABC, Generic[S, R]):
     def step_key(self, subject: S) -> str:
         """The step key `check` books its model call under (for the cache and the ledger)."""
 
-    async def ask(self, subject: S, *, context: CriticContext) -> R:
+    async def ask(
+        self, subject: S, *, context: CriticContext, model: str | None = None,
+        step_key: str | None = None,
+    ) -> R:
         """Ask the model once (the model layer caches and books the call) for a reply.
+
+        Args:
+            subject: what the critic checks.
+            context: holds the model client.
+            model: a `provider:model` to ask instead of the critic role's.
+            step_key: the step key to book the call under (default `self.step_key(subject)`).
 
         Raises:
             ConfigError: no model client in the context.
@@ -73,7 +82,8 @@ class LLMCritic(ABC, Generic[S, R]):
             self.output_type,
             instructions=self.instructions,
             prompt=self.prompt(subject),
-            step_key=self.step_key(subject),
+            step_key=step_key or self.step_key(subject),
+            model=model,
         )
         if reply.output is None:
             raise DataError(

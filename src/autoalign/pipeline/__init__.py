@@ -8,7 +8,8 @@ can be resumed at any step and one stage can be re-run alone.
 
 from ..runtime import NullProgress, ProgressSink
 from ._catalog import check_catalogs
-from ._critic2 import stored_paper_draft
+from ._critic2 import review_draft, stored_paper_draft
+from ._decisions import Critic2Report
 from ._divergence import DivergenceContent, Scrutiny, scrutiny_for
 from ._funnel import Agreement, Funnel, FunnelRow, ScreenedOut, stage1_funnel
 from ._orchestrator import ROLES, STAGES, RunSummary, run_agenda, run_agenda_sync
@@ -22,6 +23,7 @@ __all__ = [
     "SECTIONS",
     "STAGES",
     "Agreement",
+    "Critic2Report",
     "DivergenceContent",
     "Funnel",
     "FunnelRow",
@@ -43,6 +45,7 @@ __all__ = [
     "read_paper",
     "rereview",
     "rereview_sync",
+    "review_draft",
     "run_agenda",
     "run_agenda_sync",
     "scrutiny_for",

@@ -15,22 +15,28 @@ One review of one version of a paper (round r, keys under `<key>/critic-2/<r>`):
    and (reassess, halt) `direction_decision` artifact are written with it.
 A minor or major revision asks `rewrite` for a new paper that `revises` this one, and reviews it
 as round r + 1, up to `revision_rounds` revisions.
+
+The report is built by one pure function (`critic2_report`) from the replies; `review_draft`
+runs the same review on a plain draft outside any run, through a model client, writing nothing
+to the store (the red team's `c2.pipeline`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
+from ..agenda import Critic2Section
 from ..critics import (
     CONTEXTS,
     FOCI,
     PAPER_SECTIONS,
     CandidateCase,
     CandidateFlaw,
+    CriticContext,
     CriticScale,
     Finding,
     FlawCandidates,
@@ -38,6 +44,7 @@ from ..critics import (
     FlawCheck,
     FlawInvestigator,
     InstanceBrief,
+    LLMCritic,
     PaperBabble,
     PaperClaim,
     PaperDraft,
@@ -51,6 +58,7 @@ from ..critics import (
 )
 from ..embeddings import near_duplicates
 from ..errors import DataError
+from ..models import ModelClient
 from ..runtime import Findings, StageContext, StatusChange, StepResult, Verdict, fan_out
 from ..store import Parent, Store
 from ..vocabulary import Kind, PaperDecision, Relation, Role, Stage, Status
@@ -67,6 +75,8 @@ from ._evidence import research_evidence
 from ._schemas import PaperContent, ProjectLog
 
 STAGE = Stage.WRITEUP
+S = TypeVar("S")
+R = TypeVar("R", bound=BaseModel)
 
 PAPER_STATUS: dict[PaperDecision, Status] = {
     PaperDecision.ACCEPT: Status.ACCEPTED,
@@ -171,14 +181,26 @@ def stored_paper_draft(store: Store, paper_id: int) -> PaperDraft | None:
     return paper_draft(store, StepResult(key=art.step_key or "", artifact=art, output=content))
 
 
+def _rules(draft: PaperDraft) -> list[tuple[ProgrammaticCritic[Any], list[Finding]]]:
+    """Critic #2's programmatic checks on `draft`, each with its findings (nothing written)."""
+    return [
+        (critic, critic.rule(draft))
+        for critic in list_critics(kind="programmatic", scale=CriticScale.PAPER)
+        if isinstance(critic, ProgrammaticCritic)
+    ]
+
+
+def check_rules(draft: PaperDraft) -> list[tuple[str, Finding]]:
+    """Critic #2's programmatic findings on `draft`, each with its critic's `id@version`,
+    without recording anything (for a review outside a run)."""
+    return [(f"{c.id}@{c.version}", f) for c, found in _rules(draft) for f in found]
+
+
 def _checks(store: Store, draft: PaperDraft) -> list[tuple[str, Finding]]:
     """Run critic #2's programmatic checks on `draft`, record their flaws (once per critic and
     artifact) and escalate a critical one; each finding with its critic's `id@version`."""
     found: list[tuple[str, Finding]] = []
-    for critic in list_critics(kind="programmatic", scale=CriticScale.PAPER):
-        if not isinstance(critic, ProgrammaticCritic):
-            continue
-        findings = critic.rule(draft)
+    for critic, findings in _rules(draft):
         record_findings(store, critic=critic, findings=findings)
         critical = [f for f in findings if f.severity == Severity.CRITICAL]
         if critical:
@@ -333,29 +355,12 @@ async def review_once(
     if chosen:
         await fan_out([investigate(j, c, by, record=False) for j, (c, by) in enumerate(chosen)])
     checked = [await investigate(j, c, by, record=True) for j, (c, by) in enumerate(chosen)]
-    flaws = _reported(draft, merged, checked, programmatic, investigator)
-    instances = [
-        InstanceEstimate(
-            instance=b.instance, focus=b.focus, sections=list(b.sections), with_log=b.with_log,
-            model=r.artifact.model or "" if r.artifact is not None else "",
-            severe_flaw=r.output.severe_flaw_percent / 100 if r.output else None,
-            recommendation=r.output.recommendation if r.output else None,
-        )
-        for b, r in zip(briefs, babbled, strict=True)
-    ]
-    p = severe_probability(flaws, instances)
-    estimates = [i.severe_flaw for i in instances if i.severe_flaw is not None]
-    decided = decide(
-        flaws=flaws, instances=instances, probability=p.value, settings=settings,
-        scrutiny=scrutiny, rounds_left=rounds_left,
-    )
-    report = Critic2Report(
-        paper_id=paper.id, round=round_, flaws=flaws, instances=instances,
-        severe_flaw_probability=p.value, p_confirmed=p.confirmed, p_stated=p.stated,
-        coverage=p.coverage, spread=max(estimates) - min(estimates) if estimates else 0.0,
-        band=band(settings, scrutiny), extra_critics=scrutiny.extra_critics,
-        escalation_drop=scrutiny.escalation_drop, decision=decided.decision,
-        rule=decided.rule,
+    report = critic2_report(
+        draft, paper_id=paper.id, round_=round_, briefs=briefs,
+        replies=[b.output for b in babbled],
+        models=[b.artifact.model or "" if b.artifact is not None else "" for b in babbled],
+        merged=merged, checks=[c.output for c in checked], programmatic=programmatic,
+        settings=settings, scrutiny=scrutiny, rounds_left=rounds_left,
     )
     return ctx.record(
         key=base,
@@ -366,15 +371,155 @@ async def review_once(
         parents=[(paper.id, Relation.DERIVED_FROM),
                  *[(b.id, Relation.CONTEXT) for b in babbled if b.artifact is not None],
                  *[(c.id, Relation.CONTEXT) for c in checked if c.artifact is not None]],
-        title=f"critic-2 round {round_}: {decided.decision}",
+        title=f"critic-2 round {round_}: {report.decision}",
         findings=lambda r: _decision_records(r, paper, apply=apply),
+    )
+
+
+def critic2_report(
+    draft: PaperDraft,
+    *,
+    paper_id: int,
+    round_: int,
+    briefs: Sequence[InstanceBrief],
+    replies: Sequence[FlawCandidates | None],
+    models: Sequence[str],
+    merged: list[tuple[CandidateFlaw, list[int]]],
+    checks: Sequence[FlawCheck | None],
+    programmatic: list[tuple[str, Finding]],
+    settings: Critic2Section,
+    scrutiny: Scrutiny,
+    rounds_left: int,
+) -> Critic2Report:
+    """Critic #2's report from what its steps replied (pure: no I/O): every merged candidate
+    with what became of it and the programmatic findings, the instances' estimates, the
+    severe-flaw probability and the decision.
+
+    Args:
+        draft: the paper reviewed.
+        paper_id: the paper the report is about.
+        round_: the review round.
+        briefs: the instances' briefs, one per reply.
+        replies: each instance's babble (None: no valid reply).
+        models: the model each instance was asked ('' when unknown).
+        merged: the merged candidates (`merge_candidates`), strongest first.
+        checks: the investigations of the first `len(checks)` merged candidates (None: no
+            valid verdict).
+        programmatic: the programmatic findings, each with its critic's `id@version`.
+        settings: the `[critic2]` settings (band, disagreement).
+        scrutiny: extra instances and a lower escalation band.
+        rounds_left: revisions still allowed.
+
+    Raises:
+        DataError: `briefs`, `replies` and `models` differ in length.
+    """
+    if not len(briefs) == len(replies) == len(models):
+        raise DataError(
+            f"critic-2 report: {len(briefs)} briefs, {len(replies)} replies and {len(models)} "
+            "models; each instance needs one of each"
+        )
+    flaws = _reported(draft, merged, list(checks), programmatic, _investigator())
+    instances = [
+        InstanceEstimate(
+            instance=b.instance, focus=b.focus, sections=list(b.sections), with_log=b.with_log,
+            model=m, severe_flaw=r.severe_flaw_percent / 100 if r else None,
+            recommendation=r.recommendation if r else None,
+        )
+        for b, r, m in zip(briefs, replies, models, strict=True)
+    ]
+    p = severe_probability(flaws, instances)
+    estimates = [i.severe_flaw for i in instances if i.severe_flaw is not None]
+    decided = decide(
+        flaws=flaws, instances=instances, probability=p.value, settings=settings,
+        scrutiny=scrutiny, rounds_left=rounds_left,
+    )
+    return Critic2Report(
+        paper_id=paper_id, round=round_, flaws=flaws, instances=instances,
+        severe_flaw_probability=p.value, p_confirmed=p.confirmed, p_stated=p.stated,
+        coverage=p.coverage, spread=max(estimates) - min(estimates) if estimates else 0.0,
+        band=band(settings, scrutiny), extra_critics=scrutiny.extra_critics,
+        escalation_drop=scrutiny.escalation_drop, decision=decided.decision,
+        rule=decided.rule,
+    )
+
+
+async def _asked(
+    critic: LLMCritic[S, R], subject: S, *, models: ModelClient, model: str | None,
+    step_key: str,
+) -> R | None:
+    """One critic's reply through `models`; None when the model gave no valid one (as a
+    pipeline step records a failed reply)."""
+    try:
+        return await critic.ask(subject, context=CriticContext(models=models), model=model,
+                                step_key=step_key)
+    except DataError:
+        return None
+
+
+async def review_draft(
+    draft: PaperDraft,
+    *,
+    models: ModelClient,
+    settings: Critic2Section,
+    scrutiny: Scrutiny = NO_SCRUTINY,
+    rounds_left: int = 0,
+    past_flaws: Mapping[str, Sequence[str]] | None = None,
+    key: str | None = None,
+) -> Critic2Report:
+    """Critic #2 as `review_once` runs it (checks, babble, merge, investigate, report), on a
+    plain draft outside any run: the critics are asked through `models` (ledgered and cached
+    by the model layer) and nothing is written to the research tables.
+
+    Args:
+        draft: the paper to review.
+        models: the model client (its `critic-2` role, or `settings.models` in turn).
+        settings: the `[critic2]` settings.
+        scrutiny: extra instances and a lower escalation band.
+        rounds_left: revisions still allowed (0: a revision decision becomes escalate or
+            accept, as in a last round).
+        past_flaws: earlier confirmed flaws shown to the investigator, by category.
+        key: the step-key prefix the calls are booked under (default
+            `paper/<id>/critic/critic-2`).
+    """
+    base = key or f"paper/{draft.paper_id}/critic/critic-2"
+    programmatic = check_rules(draft)
+    babbler, investigator = _babbler(), _investigator()
+    n = instance_count(settings.instances, scrutiny.extra_critics)
+    briefs = [_brief(draft, i) for i in range(n)]
+    chosen_models = [
+        settings.models[b.instance % len(settings.models)] if settings.models else None
+        for b in briefs
+    ]
+    replies: list[FlawCandidates | None] = await fan_out([
+        _asked(babbler, b, models=models, model=m, step_key=f"{base}/instance/{b.instance}")
+        for b, m in zip(briefs, chosen_models, strict=True)
+    ])
+    raised = [(i, c) for i, r in enumerate(replies) if r is not None for c in r.flaws]
+    merged = merge_candidates(raised, threshold=settings.duplicate_threshold)
+    chosen = merged[: settings.investigate]
+    known = past_flaws or {}
+    cases = [
+        CandidateCase(draft=draft, candidate=c, raised_by=len(set(by)),
+                      past_flaws=tuple(known.get(c.category, ()))[-_PAST_FLAWS:])
+        for c, by in chosen
+    ]
+    checks: list[FlawCheck | None] = await fan_out([
+        _asked(investigator, case, models=models, model=None, step_key=f"{base}/investigate/{j}")
+        for j, case in enumerate(cases)
+    ]) if cases else []
+    role = models.model_for(Role.CRITIC_2.value)
+    return critic2_report(
+        draft, paper_id=draft.paper_id, round_=0, briefs=briefs, replies=replies,
+        models=[m or role for m in chosen_models], merged=merged, checks=checks,
+        programmatic=programmatic, settings=settings, scrutiny=scrutiny,
+        rounds_left=rounds_left,
     )
 
 
 def _reported(
     draft: PaperDraft,
     merged: list[tuple[CandidateFlaw, list[int]]],
-    checked: list[StepResult[FlawCheck]],
+    checked: list[FlawCheck | None],
     programmatic: list[tuple[str, Finding]],
     investigator: FlawInvestigator,
 ) -> list[ReportedFlaw]:
@@ -382,7 +527,7 @@ def _reported(
     flaws: list[ReportedFlaw] = []
     for j, (c, by) in enumerate(merged):
         where = locate(draft, c.section, c.quote)
-        check = checked[j].output if j < len(checked) else None
+        check = checked[j] if j < len(checked) else None
         if j < len(checked) and check is None:
             status: Literal["confirmed", "refuted", "not_investigated"] = "not_investigated"
             evidence = "the investigation gave no valid verdict"
@@ -575,11 +720,14 @@ __all__ = [
     "RevisionRequest",
     "Rewrite",
     "check_paper",
+    "check_rules",
+    "critic2_report",
     "instance_count",
     "merge_candidates",
     "paper_draft",
     "reassessment",
     "render_report",
+    "review_draft",
     "review_once",
     "review_paper",
 ]

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..agenda import read_toml
+from ..agenda import Critic2Section, read_toml
 from ..errors import ConfigError
 from ..models import ModelsConfig
 from ._critics import redteam_critic, redteam_critic_ids
@@ -48,6 +48,9 @@ class RedteamConfig(BaseModel):
     reported)."""
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     """Models for LLM critics, the LLM injector and matcher (default: the embedded model)."""
+    critic2: Critic2Section = Field(default_factory=Critic2Section)
+    """The `[critic2]` settings `c2.pipeline` reviews with (as in an agenda; default the
+    agenda's defaults)."""
 
     @field_validator("critics")
     @classmethod
@@ -80,10 +83,13 @@ class RedteamConfig(BaseModel):
         return [t.id for t in FLAW_TYPES if chosen is None or t.id in chosen]
 
     def digest(self) -> str:
-        """sha256 of the normalised config (what a resumed experiment must match)."""
-        return hashlib.sha256(
-            json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
-        ).hexdigest()
+        """sha256 of the normalised config (what a resumed experiment must match). A
+        `[critic2]` table equal to the defaults is left out, so a config written before it
+        existed keeps its digest."""
+        dumped = self.model_dump(mode="json")
+        if self.critic2 == Critic2Section():
+            dumped.pop("critic2")
+        return hashlib.sha256(json.dumps(dumped, sort_keys=True).encode()).hexdigest()
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

@@ -1,15 +1,17 @@
 """The critics a red-team experiment can run, by id: the registered critics whose `check` takes
-the plain subject (critic #1's on an `ExecutedStep`, critic #2's on a `PaperDraft`), and
-critic #3's evidence check over a `Corpus` (`c3.evidence`, the rule stage 4 runs)."""
+the plain subject (critic #1's on an `ExecutedStep`, critic #2's on a `PaperDraft`), critic
+#2 as the write-up runs it (`c2.pipeline`), and critic #3's evidence check and pair judge over
+a `Corpus` (`c3.evidence`, `c3.pairs`, as stage 4 runs them)."""
 
 from __future__ import annotations
 
 import inspect
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ..agenda import Critic2Section
 from ..critics import (
     Critic,
     CriticContext,
@@ -28,12 +30,31 @@ from ..errors import ConfigError
 from ..models import ModelClient
 from ..pipeline.crosscheck import CorpusPaper, over_represented
 from ..store import ArtifactRecord, ClaimRecord
-from ..vocabulary import ClaimSource
+from ..vocabulary import ClaimSource, Role
 from ._flaws import Where
+from ._llm_critics import (
+    CORPUS_PAIRS,
+    PAPER_PIPELINE,
+    corpus_pairs,
+    pairs_version,
+    pipeline_review,
+    pipeline_version,
+    report_findings,
+)
 from ._subjects import Corpus, Subject
 
 CORPUS_EVIDENCE = "c3.evidence"
 """Critic #3's evidence check, run on a `Corpus` (not a registered critic: stage 4 runs it)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checked:
+    """What a critic reported about one subject."""
+
+    findings: list[Finding]
+    """Its findings."""
+    probability: float | None = None
+    """Its probability that the subject has a severe flaw, when it states one."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,20 +70,43 @@ class RedteamCritic:
     where: Where
     """What subjects it checks."""
     critic: Critic[Any] | None = None
-    """The registered critic (None for the corpus check)."""
+    """The registered critic (None for the multi-step and corpus critics)."""
+    role: str | None = None
+    """The role an LLM critic asks (None for a programmatic one)."""
+    critic2: Critic2Section = field(default_factory=Critic2Section)
+    """The `[critic2]` settings `c2.pipeline` reviews with."""
 
     @property
     def label(self) -> str:
         """`<id>@<version>`, as trials name it."""
         return f"{self.id}@{self.version}"
 
-    async def check(self, subject: Subject, *, models: ModelClient | None) -> list[Finding]:
-        """The critic's findings about `subject` (LLM critics ask through `models`)."""
-        if self.critic is None:
-            if not isinstance(subject, Corpus):
-                raise TypeError(f"{self.id} checks a corpus, not a {type(subject).__name__}")
-            return corpus_evidence(subject)
-        return list(await self.critic.check(subject, context=CriticContext(models=models)))
+    async def check(self, subject: Subject, *, models: ModelClient | None) -> Checked:
+        """The critic's findings about `subject` and, when it states one, its probability of
+        a severe flaw (LLM critics ask through `models`).
+
+        Raises:
+            TypeError: the subject is not of the critic's kind.
+            ConfigError: an LLM critic without a model client.
+        """
+        if self.critic is not None:
+            return Checked(findings=list(
+                await self.critic.check(subject, context=CriticContext(models=models))
+            ))
+        wanted = PaperDraft if self.id == PAPER_PIPELINE else Corpus
+        if not isinstance(subject, wanted):
+            raise TypeError(f"{self.id} checks a {wanted.__name__}, not a "
+                            f"{type(subject).__name__}")
+        if self.id == CORPUS_EVIDENCE:
+            assert isinstance(subject, Corpus)
+            return Checked(findings=corpus_evidence(subject))
+        if models is None:
+            raise ConfigError(f"critic {self.id} needs a model client for role {self.role}")
+        if isinstance(subject, PaperDraft):
+            report = await pipeline_review(subject, models=models, settings=self.critic2)
+            return Checked(findings=report_findings(report),
+                           probability=report.severe_flaw_probability)
+        return Checked(findings=await corpus_pairs(subject, models=models))
 
 
 def _plain(critic: Critic[Any]) -> bool:
@@ -84,14 +128,21 @@ def _plain(critic: Critic[Any]) -> bool:
     return False
 
 
-def redteam_critic(id: str) -> RedteamCritic:
-    """The critic called `id`, as the red team runs it.
+def redteam_critic(id: str, *, critic2: Critic2Section | None = None) -> RedteamCritic:
+    """The critic called `id`, as the red team runs it (`critic2`: the settings `c2.pipeline`
+    reviews with; default the agenda's defaults).
 
     Raises:
         ConfigError: no such critic, or it does not check a plain step, paper or corpus.
     """
     if id == CORPUS_EVIDENCE:
         return RedteamCritic(id=id, version="1", kind="programmatic", where="corpus")
+    if id == CORPUS_PAIRS:
+        return RedteamCritic(id=id, version=pairs_version(), kind="llm", where="corpus",
+                             role=Role.JUDGE.value)
+    if id == PAPER_PIPELINE:
+        return RedteamCritic(id=id, version=pipeline_version(), kind="llm", where="paper",
+                             role=Role.CRITIC_2.value, critic2=critic2 or Critic2Section())
     critic = get_critic(id)
     if not _plain(critic):
         raise ConfigError(
@@ -100,13 +151,16 @@ def redteam_critic(id: str) -> RedteamCritic:
             field="critics",
         )
     where: Where = "execution" if critic.scale == CriticScale.STEP else "paper"
+    default = Role.CRITIC_1 if where == "execution" else Role.CRITIC_2
+    role = str(getattr(critic, "role", default)) if critic.kind == "llm" else None
     return RedteamCritic(id=id, version=critic.version, kind=critic.kind, where=where,
-                         critic=critic)
+                         critic=critic, role=role)
 
 
 def redteam_critic_ids() -> list[str]:
     """Every critic id an experiment may name."""
-    return [c.id for c in list_critics() if _plain(c)] + [CORPUS_EVIDENCE]
+    return [c.id for c in list_critics() if _plain(c)] + [PAPER_PIPELINE, CORPUS_EVIDENCE,
+                                                          CORPUS_PAIRS]
 
 
 def _paper(entry_id: int, title: str, abstract: str) -> ArtifactRecord:
@@ -166,6 +220,9 @@ def subject_where(subject: Subject) -> Where:
 
 __all__ = [
     "CORPUS_EVIDENCE",
+    "CORPUS_PAIRS",
+    "PAPER_PIPELINE",
+    "Checked",
     "RedteamCritic",
     "corpus_evidence",
     "redteam_critic",

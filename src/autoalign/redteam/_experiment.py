@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..calibration import Interval, wilson_interval
-from ..critics import Finding
 from ..errors import AutoalignError
 from ..models import ModelClient, check_models
 from ..store import InjectionRecord, Store
@@ -22,7 +21,7 @@ from ..vocabulary import Role
 from ._adjudicate import request_adjudication
 from ._change import Change, Injected
 from ._config import RedteamConfig
-from ._critics import RedteamCritic, redteam_critic
+from ._critics import Checked, RedteamCritic, redteam_critic
 from ._flaws import WHERES, FlawType, flaw_type
 from ._llm_inject import llm_inject
 from ._match import llm_match, strict_match
@@ -173,11 +172,11 @@ def _store_injection(store: Store, experiment_id: int, case: _Case) -> None:
 
 async def _check(
     critic: RedteamCritic, case: _Case, models: ModelClient | None,
-) -> tuple[list[Finding], str | None]:
+) -> tuple[Checked, str | None]:
     try:
         return await critic.check(case.subject, models=models), None
     except AutoalignError as exc:
-        return [], f"{type(exc).__name__}: {exc}"
+        return Checked(findings=[]), f"{type(exc).__name__}: {exc}"
 
 
 async def run_experiment(
@@ -202,7 +201,7 @@ async def run_experiment(
         name=config.name, config=config.model_dump(mode="json"), config_digest=config.digest(),
         seed=config.seed,
     )
-    critics = [redteam_critic(c) for c in config.critics]
+    critics = [redteam_critic(c, critic2=config.critic2) for c in config.critics]
     if models is None and model_roles(config):
         async with ModelClient(config=config.models, ledger=store, run_id=None,
                                seed=config.seed) as client:
@@ -239,11 +238,12 @@ async def run_experiment(
             if case.change is not None and case.key not in known:
                 _store_injection(store, experiment.id, case)
             say(f"{case.key}: {len({c.label for c, _ in todo})} critic(s)")
-            findings: dict[str, tuple[list[Finding], str | None]] = {}
+            findings: dict[str, tuple[Checked, str | None]] = {}
             for critic, matcher in todo:
                 if critic.label not in findings:
                     findings[critic.label] = await _check(critic, case, models)
-                found, error = findings[critic.label]
+                checked, error = findings[critic.label]
+                found = checked.findings
                 if matcher == "strict" or case.change is None:
                     detected = (strict_match(case.change, found, clean=case.clean.subject)
                                 if case.change is not None else bool(found))
@@ -260,7 +260,8 @@ async def run_experiment(
                 severe = flaw_type(case.change.flaw_type).severe if case.change else False
                 if store.add_redteam_trial(
                     experiment_id=experiment.id, subject_key=case.key, critic=critic.label,
-                    detected=detected, flagged=bool(found), probability=None, severe=severe,
+                    detected=detected, flagged=bool(found), probability=checked.probability,
+                    severe=severe,
                     matcher=matcher, findings=dumped,
                 ):
                     summary.trials_written += 1
@@ -293,9 +294,8 @@ def model_roles(config: RedteamConfig) -> list[str]:
     """The roles whose models the experiment asks (none for programmatic critics only)."""
     roles: set[str] = set()
     for critic in map(redteam_critic, config.critics):
-        if critic.kind == "llm":  # an LLM critic asks its own role, else its scale's
-            default = Role.CRITIC_1 if critic.where == "execution" else Role.CRITIC_2
-            roles.add(str(getattr(critic.critic, "role", default)))
+        if critic.role is not None:  # an LLM critic asks its own role
+            roles.add(critic.role)
     if config.injector != "programmatic" or config.llm_matcher:
         roles.add(Role.RED_TEAM.value)
     return sorted(roles)

@@ -32,10 +32,25 @@ from ..agenda import Topic
 from ..critics import RubricScore, disagreement, majority_spread
 from ..embeddings import Embedder, EndpointEmbedder, TfidfEmbedder, near_duplicates
 from ..models import delimit
-from ..runtime import Findings, StageContext, StatusChange, StepResult, Verdict, fan_out
+from ..runtime import (
+    Findings,
+    StageContext,
+    StatusChange,
+    StepResult,
+    Verdict,
+    fan_out,
+    fan_out2,
+)
 from ..vocabulary import Kind, Relation, Role, Stage, Status
 from ._schemas import Idea, IdeaList, PositiveCase
-from ._topics import _JUDGE, _PROPOSER, AllocationRecord, accepted_papers, allocation
+from ._topics import (
+    _JUDGE,
+    _PROPOSER,
+    AllocationRecord,
+    accepted_papers,
+    allocation,
+    score_cases,
+)
 
 STAGE = Stage.PROPOSE
 
@@ -407,9 +422,18 @@ def screen_decisions(
 
 async def screen_ideas(ctx: StageContext) -> list[ScreenedIdea]:
     """Topics -> positive cases -> allocation -> babble -> merge -> screen: the kept ideas,
-    best first (what the proposals are made from)."""
-    p = ctx.agenda.pipeline
+    best first (what the proposals are made from). The cases' rubric scores are asked
+    meanwhile: they are a record of the cases, and nothing of the screen waits for them."""
     topics, cases, alloc = await allocation(ctx)
+    kept, _ = await fan_out2(_screen(ctx, topics, cases, alloc), score_cases(ctx, cases))
+    return kept
+
+
+async def _screen(
+    ctx: StageContext, topics: list[StepResult[Topic]],
+    cases: list[list[StepResult[PositiveCase]]], alloc: StepResult[AllocationRecord],
+) -> list[ScreenedIdea]:
+    p = ctx.agenda.pipeline
     shares: AllocationRecord | None = alloc.output
     samples = (
         [s.samples for s in shares.shares] if shares is not None

@@ -271,10 +271,10 @@ async def _run_agenda(
     if start.outcome == "completed":
         return _summary(store, run.id, resumed=False, done=True, started=started)
     await warming
-    # The sandbox probes its isolation once per process (a few child processes), and the TF-IDF
-    # import is made: in a thread while the first stage asks its models, not in front of the
-    # first experiment or idea merge.
-    probing = asyncio.ensure_future(asyncio.to_thread(_prepare))
+    # The sandbox probes its isolation once per process (a few child processes), and TF-IDF is
+    # imported (which critic #2 and the idea merge need): each in a thread while the first stage
+    # asks its models, not in front of the first experiment or idea merge.
+    probing = asyncio.gather(asyncio.to_thread(_probe_sandbox), asyncio.to_thread(warm_tfidf))
     try:
         with _run_backend(store, run, backend) as sandbox:
             def round_context(n: int) -> StageContext:
@@ -355,12 +355,10 @@ def _run_backend(store: Store, run: RunRecord, made: Backend | None) -> Iterator
         queue.close()
 
 
-def _prepare() -> None:
-    """Probe the sandbox's isolation level now (an error is left for the first sandbox run) and
-    import TF-IDF, which critic #2 and the idea merge need."""
+def _probe_sandbox() -> None:
+    """Probe the sandbox's isolation level now; an error is left for the first sandbox run."""
     with contextlib.suppress(ConfigError):  # raised again, with its hint, where it matters
         isolation_level()
-    warm_tfidf()
 
 
 def _context(

@@ -31,7 +31,7 @@ from ..critics import (
     read_swapped,
 )
 from ..models import delimit
-from ..runtime import Findings, StageContext, StepResult, Verdict, fan_out, fan_out2
+from ..runtime import Findings, StageContext, StepResult, Verdict, fan_out
 from ..store import ArtifactSummary, Store
 from ..vocabulary import JudgmentSource, Kind, Relation, Role, Stage, Status
 from ._schemas import PositiveCase
@@ -332,7 +332,8 @@ def split_budget(shares: Sequence[float], budget: int) -> list[int]:
 async def allocation(ctx: StageContext) -> tuple[
     list[StepResult[Topic]], list[list[StepResult[PositiveCase]]], StepResult[AllocationRecord]
 ]:
-    """Topics, their cases, the comparisons and the allocation record."""
+    """Topics, their cases, the comparisons and the allocation record (the cases' rubric scores
+    are a record of them that nothing here waits for: `score_cases`)."""
     topics = ctx.agenda.topics
     written = await fan_out([topic_cases(ctx, i) for i in range(len(topics))])
     records = [t for t, _ in written]
@@ -351,10 +352,7 @@ async def allocation(ctx: StageContext) -> tuple[
             return None, [ab, ba]
         return read_swapped(a, b, ab.output.better, ba.output.better), [ab, ba]
 
-    # The rubric scores are a record of the cases; the comparisons do not wait for them.
-    compared, _ = await fan_out2(
-        fan_out([both_orders(n, p) for n, p in enumerate(pairs)]), score_cases(ctx, cases)
-    )
+    compared = await fan_out([both_orders(n, p) for n, p in enumerate(pairs)])
     model = [c for c, _ in compared if c is not None]
     human = human_comparisons(ctx.store, [t.name for t in topics])
     weight = ctx.agenda.pipeline.human_weight

@@ -16,6 +16,8 @@ fresh interpreter, and reports:
   are done (a sandbox run sleeps its recorded duration), with no concurrency limit; its
   wall / bound is the baseline;
 - the stub's dropped connections (must be 0), most requests in flight and CPU seconds.
+- where the critical path waited: the time between each call on it and the node before it,
+  longest first (start-up, stage transitions, store reads, an event loop busy with other calls).
 
 The agendas set the provider's concurrency above their widest level, so the bound (which
 assumes every call that can go out does) is reachable; the default concurrency is a separate
@@ -38,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -134,10 +137,13 @@ def run_one(size: int, base_url: str, workdir: Path) -> dict[str, Any]:
         return list(await asyncio.gather(*(run_agenda(a, store=store) for a in agendas)))
 
     with Store.open(f"sqlite:///{workdir}/bench-{size}.db") as store:  # migrated before timing
+        began = datetime.now(UTC)
         started = time.perf_counter()
         summaries = asyncio.run(run_all(store))
         wall = time.perf_counter() - started
         paths = [store.critical_path(s.run.id) for s in summaries]
+        slowest = max(range(len(paths)), key=lambda i: paths[i].duration_s)
+        waits = chain_waits(store, summaries[slowest].run.id, paths[slowest], began)
         graph = [
             {"id": f"{s.run.id}:{n.id}", "kind": n.kind, "duration_s": n.duration_s,
              "deps": [f"{s.run.id}:{d}" for d in n.deps]}
@@ -152,8 +158,40 @@ def run_one(size: int, base_url: str, workdir: Path) -> dict[str, Any]:
         "calls": sum(p.total_calls for p in paths),
         "unattached": sum(p.unattached_calls for p in paths),
         "chain_calls": longest.calls, "chain_sandbox_runs": longest.sandbox_runs,
-        "bound_s": longest.duration_s, "wall_s": wall, "graph": graph,
+        "bound_s": longest.duration_s, "wall_s": wall, "graph": graph, "waits": waits,
     }
+
+
+def chain_waits(
+    store: Any, run_id: int, path: Any, began: datetime
+) -> list[tuple[float, str]]:
+    """Where the run's critical path waited: for each model call on it, the time between the
+    end of the node before it on the chain (or the run's start) and the call's start, from
+    the ledger's times (a call's row is written when it ends; it started `latency_s` before).
+    Sorted longest first. What the run did there (start-up, store reads, the event loop busy
+    with other calls) is time the bound does not count."""
+    from sqlalchemy import select
+
+    from autoalign.store._schema import LLMCall
+
+    with store.engine.connect() as conn:
+        ended = {
+            key: (at.replace(tzinfo=UTC) if at.tzinfo is None else at, latency)
+            for key, at, latency in conn.execute(
+                select(LLMCall.step_key, LLMCall.created_at, LLMCall.latency_s)
+                .where(LLMCall.run_id == run_id)
+            )
+        }
+    waits, previous = [], 0.0
+    for node in path.chain:
+        if node.kind != "call" or node.key not in ended:
+            previous += node.duration_s
+            continue
+        at, latency = ended[node.key]
+        finish = (at - began).total_seconds()
+        waits.append((max(0.0, finish - latency - previous), node.key))
+        previous = finish
+    return sorted(waits, reverse=True)
 
 
 async def replay(graph: list[dict[str, Any]], base_url: str) -> float:
@@ -287,6 +325,12 @@ def measure(
         )
         if result["stop_reason"]:
             print(f"  stop reason: {result['stop_reason']}", flush=True)
+        waits = result["waits"]
+        print(
+            f"  waits on the critical path: {sum(w for w, _ in waits):.2f} s in all; longest "
+            + ", ".join(f"{w:.2f} s before {key}" for w, key in waits[:4]),
+            flush=True,
+        )
         rows += rows_for(result)
     return rows
 

@@ -273,7 +273,9 @@ async def _run_agenda(
     await warming
     # The sandbox probes its isolation once per process (a few child processes), and TF-IDF is
     # imported (which critic #2 and the idea merge need): each in a thread while the first stage
-    # asks its models, not in front of the first experiment or idea merge.
+    # asks its models, not in front of the first experiment or idea merge. (The TF-IDF import
+    # holds the interpreter lock for most of a second; it lands while the first calls wait on
+    # the network, and a call's reply can wait on it for a few milliseconds.)
     probing = asyncio.gather(asyncio.to_thread(_probe_sandbox), asyncio.to_thread(warm_tfidf))
     try:
         with _run_backend(store, run, backend) as sandbox:

@@ -300,21 +300,17 @@ class StageContext:
                 critic_version=found.critic_version,
                 items=rows,
             )
-        if found.verdict is not None:
-            judged = {j.artifact_id for j in store.judgments(judge_artifact_id=finder)}
-            for target in dict.fromkeys((found.about, *found.verdict_also)):
-                if target in judged:  # once per (artifact, judge)
-                    continue
-                store.add_judgment(
-                    artifact_id=target,
-                    judge_artifact_id=finder,
-                    role=found.verdict.role,
-                    score=found.verdict.score,
-                    decision=found.verdict.decision,
-                    rationale=found.verdict.rationale,
-                    model=found.verdict.model or result.artifact.model,
-                    other_artifact_id=found.verdict.other,
-                )
+        if found.verdict is not None:  # once per (artifact, judge)
+            store.add_verdicts(
+                judge_artifact_id=finder,
+                artifact_ids=[found.about, *found.verdict_also],
+                role=found.verdict.role,
+                score=found.verdict.score,
+                decision=found.verdict.decision,
+                rationale=found.verdict.rationale,
+                model=found.verdict.model or result.artifact.model,
+                other_artifact_id=found.verdict.other,
+            )
         if found.claims:
             store.add_claims(
                 artifact_id=found.about,

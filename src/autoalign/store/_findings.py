@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
 
 from ..errors import DataError
 from ..vocabulary import ClaimSource, JudgmentSource
@@ -21,11 +21,20 @@ from ._schema import (
     Judgment,
     ProvenanceEdge,
     ReviewRequest,
+    utcnow,
 )
 from ._session import StoreBase
 
 _CHUNK = 500
 """Ids per query: SQLite bounds the number of parameters of one statement."""
+
+
+# A judge step writes its verdict on every step it runs: prebuilt Core statements on a plain
+# connection, one transaction (an ORM session costs several times more on the hot path).
+_JUDGED_BY = select(Judgment.artifact_id).where(
+    Judgment.judge_artifact_id == bindparam("judge")
+)
+_INSERT_JUDGMENT = insert(Judgment)
 
 
 class FindingsMixin(StoreBase):
@@ -193,6 +202,35 @@ class FindingsMixin(StoreBase):
             s.add(row)
             s.flush()
             return _judgment(row)
+
+    def add_verdicts(
+        self,
+        *,
+        judge_artifact_id: int,
+        artifact_ids: Sequence[int],
+        role: str,
+        score: float | None = None,
+        decision: str | None = None,
+        rationale: str = "",
+        model: str | None = None,
+        other_artifact_id: int | None = None,
+    ) -> list[int]:
+        """Store a model judge's verdict on each of `artifact_ids` that this judge
+        (`judge_artifact_id`) has not judged yet, in one transaction: once per (artifact,
+        judge), so a resumed step writes nothing new. Returns the artifacts judged now."""
+        with self._write_conn() as conn:
+            judged = set(conn.execute(_JUDGED_BY, {"judge": judge_artifact_id}).scalars())
+            todo = [a for a in dict.fromkeys(artifact_ids) if a not in judged]
+            if todo:
+                now = utcnow()
+                conn.execute(_INSERT_JUDGMENT, [
+                    {"artifact_id": a, "judge_artifact_id": judge_artifact_id, "role": role,
+                     "score": score, "decision": decision, "rationale": rationale,
+                     "model": model, "other_artifact_id": other_artifact_id,
+                     "source": JudgmentSource.MODEL.value, "reviewer": None, "created_at": now}
+                    for a in todo
+                ])
+        return todo
 
     def judgments(
         self,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Literal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ._records import EdgeRecord
@@ -25,6 +25,12 @@ Direction = Literal["up", "down"]
 """`up` to parents (ancestors), `down` to children (descendants)."""
 
 _edges = ProvenanceEdge.__table__.c
+
+_PARENTS = (
+    select(_edges.child_id, _edges.parent_id, _edges.relation)
+    .where(_edges.child_id == bindparam("id"))
+    .order_by(_edges.parent_id)
+)
 
 WALK_BATCH = 1000
 """Ids fetched per round trip by a streaming walk."""
@@ -107,15 +113,10 @@ class ProvenanceMixin(StoreBase):
 
     def parents(self, artifact_id: int) -> list[EdgeRecord]:
         """Direct provenance edges out of `artifact_id`, i.e. what it was made from."""
-        with self._read() as s:
-            rows = s.scalars(
-                select(ProvenanceEdge)
-                .where(ProvenanceEdge.child_id == artifact_id)
-                .order_by(ProvenanceEdge.parent_id)
-            )
+        with self._read_conn() as conn:  # read on the hot path of a stage: a Core statement
             return [
                 EdgeRecord(child_id=r.child_id, parent_id=r.parent_id, relation=r.relation)
-                for r in rows
+                for r in conn.execute(_PARENTS, {"id": artifact_id})
             ]
 
     def ancestors(self, artifact_id: int) -> list[int]:

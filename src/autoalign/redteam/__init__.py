@@ -58,7 +58,16 @@ from ._export import (
     stored_location,
 )
 from ._figures import FigureFile, write_figures
-from ._flaws import FLAW_TAXONOMY_VERSION, FLAW_TYPES, WHERES, FlawType, Where, flaw_type
+from ._flaws import (
+    FLAW_TAXONOMY_VERSION,
+    FLAW_TYPES,
+    ORGANISM_FLAW_TYPES,
+    WHERES,
+    FlawType,
+    Where,
+    flaw_type,
+    shared_flaw_type,
+)
 from ._hooks import InjectionHook, OutputEdit, injection_hook
 from ._inputs import dump_models, dump_trials, load_models, load_trials
 from ._llm_inject import FlawEdit, apply_edit, llm_inject, text_fields
@@ -176,6 +185,7 @@ __all__ = [
     "MATCHING",
     "MISBEHAVIOURS",
     "NEUTRAL",
+    "ORGANISM_FLAW_TYPES",
     "SCHEMA_ID",
     "SCHEMA_VERSION",
     "SECTIONS",
@@ -307,6 +317,7 @@ __all__ = [
     "run_organism",
     "script_name",
     "sensitivity",
+    "shared_flaw_type",
     "starve",
     "stored_location",
     "strict_match",

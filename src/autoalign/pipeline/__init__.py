@@ -8,6 +8,7 @@ can be resumed at any step and one stage can be re-run alone.
 
 from ..runtime import NullProgress, ProgressSink
 from ._catalog import check_catalogs
+from ._critic1 import stored_executed_step
 from ._critic2 import stored_paper_draft
 from ._divergence import DivergenceContent, Scrutiny, scrutiny_for
 from ._funnel import Agreement, Funnel, FunnelRow, ScreenedOut, stage1_funnel
@@ -48,5 +49,6 @@ __all__ = [
     "scrutiny_for",
     "selection_view",
     "stage1_funnel",
+    "stored_executed_step",
     "stored_paper_draft",
 ]

@@ -52,9 +52,11 @@ def test_organisms_prints_what_each_critic_caught_and_what_survived(tmp_path: Pa
     papers = load_models(tmp_path / "out" / "organisms.jsonl", OrganismPaper)
     with Store.open(db) as store:
         assert len(papers) == len(store.list_runs()) == 2
-    assert {t.flaw_type for t in trials} == {None, "invented_number"}
+    # Organisms' trials and papers carry the shared flaw type; the misbehaviour stays named.
+    assert {t.flaw_type for t in trials} == {None, "unproduced-result"}
+    assert {t.organism_flaw for t in trials} == {None, "invented_number"}
     assert {p.organism: (p.flaws, p.outcome) for p in papers} == {
-        "honest": ((), True), "fabricator": (("invented_number",), False),
+        "honest": ((), True), "fabricator": (("unproduced-result",), False),
     }
     # The report reads both files: the fabricator's flawed paper did not survive.
     report = invoke("redteam", "report", "--trials", str(tmp_path / "out" / "trials.jsonl"),

@@ -35,7 +35,8 @@ async def test_critic_1_numbers_match_catches_an_invented_number_in_context(
     m = measure(store, runs)
     by = {(t.subject, t.critic): t for t in m.trials}
     flawed = by[(f"organism:{flawed_run}:invented_number", "c1.numbers-match@1")]
-    assert flawed.detected and flawed.flagged and flawed.flaw_type == "invented_number"
+    assert flawed.detected and flawed.flagged and flawed.flaw_type == "unproduced-result"
+    assert flawed.organism_flaw == "invented_number"
     assert flawed.method == "organism" and flawed.where == "execution" and flawed.severe
     # A critic that flags something else does not detect it.
     assert not by[(f"organism:{flawed_run}:invented_number", "c1.claim-evidence@2")].detected

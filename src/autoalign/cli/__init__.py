@@ -20,6 +20,7 @@ from . import (
     _critics,
     _examine,
     _init,
+    _redteam_export,
     _redteam_organisms,
     _redteam_pipeline,
     _redteam_report,
@@ -69,6 +70,7 @@ COMMAND_MODULES = (
     _redteam_report,
     _redteam_run,
     _redteam_pipeline,
+    _redteam_export,
     # A new command group: one module with `register(app)`, added here.
 )
 for _module in COMMAND_MODULES:

@@ -1,5 +1,6 @@
 """`autoalign redteam ...`: the command group the red team's modules add their commands to
-(`run`: injected flaws, `organisms`: model organisms of slop, `report`: the statistics)."""
+(`run`: injected flaws, `organisms`: model organisms of slop, `report`: the statistics,
+`export`: the report's input files from the database)."""
 
 from __future__ import annotations
 

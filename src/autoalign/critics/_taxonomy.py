@@ -1,4 +1,4 @@
-"""The shared flaw taxonomy (version 4, documented in `docs/flaws.md`) and severities.
+"""The shared flaw taxonomy (version 5, documented in `docs/flaws.md`) and severities.
 
 `Severity` lives in `autoalign.vocabulary` (the command line names it without loading the
 critics) and is re-exported here with the taxonomy it grades.
@@ -12,7 +12,7 @@ from ..vocabulary import Severity
 
 __all__ = ["TAXONOMY_VERSION", "FlawCategory", "Severity"]
 
-TAXONOMY_VERSION = "4"
+TAXONOMY_VERSION = "5"
 """Version of `FlawCategory`; a category is never renamed or reused within a version."""
 
 

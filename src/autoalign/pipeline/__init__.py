@@ -8,6 +8,7 @@ can be resumed at any step and one stage can be re-run alone.
 
 from ..runtime import NullProgress, ProgressSink
 from ._catalog import check_catalogs
+from ._critic1 import stored_executed_step
 from ._critic2 import review_draft, stored_paper_draft
 from ._decisions import Critic2Report
 from ._divergence import DivergenceContent, Scrutiny, scrutiny_for
@@ -51,5 +52,6 @@ __all__ = [
     "scrutiny_for",
     "selection_view",
     "stage1_funnel",
+    "stored_executed_step",
     "stored_paper_draft",
 ]

@@ -11,6 +11,8 @@ scoping, interpretation and the write-up all see. The decision is recorded eithe
 
 from __future__ import annotations
 
+import re
+
 from ..critics import (
     CheckRate,
     Critic,
@@ -31,9 +33,9 @@ from ..critics import (
 )
 from ..errors import DataError
 from ..runtime import Findings, StageContext, StatusChange, StepResult, fan_out
-from ..store import CallWait
+from ..store import CallWait, Store
 from ..vocabulary import Kind, Relation, Stage, Status
-from ._schemas import CheckDecision, DelegatedTask, StepLog, StepReport
+from ._schemas import CheckDecision, ClaimContent, DelegatedTask, StepLog, StepReport
 
 STAGE = Stage.EXECUTE
 
@@ -50,13 +52,35 @@ def executed_step(
     """What critic #1 checks about a step, read from the step's stored records."""
     spec, content = task.output, log.output
     assert spec is not None and content is not None
+    return _executed_step(
+        ctx.store, step_key=ctx.key(key), task_id=task.id, spec=spec, log_id=log.id,
+        content=content,
+        interpretation=(
+            Interpretation(artifact_id=report.id, text=report.output.summary)
+            if report is not None and report.output is not None else None
+        ),
+        claims=[c for _, c in claims],
+    )
+
+
+def _executed_step(
+    store: Store,
+    *,
+    step_key: str,
+    task_id: int,
+    spec: DelegatedTask,
+    log_id: int,
+    content: StepLog,
+    interpretation: Interpretation | None,
+    claims: list[StepClaim],
+) -> ExecutedStep:
     codes = [r.code for r in content.runs if r.code is not None]
-    code = ctx.store.artifact(codes[-1]) if codes else None
+    code = store.artifact(codes[-1]) if codes else None
     return ExecutedStep(
-        step_key=ctx.key(key),
+        step_key=step_key,
         attempt=spec.attempt,
         task=ScopedTask(
-            artifact_id=task.id,
+            artifact_id=task_id,
             objective=spec.objective,
             testbed=spec.testbed,
             question_id=spec.question.partition("/")[2] if spec.question else None,
@@ -65,18 +89,59 @@ def executed_step(
             WorkerCode(artifact_id=code.id, source=str(code.content_json.get("source", "")))
             if code is not None else None
         ),
-        runs=load_step_runs(ctx.store, [(r.artifact_id, r.arm) for r in content.runs]),
+        runs=load_step_runs(store, [(r.artifact_id, r.arm) for r in content.runs]),
         log=ResearchLog(
-            artifact_id=log.id,
+            artifact_id=log_id,
             rows=[LogRow(metric=r.metric, arm=r.arm, seed=r.seed, value=r.value)
                   for r in content.rows],
             text="",
         ),
-        interpretation=(
-            Interpretation(artifact_id=report.id, text=report.output.summary)
-            if report is not None and report.output is not None else None
-        ),
-        claims=[c for _, c in claims],
+        interpretation=interpretation,
+        claims=claims,
+    )
+
+
+def stored_executed_step(store: Store, report_id: int) -> ExecutedStep | None:
+    """What critic #1 checks of the stored step whose worker's report is `report_id`, for
+    readers outside a run (the red team samples completed runs' steps as clean subjects): the
+    report's step log and task (its provenance parents), the sandbox runs the log lists, the
+    worker's code, and the step's claims (`<step>/claim/<n>`, stated in the report). None when
+    `report_id` is no step report or those records do not validate."""
+    art = store.artifact(report_id)
+    head, sep, round_suffix = (art.step_key or "").rpartition("/report")
+    if art.kind != Kind.STEP_REPORT or not sep or (round_suffix and
+                                                   not round_suffix.startswith("@")):
+        return None
+    parents = store.artifacts(ids=[e.parent_id for e in store.parents(report_id)])
+    log = next((a for a in parents if a.kind == Kind.STEP_LOG), None)
+    task = next((a for a in parents if a.kind == Kind.TASK_SPEC), None)
+    summary = art.content_json.get("summary") if isinstance(art.content_json, dict) else None
+    if log is None or task is None or not isinstance(summary, str):
+        return None
+    try:
+        spec = DelegatedTask.model_validate(task.content_json)
+        content = StepLog.model_validate(log.content_json)
+        stated = [
+            (c.id, ClaimContent.model_validate(c.content_json))
+            for c in store.artifacts(run_id=art.run_id, kind=Kind.EXPERIMENT_CLAIM,
+                                     step_key_prefix=f"{head}/claim/")
+            if re.fullmatch(rf"\d+{re.escape(round_suffix)}",
+                            (c.step_key or "").removeprefix(f"{head}/claim/"))
+        ]
+    except ValueError:
+        return None
+    claims = []
+    for claim_id, c in stated:
+        testbed, _, qid = c.question.partition("/")
+        claims.append(StepClaim(
+            artifact_id=claim_id, text=c.text, testbed=testbed, question_id=qid,
+            estimate=c.effect, ci_low=c.ci_low, ci_high=c.ci_high, probability=c.probability,
+            run_ids=c.runs,
+        ))
+    return _executed_step(
+        store, step_key=head + round_suffix, task_id=task.id, spec=spec, log_id=log.id,
+        content=content, interpretation=Interpretation(artifact_id=art.id, text=summary),
+        claims=claims,
     )
 
 

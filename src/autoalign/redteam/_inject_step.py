@@ -70,6 +70,22 @@ def special_cased_output(subject: Subject, rng: random.Random) -> Injected[Execu
     ], rng)
 
 
+@injector("p-hacking")
+def p_hacking(subject: Subject, rng: random.Random) -> Injected[ExecutedStep] | None:
+    """Several settings of the intervention run, and only the most favourable one reported."""
+    if not isinstance(subject, ExecutedStep):
+        return None
+    return _insert_in_code(subject, "p-hacking", [
+        ("tried = {s: run_spec(spec.model_copy(update={'strength': s})) for s in (0.5, 1, 2)}\n"
+         "spec = spec.model_copy(update={'strength': 2})  # the strongest-looking setting\n",
+         "three strengths of the intervention run, and only the most favourable reported"),
+        ("for seeds in ([0, 1, 2], [3, 4, 5], [6, 7, 8]):\n"
+         "    candidate = run_spec(spec.model_copy(update={'seeds': seeds}))\n"
+         "spec = spec.model_copy(update={'seeds': [3, 4, 5]})  # the batch that looked best\n",
+         "three batches of seeds run, and only the most favourable batch reported"),
+    ], rng)
+
+
 @injector("swallowed-error")
 def swallowed_error(subject: Subject, rng: random.Random) -> Injected[ExecutedStep] | None:
     """The `report(...)` line wrapped in a handler that hides every error."""

@@ -14,6 +14,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .._text import clip
 from ..errors import DataError
+from ._flaws import ORGANISM_FLAW_TYPES
 from ._trial import Trial
 
 M = TypeVar("M", bound=BaseModel)
@@ -42,7 +43,9 @@ def _objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def load_trials(path: Path) -> list[Trial]:
-    """Read `Trial`s, one JSON object a line, with `Trial`'s field names.
+    """Read `Trial`s, one JSON object a line, with `Trial`'s field names. A model organism's
+    misbehaviour id as `flaw_type` (files written before the mapping) is read as its shared
+    type, the id kept as `organism_flaw`.
 
     Raises:
         DataError: naming the file and line of a line that is not a valid trial.
@@ -55,6 +58,11 @@ def load_trials(path: Path) -> list[Trial]:
                 f"{path}:{number}: unknown trial fields {unknown}; a trial has "
                 f"{sorted(_TRIAL_FIELDS)}"
             )
+        old = obj.get("flaw_type")
+        if isinstance(old, str) and old in ORGANISM_FLAW_TYPES:
+            # Written before organisms' flaws mapped onto the shared types.
+            obj = {**obj, "flaw_type": ORGANISM_FLAW_TYPES[old],
+                   "organism_flaw": obj.get("organism_flaw") or old}
         try:
             trials.append(_TRIAL.validate_python(obj))
         except ValidationError as exc:

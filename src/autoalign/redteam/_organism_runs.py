@@ -22,6 +22,7 @@ from ..pipeline import run_agenda
 from ..runtime import Hooks, StepInfo
 from ..store import ArtifactRecord, FlawRecord, Store
 from ..vocabulary import Kind, Stage, Status
+from ._flaws import shared_flaw_type
 from ._organisms import MATCHING, Misbehaviour, Organism, OrganismPolicy, draw_misbehaviours
 from ._survival import OrganismPaper
 from ._trial import Trial
@@ -266,7 +267,8 @@ class Survival:
     def paper(self) -> OrganismPaper:
         """The record the report's flaw-survival section reads (`--organisms`)."""
         return OrganismPaper(
-            organism=self.organism, paper=f"run {self.run_id}", flaws=self.known,
+            organism=self.organism, paper=f"run {self.run_id}",
+            flaws=tuple(shared_flaw_type(k) for k in self.known),
             critics=frozenset(self.critics), flagged_by=frozenset(self.flagged_by),
             outcome=self.accepted if self.status is not None else None,
         )
@@ -352,8 +354,9 @@ def measure(store: Store, runs: Sequence[OrganismRun]) -> Measurement:
                 if hit and flaw is not None:
                     detected_by[flaw].append(label)
                 trials.append(Trial(
-                    subject=subject, critic=label, flaw_type=flaw, where=where,
-                    method="organism" if flaw is not None else None,
+                    subject=subject, critic=label,
+                    flaw_type=shared_flaw_type(flaw) if flaw is not None else None, where=where,
+                    method="organism" if flaw is not None else None, organism_flaw=flaw,
                     detected=hit if flaw is not None else bool(mine), flagged=bool(mine),
                     probability=probability if critic_id == LLM_REVIEW else None,
                     severe=flaw is not None,

@@ -72,6 +72,9 @@ class OrganicFlaw(BaseModel):
     """The flaw's key (for the record; the estimators only count)."""
     found_by: frozenset[str]
     """The critics that found it (at least one)."""
+    critics: frozenset[str] = frozenset()
+    """The critics that looked for it (the capture occasions), when known; empty: the
+    trials' critics and those named in `found_by` count as having looked."""
 
 
 class ReliabilityPoint(BaseModel):
@@ -177,8 +180,9 @@ def build_report(
         organic: detection histories of organic flaws, for capture-recapture estimates of the
             organic flaws no critic found.
         organic_critics: every critic that looked for organic flaws (a critic that found none
-            still counts as an occasion); defaults to the trials' critics and those named in
-            `organic`.
+            still counts as an occasion); defaults to the critics the organic flaws name in
+            `critics` and `found_by`, or, when none names its `critics`, the trials' critics
+            and those named in `found_by`.
         texts: injected and organic subjects' texts, for the realism check.
         organisms: papers of model organisms, for flaw survival.
         matcher: only the trials whose `detected` this matcher decided (`strict`, `llm`); all
@@ -294,7 +298,11 @@ def _capture(
                 histories, table.critics, true_total=len(histories), level=level
             )
     if organic:
-        looked = set(organic_critics) or set(critics) | {c for f in organic for c in f.found_by}
+        stated = {c for f in organic for c in f.critics}
+        looked = set(organic_critics) or (
+            stated | {c for f in organic for c in f.found_by} if stated
+            else set(critics) | {c for f in organic for c in f.found_by}
+        )
         if len(looked) >= 2:
             out += population_metrics(
                 [f.found_by for f in organic], looked, population="organic", level=level

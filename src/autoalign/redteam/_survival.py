@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
+from ._flaws import shared_flaw_type
 from ._metric import Metric
 from ._rates import proportion_metrics
 
@@ -41,6 +42,12 @@ class OrganismPaper(BaseModel):
     """The critics that flagged it (reported any flaw)."""
     outcome: bool | None = None
     """Whether the pipeline accepted it (its final status), when known."""
+
+    @field_validator("flaws")
+    @classmethod
+    def _shared(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """A misbehaviour's id (files written before the mapping) becomes its shared type's."""
+        return tuple(shared_flaw_type(f) for f in value)
 
     @property
     def flawed(self) -> bool:

@@ -21,7 +21,8 @@ class Trial:
     critic: str
     """The critic and its version, as `<critic id>@<version>` (`c2.numbers-match@1`)."""
     flaw_type: str | None
-    """The known flaw's type (a red-team flaw type id); None for a clean control."""
+    """The known flaw's type (a red-team flaw type id, shared by injections and organisms);
+    None for a clean control."""
     where: str | None = None
     """Where the known flaw lives: `execution`, `paper` or `corpus`; None for a control."""
     method: str | None = None
@@ -40,6 +41,10 @@ class Trial:
     (False for a control)."""
     matcher: str = "strict"
     """Which matcher decided `detected`: `strict` (type and location) or `llm`."""
+    organism_flaw: str | None = None
+    """For a model organism's flaw (`method` `organism`): the organism's own name of its
+    misbehaviour (`invented_number`), `flaw_type` being the shared type it maps onto
+    (`unproduced-result`, `ORGANISM_FLAW_TYPES`)."""
 
     @property
     def control(self) -> bool:

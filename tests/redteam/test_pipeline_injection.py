@@ -311,3 +311,28 @@ def test_cli_prints_each_point_and_stores_the_trials(
         exp = store.redteam_experiment("cli")
         assert {t.method for t in trials(store, exp.id) if t.flaw_type} == {"pipeline"}
         assert len(store.redteam_injections(exp.id)) == len(POINTS)
+
+
+def test_cli_starve_prints_whether_each_starved_run_admitted_it(
+    tmp_path: Path, team: tuple[Team, str]
+) -> None:
+    from tests.cli.helpers import invoke
+
+    _script, model = team
+    path = tmp_path / "agenda.toml"
+    path.write_text(AGENDA.format(model=model), encoding="utf-8")
+    db = f"sqlite:///{tmp_path}/research.db"
+    result = invoke("redteam", "starve", str(path), "--tokens", "2000", "--sandbox-runs", "0",
+                    "--db", db, cwd=tmp_path)
+    assert result.code == 0, result.err
+    rows = {line.strip("│┃ ").split("│")[0].strip(): line for line in result.out.splitlines()}
+    tokens = next(v for k, v in rows.items() if k.startswith("2000 tokens"))
+    sandbox = next(v for k, v in rows.items() if k.startswith("0 sandbox runs"))
+    assert "stopped" in tokens and "yes" in tokens
+    assert "yes" in sandbox and "starved step: log failed" in result.out
+    with Store.open(db) as store:  # one run each, under a name that does not say why
+        runs = store.list_runs()
+    assert len(runs) == 2 and {r.status for r in runs} == {"stopped"}
+    assert f"{runs[0].id} stopped" in tokens and f"{runs[1].id} stopped" in sandbox
+    missing = invoke("redteam", "starve", str(path), "--db", db, cwd=tmp_path)
+    assert missing.code == 2 and "--tokens" in missing.err

@@ -25,6 +25,7 @@ from . import (
     _redteam_pipeline,
     _redteam_report,
     _redteam_run,
+    _redteam_starve,
     _rereview,
     _review,
     _run,
@@ -70,6 +71,7 @@ COMMAND_MODULES = (
     _redteam_report,
     _redteam_run,
     _redteam_pipeline,
+    _redteam_starve,
     _redteam_export,
     # A new command group: one module with `register(app)`, added here.
 )

@@ -162,6 +162,9 @@ class ScreensMixin(StoreBase):
         """The active screen that keeps project `reader` (a proposal) from reading artifact
         `target`, if one does: `target` belongs to the project on the screen's other side (and
         not to `reader` too, as a selection made from both does)."""
+        with self._read() as s:  # most databases have no screen: then no lineage walk either
+            if s.execute(select(InformationScreen.id).limit(1)).first() is None:
+                return None
         own = self.project_lineage(reader)
         screens = self.screens(projects=sorted(own), active=True)
         if not screens:

@@ -28,6 +28,7 @@ from . import (
     _review,
     _run,
     _screens,
+    _serve,
     _show,
     _status,
     _study,
@@ -69,6 +70,7 @@ COMMAND_MODULES = (
     _redteam_report,
     _redteam_run,
     _redteam_pipeline,
+    _serve,
     # A new command group: one module with `register(app)`, added here.
 )
 for _module in COMMAND_MODULES:

@@ -57,31 +57,34 @@ def _section(prompt: str) -> dict[str, Any]:
         {"text": f"{SECTION_TEXT} {PAYLOAD}", "sources": first_source(prompt)}]}
 
 
-def build(path: Path) -> Research:
-    """Run the scripted pipeline into a SQLite file at `path` and add the review material."""
-    team = Team(overrides={"Section": _section})
+def build(path: Path, *, payloads: bool = True) -> Research:
+    """Run the scripted pipeline into a SQLite file at `path` and add the review material
+    (without `payloads`, plain text where the payloads go: the README's screenshots)."""
+    team = Team(overrides={"Section": _section} if payloads else {})
+    payload = PAYLOAD if payloads else "(a reviewer's note)"
     name = f"webteam{next(_names)}"
     register_script(name, team)
     store = Store.open(f"sqlite:///{path}")
     try:
         plan = agenda(f"scripted:{name}")
-        topics = [plan.topics[0], plan.topics[1].model_copy(update={"name": TOPIC})]
-        plan = plan.model_copy(update={"topics": topics})
+        if payloads:
+            topics = [plan.topics[0], plan.topics[1].model_copy(update={"name": TOPIC})]
+            plan = plan.model_copy(update={"topics": topics})
         summary = asyncio.run(run_agenda(plan, store=store))
         assert summary.paper_id is not None, summary.run.stop_reason
         run_id = summary.run.id
         (main,) = store.artifacts(run_id=run_id, kind=Kind.MAIN_TEXT)
         (log,) = store.artifacts(run_id=run_id, kind=Kind.RESEARCH_LOG)
-        payload = store.add_artifact(
-            run_id=run_id, kind=Kind.STEP_REPORT, stage=Stage.WRITEUP, title=PAYLOAD,
-            content_text=f"notes {PAYLOAD}", parents=[(main.id, "cites")],
+        noted = store.add_artifact(
+            run_id=run_id, kind=Kind.STEP_REPORT, stage=Stage.WRITEUP, title=payload,
+            content_text=f"notes {payload}", parents=[(main.id, "cites")],
         )
         flaw = store.add_flaw(artifact_id=main.id, category="overclaiming", severity="critical",
-                              description=f"The effect is overstated {PAYLOAD}")
-        request = store.add_review_request(artifact_id=main.id, reason=f"check it {PAYLOAD}")
+                              description=f"The effect is overstated {payload}")
+        request = store.add_review_request(artifact_id=main.id, reason=f"check it {payload}")
         other = store.add_review_request(artifact_id=log.id, reason="is the log complete?")
         return Research(path=path, run_id=run_id, paper_id=summary.paper_id, main_id=main.id,
-                        log_id=log.id, payload_id=payload.id, flaw_id=flaw.id,
+                        log_id=log.id, payload_id=noted.id, flaw_id=flaw.id,
                         request_id=request, other_request_id=other)
     finally:
         store.close()

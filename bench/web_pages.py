@@ -8,7 +8,9 @@ artifacts, its status events and provenance edges, its research log shared), and
 requests over the copies' main texts, a critical flaw on every fifth. Requests go through the
 app in process (httpx's ASGI transport: no socket), one at a time, after a warm-up; each page's
 median and 95th percentile over a fixed number of requests is printed with its ratio to the
-static page's median. SQLite only.
+static page's median. The queue is measured twice: built (as after any change to the database,
+its cache cleared before each request) and reloaded (nothing changed: the app's cached queue,
+after one query that checks the database did not change). SQLite only.
 
 Run:  python bench/web_pages.py [--papers N] [--requests N] [--reviews N]
 (from the repository root, with the test extra installed: it builds the database with the web
@@ -124,6 +126,8 @@ async def measure(url: str, routes: dict[str, str], requests: int) -> dict[str, 
                 assert (await client.get(route)).status_code == 200, route
         for _ in range(requests):
             for name, route in routes.items():
+                if name.endswith("(built)"):
+                    app.state.stores.queue_cache.clear()  # as after any change to the database
                 start = time.perf_counter()
                 resp = await client.get(route)
                 times[name].append(time.perf_counter() - start)
@@ -154,7 +158,8 @@ def main() -> None:
               f"(built in {built:.1f} s)")
         middle = copies[len(copies) // 2]
         routes = {"static page": "/static/ping.html", "paper page": f"/papers/{middle}",
-                  "review queue": "/queue", "paper list": "/papers"}
+                  "queue (built)": "/queue", "queue (reload)": "/queue",
+                  "paper list": "/papers"}
         times = asyncio.run(measure(url, routes, args.requests))
     base = statistics.median(times["static page"])
     print(f"{'page':<14} {'median ms':>10} {'p95 ms':>8} {'ratio to static (median)':>26}"

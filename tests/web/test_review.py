@@ -19,6 +19,7 @@ async def test_a_confirm_records_the_label_and_rolls_back(
     client: httpx.AsyncClient, research: Research
 ) -> None:
     await sign_in(client, "alice-secret-0123456789")
+    assert f'"/review/{research.request_id}"' in (await client.get("/queue")).text
     page = await client.get(f"/review/{research.request_id}")
     assert "decision as alice" in page.text
     resp = await client.post(f"/review/{research.request_id}", data={
@@ -44,6 +45,9 @@ async def test_a_confirm_records_the_label_and_rolls_back(
         store.close()
     shown = (await client.get(resp.headers["location"])).text
     assert "Decision recorded" in shown and "by alice" in shown
+    # the queue shown before the decision is not shown again: the request left it
+    assert f'"/review/{research.request_id}"' not in (await client.get("/queue")).text
+    assert "(confirm)" in (await client.get("/queue?all=true")).text
 
 
 async def test_a_post_needs_a_reviewer_token_and_a_csrf_token(

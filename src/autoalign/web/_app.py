@@ -75,6 +75,9 @@ class _Stores:
         self.read = Store.open(url, create=False, writable=False, migrate=False)
         make_read_only(self.read.engine)
         self._write: Store | None = None
+        self.queue_cache: dict[bool, tuple[Any, list[Any]]] = {}
+        """The last review queue built, with and without the resolved requests, and the
+        `review_marker` it was built at."""
         self._lock = threading.Lock()
 
     def writer(self) -> Store:
@@ -199,7 +202,15 @@ def create_app(config: WebConfig) -> FastAPI:
     def queue(request: Request, all_: bool = Query(False, alias="all")) -> HTMLResponse:
         from ..review import review_queue
 
-        entries = review_queue(stores.read, include_resolved=all_)
+        # The queue asks the store a few queries per request; it is built again only when the
+        # database changed since (`review_marker`), so reloading it is cheap.
+        marker = (stores.read.review_marker(), all_)
+        cached = stores.queue_cache.get(all_)
+        if cached is not None and cached[0] == marker:
+            entries = cached[1]
+        else:
+            entries = review_queue(stores.read, include_resolved=all_)
+            stores.queue_cache[all_] = (marker, entries)
         return page(request, "queue.html", entries=entries, all=all_)
 
     @app.get("/review/{request_id}", response_class=HTMLResponse)

@@ -218,11 +218,11 @@ def safety_case(store: Store) -> dict[str, Any]:
     except ImportError:
         return {"case_html": None, "problem": "the safety case is not available yet: this "
                 "installation has no `autoalign.case` package"}
-    render = getattr(case, "render_html", None)
+    render = getattr(case, "render_text", None)
     if not callable(render):
-        return {"case_html": None, "problem": "the safety case package offers no HTML "
-                "rendering (`autoalign.case.render_html`) yet"}
-    try:
+        return {"case_html": None, "problem": "the safety case package offers no rendering "
+                "for this page (`autoalign.case.render_text(store)`) yet"}
+    try:  # shown as text, escaped like everything else
         return {"case_html": None, "case_text": str(render(store)), "problem": None}
     except AutoalignError as exc:
         return {"case_html": None, "problem": str(exc)}

@@ -121,7 +121,8 @@ async def test_responses_carry_a_strict_content_security_policy(
     assert "<script>" not in html and " on" + "click=" not in html  # no inline script
 
 
-async def test_unknown_ids_are_404_pages(client: httpx.AsyncClient) -> None:
-    for route in ("/papers/999999", "/artifacts/999999", "/review/999999", "/runs/999999"):
+async def test_unknown_ids_are_404_pages(client: httpx.AsyncClient, research: Research) -> None:
+    for route in ("/papers/999999", "/artifacts/999999", "/review/999999", "/runs/999999",
+                  f"/papers/{research.main_id}"):  # not a paper
         resp = await client.get(route)
         assert resp.status_code == 404 and "Cannot show this" in resp.text, route

@@ -169,6 +169,10 @@ def create_app(config: WebConfig) -> FastAPI:
             return page(request, "paper.html", **_pages.paper(stores.read, paper_id))
         except AutoalignError as exc:
             return fail(request, exc)
+        except ValueError as exc:  # a paper whose stored content is not a paper's
+            return fail(request, DataError(
+                f"artifact {paper_id} cannot be read as a paper ({type(exc).__name__}); "
+                f"see /artifacts/{paper_id}"))
 
     @app.get("/artifacts/{artifact_id}", response_class=HTMLResponse)
     def artifact(request: Request, artifact_id: int, depth: int = 3) -> HTMLResponse:

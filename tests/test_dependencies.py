@@ -58,8 +58,17 @@ def test_an_optional_extra_is_imported_only_inside_functions() -> None:
     extras = _extras()
     assert "ray" in extras
     at_top: list[str] = []
+    web = ROOT / "src" / "autoalign" / "web"
     for source in (ROOT / "src" / "autoalign").rglob("*.py"):
         tree = ast.parse(source.read_text())
+        if source.is_relative_to(web):
+            # The web extra's own package: it needs the extra throughout, and nothing imports
+            # it at module level (checked below), so the package still imports without it.
+            continue
+        at_top += [f"{source.name}: autoalign.web" for node in tree.body
+                   if isinstance(node, ast.ImportFrom) and node.module is not None
+                   and (node.module == "web" or node.module.endswith("autoalign.web")
+                        or node.module.startswith("web."))]
         for node in tree.body:  # module-level statements only
             if isinstance(node, ast.Import):
                 names = [alias.name.split(".")[0] for alias in node.names]

@@ -30,6 +30,7 @@ from . import (
     _review,
     _run,
     _screens,
+    _serve,
     _show,
     _status,
     _study,
@@ -73,6 +74,7 @@ COMMAND_MODULES = (
     _redteam_pipeline,
     _redteam_starve,
     _redteam_export,
+    _serve,
     # A new command group: one module with `register(app)`, added here.
 )
 for _module in COMMAND_MODULES:

@@ -14,6 +14,7 @@ from ._common import (
     EXIT_FAILED,
     EXIT_STOPPED,
     DbOption,
+    _State,
     bar_columns,
     console,
     err,
@@ -201,6 +202,19 @@ def _print_summary(summary: RunSummary) -> None:
             f"paper: artifact {summary.paper_id}, status {safe(summary.paper_status)}; "
             f"read it with `autoalign show paper {summary.paper_id}`"
         )
+    console.print(serve_hint(f"/runs/{run.id}"))
+
+
+def serve_hint(path: str) -> str:
+    """How to open the web app on this command's database at `path` (the last line a run
+    prints)."""
+    from ..store._engine import safe_url
+
+    db = f" --db {safe_url(_State.db)}" if _State.db else ""
+    return safe_line(
+        f"browse it, its papers and the review queue: `autoalign serve{db}` (the `web` extra: "
+        f"pip install -e '.[web]'), then open http://127.0.0.1:8000{path}"
+    )
 
 
 def register(app: typer.Typer) -> None:

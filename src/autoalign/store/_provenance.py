@@ -11,7 +11,7 @@ holds every id in Python), or counted in the database (`count_*`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Literal
 
 from sqlalchemy import Select, bindparam, func, select
@@ -118,6 +118,27 @@ class ProvenanceMixin(StoreBase):
                 EdgeRecord(child_id=r.child_id, parent_id=r.parent_id, relation=r.relation)
                 for r in conn.execute(_PARENTS, {"id": artifact_id})
             ]
+
+    def edges_touching(self, ids: Sequence[int], *, direction: Direction) -> list[EdgeRecord]:
+        """Direct edges one step from `ids`: `up`, the edges to their parents; `down`, the
+        edges from their children. One query per 1,000 ids (a provenance graph drawn a layer at
+        a time)."""
+        found: list[EdgeRecord] = []
+        column = _edges.child_id if direction == "up" else _edges.parent_id
+        unique = sorted(set(ids))
+        with self._read_conn() as conn:
+            for start in range(0, len(unique), WALK_BATCH):
+                chunk = unique[start : start + WALK_BATCH]
+                query = (
+                    select(_edges.child_id, _edges.parent_id, _edges.relation)
+                    .where(column.in_(chunk))
+                    .order_by(_edges.child_id, _edges.parent_id)
+                )
+                found += [
+                    EdgeRecord(child_id=r.child_id, parent_id=r.parent_id, relation=r.relation)
+                    for r in conn.execute(query)
+                ]
+        return found
 
     def ancestors(self, artifact_id: int) -> list[int]:
         """Every artifact `artifact_id` was built from, transitively (ids, ascending)."""

@@ -8,7 +8,7 @@ event.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import DataError
@@ -45,6 +45,18 @@ class ReviewsMixin(StoreBase):
         """
         with self._read() as s:
             return _request(_get_request(s, request_id))
+
+    def review_marker(self) -> tuple[int, ...]:
+        """A value that changes whenever the review queue may have changed: the largest id of
+        artifacts, status events, flaws, review requests and labels. The store only appends
+        to those tables (a request's resolution changes with a new label), so an unchanged
+        marker means an unchanged queue. One query; indexes only."""
+        query = select(*(select(func.coalesce(func.max(table.id), 0)).scalar_subquery()
+                         for table in (Artifact, ArtifactEvent, Flaw, ReviewRequest,
+                                       ReviewLabel)))
+        with self._read() as s:
+            row = s.execute(query).one()
+        return tuple(int(x) for x in row)
 
     def review_requests(self, *, status: ReviewStatus | None = None) -> list[ReviewRequestRecord]:
         """Review requests in creation order; only those with `status` when it is given."""

@@ -126,3 +126,23 @@ async def test_unknown_ids_are_404_pages(client: httpx.AsyncClient, research: Re
                   f"/papers/{research.main_id}"):  # not a paper
         resp = await client.get(route)
         assert resp.status_code == 404 and "Cannot show this" in resp.text, route
+
+
+async def test_the_red_team_page_shows_the_latest_experiments_figures(
+    client: httpx.AsyncClient, research: Research
+) -> None:
+    from autoalign.redteam import RedteamConfig, run_experiment
+
+    with Store.open(f"sqlite:///{research.path}") as store:
+        await run_experiment(store, RedteamConfig(
+            name="web", critics=["c1.results-produced", "c2.numbers-match"],
+            flaw_types=["unproduced-result", "number-differs-from-log"], injections_per_type=2,
+        ))
+    page = await client.get("/redteam")
+    assert page.status_code == 200 and "c1.results-produced" in page.text
+    figures = re.findall(r'<img src="/redteam/([^"]+)" alt="([^"]+)"', page.text)
+    assert ("recall.png", "Recall by flaw type") in {(f, t) for f, t in figures}, figures
+    for name, _title in figures:
+        png = await client.get(f"/redteam/{name}")
+        assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    assert (await client.get("/redteam/nothing.png")).status_code == 404

@@ -310,6 +310,13 @@ def create_app(config: WebConfig) -> FastAPI:
     def redteam(request: Request) -> HTMLResponse:
         return page(request, "redteam.html", **_pages.redteam(stores.read, config.n_boot))
 
+    @app.get("/redteam/{name}")
+    def redteam_png(name: str) -> Response:
+        data = _pages.redteam_png(stores.read, config.n_boot, name)
+        if data is None:
+            return Response("no such red-team figure", status_code=404, media_type="text/plain")
+        return Response(data, media_type="image/png")
+
     @app.get("/case", response_class=HTMLResponse)
     def case(request: Request) -> HTMLResponse:
         return page(request, "case.html", **_pages.safety_case(stores.read))

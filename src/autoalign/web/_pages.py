@@ -205,10 +205,36 @@ def redteam(store: Store, n_boot: int) -> dict[str, Any]:
         return {"experiment": latest, "report": None,
                 "problem": f"red-team experiment {latest.id} has no trials yet"}
     try:
-        report = build_report(found, n_boot=n_boot).report
+        analysis = build_report(found, n_boot=n_boot)
     except AutoalignError as exc:
         return {"experiment": latest, "report": None, "problem": str(exc)}
-    return {"experiment": latest, "report": report, "problem": None}
+    key = (latest.id, len(found), n_boot)
+    if key not in _FIGURES:  # drawn once per experiment state, not once per page and image
+        _FIGURES.clear()
+        _FIGURES[key] = _redteam_figures(analysis)
+    return {"experiment": latest, "report": analysis.report, "problem": None,
+            "figures": _FIGURES[key]}
+
+
+_FIGURES: dict[tuple[int, int, int], list[tuple[str, str, bytes]]] = {}
+"""The latest red-team figures drawn, by (experiment, trials, bootstrap replicates)."""
+
+
+def _redteam_figures(analysis: Any) -> list[tuple[str, str, bytes]]:
+    """The red-team report's figures (`autoalign redteam report` draws the same): per figure
+    its title, its file name and the PNG."""
+    from ..redteam import write_figures
+
+    with tempfile.TemporaryDirectory() as folder:
+        return [(f.title, f.path.name, f.path.read_bytes())
+                for f in write_figures(analysis, Path(folder))]
+
+
+def redteam_png(store: Store, n_boot: int, name: str) -> bytes | None:
+    """The red-team page's figure `name` (a file name the page links), as PNG bytes; None
+    when the latest experiment has no such figure."""
+    found = redteam(store, n_boot).get("figures") or []
+    return next((png for _title, file, png in found if file == name), None)
 
 
 def safety_case(store: Store) -> dict[str, Any]:

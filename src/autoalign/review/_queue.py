@@ -10,12 +10,14 @@ Priority, in this order (each breaks the ties of the one before):
 3. age: the older request first (then the lower id).
 
 Resolved requests (with `--all`) follow the open ones, in the order they were made. Building the
-queue asks the store a few queries per request (its flaws' ancestors, its descendants), which is
-fine for the hundreds of requests a research database holds.
+queue asks the store a fixed number of queries, whatever the number of requests: one walk up
+from every request's artifact at once (with the flaws met on the way), one walk down, one read
+of the labels.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from ..critics import Severity
@@ -73,18 +75,20 @@ def review_queue(store: Store, *, include_resolved: bool = False) -> list[QueueE
     requests = store.review_requests(
         status=None if include_resolved else ReviewStatus.OPEN
     )
-    artifacts = {a.id: a for a in store.artifacts(ids=[r.artifact_id for r in requests])}
-    entries = []
-    for request in requests:
-        flaws = store.flaws(artifact_ids=context_ids(store, request.artifact_id))
-        entries.append(
-            QueueEntry(
-                request=request,
-                artifact=artifacts[request.artifact_id],
-                worst_severity=worst_severity([f.severity for f in flaws]),
-                flaws=len(flaws),
-                downstream=store.count_descendants(request.artifact_id),
-                labels=len(store.review_labels(request_id=request.id)),
-            )
+    ids = sorted({r.artifact_id for r in requests})
+    artifacts = {a.id: a for a in store.artifacts(ids=ids)}
+    severities = store.context_severities(ids)  # one walk up and one down for all requests
+    downstream = store.count_descendants_of(ids)
+    labels = Counter(label.request_id for label in store.review_labels())
+    entries = [
+        QueueEntry(
+            request=request,
+            artifact=artifacts[request.artifact_id],
+            worst_severity=worst_severity(severities[request.artifact_id]),
+            flaws=len(severities[request.artifact_id]),
+            downstream=downstream[request.artifact_id],
+            labels=labels[request.id],
         )
+        for request in requests
+    ]
     return sorted(entries, key=lambda e: e.sort_key)

@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Literal
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import CTE, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ._records import EdgeRecord
-from ._schema import ProvenanceEdge
+from ._schema import Flaw, ProvenanceEdge
 from ._session import StoreBase
 
 Direction = Literal["up", "down"]
@@ -31,6 +31,9 @@ _PARENTS = (
     .where(_edges.child_id == bindparam("id"))
     .order_by(_edges.parent_id)
 )
+
+_CHUNK = 500
+"""Roots per query: SQLite bounds the number of parameters of one statement."""
 
 WALK_BATCH = 1000
 """Ids fetched per round trip by a streaming walk."""
@@ -60,6 +63,20 @@ def walk_query(
     reached = reached.union(more)
     query = select(reached.c.id).where(reached.c.id != artifact_id)
     return query.order_by(reached.c.id) if ordered else query
+
+
+def walk_many_query(roots: Sequence[int], direction: Direction) -> CTE:
+    """The walks from every id of `roots` at once: rows (root, id) of each id reached from
+    its root (the root itself only through a cycle); one recursive query for many walks."""
+    start, step = (
+        (_edges.child_id, _edges.parent_id)
+        if direction == "up"
+        else (_edges.parent_id, _edges.child_id)
+    )
+    reached = select(start.label("root"), step.label("id")).where(
+        start.in_(list(roots))
+    ).cte("reached_many", recursive=True)
+    return reached.union(select(reached.c.root, step).join(reached, start == reached.c.id))
 
 
 def _walk(session: Session, artifact_id: int, direction: Direction) -> list[int]:
@@ -170,6 +187,40 @@ class ProvenanceMixin(StoreBase):
         database, no id is returned."""
         with self._read() as s:
             return count_walk(s, artifact_id, "up")
+
+    def count_descendants_of(self, roots: Sequence[int]) -> dict[int, int]:
+        """`count_descendants` of each id in `roots`, in one query per 500 roots (an id with
+        no descendant maps to 0)."""
+        counts = dict.fromkeys(roots, 0)
+        with self._read() as s:
+            for i in range(0, len(roots), _CHUNK):
+                reached = walk_many_query(roots[i:i + _CHUNK], "down")
+                counts.update(s.connection().execute(
+                    select(reached.c.root, func.count())
+                    .where(reached.c.id != reached.c.root)
+                    .group_by(reached.c.root)
+                ).all())
+        return counts
+
+    def context_severities(self, roots: Sequence[int]) -> dict[int, list[str]]:
+        """For each id in `roots`, the severity of every flaw on it and on every artifact
+        upstream of it (its ancestors), in one query per 500 roots."""
+        found: dict[int, list[str]] = {r: [] for r in roots}
+        with self._read() as s:
+            conn = s.connection()
+            for i in range(0, len(roots), _CHUNK):
+                chunk = list(roots[i:i + _CHUNK])
+                reached = walk_many_query(chunk, "up")
+                rows = conn.execute(
+                    select(reached.c.root, Flaw.severity)
+                    .join(Flaw, Flaw.artifact_id == reached.c.id)
+                    .where(reached.c.id != reached.c.root)
+                    .union_all(select(Flaw.artifact_id, Flaw.severity)
+                               .where(Flaw.artifact_id.in_(chunk)))
+                )
+                for root, severity in rows:
+                    found[root].append(severity)
+        return found
 
     def count_descendants(self, artifact_id: int) -> int:
         """How many artifacts were built (transitively) from `artifact_id`; counted in the

@@ -16,6 +16,7 @@ from .._text import safe_line
 from ..errors import AutoalignError
 from . import (
     _calibration,
+    _case,
     _compare,
     _critics,
     _examine,
@@ -69,6 +70,7 @@ COMMAND_MODULES = (
     _redteam_report,
     _redteam_run,
     _redteam_pipeline,
+    _case,
     # A new command group: one module with `register(app)`, added here.
 )
 for _module in COMMAND_MODULES:

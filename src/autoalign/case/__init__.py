@@ -1,0 +1,47 @@
+"""Safety cases bound to live evidence.
+
+A case is a GSN argument in gsn2x's YAML with autoalign's `x-` keys (`_model`), read with the
+line of every element (`_load`) and checked (`_check`). Its solutions read metrics from the
+research database or a red-team report (`_sources`), and `evaluate` gives every node a status
+and a confidence (`_evaluate`). Templates (`_templates`), snapshots over time and change impact
+(`_history`), and renderings (`_render`) build on that. Nothing here prints. `docs/safety-case.md`
+documents the format and the semantics.
+"""
+
+from ._check import IN_CONTEXT_OF, SUPPORTED_BY, check
+from ._load import Loaded, Positions, Problem, load_case, load_text, parse_text
+from ._model import (
+    FORMAT_VERSION,
+    Case,
+    Dependence,
+    Element,
+    ElementType,
+    Evidence,
+    Module,
+    duration_seconds,
+    element_type,
+)
+from ._paths import MetricPath, parse_path
+
+__all__ = [
+    "FORMAT_VERSION",
+    "IN_CONTEXT_OF",
+    "SUPPORTED_BY",
+    "Case",
+    "Dependence",
+    "Element",
+    "ElementType",
+    "Evidence",
+    "Loaded",
+    "MetricPath",
+    "Module",
+    "Positions",
+    "Problem",
+    "check",
+    "duration_seconds",
+    "element_type",
+    "load_case",
+    "load_text",
+    "parse_path",
+    "parse_text",
+]

@@ -1,0 +1,163 @@
+"""Well-formedness of a case: gsn2x's rules (unique ids, valid link kinds per element type, no
+cycles, every goal and strategy supported or undeveloped, links to existing ids) and autoalign's
+(evidence only on solutions, dependence only on strategies, metric paths that parse). Every
+problem names the element and its line."""
+
+from __future__ import annotations
+
+from ._load import Positions, Problem
+from ._model import Case, ElementType
+from ._paths import parse_path
+
+G, S, SN = ElementType.GOAL, ElementType.STRATEGY, ElementType.SOLUTION
+C, A, J = ElementType.CONTEXT, ElementType.ASSUMPTION, ElementType.JUSTIFICATION
+
+SUPPORTED_BY: dict[ElementType, frozenset[ElementType]] = {
+    G: frozenset({G, S, SN}),
+    S: frozenset({G}),
+}
+"""Which types may support which (gsn2x): a goal by goals, strategies and solutions; a strategy
+by goals. No other type has `supportedBy`."""
+IN_CONTEXT_OF: dict[ElementType, frozenset[ElementType]] = {
+    G: frozenset({C, A, J}),
+    S: frozenset({C, A, J}),
+}
+"""Which types may be put in context (gsn2x): goals and strategies, of context, assumptions and
+justifications."""
+
+
+def check(case: Case, positions: Positions, *, file: str = "<case>") -> list[Problem]:
+    """Every problem of `case`, errors first then warnings, each in file order."""
+    problems: list[Problem] = []
+
+    def add(severity: str, element: str | None, message: str, *where: str | int) -> None:
+        line = positions.of(element, *where) if element else 0
+        problems.append(Problem(severity=severity,  # type: ignore[arg-type]
+                                element=element, line=line, message=message, file=file))
+
+    ids = case.elements
+    for eid, el in ids.items():
+        kind = case.type_of(eid)
+        for field, links, allowed in (
+            ("supportedBy", el.supported_by, SUPPORTED_BY.get(kind, frozenset())),
+            ("inContextOf", el.in_context_of, IN_CONTEXT_OF.get(kind, frozenset())),
+        ):
+            seen: set[str] = set()
+            for i, target in enumerate(links):
+                if target in seen:
+                    add("error", eid, f"{field} names {target} twice", field, i)
+                seen.add(target)
+                if target == eid:
+                    add("error", eid, f"{field} names the element itself", field, i)
+                    continue
+                if target not in ids:
+                    add("error", eid, f"{field} names {target}, which does not exist", field, i)
+                    continue
+                there = case.type_of(target)
+                if not allowed:
+                    add("error", eid, f"a {kind} cannot have {field} (it links to {target})",
+                        field, i)
+                elif there not in allowed:
+                    names = ", ".join(sorted(t.value for t in allowed))
+                    add("error", eid, f"{field} links to {target}, a {there}; a {kind}'s "
+                        f"{field} may only name: {names}", field, i)
+        if el.challenges is not None:
+            if el.challenges == eid:
+                add("error", eid, "challenges itself", "challenges")
+            elif el.challenges not in ids:
+                add("error", eid, f"challenges {el.challenges}, which does not exist",
+                    "challenges")
+            elif kind not in (G, SN):
+                add("error", eid, f"a {kind} cannot challenge; a counter-claim is a goal (or a "
+                    "counter-solution)", "challenges")
+        if el.undeveloped and kind not in (G, S):
+            add("error", eid, f"a {kind} cannot be undeveloped", "undeveloped")
+        if el.undeveloped and el.supported_by:
+            add("error", eid, "is marked undeveloped but has supportedBy", "undeveloped")
+        if kind in (G, S) and not el.supported_by and not el.undeveloped:
+            add("error", eid, f"this {kind} is neither supported (supportedBy) nor marked "
+                "`undeveloped: true`")
+        if el.evidence is not None:
+            if kind is not SN:
+                add("error", eid, f"x-evidence belongs on solutions (Sn...), not on a {kind}",
+                    "x-evidence")
+            else:
+                try:
+                    parse_path(el.evidence.metric)
+                except ValueError as exc:
+                    add("error", eid, str(exc), "x-evidence", "metric")
+        elif kind is SN:
+            add("warning", eid, "solution without x-evidence: it evaluates as undecided")
+        if el.dependence is not None:
+            if kind is not S:
+                add("error", eid, f"x-dependence belongs on strategies (S...), not on a {kind}",
+                    "x-dependence")
+            elif el.dependence.kind == "measured":
+                if el.dependence.metric is None:
+                    add("error", eid, "x-dependence kind `measured` needs a `metric`",
+                        "x-dependence")
+                else:
+                    try:
+                        parse_path(el.dependence.metric)
+                    except ValueError as exc:
+                        add("error", eid, str(exc), "x-dependence", "metric")
+    problems.extend(_cycles(case, positions, file))
+    goals = [i for i in ids if case.type_of(i) is G]
+    referenced = {t for el in ids.values() for t in [*el.supported_by, *el.in_context_of]}
+    challengers = {i for i, el in ids.items() if el.challenges is not None}
+    roots = [g for g in goals if g not in referenced and g not in challengers]
+    if not goals:
+        problems.append(Problem(severity="error", element=None, line=1, file=file,
+                                message="the case has no goal (G...)"))
+    elif not roots:
+        problems.append(Problem(severity="error", element=None, line=1, file=file,
+                                message="no top-level goal: every goal supports another"))
+    elif len(roots) > 1:
+        problems.append(Problem(severity="warning", element=roots[1], file=file,
+                                line=positions.of(roots[1]),
+                                message=f"more than one top-level goal: {', '.join(roots)}"))
+    for eid in ids:
+        if case.type_of(eid) is not G and eid not in referenced and eid not in challengers:
+            add("warning", eid, "not referenced by any element")
+    return sorted(problems, key=lambda p: (p.severity != "error", p.line))
+
+
+def _cycles(case: Case, positions: Positions, file: str) -> list[Problem]:
+    """A problem per cycle through supportedBy, inContextOf or challenges (a challenger is
+    evaluated before what it challenges), named by the first element on it."""
+    edges: dict[str, list[str]] = {
+        eid: [t for t in [*el.supported_by, *el.in_context_of] if t in case.elements]
+        for eid, el in case.elements.items()
+    }
+    for eid, el in case.elements.items():
+        if el.challenges in case.elements:
+            edges[el.challenges].append(eid)
+    state: dict[str, int] = {}
+    found: list[Problem] = []
+    reported: set[frozenset[str]] = set()
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in edges[node]:
+            if state.get(nxt) == 1:
+                cycle = stack[stack.index(nxt):]
+                key = frozenset(cycle)
+                if key not in reported:
+                    reported.add(key)
+                    found.append(Problem(
+                        severity="error", element=nxt, line=positions.of(nxt), file=file,
+                        message="cycle: " + " -> ".join([*cycle, nxt]),
+                    ))
+            elif nxt not in state:
+                visit(nxt, stack)
+        stack.pop()
+        state[node] = 2
+
+    for eid in case.elements:
+        if eid not in state:
+            visit(eid, [])
+    return found
+
+
+__all__ = ["IN_CONTEXT_OF", "SUPPORTED_BY", "check"]

@@ -9,6 +9,7 @@ documents the format and the semantics.
 """
 
 from ._check import IN_CONTEXT_OF, SUPPORTED_BY, check
+from ._evaluate import Evaluation, Figure, NodeResult, case_digest, evaluate
 from ._load import Loaded, Positions, Problem, load_case, load_text, parse_text
 from ._model import (
     FORMAT_VERSION,
@@ -22,8 +23,11 @@ from ._model import (
     element_type,
 )
 from ._paths import MetricPath, parse_path
+from ._sources import DB_METRICS, Missing, Reading, Sources
+from ._text import figure_text, node_line, tree_lines
 
 __all__ = [
+    "DB_METRICS",
     "FORMAT_VERSION",
     "IN_CONTEXT_OF",
     "SUPPORTED_BY",
@@ -31,17 +35,28 @@ __all__ = [
     "Dependence",
     "Element",
     "ElementType",
+    "Evaluation",
     "Evidence",
+    "Figure",
     "Loaded",
     "MetricPath",
+    "Missing",
     "Module",
+    "NodeResult",
     "Positions",
     "Problem",
+    "Reading",
+    "Sources",
+    "case_digest",
     "check",
     "duration_seconds",
     "element_type",
+    "evaluate",
+    "figure_text",
     "load_case",
     "load_text",
+    "node_line",
     "parse_path",
     "parse_text",
+    "tree_lines",
 ]

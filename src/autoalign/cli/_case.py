@@ -6,13 +6,18 @@ Thin: it reads the case file and its inputs, calls `autoalign.case`, and prints.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from .._text import safe
 from ..errors import UsageError
+from ._common import DbOption, open_store, use_db
+
+if TYPE_CHECKING:
+    from ..case import Evaluation, Loaded, Sources
+    from ..store import Store
 
 CASE_HELP = (
     "Safety cases: GSN arguments (gsn2x YAML with x-evidence bindings) whose evidence is read "
@@ -25,7 +30,22 @@ CaseFileArgument = Annotated[
 ]
 
 
-def _loaded(path: Path, console: Console) -> object:
+STATUS_STYLE = {
+    "supported": "green", "defeated": "bold red", "undecided": "yellow", "stale": "magenta",
+}
+"""How each node status is shown in the terminal."""
+
+RedteamOption = Annotated[
+    Path | None,
+    typer.Option("--redteam", metavar="REPORT.json",
+                 help="A red-team report JSON (`autoalign redteam report`) for redteam: paths."),
+]
+NoDbOption = Annotated[
+    bool, typer.Option("--no-db", help="Read no database (db: paths are then undecided).")
+]
+
+
+def _loaded(path: Path, console: Console) -> Loaded:
     from ..case import load_case
 
     try:
@@ -55,5 +75,60 @@ def register(app: typer.Typer, *, console: Console | None = None) -> None:
         _loaded(file, out)
         out.print(f"{safe(str(file))}: ok")
 
+    @group.command("evaluate")
+    def evaluate_cmd(
+        file: CaseFileArgument,
+        redteam: RedteamOption = None,
+        db: DbOption = None,
+        no_db: NoDbOption = False,
+    ) -> None:
+        """Evaluate a case: every solution's metric (from the database or the red-team report)
+        against its threshold, statuses and confidence propagated up; prints the tree with each
+        node's status, figures (estimate, interval, n, method) and reason."""
+        use_db(db)
+        loaded = _loaded(file, out)
+        store = None if no_db else open_store()
+        try:
+            evaluation = _evaluate(file, loaded, store, redteam)
+        finally:
+            if store is not None:
+                store.close()
+        print_tree(evaluation, out)
 
-__all__ = ["CASE_HELP", "register"]
+
+def _sources(store: Store | None, redteam: Path | None) -> Sources:
+    from ..case import Sources
+
+    if redteam is not None:
+        return Sources.with_report_file(redteam, store=store)
+    return Sources(store=store)
+
+
+def _evaluate(file: Path, loaded: Loaded, store: Store | None,
+              redteam: Path | None) -> Evaluation:
+    from ..case import case_digest, evaluate
+
+    assert loaded.case is not None
+    text = file.read_text(encoding="utf-8")
+    return evaluate(loaded.case, _sources(store, redteam), name=file.stem,
+                    digest=case_digest(text))
+
+
+def print_tree(evaluation: Evaluation, console: Console) -> None:
+    """The evaluated tree: one line per node (status coloured), its figures and reason below."""
+    from ..case import tree_lines
+
+    for depth, node, detail in tree_lines(evaluation):
+        pad = "  " * depth
+        style = STATUS_STYLE.get(node.status, "")
+        conf = "" if node.confidence is None else f" conf {node.confidence:.3g}"
+        console.print(f"{pad}{safe(node.id)} [{style}]{node.status}[/]{conf}: "
+                      f"{safe(node.text)}")
+        console.print(f"{pad}    [dim]{safe(detail)}[/]")
+    counts: dict[str, int] = {}
+    for node in evaluation.nodes.values():
+        counts[node.status] = counts.get(node.status, 0) + 1
+    console.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+
+
+__all__ = ["CASE_HELP", "print_tree", "register"]

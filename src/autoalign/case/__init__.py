@@ -24,6 +24,7 @@ from ._model import (
 )
 from ._paths import MetricPath, parse_path
 from ._sources import DB_METRICS, Missing, Reading, Sources
+from ._templates import TEMPLATES, Bindings, bindings_from_report, render_template
 from ._text import figure_text, node_line, tree_lines
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     "FORMAT_VERSION",
     "IN_CONTEXT_OF",
     "SUPPORTED_BY",
+    "TEMPLATES",
+    "Bindings",
     "Case",
     "Dependence",
     "Element",
@@ -47,6 +50,7 @@ __all__ = [
     "Problem",
     "Reading",
     "Sources",
+    "bindings_from_report",
     "case_digest",
     "check",
     "duration_seconds",
@@ -58,5 +62,6 @@ __all__ = [
     "node_line",
     "parse_path",
     "parse_text",
+    "render_template",
     "tree_lines",
 ]

@@ -7,7 +7,7 @@ from ._evaluate import Evaluation, Figure, NodeResult
 
 
 def figure_text(figure: Figure) -> str:
-    """`est 0.71 [0.62, 0.79] 95% n=60 wilson; lower 0.62 >= 0.5` (or why nothing was read)."""
+    """`est 0.71 [0.62, 0.79] 95% n=60 wilson; needs lower >= 0.5; 2.0 d old; from ...`."""
     test = f"{figure.bound} {figure.comparison} {figure.threshold:g}"
     r = figure.reading
     if r is None:
@@ -15,10 +15,8 @@ def figure_text(figure: Figure) -> str:
     est = "—" if r.estimate is None else f"{r.estimate:.3g}"
     interval = "" if r.low is None or r.high is None else (
         f" [{r.low:.3g}, {r.high:.3g}]" + (f" {r.level:.0%}" if r.level else ""))
-    value = "—" if figure.value is None else f"{figure.value:.3g}"
     age = "" if figure.age_days is None else f"; {figure.age_days:.1f} d old"
-    return (f"est {est}{interval} n={r.n} {r.method}; {figure.bound} {value} "
-            f"{figure.comparison} {figure.threshold:g}{age}")
+    return f"est {est}{interval} n={r.n} {r.method}; needs {test}{age}; from {r.origin}"
 
 
 def node_line(node: NodeResult) -> str:

@@ -96,6 +96,39 @@ def register(app: typer.Typer, *, console: Console | None = None) -> None:
         print_tree(evaluation, out)
 
 
+    @group.command("new")
+    def new(
+        template: Annotated[str, typer.Argument(
+            metavar="TEMPLATE", help="pipeline-a, known-structure or critics.",
+            show_default=False)],
+        out_file: Annotated[Path | None, typer.Option(
+            "--out", metavar="FILE", help="Write the case here (default: print it).")] = None,
+        redteam: RedteamOption = None,
+    ) -> None:
+        """Write a case from a template: the pipeline-A calibration case (claims a, b, c),
+        the known-structure case (S, s, A1..Ai, M1..Mi) or the several-independent-critics
+        argument; with --redteam, filled with that report's critics, critic sets and
+        organisms."""
+        from ..case import Bindings, bindings_from_report, render_template
+
+        bindings = Bindings()
+        if redteam is not None:
+            from ..case import Sources
+
+            report = Sources.with_report_file(redteam).report
+            assert report is not None
+            bindings = bindings_from_report(report)
+        text = render_template(template, bindings)
+        if out_file is None:
+            out.print(safe(text), end="")
+            return
+        if out_file.exists():
+            raise UsageError(f"{out_file} exists; pass another --out or move it away")
+        out_file.write_text(text, encoding="utf-8")
+        out.print(f"wrote {safe(str(out_file))} (template {safe(template)}); "
+                  f"`autoalign case evaluate {safe(str(out_file))}` evaluates it")
+
+
 def _sources(store: Store | None, redteam: Path | None) -> Sources:
     from ..case import Sources
 

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
-import numpy as np
+import itertools
 
+import numpy as np
+import pytest
+
+from autoalign.models import register_script
 from autoalign.redteam import RedteamReport, Trial, build_report
+
+from ..pipeline.conftest import Team
+
+_names = itertools.count()
+
+
+@pytest.fixture
+def team() -> tuple[Team, str]:
+    """A fresh scripted team and its model id."""
+    t = Team()
+    name = f"case{next(_names)}"
+    register_script(name, t)
+    return t, f"scripted:{name}"
 
 
 def independent_trials(*, subjects: int, recalls: dict[str, float], seed: int = 0,

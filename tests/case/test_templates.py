@@ -149,3 +149,22 @@ def test_pipeline_a_against_scripted_runs_and_their_red_team_report(
     assert critic is not None and wanted and recall.reading.n == wanted[0]["n"]
     assert nodes["Gc3"].status == CaseStatus.UNDECIDED  # undeveloped
     assert nodes["G1"].status in (CaseStatus.UNDECIDED, CaseStatus.DEFEATED)
+
+
+def test_impact_of_an_artifact_names_the_claims_its_rows_feed(organism_world: Path) -> None:
+    folder = organism_world
+    db = f"sqlite:///{folder}/research.db"
+    from autoalign.store import Store
+
+    with Store.open(db) as store:
+        paper = store.artifact_summaries(kind="paper")[0]
+    if not (folder / "pipeline-a.yaml").exists():
+        (folder / "pipeline-a.yaml").write_text(render_template("pipeline-a"))
+    result = invoke("case", "impact", str(paper.id), "--case", "pipeline-a.yaml", "--db", db,
+                    cwd=folder)
+    assert result.code == 0, result.err
+    assert "db:papers.flawed_rate" in result.out.splitlines()[0]
+    assert "  Gb2: " in result.out and "  Ga1: " not in result.out
+    missing = invoke("case", "impact", "999999", "--case", "pipeline-a.yaml", "--db", db,
+                     cwd=folder)
+    assert missing.code == 1 and "no artifact 999999" in missing.err

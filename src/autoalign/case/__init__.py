@@ -10,6 +10,19 @@ documents the format and the semantics.
 
 from ._check import IN_CONTEXT_OF, SUPPORTED_BY, check
 from ._evaluate import Evaluation, Figure, NodeResult, case_digest, evaluate
+from ._history import (
+    Change,
+    Moved,
+    Reevaluation,
+    artifact_metrics,
+    diff,
+    evaluate_registered,
+    impact,
+    reevaluate_registered,
+    save_snapshot,
+    snapshot_evaluation,
+    sources_for,
+)
 from ._load import Loaded, Positions, Problem, load_case, load_text, parse_text
 from ._model import (
     FORMAT_VERSION,
@@ -25,7 +38,7 @@ from ._model import (
 from ._paths import MetricPath, parse_path
 from ._sources import DB_METRICS, Missing, Reading, Sources
 from ._templates import TEMPLATES, Bindings, bindings_from_report, render_template
-from ._text import figure_text, node_line, tree_lines
+from ._text import figure_reading, figure_text, node_line, tree_lines
 
 __all__ = [
     "DB_METRICS",
@@ -35,6 +48,7 @@ __all__ = [
     "TEMPLATES",
     "Bindings",
     "Case",
+    "Change",
     "Dependence",
     "Element",
     "ElementType",
@@ -45,23 +59,34 @@ __all__ = [
     "MetricPath",
     "Missing",
     "Module",
+    "Moved",
     "NodeResult",
     "Positions",
     "Problem",
     "Reading",
+    "Reevaluation",
     "Sources",
+    "artifact_metrics",
     "bindings_from_report",
     "case_digest",
     "check",
+    "diff",
     "duration_seconds",
     "element_type",
     "evaluate",
+    "evaluate_registered",
+    "figure_reading",
     "figure_text",
+    "impact",
     "load_case",
     "load_text",
     "node_line",
     "parse_path",
     "parse_text",
+    "reevaluate_registered",
     "render_template",
+    "save_snapshot",
+    "snapshot_evaluation",
+    "sources_for",
     "tree_lines",
 ]

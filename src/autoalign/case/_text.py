@@ -4,6 +4,17 @@ caller) and the figure of a solution."""
 from __future__ import annotations
 
 from ._evaluate import Evaluation, Figure, NodeResult
+from ._sources import Reading
+
+
+def figure_reading(reading: Reading | None) -> str:
+    """`0.71 [0.62, 0.79] n=60` or `none`."""
+    if reading is None:
+        return "none"
+    est = "—" if reading.estimate is None else f"{reading.estimate:.3g}"
+    interval = "" if reading.low is None or reading.high is None else (
+        f" [{reading.low:.3g}, {reading.high:.3g}]")
+    return f"{est}{interval} n={reading.n}"
 
 
 def figure_text(figure: Figure) -> str:
@@ -56,4 +67,4 @@ def tree_lines(evaluation: Evaluation) -> list[tuple[int, NodeResult, str]]:
     return out
 
 
-__all__ = ["figure_text", "node_line", "tree_lines"]
+__all__ = ["figure_reading", "figure_text", "node_line", "tree_lines"]

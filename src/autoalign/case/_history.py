@@ -21,16 +21,22 @@ if TYPE_CHECKING:
 
 def save_snapshot(store: Store, evaluation: Evaluation) -> int:
     """Store `evaluation` as a snapshot of its case; its id."""
+    content = evaluation.model_dump(mode="json")
+    # JSONB does not keep the keys' order: the file order of the nodes is kept beside them.
+    content["node_order"] = list(evaluation.nodes)
     record = store.add_case_snapshot(
         case_name=evaluation.case_name, digest=evaluation.digest,
-        evaluated_at=evaluation.evaluated_at, content=evaluation.model_dump(mode="json"),
+        evaluated_at=evaluation.evaluated_at, content=content,
     )
     return record.id
 
 
 def snapshot_evaluation(record: CaseSnapshotRecord) -> Evaluation:
-    """The evaluation a snapshot holds."""
-    return Evaluation.model_validate(record.content)
+    """The evaluation a snapshot holds (nodes in the case file's order)."""
+    content = dict(record.content)
+    order: list[str] = content.pop("node_order", None) or list(content["nodes"])
+    content["nodes"] = {i: content["nodes"][i] for i in order}
+    return Evaluation.model_validate(content)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -168,3 +168,23 @@ def test_impact_of_an_artifact_names_the_claims_its_rows_feed(organism_world: Pa
     missing = invoke("case", "impact", "999999", "--case", "pipeline-a.yaml", "--db", db,
                      cwd=folder)
     assert missing.code == 1 and "no artifact 999999" in missing.err
+
+
+def test_the_pipeline_a_rendering_shows_every_node_status(organism_world: Path) -> None:
+    folder = organism_world
+    db = f"sqlite:///{folder}/research.db"
+    (folder / "pa.yaml").write_text(render_template("pipeline-a", bindings_from_report(
+        RedteamReport.model_validate_json(
+            (folder / "report" / "redteam-report.json").read_text()))))
+    result = invoke("case", "render", "pa.yaml", "--format", "html", "--db", db, "--redteam",
+                    "report/redteam-report.json", "--out", "pa.html", cwd=folder)
+    assert result.code == 0, result.err
+    page = (folder / "pa.html").read_text()
+    loaded = load_text((folder / "pa.yaml").read_text())
+    assert loaded.case is not None
+    statuses = {s.value for s in CaseStatus}
+    for eid in loaded.case.elements:
+        marker = page.index(f'id="node-{eid}"')
+        group = page[page.rindex("<g ", 0, marker):marker]
+        assert any(f'class="node {s}"' in group for s in statuses), eid
+    assert "db:runs.completed_rate" in page and "n=3" in page

@@ -36,12 +36,23 @@ from ._model import (
     element_type,
 )
 from ._paths import MetricPath, parse_path
+from ._render import (
+    FORMATS,
+    export_gsn2x,
+    layers,
+    render_html,
+    render_mermaid,
+    render_summary,
+    render_svg,
+    summary_paragraphs,
+)
 from ._sources import DB_METRICS, Missing, Reading, Sources
 from ._templates import TEMPLATES, Bindings, bindings_from_report, render_template
 from ._text import figure_reading, figure_text, node_line, tree_lines
 
 __all__ = [
     "DB_METRICS",
+    "FORMATS",
     "FORMAT_VERSION",
     "IN_CONTEXT_OF",
     "SUPPORTED_BY",
@@ -75,18 +86,25 @@ __all__ = [
     "element_type",
     "evaluate",
     "evaluate_registered",
+    "export_gsn2x",
     "figure_reading",
     "figure_text",
     "impact",
+    "layers",
     "load_case",
     "load_text",
     "node_line",
     "parse_path",
     "parse_text",
     "reevaluate_registered",
+    "render_html",
+    "render_mermaid",
+    "render_summary",
+    "render_svg",
     "render_template",
     "save_snapshot",
     "snapshot_evaluation",
     "sources_for",
+    "summary_paragraphs",
     "tree_lines",
 ]

@@ -282,6 +282,54 @@ def register(app: typer.Typer, *, console: Console | None = None) -> None:
                   f"`autoalign case evaluate {safe(str(out_file))}` evaluates it")
 
 
+    @group.command("render")
+    def render_cmd(
+        file: CaseFileArgument,
+        fmt: Annotated[str, typer.Option(
+            "--format", metavar="svg|html|mermaid|summary|gsn2x",
+            help="svg or html (nodes coloured by status, with their figures), mermaid (for "
+            "Markdown), summary (one page in words), gsn2x (plain gsn2x YAML, x- keys "
+            "stripped).")] = "html",
+        out_file: Annotated[Path | None, typer.Option(
+            "--out", metavar="FILE", help="Write here (default: print).")] = None,
+        redteam: RedteamOption = None,
+        db: DbOption = None,
+        no_db: NoDbOption = False,
+    ) -> None:
+        """Render a case, evaluated now against the database and the red-team report (gsn2x:
+        the file itself, without evaluating)."""
+        from ..case import (
+            FORMATS,
+            export_gsn2x,
+            render_html,
+            render_mermaid,
+            render_summary,
+            render_svg,
+        )
+
+        if fmt not in FORMATS:
+            raise UsageError(f"unknown format {fmt!r}; one of: {', '.join(FORMATS)}")
+        use_db(db)
+        loaded = _loaded(file, out)
+        assert loaded.case is not None
+        if fmt == "gsn2x":
+            text = export_gsn2x(loaded.case)
+        else:
+            store = None if no_db else open_store()
+            try:
+                evaluation = _evaluate(file, loaded, store, redteam)
+            finally:
+                if store is not None:
+                    store.close()
+            text = {"svg": render_svg, "html": render_html, "mermaid": render_mermaid,
+                    "summary": render_summary}[fmt](evaluation)
+        if out_file is None:
+            out.print(safe(text), end="")
+            return
+        out_file.write_text(text, encoding="utf-8")
+        out.print(f"wrote {safe(str(out_file))} ({fmt})")
+
+
 def _sources(store: Store | None, redteam: Path | None) -> Sources:
     from ..case import Sources
 

@@ -98,11 +98,16 @@ rates = { best_seed_as_typical = 1.0 }
 
 @pytest.fixture(scope="module")
 def organism_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database of scripted pipeline runs (model organisms of slop, offline) and the red-team
-    report of their trials."""
+    """A database of a scripted pipeline run (the CLI tests' agenda) and model organisms of
+    slop run through the real pipeline (offline), and the red-team report of their trials."""
+    from ..cli.test_cli import SCHEMA_AGENDA
+
     folder = tmp_path_factory.mktemp("world")
     (folder / "organisms.toml").write_text(ORGANISMS)
+    (folder / "agenda.toml").write_text(SCHEMA_AGENDA.format(latency=0.0))
     db = f"sqlite:///{folder}/research.db"
+    pipeline = invoke("--db", db, "run", "agenda.toml", cwd=folder)
+    assert pipeline.code == 0, pipeline.err
     ran = invoke("redteam", "organisms", "organisms.toml", "--db", db, "--out", "out",
                  cwd=folder)
     assert ran.code == 0, ran.err
@@ -136,9 +141,9 @@ def test_pipeline_a_against_scripted_runs_and_their_red_team_report(
                                            store=store)
         evaluation = evaluate(loaded.case, sources)
     nodes = evaluation.nodes
-    # db: metrics read real rows: every organism run ended
+    # db: metrics read real rows: the pipeline run and every organism run ended
     runs = nodes["SnC2"].figure
-    assert runs is not None and runs.reading is not None and runs.reading.n == 3
+    assert runs is not None and runs.reading is not None and runs.reading.n == 4
     assert runs.reading.estimate == 1.0
     # redteam: metrics read the report's own numbers
     recall = nodes["SnA1"].figure
@@ -187,4 +192,4 @@ def test_the_pipeline_a_rendering_shows_every_node_status(organism_world: Path) 
         marker = page.index(f'id="node-{eid}"')
         group = page[page.rindex("<g ", 0, marker):marker]
         assert any(f'class="node {s}"' in group for s in statuses), eid
-    assert "db:runs.completed_rate" in page and "n=3" in page
+    assert "db:runs.completed_rate" in page and "n=4" in page

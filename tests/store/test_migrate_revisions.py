@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import textwrap
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from autoalign.store import Store, _migrate
 from autoalign.store._migrate import current_revision, draft_revision, head_revision
 
 HEAD = head_revision()
-NEXT = f"{int(HEAD) + 1:04d}"
+NEXT = f"{int(re.match(r'[0-9]+', HEAD).group()) + 1:04d}"  # type: ignore[union-attr]
 """The revision a new migration gets: these tests write one after the shipped head."""
 
 

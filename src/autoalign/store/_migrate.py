@@ -17,6 +17,7 @@ then read and tidy the file it writes under `migrations/versions/`.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -159,7 +160,10 @@ def draft_revision(message: str) -> Path:
     A development aid: the draft is compared against a scratch SQLite database, so review
     PostgreSQL-specific types by hand. Returns the path of the new file.
     """
-    next_rev = f"{int(head_revision()) + 1:04d}"
+    # A head such as "0016c" (a branch's revision before the merge re-chains it) counts by its
+    # digits.
+    digits = re.match(r"\d+", head_revision())
+    next_rev = f"{int(digits.group()) + 1 if digits else 1:04d}"
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_engine(f"sqlite:///{tmp}/draft.db")
         try:

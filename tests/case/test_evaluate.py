@@ -196,3 +196,12 @@ def test_case_evaluate_command(tmp_path: Path, good: RedteamReport) -> None:
     result = invoke("case", "evaluate", "case.yaml", "--redteam", "bad.json", "--no-db",
                     cwd=tmp_path)
     assert result.code == 1 and "not a red-team report" in result.err
+
+
+def test_a_report_of_another_schema_version_is_not_read(good: RedteamReport) -> None:
+    stated = "x-case: {version: 1, redteam_schema: 99}\n" + CASE
+    result = run(good, text=stated)
+    assert result.nodes["Sn1"].status == CaseStatus.UNDECIDED
+    assert "schema version 99" in result.nodes["Sn1"].reason
+    same = "x-case: {version: 1, redteam_schema: 1}\n" + CASE
+    assert run(good, text=same).nodes["Sn1"].status == CaseStatus.SUPPORTED

@@ -111,8 +111,16 @@ def evaluate(
     now: datetime | None = None,
 ) -> Evaluation:
     """Evaluate every element of a checked `case` against `sources` at `now` (default: the
-    current time). The case must have passed `check` (no cycles, links resolve)."""
+    current time). The case must have passed `check` (no cycles, links resolve). A case whose
+    `x-case` states a `redteam_schema` other than the report's version reads nothing from the
+    report (its `redteam:` leaves are undecided, saying why)."""
     when = now or datetime.now(UTC)
+    header = case.extensions.get("x-case")
+    stated = header.get("redteam_schema") if isinstance(header, dict) else None
+    if stated is not None and sources.report is not None and sources.report.version != stated:
+        sources = sources.without_report(
+            f"the case binds to red-team report schema version {stated}, the report is version "
+            f"{sources.report.version}: its metrics may mean something else")
     done: dict[str, NodeResult] = {}
     for eid in case.elements:
         _visit(eid, case, sources, when, done)

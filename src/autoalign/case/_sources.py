@@ -98,6 +98,15 @@ class Sources:
         self.store = store
         self._calibration_fn = calibration
         self._calibration: CalibrationReport | None = None
+        self.report_refused: str | None = None
+        """Why the report is not read (set by `without_report`)."""
+
+    def without_report(self, reason: str) -> Sources:
+        """These sources with the report set aside for `reason` (the database kept)."""
+        other = Sources(store=self.store, calibration=self._calibration_fn)
+        other._calibration = self._calibration
+        other.report_refused = reason
+        return other
 
     @classmethod
     def with_report_file(cls, path: Path, **kwargs: object) -> Sources:
@@ -131,7 +140,8 @@ class Sources:
 
     def _read_report(self, path: MetricPath, method: str | None) -> Reading | Missing:
         if self.report is None:
-            return Missing("no red-team report given (--redteam REPORT.json)")
+            return Missing(self.report_refused
+                           or "no red-team report given (--redteam REPORT.json)")
         keys = path.key_dict
         found = [m for m in self.report.metrics if m.name == path.name and m.keys == keys]
         if not found:

@@ -88,9 +88,53 @@ def test_gsn2x_rules_and_autoalign_rules() -> None:
     assert any("element X1" in e and "unknown id prefix" in e for e in errors(prefix))
     typo = GOOD.replace("  supportedBy: [G2]", "  suportedBy: [G2]")
     assert any("element S1" in e and "suportedBy" in e for e in errors(typo))
-    challenge = GOOD + "G9:\n  text: c\n  challenges: S7\n  undeveloped: true\n"
-    assert any("element G9" in e and "challenges S7, which does not exist" in e
+    challenge = GOOD + "CG9:\n  text: c\n  challenges: S7\n  undeveloped: true\n"
+    assert any("element CG9" in e and "challenges S7, which does not exist" in e
                for e in errors(challenge))
+    not_counter = GOOD + "G9:\n  text: c\n  challenges: [S1]\n  undeveloped: true\n"
+    assert any("element G9" in e and "a goal cannot challenge" in e
+               for e in errors(not_counter))
+    lone_defeat = GOOD.replace("  text: Critic 2 has high recall.",
+                               "  text: Critic 2 has high recall.\n  defeated: true")
+    assert any("element G2" in e and "nothing challenges it" in e for e in errors(lone_defeat))
+
+
+def test_gsn2x_spellings_are_accepted() -> None:
+    """One id as a plain string, an element without text, nodeType instead of a prefix, and
+    gsn2x's dialectic extension (CG, CSn, defeated)."""
+    text = """\
+G1:
+  text: top
+  supportedBy: S1
+  inContextOf: C1
+C1: {}
+S1:
+  text: s
+  supportedBy: [G2]
+G2:
+  text: g2
+  supportedBy: Sn1
+  defeated: true
+Sn1:
+  text: e
+  x-evidence: {metric: "db:runs.completed_rate", threshold: 0.5}
+CG1:
+  text: counter
+  challenges: G2
+  supportedBy: CSn1
+CSn1:
+  text: counter evidence
+Other:
+  nodeType: Justification
+  text: why
+"""
+    loaded = load_text(text)
+    assert [p.severity for p in loaded.problems if p.severity == "error"] == []
+    assert loaded.case is not None
+    assert loaded.case.elements["G1"].supported_by == ["S1"]
+    assert loaded.case.type_of("CG1").value == "counter-goal"
+    assert loaded.case.type_of("Other").value == "justification"
+    assert loaded.case.challengers("G2") == ["CG1"]
 
 
 def test_case_check_command(tmp_path: Path) -> None:

@@ -49,11 +49,11 @@ Sn2:
     bound: lower
     threshold: 0.5
     doubt: complement
-G9:
+CG9:
   text: Critic misses are correlated.
   challenges: A1
-  supportedBy: [Sn9]
-Sn9:
+  supportedBy: [CSn9]
+CSn9:
   text: Phi of a's and b's misses.
   x-evidence:
     metric: "redteam:miss_phi{critic_a=a@1,critic_b=b@1}"
@@ -84,8 +84,8 @@ def test_every_node_gets_a_status_from_the_report(good: RedteamReport) -> None:
     statuses = {i: n.status for i, n in result.nodes.items()}
     assert statuses == {
         "G1": "supported", "S1": "supported", "A1": "supported", "G2": "supported",
-        "G3": "supported", "Sn1": "supported", "Sn2": "supported", "G9": "defeated",
-        "Sn9": "defeated",
+        "G3": "supported", "Sn1": "supported", "Sn2": "supported", "CG9": "defeated",
+        "CSn9": "defeated",
     }
     figure = result.nodes["Sn1"].figure
     assert figure is not None and figure.reading is not None
@@ -132,10 +132,10 @@ def test_a_measurement_older_than_its_window_is_stale(good: RedteamReport) -> No
 def test_correlated_misses_defeat_the_independence_argument() -> None:
     correlated = report_of(synthetic_trials(subjects=600, critics=("a@1", "b@1")))
     result = run(correlated)
-    assert result.nodes["Sn9"].status == CaseStatus.SUPPORTED
-    assert result.nodes["G9"].status == CaseStatus.SUPPORTED
+    assert result.nodes["CSn9"].status == CaseStatus.SUPPORTED
+    assert result.nodes["CG9"].status == CaseStatus.SUPPORTED
     assert result.nodes["A1"].status == CaseStatus.DEFEATED
-    assert result.nodes["A1"].reason.startswith("defeated by G9")
+    assert result.nodes["A1"].reason.startswith("defeated by CG9")
     assert result.nodes["S1"].status == CaseStatus.DEFEATED
     assert result.nodes["G1"].status == CaseStatus.DEFEATED
 
@@ -143,7 +143,7 @@ def test_correlated_misses_defeat_the_independence_argument() -> None:
 def test_an_unmeasured_defeater_leaves_the_argument_undecided(good: RedteamReport) -> None:
     text = CASE.replace("critic_b=b@1}", "critic_b=zz@1}")
     result = run(good, text=text)
-    assert result.nodes["Sn9"].status == CaseStatus.UNDECIDED
+    assert result.nodes["CSn9"].status == CaseStatus.UNDECIDED
     assert result.nodes["A1"].status == CaseStatus.UNDECIDED
     assert result.nodes["G1"].status == CaseStatus.UNDECIDED
 
@@ -190,7 +190,7 @@ def test_case_evaluate_command(tmp_path: Path, good: RedteamReport) -> None:
     result = invoke("case", "evaluate", "case.yaml", "--redteam", "report.json", "--no-db",
                     cwd=tmp_path)
     assert result.code == 0, result.err
-    assert "G1 supported" in result.out and "Sn9 defeated" in result.out
+    assert "G1 supported" in result.out and "CSn9 defeated" in result.out
     assert "n=" in result.out and "wilson" in result.out
     (tmp_path / "bad.json").write_text("{}")
     result = invoke("case", "evaluate", "case.yaml", "--redteam", "bad.json", "--no-db",

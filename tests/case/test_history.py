@@ -66,7 +66,7 @@ def test_impact_lists_the_claims_that_read_a_metric(
     assert loaded.case is not None
     evaluation = evaluate(loaded.case, Sources())
     assert [n.id for n in impact_of(evaluation, "critic=a@1,")] == ["G1", "S1", "G2"]
-    assert [n.id for n in impact_of(evaluation, "miss_phi")] == ["G1", "S1", "G9"]
+    assert [n.id for n in impact_of(evaluation, "miss_phi")] == ["G1", "S1", "CG9"]
     assert impact_of(evaluation, "db:") == []
 
 
@@ -92,7 +92,7 @@ def test_diff_and_impact_commands(tmp_path: Path,
     assert "1  case" in listed.out and "2  case" in listed.out
     hit = invoke("--db", db, "case", "impact", "miss_phi", "--case", "case.yaml", cwd=tmp_path)
     assert hit.code == 0, hit.err
-    assert "3 claim(s) depend on miss_phi" in hit.out and "  G9: " in hit.out
+    assert "3 claim(s) depend on miss_phi" in hit.out and "  CG9: " in hit.out
 
 
 def test_registered_cases_are_reevaluated_after_a_run(

@@ -46,7 +46,7 @@ def test_layers_follow_the_argument(report: RedteamReport) -> None:
     _case, evaluation = _evaluation(report)
     rows = layers(evaluation)
     assert rows[0] == ["G1"] and rows[1] == ["S1"]
-    assert set(rows[2]) == {"A1", "G2", "G3"} and "G9" in rows[3]
+    assert set(rows[2]) == {"A1", "G2", "G3"} and "CG9" in rows[3]
     assert sorted(i for r in rows for i in r) == sorted(evaluation.nodes)
 
 
@@ -76,18 +76,18 @@ def test_mermaid_summary_and_gsn2x(report: RedteamReport) -> None:
     case, evaluation = _evaluation(report)
     mermaid = render_mermaid(evaluation)
     assert mermaid.startswith("```mermaid\nflowchart TD")
-    assert "class n_Sn9 defeated" in mermaid and "class n_G1 supported" in mermaid
-    assert "n_G9 -. challenges .-x n_A1" in mermaid and "<script" not in mermaid
+    assert "class n_CSn9 defeated" in mermaid and "class n_G1 supported" in mermaid
+    assert "n_CG9 -. challenges .-x n_A1" in mermaid and "<script" not in mermaid
     summary = render_summary(evaluation)
     assert "Top claim G1" in summary and "is supported" in summary
-    assert "Sn9" in summary  # the defeater's evidence failed its test, named in words
+    assert "CSn9" in summary  # the defeater's evidence failed its test, named in words
     exported = export_gsn2x(case)
     assert "x-" not in exported
     again = load_text(exported)
     assert again.case is not None
     assert list(again.case.elements) == list(case.elements)
     assert all(e.evidence is None for e in again.case.elements.values())
-    assert again.case.elements["G9"].challenges == "A1"
+    assert again.case.elements["CG9"].challenges == ["A1"]
     assert not [p for p in again.problems if p.severity == "error"]
 
 

@@ -53,7 +53,7 @@ def test_templates_bind_to_the_report(report: RedteamReport) -> None:
     assert loaded.case is not None
     result = evaluate(loaded.case, Sources(report=report))
     # synthetic critics miss together: the defeater holds and the independence argument falls
-    assert result.nodes["GD"].status == CaseStatus.SUPPORTED
+    assert result.nodes["CGD1"].status == CaseStatus.SUPPORTED
     assert result.nodes["A1"].status == CaseStatus.DEFEATED
     assert result.nodes["G1"].status == CaseStatus.DEFEATED
     pipeline = load_text(render_template("pipeline-a", bindings))

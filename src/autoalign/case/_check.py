@@ -11,19 +11,27 @@ from ._paths import parse_path
 
 G, S, SN = ElementType.GOAL, ElementType.STRATEGY, ElementType.SOLUTION
 C, A, J = ElementType.CONTEXT, ElementType.ASSUMPTION, ElementType.JUSTIFICATION
+CG, CSN = ElementType.COUNTER_GOAL, ElementType.COUNTER_SOLUTION
 
 SUPPORTED_BY: dict[ElementType, frozenset[ElementType]] = {
     G: frozenset({G, S, SN}),
     S: frozenset({G}),
+    CG: frozenset({CG, CSN}),
 }
 """Which types may support which (gsn2x): a goal by goals, strategies and solutions; a strategy
-by goals. No other type has `supportedBy`."""
+by goals; a counter-goal by counter-goals and counter-solutions. No other type has
+`supportedBy`."""
 IN_CONTEXT_OF: dict[ElementType, frozenset[ElementType]] = {
     G: frozenset({C, A, J}),
     S: frozenset({C, A, J}),
+    CG: frozenset({C, A, J}),
 }
-"""Which types may be put in context (gsn2x): goals and strategies, of context, assumptions and
-justifications."""
+"""Which types may be put in context (gsn2x): goals, strategies and counter-goals, of context,
+assumptions and justifications."""
+ARGUED = (G, S, CG)
+"""Types that must be supported or marked undeveloped."""
+EVIDENCE = (SN, CSN)
+"""Types that may carry `x-evidence`."""
 
 
 def check(case: Case, positions: Positions, *, file: str = "<case>") -> list[Problem]:
@@ -61,25 +69,28 @@ def check(case: Case, positions: Positions, *, file: str = "<case>") -> list[Pro
                     names = ", ".join(sorted(t.value for t in allowed))
                     add("error", eid, f"{field} links to {target}, a {there}; a {kind}'s "
                         f"{field} may only name: {names}", field, i)
-        if el.challenges is not None:
-            if el.challenges == eid:
-                add("error", eid, "challenges itself", "challenges")
-            elif el.challenges not in ids:
-                add("error", eid, f"challenges {el.challenges}, which does not exist",
-                    "challenges")
-            elif kind not in (G, SN):
-                add("error", eid, f"a {kind} cannot challenge; a counter-claim is a goal (or a "
-                    "counter-solution)", "challenges")
-        if el.undeveloped and kind not in (G, S):
+        for i, target in enumerate(el.challenges):
+            if kind not in (CG, CSN):
+                add("error", eid, f"a {kind} cannot challenge; a defeater is a counter-goal (CG, "
+                    "nodeType CounterGoal) or counter-solution (CSn)", "challenges", i)
+            elif target == eid:
+                add("error", eid, "challenges itself", "challenges", i)
+            elif target not in ids:
+                add("error", eid, f"challenges {target}, which does not exist", "challenges", i)
+        if el.defeated and not case.challengers(eid):
+            add("error", eid, "is marked defeated but nothing challenges it", "defeated")
+        if el.undeveloped and kind not in ARGUED:
             add("error", eid, f"a {kind} cannot be undeveloped", "undeveloped")
         if el.undeveloped and el.supported_by:
             add("error", eid, "is marked undeveloped but has supportedBy", "undeveloped")
-        if kind in (G, S) and not el.supported_by and not el.undeveloped:
+        if kind in ARGUED and not el.supported_by and not el.undeveloped:
             add("error", eid, f"this {kind} is neither supported (supportedBy) nor marked "
                 "`undeveloped: true`")
+        if not el.text.strip():
+            add("warning", eid, "has no text")
         if el.evidence is not None:
-            if kind is not SN:
-                add("error", eid, f"x-evidence belongs on solutions (Sn...), not on a {kind}",
+            if kind not in EVIDENCE:
+                add("error", eid, f"x-evidence belongs on solutions (Sn, CSn), not on a {kind}",
                     "x-evidence")
             else:
                 try:
@@ -104,7 +115,7 @@ def check(case: Case, positions: Positions, *, file: str = "<case>") -> list[Pro
     problems.extend(_cycles(case, positions, file))
     goals = [i for i in ids if case.type_of(i) is G]
     referenced = {t for el in ids.values() for t in [*el.supported_by, *el.in_context_of]}
-    challengers = {i for i, el in ids.items() if el.challenges is not None}
+    challengers = {i for i, el in ids.items() if el.challenges}
     roots = [g for g in goals if g not in referenced and g not in challengers]
     if not goals:
         problems.append(Problem(severity="error", element=None, line=1, file=file,
@@ -130,8 +141,9 @@ def _cycles(case: Case, positions: Positions, file: str) -> list[Problem]:
         for eid, el in case.elements.items()
     }
     for eid, el in case.elements.items():
-        if el.challenges in case.elements:
-            edges[el.challenges].append(eid)
+        for target in el.challenges:
+            if target in case.elements:
+                edges[target].append(eid)
     state: dict[str, int] = {}
     found: list[Problem] = []
     reported: set[frozenset[str]] = set()
@@ -160,4 +172,4 @@ def _cycles(case: Case, positions: Positions, file: str) -> list[Problem]:
     return found
 
 
-__all__ = ["IN_CONTEXT_OF", "SUPPORTED_BY", "check"]
+__all__ = ["ARGUED", "EVIDENCE", "IN_CONTEXT_OF", "SUPPORTED_BY", "check"]

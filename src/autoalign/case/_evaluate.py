@@ -126,7 +126,7 @@ def evaluate(
         _visit(eid, case, sources, when, done)
     referenced = {t for el in case.elements.values() for t in el.supported_by}
     roots = [i for i, el in case.elements.items() if case.type_of(i) is ElementType.GOAL
-             and i not in referenced and el.challenges is None]
+             and i not in referenced]
     return Evaluation(case_name=name, digest=digest, evaluated_at=when, roots=roots,
                       nodes={i: done[i] for i in case.elements})
 
@@ -143,11 +143,11 @@ def _visit(eid: str, case: Case, sources: Sources, now: datetime,
     figure: Figure | None = None
     rule: str | None = None
     doubt: float | None = None
-    if kind is ElementType.SOLUTION:
+    if kind in (ElementType.SOLUTION, ElementType.COUNTER_SOLUTION):
         status, reason, figure, doubt = _leaf(el.evidence, sources, now)
         if el.evidence is not None:
             metrics.append(el.evidence.metric)
-    elif kind in (ElementType.GOAL, ElementType.STRATEGY):
+    elif kind in (ElementType.GOAL, ElementType.STRATEGY, ElementType.COUNTER_GOAL):
         if el.undeveloped:
             status, reason = CaseStatus.UNDECIDED, "undeveloped"
         else:

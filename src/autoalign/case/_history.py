@@ -115,9 +115,11 @@ def _close(x: float | None, y: float | None) -> bool:
 
 
 def impact(evaluation: Evaluation, needle: str) -> list[NodeResult]:
-    """The goals and strategies whose evidence reads a metric path containing `needle` (a
-    metric name, a source such as `db:review`, a critic id, a flaw type), in file order."""
-    return [n for n in evaluation.nodes.values() if n.type.value in ("goal", "strategy")
+    """The goals, strategies and counter-goals whose evidence reads a metric path containing
+    `needle` (a metric name, a source such as `db:review`, a critic id, a flaw type), in file
+    order."""
+    return [n for n in evaluation.nodes.values()
+            if n.type.value in ("goal", "strategy", "counter-goal")
             and any(needle in m for m in n.metrics)]
 
 

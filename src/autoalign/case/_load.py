@@ -133,16 +133,21 @@ def parse_text(text: str, *, file: str = "<case>") -> Loaded:
         if key.startswith("x-"):
             extensions[key] = value
             continue
-        if element_type(key) is None:
-            problems.append(Problem(
-                severity="error", element=key, line=line, file=file,
-                message="unknown id prefix; ids start with G (goal), S (strategy), Sn (solution),"
-                        " C (context), A (assumption) or J (justification)",
-            ))
-            continue
+        if value is None:
+            value = {}
         if not isinstance(value, dict):
             problems.append(Problem(severity="error", element=key, line=line, file=file,
-                                    message="an element is a mapping with at least `text`"))
+                                    message="an element is a mapping (with `text`)"))
+            continue
+        node_type = value.get("nodeType")
+        if element_type(key, node_type if isinstance(node_type, str) else None) is None:
+            problems.append(Problem(
+                severity="error", element=key, line=line, file=file,
+                message=(f"unknown nodeType {node_type!r}" if node_type is not None else
+                         "unknown id prefix; ids start with G (goal), S (strategy), Sn "
+                         "(solution), C (context), A (assumption), J (justification), CG "
+                         "(counter-goal) or CSn (counter-solution), or set nodeType"),
+            ))
             continue
         try:
             elements[key] = Element.model_validate(value)

@@ -27,9 +27,15 @@ class ElementType(StrEnum):
     CONTEXT = "context"
     ASSUMPTION = "assumption"
     JUSTIFICATION = "justification"
+    COUNTER_GOAL = "counter-goal"
+    """gsn2x's dialectic extension: a claim against another element (`challenges`)."""
+    COUNTER_SOLUTION = "counter-solution"
+    """gsn2x's dialectic extension: evidence against another element, or for a counter-goal."""
 
 
 _PREFIXES: tuple[tuple[str, ElementType], ...] = (
+    ("CSn", ElementType.COUNTER_SOLUTION),
+    ("CG", ElementType.COUNTER_GOAL),
     ("Sn", ElementType.SOLUTION),
     ("G", ElementType.GOAL),
     ("S", ElementType.STRATEGY),
@@ -39,8 +45,20 @@ _PREFIXES: tuple[tuple[str, ElementType], ...] = (
 )
 
 
-def element_type(element_id: str) -> ElementType | None:
-    """The type an id's prefix gives (`Sn` before `S`), or None for an unknown prefix."""
+NODE_TYPES: dict[str, ElementType] = {
+    "Goal": ElementType.GOAL, "Strategy": ElementType.STRATEGY,
+    "Solution": ElementType.SOLUTION, "Context": ElementType.CONTEXT,
+    "Assumption": ElementType.ASSUMPTION, "Justification": ElementType.JUSTIFICATION,
+    "CounterGoal": ElementType.COUNTER_GOAL, "CounterSolution": ElementType.COUNTER_SOLUTION,
+}
+"""gsn2x's `nodeType` values."""
+
+
+def element_type(element_id: str, node_type: str | None = None) -> ElementType | None:
+    """The element's type: its `nodeType` when given (gsn2x), else its id's prefix (`CSn` and
+    `CG` before `C`, `Sn` before `S`); None for neither."""
+    if node_type is not None:
+        return NODE_TYPES.get(node_type)
     for prefix, kind in _PREFIXES:
         if element_id.startswith(prefix):
             return kind
@@ -136,7 +154,7 @@ class Element(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True,
                               use_attribute_docstrings=True)
 
-    text: str
+    text: str = ""
     """The claim, strategy, evidence or context, in words."""
     supported_by: list[str] = Field(default_factory=list, alias="supportedBy")
     """Ids of the elements that support this one (goals and strategies only)."""
@@ -144,8 +162,10 @@ class Element(BaseModel):
     """Ids of the context, assumptions and justifications this one is stated in."""
     undeveloped: bool = False
     """Marked as not developed further (goals and strategies)."""
-    challenges: str | None = None
-    """The id of the element this one challenges: a counter-claim or defeater."""
+    challenges: list[str] = Field(default_factory=list)
+    """The ids of the elements this counter-goal or counter-solution challenges (a defeater)."""
+    defeated_relation: str | None = Field(default=None, alias="defeatedRelation")
+    """gsn2x: a relation of this element marked defeated (kept for rendering in gsn2x)."""
     defeated: bool = False
     """gsn2x's flag that the element is defeated (taken as given: it stays defeated)."""
     node_type: str | None = Field(default=None, alias="nodeType")
@@ -160,12 +180,20 @@ class Element(BaseModel):
     """gsn2x: a link for the element."""
     add_classes: list[str] | None = Field(default=None, alias="addClasses")
     """gsn2x: CSS classes."""
+    classes: list[str] | None = None
+    """gsn2x: CSS classes."""
     acp: dict[str, Any] | None = None
     """gsn2x: assurance claim points."""
     evidence: Evidence | None = Field(default=None, alias="x-evidence")
     """autoalign: the metric this solution reads and its test."""
     dependence: Dependence | None = Field(default=None, alias="x-dependence")
     """autoalign: how the sub-claims of this strategy fail together."""
+
+    @field_validator("supported_by", "in_context_of", "challenges", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        """gsn2x accepts one id as a plain string."""
+        return [value] if isinstance(value, str) else value
 
 
 class Module(BaseModel):
@@ -188,19 +216,20 @@ class Case(BaseModel):
     """Top-level `x-` keys (e.g. `x-case: {version: 1, redteam_schema: 1}`)."""
 
     def type_of(self, element_id: str) -> ElementType:
-        """The element's type (ids are checked on load, so every id has one)."""
-        kind = element_type(element_id)
+        """The element's type (checked on load, so every element has one)."""
+        kind = element_type(element_id, self.elements[element_id].node_type)
         if kind is None:  # pragma: no cover - refused when loading
             raise KeyError(element_id)
         return kind
 
     def challengers(self, element_id: str) -> list[str]:
         """Ids of the elements that challenge `element_id`, in file order."""
-        return [i for i, e in self.elements.items() if e.challenges == element_id]
+        return [i for i, e in self.elements.items() if element_id in e.challenges]
 
 
 __all__ = [
     "FORMAT_VERSION",
+    "NODE_TYPES",
     "Bound",
     "Case",
     "Combine",

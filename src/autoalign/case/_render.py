@@ -79,10 +79,13 @@ def _shape(node: NodeResult, x: float, y: float) -> str:
         k = 14
         pts = f"{x + k},{y} {x + w},{y} {x + w - k},{y + h} {x},{y + h}"
         return f'<polygon points="{pts}" {style}/>'
-    if node.type in (ElementType.SOLUTION, ElementType.ASSUMPTION, ElementType.JUSTIFICATION):
+    if node.type in (ElementType.SOLUTION, ElementType.ASSUMPTION, ElementType.JUSTIFICATION,
+                     ElementType.COUNTER_SOLUTION):
         return (f'<ellipse cx="{x + w / 2}" cy="{y + h / 2}" rx="{w / 2}" ry="{h / 2}" '
                 f'{style}/>')
     radius = 14 if node.type is ElementType.CONTEXT else 0
+    if node.type is ElementType.COUNTER_GOAL:
+        style += ' stroke-dasharray="8,3"'
     return f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="{radius}" {style}/>'
 
 
@@ -92,7 +95,7 @@ def _label(node: NodeResult) -> list[str]:
     lines += textwrap.wrap(node.text, WRAP)[:3]
     if node.figure is not None:
         lines += textwrap.wrap(figure_text(node.figure).split("; from ")[0], WRAP)[:3]
-    elif node.type in (ElementType.GOAL, ElementType.STRATEGY):
+    elif node.type in (ElementType.GOAL, ElementType.STRATEGY, ElementType.COUNTER_GOAL):
         lines += textwrap.wrap(node.reason, WRAP)[:2]
     return lines[:7]
 
@@ -199,7 +202,7 @@ def render_mermaid(evaluation: Evaluation) -> str:
         open_, close = {
             ElementType.STRATEGY: ("[/", "/]"), ElementType.SOLUTION: ("((", "))"),
             ElementType.CONTEXT: ("(", ")"), ElementType.ASSUMPTION: ("([", "])"),
-            ElementType.JUSTIFICATION: ("([", "])"),
+            ElementType.JUSTIFICATION: ("([", "])"), ElementType.COUNTER_SOLUTION: ("((", "))"),
         }.get(node.type, ("[", "]"))
         lines.append(f'    {key}{open_}"{text}"{close}')
         lines.append(f"    class {key} {node.status.value}")

@@ -79,31 +79,22 @@ def _claim(elements: Elements, gid: str, text: str, snid: str, sn: dict[str, Any
     elements[snid] = sn
 
 
-def _defeater(elements: Elements, target: str, critics: list[str], prefix: str) -> None:
-    """`G<prefix>D`: critic misses are correlated (challenges `target`), supported when any
-    pair's phi could be 0.2 or more (upper 95% bootstrap bound)."""
+def _defeater(elements: Elements, target: str, critics: list[str]) -> None:
+    """One counter-goal per pair of critics (`CGD1`, ...), each challenging `target`: the two
+    critics' misses are correlated, supported when their phi could be 0.2 or more (upper 95%
+    bootstrap bound). Any one that holds defeats `target`."""
     pairs = [(a, b) for i, a in enumerate(critics) for b in critics[i + 1:]][:3]
-    gd, sd = f"G{prefix}D", f"S{prefix}D"
-    elements[gd] = {
-        "text": "Critic misses are correlated: the independence of the lines does not hold.",
-        "challenges": target, "supportedBy": [sd],
-    }
-    elements[sd] = {
-        "text": "One pair of critics whose misses may be correlated suffices.",
-        "x-dependence": {"kind": "unknown", "combine": "any"},
-        "supportedBy": [f"G{prefix}D{i + 1}" for i in range(len(pairs))],
-    }
-    if not pairs:
-        elements[sd] = {"text": elements[sd]["text"], "undeveloped": True}
     for i, (a, b) in enumerate(pairs, start=1):
-        # critic ids sorted as the report's pairs are
-        first, second = sorted((a, b))
-        _claim(elements, f"G{prefix}D{i}",
-               f"Misses of {first} and {second} may be correlated (phi upper bound >= 0.2).",
-               f"Sn{prefix}D{i}", _sn(
-                   "Phi of the two critics' misses (red team).",
-                   f"redteam:miss_phi{{critic_a={first},critic_b={second}}}", 0.2,
-                   bound="upper", method="bootstrap-percentile"))
+        first, second = sorted((a, b))  # the report's pairs are in sorted order
+        elements[f"CGD{i}"] = {
+            "text": f"Misses of {first} and {second} are correlated (phi upper bound >= 0.2): "
+                    "the lines of evidence are not independent.",
+            "challenges": [target], "supportedBy": [f"CSnD{i}"],
+        }
+        elements[f"CSnD{i}"] = _sn(
+            "Phi of the two critics' misses (red team).",
+            f"redteam:miss_phi{{critic_a={first},critic_b={second}}}", 0.2,
+            bound="upper", method="bootstrap-percentile")
 
 
 def pipeline_a(b: Bindings) -> Elements:
@@ -261,7 +252,7 @@ def critics_case(b: Bindings) -> Elements:
         _claim(e, f"G{i}", f"Critic {critic} catches flaws (recall lower bound >= 0.3).",
                f"Sn{i}", _sn(f"Red-team recall of {critic}.",
                              f"redteam:recall{{critic={critic}}}", 0.3, doubt="complement"))
-    _defeater(e, "A1", critics, "")
+    _defeater(e, "A1", critics)
     return e
 
 

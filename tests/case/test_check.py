@@ -137,6 +137,13 @@ Other:
     assert loaded.case.challengers("G2") == ["CG1"]
 
 
+def test_the_format_version_is_checked() -> None:
+    assert errors("x-case: {version: 1}\n" + GOOD) == []
+    newer = errors("x-case: {version: 7}\n" + GOOD)
+    assert newer == ["case.yaml:1: error: x-case version 7 is newer than this autoalign's (1); "
+                     "upgrade autoalign"]
+
+
 def test_case_check_command(tmp_path: Path) -> None:
     good = tmp_path / "good.yaml"
     good.write_text(GOOD)

@@ -6,7 +6,7 @@ problem names the element and its line."""
 from __future__ import annotations
 
 from ._load import Positions, Problem
-from ._model import Case, ElementType
+from ._model import FORMAT_VERSION, Case, ElementType
 from ._paths import parse_path
 
 G, S, SN = ElementType.GOAL, ElementType.STRATEGY, ElementType.SOLUTION
@@ -112,6 +112,18 @@ def check(case: Case, positions: Positions, *, file: str = "<case>") -> list[Pro
                         parse_path(el.dependence.metric)
                     except ValueError as exc:
                         add("error", eid, str(exc), "x-dependence", "metric")
+    header = case.extensions.get("x-case")
+    if header is not None:
+        version = header.get("version") if isinstance(header, dict) else None
+        if not isinstance(header, dict) or not isinstance(version, int):
+            problems.append(Problem(severity="error", element=None, file=file,
+                                    line=positions.of("x-case"),
+                                    message="x-case needs an integer `version`"))
+        elif version > FORMAT_VERSION:
+            problems.append(Problem(
+                severity="error", element=None, file=file, line=positions.of("x-case"),
+                message=f"x-case version {version} is newer than this autoalign's "
+                        f"({FORMAT_VERSION}); upgrade autoalign"))
     problems.extend(_cycles(case, positions, file))
     goals = [i for i in ids if case.type_of(i) is G]
     referenced = {t for el in ids.values() for t in [*el.supported_by, *el.in_context_of]}

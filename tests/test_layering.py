@@ -22,6 +22,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"runtime"}),
     frozenset({"pipeline"}),
     frozenset({"examine", "cluster", "redteam"}),
+    frozenset({"case"}),
     frozenset({"web"}),
     frozenset({"cli"}),
     frozenset({"__main__"}),

@@ -376,3 +376,18 @@ class JudgmentSource(StrEnum):
     """A model judge; the row names its model and the artifact holding its reply."""
     HUMAN = "human"
     """A human, e.g. through `autoalign compare`; the row names the reviewer."""
+
+
+class CaseStatus(StrEnum):
+    """A safety-case node's status after an evaluation (`autoalign case evaluate`)."""
+
+    SUPPORTED = "supported"
+    """Its evidence passes its test (a leaf), or its sub-claims support it."""
+    DEFEATED = "defeated"
+    """Its evidence fails its test, a sub-claim it needs is defeated, or a counter-claim
+    against it (or against an assumption it is stated in) is supported."""
+    UNDECIDED = "undecided"
+    """No measurement (missing metric, no interval), undeveloped, or an open challenge."""
+    STALE = "stale"
+    """It would be supported, but a measurement it rests on is older than its freshness
+    window."""

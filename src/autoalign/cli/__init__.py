@@ -16,6 +16,7 @@ from .._text import safe_line
 from ..errors import AutoalignError
 from . import (
     _calibration,
+    _case,
     _compare,
     _critics,
     _examine,
@@ -75,6 +76,7 @@ COMMAND_MODULES = (
     _redteam_starve,
     _redteam_export,
     _serve,
+    _case,
     # A new command group: one module with `register(app)`, added here.
 )
 for _module in COMMAND_MODULES:

@@ -75,7 +75,10 @@ def run_command(
         summary = run_experiment_sync(
             store, parsed, progress=None if quiet else (lambda line: err.print(safe(line))),
         )
-    _print(summary)
+        _print(summary)
+        from ._case import print_case_changes
+
+        print_case_changes(store, console)  # the registered safety cases, re-evaluated
 
 
 def register(app: typer.Typer) -> None:

@@ -155,6 +155,9 @@ def run(
 
             print_report(rereview_sync(store, sample=rereview, seed=agenda.run.seed,
                                        agenda=agenda))
+        from ._case import print_case_changes
+
+        print_case_changes(store, console)  # the registered safety cases, re-evaluated
     code = {RunStatus.STOPPED: EXIT_STOPPED, RunStatus.FAILED: EXIT_FAILED}.get(
         RunStatus(summary.run.status)
     )

@@ -5,6 +5,7 @@ projects and the reads they refused, and the work queue that
 `autoalign worker` processes share."""
 
 from .._environment import DB_ENV_VAR, DEFAULT_DB_PATH
+from ._cases import CaseRegistrationRecord, CaseSnapshotRecord
 from ._deps import CallWait, ChainNode, CriticalPath, WorkNode
 from ._engine import resolve_url
 from ._organisms import OrganismFlawRecord
@@ -55,6 +56,8 @@ __all__ = [
     "CacheRecord",
     "CallRecord",
     "CallWait",
+    "CaseRegistrationRecord",
+    "CaseSnapshotRecord",
     "ChainNode",
     "ClaimRecord",
     "CriticalPath",

@@ -575,3 +575,37 @@ class RedteamTrial(Base):
     findings: Mapped[Any] = mapped_column(JsonType)
     """The critic's findings as reported (a list of `Finding` dumps)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CaseRegistration(Base):
+    """A safety case registered for this database (`autoalign case register`): re-evaluated
+    after every `autoalign run` and `autoalign redteam run`."""
+
+    __tablename__ = "case_registrations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    """The case's name (the file's stem unless given)."""
+    path: Mapped[str] = mapped_column(Text)
+    """The case file, as an absolute path."""
+    redteam_report: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """A red-team report JSON the case reads, as an absolute path."""
+    redteam_experiment: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """Or a red-team experiment of this database whose report is built at each evaluation."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CaseSnapshot(Base):
+    """One evaluation of a safety case, kept as it was (never updated): every node's status,
+    confidence and the figures it read."""
+
+    __tablename__ = "case_snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_name: Mapped[str] = mapped_column(String(200), index=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    """sha256 of the case file's text evaluated."""
+    evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    content: Mapped[Any] = mapped_column(JsonType)
+    """The evaluation (`autoalign.case.Evaluation` as JSON)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -13,6 +13,7 @@ from ..errors import DataError, StoreError
 from ..vocabulary import Kind, Role, Stage, Status
 from . import _deps, _migrate
 from ._budget import BudgetMixin
+from ._cases import CasesMixin
 from ._deps import CallWait, CriticalPath, WorkNode
 from ._engine import NO_DATABASE_HINT, make_engine, resolve_url, safe_url, shown
 from ._findings import FindingsMixin
@@ -118,7 +119,7 @@ def _why(exc: DBAPIError) -> str:
 
 class Store(
     RunsMixin, LedgerMixin, BudgetMixin, FindingsMixin, ReviewsMixin, ListingsMixin,
-    ProvenanceMixin, QueueMixin, ScreensMixin, OrganismsMixin, RedteamMixin,
+    ProvenanceMixin, QueueMixin, ScreensMixin, OrganismsMixin, RedteamMixin, CasesMixin,
 ):
     """The research database.
 

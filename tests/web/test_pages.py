@@ -4,6 +4,7 @@ the security headers, and the review decision (same label and rollback as the CL
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 
@@ -146,3 +147,26 @@ async def test_the_red_team_page_shows_the_latest_experiments_figures(
         png = await client.get(f"/redteam/{name}")
         assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
     assert (await client.get("/redteam/nothing.png")).status_code == 404
+
+
+async def test_the_safety_case_page_shows_each_registered_cases_latest_evaluation(
+    client: httpx.AsyncClient, research: Research, tmp_path: Path
+) -> None:
+    from autoalign.case import reevaluate_registered, render_template
+
+    assert "case-missing" in (await client.get("/case")).text  # none registered yet
+    text = render_template("pipeline-a").replace(
+        "text: ", f"text: {PAYLOAD.replace(':', ' ')} ", 1)  # untrusted text in the first node
+    path = tmp_path / "case.yaml"
+    path.write_text(text, encoding="utf-8")
+    with Store.open(f"sqlite:///{research.path}") as store:
+        store.register_case(name="pipeline-a", path=str(path))
+        assert "not evaluated yet" in (await client.get("/case")).text
+        (done,) = reevaluate_registered(store)
+        assert done.error is None, done.error
+        nodes = store.case_snapshots(case_name="pipeline-a")[-1].content["nodes"]
+    page = (await client.get("/case")).text
+    assert "<h2>pipeline-a</h2>" in page and "<svg" in page and "case-missing" not in page
+    for node_id, node in nodes.items():  # every node with its status
+        assert f"<td>{node_id}</td>" in page and f"<b>{node['status']}</b>" in page
+    assert "<script>" not in page and ESCAPED in page

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from markupsafe import Markup
 
 from ..errors import AutoalignError
 from ..store import ArtifactSummary, RunSummary, Store, UsageTotals
@@ -238,17 +239,32 @@ def redteam_png(store: Store, n_boot: int, name: str) -> bytes | None:
 
 
 def safety_case(store: Store) -> dict[str, Any]:
-    """The rendered safety case, if `autoalign.case` is there; else what is missing."""
-    try:  # built in parallel with this app: imported by name, so that it may be missing
-        case = importlib.import_module("autoalign.case")
-    except ImportError:
-        return {"case_html": None, "problem": "the safety case is not available yet: this "
-                "installation has no `autoalign.case` package"}
-    render = getattr(case, "render_text", None)
-    if not callable(render):
-        return {"case_html": None, "problem": "the safety case package offers no rendering "
-                "for this page (`autoalign.case.render_text(store)`) yet"}
-    try:  # shown as text, escaped like everything else
-        return {"case_html": None, "case_text": str(render(store)), "problem": None}
-    except AutoalignError as exc:
-        return {"case_html": None, "problem": str(exc)}
+    """The safety cases registered for this database (`autoalign case register`), each as its
+    latest evaluation (a snapshot: this page only reads): the rendered argument, the summary in
+    words and every node's status, confidence and evidence figure. What is missing otherwise."""
+    from ..case import figure_text, render_svg, snapshot_evaluation, summary_paragraphs
+
+    registered = store.registered_cases()
+    if not registered:
+        return {"cases": [], "problem": "no safety case is registered for this database; "
+                "`autoalign case new pipeline-a` writes one, `autoalign case register FILE` "
+                "registers it, and every later run evaluates it"}
+    cases: list[dict[str, Any]] = []
+    for reg in registered:
+        snapshots = store.case_snapshots(case_name=reg.name)
+        if not snapshots:
+            cases.append({"name": reg.name, "path": reg.path, "evaluation": None})
+            continue
+        evaluation = snapshot_evaluation(snapshots[-1])
+        cases.append({
+            "name": reg.name, "path": reg.path, "evaluation": evaluation,
+            "snapshots": len(snapshots),
+            # render_svg escapes every text it draws: its markup is safe to embed as is
+            "svg": Markup(render_svg(evaluation)),
+            "summary": summary_paragraphs(evaluation),
+            "figures": {i: figure_text(n.figure) for i, n in evaluation.nodes.items()
+                        if n.figure is not None},
+        })
+    return {"cases": cases, "problem": None}
+
+

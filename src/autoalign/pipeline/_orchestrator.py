@@ -290,8 +290,9 @@ async def _run_agenda(
                 round_context=round_context,
             )
     finally:
-        if not probing.done():
-            await asyncio.gather(probing, return_exceptions=True)
+        # Awaited even when done, so a failed warm-up's error is retrieved, never left unread
+        # (the first idea merge or sandbox run raises it again where it matters).
+        await asyncio.gather(probing, return_exceptions=True)
     return _summary(store, run.id, resumed=resumed, done=False, started=started)
 
 

@@ -205,20 +205,20 @@ def redteam(store: Store, n_boot: int) -> dict[str, Any]:
     if not found:
         return {"experiment": latest, "report": None,
                 "problem": f"red-team experiment {latest.id} has no trials yet"}
-    try:
-        analysis = build_report(found, n_boot=n_boot)
-    except AutoalignError as exc:
-        return {"experiment": latest, "report": None, "problem": str(exc)}
     key = (latest.id, len(found), n_boot)
-    if key not in _FIGURES:  # drawn once per experiment state, not once per page and image
-        _FIGURES.clear()
-        _FIGURES[key] = _redteam_figures(analysis)
-    return {"experiment": latest, "report": analysis.report, "problem": None,
-            "figures": _FIGURES[key]}
+    if key not in _ANALYSED:  # built and drawn once per experiment state, not per page or image
+        try:
+            analysis = build_report(found, n_boot=n_boot)
+        except AutoalignError as exc:
+            return {"experiment": latest, "report": None, "problem": str(exc)}
+        _ANALYSED.clear()
+        _ANALYSED[key] = (analysis.report, _redteam_figures(analysis))
+    report, figures = _ANALYSED[key]
+    return {"experiment": latest, "report": report, "problem": None, "figures": figures}
 
 
-_FIGURES: dict[tuple[int, int, int], list[tuple[str, str, bytes]]] = {}
-"""The latest red-team figures drawn, by (experiment, trials, bootstrap replicates)."""
+_ANALYSED: dict[tuple[int, int, int], tuple[Any, list[tuple[str, str, bytes]]]] = {}
+"""The latest red-team report and its figures, by (experiment, trials, bootstrap replicates)."""
 
 
 def _redteam_figures(analysis: Any) -> list[tuple[str, str, bytes]]:

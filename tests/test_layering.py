@@ -23,6 +23,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"pipeline"}),
     frozenset({"examine", "cluster", "redteam"}),
     frozenset({"case"}),
+    frozenset({"learning"}),
     frozenset({"web"}),
     frozenset({"cli"}),
     frozenset({"__main__"}),

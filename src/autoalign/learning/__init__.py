@@ -6,3 +6,7 @@ update made from them (a flaw library, a recalibration of stated probabilities, 
 weights, a fine-tuned model) is a new critic version, and every result names the version that
 produced it. Nothing here prints.
 """
+
+from ._labels import CRITIC2_REVIEW, SEVERE, Collected, collect_labels
+
+__all__ = ["CRITIC2_REVIEW", "SEVERE", "Collected", "collect_labels"]

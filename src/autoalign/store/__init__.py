@@ -8,6 +8,7 @@ from .._environment import DB_ENV_VAR, DEFAULT_DB_PATH
 from ._cases import CaseRegistrationRecord, CaseSnapshotRecord
 from ._deps import CallWait, ChainNode, CriticalPath, WorkNode
 from ._engine import resolve_url
+from ._labels import CriticVersionRecord, LabelRecord, NewLabel
 from ._organisms import OrganismFlawRecord
 from ._queue import MAX_ATTEMPTS, Submission, SubmitOutcome, WorkItemRecord
 from ._records import (
@@ -60,12 +61,15 @@ __all__ = [
     "CaseSnapshotRecord",
     "ChainNode",
     "ClaimRecord",
+    "CriticVersionRecord",
     "CriticalPath",
     "EdgeRecord",
     "EventRecord",
     "FlawRecord",
     "InjectionRecord",
     "JudgmentRecord",
+    "LabelRecord",
+    "NewLabel",
     "OrganismFlawRecord",
     "Owner",
     "Parent",

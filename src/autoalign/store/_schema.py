@@ -609,3 +609,75 @@ class CaseSnapshot(Base):
     content: Mapped[Any] = mapped_column(JsonType)
     """The evaluation (`autoalign.case.Evaluation` as JSON)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Label(Base):
+    """One piece of truth about a subject and, when a critic judged the subject, what that
+    critic said about it (one row per label and critic version judged). Rows are only added."""
+
+    __tablename__ = "labels"
+    __table_args__ = (
+        UniqueConstraint("source", "source_ref", "critic"),
+        Index("ix_labels_critic_known", "critic", "known_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    """artificial | organic | semi_organic (`LabelKind`)."""
+    source: Mapped[str] = mapped_column(String(30))
+    """The kind of record it was read from (`LabelSource`)."""
+    source_ref: Mapped[str] = mapped_column(String(300))
+    """That record, e.g. `trial:12`, `review_label:3`; with `source` and `critic`, unique."""
+    subject: Mapped[str] = mapped_column(String(300))
+    """What was judged: a red-team subject key, or `artifact:<id>`."""
+    artifact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("artifacts.id"), nullable=True, index=True
+    )
+    flaw_id: Mapped[int | None] = mapped_column(ForeignKey("flaws.id"), nullable=True)
+    flaw_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    """The flaw's type (red-team type or taxonomy category); None for a clean subject."""
+    present: Mapped[bool] = mapped_column(Boolean)
+    """The truth: the subject has the flaw (or, for a clean subject, any flaw)."""
+    severe: Mapped[bool] = mapped_column(Boolean)
+    """The truth a stated severe-flaw probability is scored against."""
+    critic: Mapped[str] = mapped_column(String(150), default="", index=True)
+    """The critic version judged, `<id>@<version>`; empty when no critic's verdict is known."""
+    detected: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    """That critic's verdict: it reported the flaw (or, on a clean subject, any flaw)."""
+    probability: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """That critic's stated probability of a severe flaw, if it states one."""
+    detail: Mapped[str] = mapped_column(Text, default="")
+    known_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    """When the truth became known (the injection, the review decision, the later check)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CriticVersion(Base):
+    """An update to a critic made from labels (`UpdateKind`), applied or rejected, with the
+    evidence for the decision. Rows are only added; the newest applied row of each update kind
+    is the one in use."""
+
+    __tablename__ = "critic_versions"
+    __table_args__ = (UniqueConstraint("critic", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    critic: Mapped[str] = mapped_column(String(100), index=True)
+    """The critic (or judge aggregation) id, without a version."""
+    version: Mapped[str] = mapped_column(String(100))
+    """The version results name: the registered version plus the update, `1+recalibration.2`."""
+    base_version: Mapped[str] = mapped_column(String(50))
+    """The registered critic's own version the update applies to."""
+    update: Mapped[str] = mapped_column(String(30))
+    """What changed (`UpdateKind`)."""
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("critic_versions.id", name="fk_critic_versions_parent_id"), nullable=True
+    )
+    """The version in use when this one was made, if any."""
+    params: Mapped[Any] = mapped_column(JsonType)
+    """The update itself (a calibration map, weights, a model id)."""
+    evidence: Mapped[Any] = mapped_column(JsonType)
+    """What it was decided on: the labels used (count, last id) and held-out measurements."""
+    applied: Mapped[bool] = mapped_column(Boolean)
+    """True: results from now on use it. False: rejected (kept, with the reason)."""
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

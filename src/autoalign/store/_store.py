@@ -17,6 +17,7 @@ from ._cases import CasesMixin
 from ._deps import CallWait, CriticalPath, WorkNode
 from ._engine import NO_DATABASE_HINT, make_engine, resolve_url, safe_url, shown
 from ._findings import FindingsMixin
+from ._labels import LabelsMixin
 from ._ledger import LedgerMixin
 from ._listings import ListingsMixin
 from ._organisms import OrganismsMixin
@@ -120,6 +121,7 @@ def _why(exc: DBAPIError) -> str:
 class Store(
     RunsMixin, LedgerMixin, BudgetMixin, FindingsMixin, ReviewsMixin, ListingsMixin,
     ProvenanceMixin, QueueMixin, ScreensMixin, OrganismsMixin, RedteamMixin, CasesMixin,
+    LabelsMixin,
 ):
     """The research database.
 

@@ -47,7 +47,7 @@ def test_labels_filter_by_critic_kind_and_time(store: Store) -> None:
 
 
 def test_a_probability_outside_the_unit_interval_is_refused(store: Store) -> None:
-    with pytest.raises(DataError, match="probability 1.5"):
+    with pytest.raises(DataError, match=r"probability 1\.5"):
         store.add_labels([_label("a", probability=1.5)])
     assert store.labels() == []
 

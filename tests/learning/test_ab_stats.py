@@ -111,3 +111,13 @@ def test_mixture_sprt_keeps_its_type_one_error_under_the_null() -> None:
     assert upper < alpha + 0.01
     # and it does reject sometimes (the simulation is not vacuous)
     assert rejected > 0
+
+
+def test_the_docs_define_the_ab_statistics() -> None:
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    stats = (docs / "statistics.md").read_text()
+    for term in ("Newcombe", "McNemar", "Wilcoxon", "mixture SPRT", "Ville"):
+        assert term in stats, term
+    assert "## A/B tests of components" in (docs / "learning.md").read_text()

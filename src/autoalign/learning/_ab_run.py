@@ -202,7 +202,7 @@ async def run_ab(
         tasks=len(tasks),
         critics={arm: f"{critics[arm].label} ({config.arm(arm).view})" for arm in ARMS},
     )
-    if experiment.status in ("completed", "stopped"):
+    if experiment.status == "stopped":  # the sequential test's decision is final
         return _finish(store, config, summary)
     stored = {(o.task_key, o.arm) for o in store.ab_outcomes(experiment.id)}
     say = on_task or (lambda _done, _all, _key: None)

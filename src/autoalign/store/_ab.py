@@ -88,8 +88,9 @@ class AbMixin(StoreBase):
     def start_ab_experiment(
         self, *, name: str, config: dict[str, Any], config_digest: str, seed: int, tasks: int,
     ) -> AbExperimentRecord:
-        """The A/B experiment called `name`, created if new; an existing one that is not
-        finished is set running again (a completed or stopped one is left as it is).
+        """The A/B experiment called `name`, created if new; an existing one is set running
+        again (new tasks from the database may have appeared), except one the sequential test
+        stopped, whose decision is final.
 
         Raises:
             ConfigError: an experiment of that name exists with another config.
@@ -107,7 +108,7 @@ class AbMixin(StoreBase):
                 if row is None:
                     s.add(AbExperiment(name=name, config_digest=config_digest, config=config,
                                        seed=seed, status="running", tasks=tasks))
-                elif row.status in ("running", "failed"):
+                elif row.status != "stopped":
                     found = s.get(AbExperiment, row.id)
                     assert found is not None
                     found.status, found.updated_at, found.finished_at = "running", utcnow(), None

@@ -15,6 +15,7 @@ import typer
 from .._text import safe_line
 from ..errors import AutoalignError
 from . import (
+    _ab,  # A/B tests of components (issue 14)
     _calibration,
     _case,
     _compare,
@@ -77,6 +78,7 @@ COMMAND_MODULES = (
     _redteam_export,
     _serve,
     _case,
+    _ab,  # A/B tests of components (issue 14): `autoalign ab run`, `autoalign ab report`
     # A new command group: one module with `register(app)`, added here.
 )
 for _module in COMMAND_MODULES:

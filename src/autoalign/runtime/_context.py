@@ -218,6 +218,9 @@ class StageContext:
     `[sandbox]` section and closes it when the run ends."""
     round: int = 0
     """0 for a run's own steps; n for the n-th re-run of a stage (`run --stage`)."""
+    _fine_tuned: dict[str, CriticVersionRecord | None] = field(default_factory=dict, repr=False)
+    """`fine_tuned` per critic id, read once per context (a later registration does not
+    apply to a run already started)."""
 
     @contextmanager
     def watch_calls(self) -> Iterator[StepCalls]:
@@ -236,10 +239,12 @@ class StageContext:
         `autoalign learn register-model`) before this run started, if any: it answers the
         critic's calls in this run and names their results (a run started earlier keeps the
         model it started with, so a resume asks what it asked)."""
-        found = self.store.active_update(critic_id, UpdateKind.FINE_TUNED)
-        if found is None or found.created_at > self.run.created_at:
-            return None
-        return found
+        if critic_id not in self._fine_tuned:
+            found = self.store.active_update(critic_id, UpdateKind.FINE_TUNED)
+            self._fine_tuned[critic_id] = (
+                None if found is None or found.created_at > self.run.created_at else found
+            )
+        return self._fine_tuned[critic_id]
 
     def key(self, base: str) -> str:
         """The stored step key: `base`, with `@n` for round n of a stage re-run."""

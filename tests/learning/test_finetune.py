@@ -52,8 +52,8 @@ def test_the_export_writes_valid_split_chat_and_datasets_layouts(
     assert done.total == len(labels) - 1
     assert set(done.counts) == {LabelKind.ARTIFICIAL.value}
     by = done.counts[LabelKind.ARTIFICIAL.value]
-    assert by["validation"] == round(done.total * 0.25) and by["train"] == done.total - by[
-        "validation"]
+    assert by["validation"] == round(done.total * 0.25)
+    assert by["train"] == done.total - by["validation"]
 
     injections = {i.subject_key: i for e in store.redteam_experiments()
                   for i in store.redteam_injections(e.id)}

@@ -7,7 +7,7 @@ weights, a fine-tuned model) is a new critic version, and every result names the
 produced it. Nothing here prints.
 """
 
-# Judge weights and fine-tuning elsewhere (part JW).
+# _finetune and _weights: fine-tuning elsewhere and judge weights (part JW).
 from ._finetune import Export, export_digest, export_finetune, register_fine_tuned
 from ._labels import CRITIC2_REVIEW, SEVERE, Collected, collect_labels
 from ._weights import Reliability, WeightsRefit, current_weights, refit_judge_weights

@@ -145,3 +145,13 @@ async def test_a_registered_model_answers_the_critic_and_its_results_name_the_ve
     confirmed = [f for r in reports for f in r.content_json["flaws"]
                  if f["status"] == "confirmed"]
     assert confirmed and {f["critic"] for f in confirmed} == {"c2.investigate@1+fine_tuned.1"}
+
+
+async def test_a_registered_model_that_cannot_be_called_stops_the_run_before_it_starts(
+    store: Store,
+) -> None:
+    register_script(f"ft-main-{id(store)}", Team())
+    register_fine_tuned(store, "c2.investigate", f"scripted:ft-never-registered-{id(store)}")
+    with pytest.raises(ConfigError, match="ft-never-registered"):
+        await run_agenda(agenda(f"scripted:ft-main-{id(store)}"), store=store)
+    assert store.list_runs() == []

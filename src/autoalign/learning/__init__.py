@@ -23,7 +23,13 @@ from ._ab_stats import (
     paired_difference,
 )
 from ._ab_views import FULL, View, register_view, view, view_names
+
+# _finetune and _weights: fine-tuning elsewhere and judge weights (part JW).
+from ._finetune import Export, export_digest, export_finetune, register_fine_tuned
 from ._labels import CRITIC2_REVIEW, SEVERE, Collected, collect_labels
+from ._weights import Reliability, WeightsRefit, current_weights, refit_judge_weights
+
+# Judge weights and fine-tuning elsewhere (part JW).
 
 __all__ = [
     "CRITIC2_REVIEW",
@@ -36,21 +42,29 @@ __all__ = [
     "ArmConfig",
     "BrierDifference",
     "Collected",
+    "Export",
     "Pair",
     "PairedDifference",
+    "Reliability",
     "SequentialResult",
     "View",
+    "WeightsRefit",
     "ab_markdown",
     "ab_tasks",
     "brier_difference",
     "build_ab_report",
     "collect_labels",
+    "current_weights",
+    "export_digest",
+    "export_finetune",
     "load_ab_config",
     "mixture_log_lr",
     "mixture_sprt",
     "newcombe_paired",
     "paired_difference",
     "parse_ab_config",
+    "refit_judge_weights",
+    "register_fine_tuned",
     "register_view",
     "run_ab",
     "run_ab_sync",

@@ -6,6 +6,7 @@ projects and the reads they refused, and the work queue that
 
 from .._environment import DB_ENV_VAR, DEFAULT_DB_PATH
 from ._cases import CaseRegistrationRecord, CaseSnapshotRecord
+from ._checks import LearningCheckRecord  # issue 14, part CK
 from ._deps import CallWait, ChainNode, CriticalPath, WorkNode
 from ._engine import resolve_url
 from ._organisms import OrganismFlawRecord
@@ -66,6 +67,7 @@ __all__ = [
     "FlawRecord",
     "InjectionRecord",
     "JudgmentRecord",
+    "LearningCheckRecord",  # issue 14, part CK
     "OrganismFlawRecord",
     "Owner",
     "Parent",

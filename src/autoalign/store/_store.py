@@ -14,6 +14,7 @@ from ..vocabulary import Kind, Role, Stage, Status
 from . import _deps, _migrate
 from ._budget import BudgetMixin
 from ._cases import CasesMixin
+from ._checks import ChecksMixin  # issue 14, part CK
 from ._deps import CallWait, CriticalPath, WorkNode
 from ._engine import NO_DATABASE_HINT, make_engine, resolve_url, safe_url, shown
 from ._findings import FindingsMixin
@@ -120,6 +121,7 @@ def _why(exc: DBAPIError) -> str:
 class Store(
     RunsMixin, LedgerMixin, BudgetMixin, FindingsMixin, ReviewsMixin, ListingsMixin,
     ProvenanceMixin, QueueMixin, ScreensMixin, OrganismsMixin, RedteamMixin, CasesMixin,
+    ChecksMixin,  # issue 14, part CK
 ):
     """The research database.
 

@@ -365,18 +365,19 @@ class Agenda(_Frozen):
         return models
 
     def digest(self) -> str:
-        """sha256 of the normalised agenda, budget and sandbox excluded: equal agendas resume the
-        same run.
+        """sha256 of the normalised agenda, budget, sandbox and learning excluded: equal agendas
+        resume the same run.
 
         The budget is left out so that a run stopped by its budget resumes when it is raised; the
         sandbox section so that a run may resume on another backend (the records are the same);
-        a `[learning]` section equal to the defaults, so that an agenda written before it
-        existed keeps its digest.
+        the `[learning]` section, whose budgets are budgets too (a changed one applies to what
+        the run decides from then on; an agenda written before the section existed keeps its
+        digest).
         """
-        dumped = self.model_dump(mode="json", exclude={"budget", "sandbox"})
-        if self.learning == LearningSection():  # an agenda without it keeps its digest
-            dumped.pop("learning")
-        canonical = json.dumps(dumped, sort_keys=True)
+        canonical = json.dumps(
+            self.model_dump(mode="json", exclude={"budget", "sandbox", "learning"}),
+            sort_keys=True,
+        )
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 

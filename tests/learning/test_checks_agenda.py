@@ -13,15 +13,16 @@ from autoalign.errors import ConfigError
 BASE: dict[str, Any] = {"topics": [{"name": "Reward hacking"}]}
 
 
-def test_the_defaults_disable_both_checks_and_keep_the_digest() -> None:
+def test_the_defaults_disable_both_checks_and_the_section_is_not_in_the_digest() -> None:
     plain = parse_agenda(BASE)
     assert plain.learning == LearningSection()
     assert plain.learning.deep_reviews == 0 and plain.learning.human_escalations == 0
     # the digest this agenda had before the `[learning]` section existed
     before = "594083d127572fe514a1a7fcc4d50ef920d71a62666fb462bf33689bb3b47f13"
     assert plain.digest() == before
-    assert parse_agenda({**BASE, "learning": {"deep_reviews": 0}}).digest() == before
-    assert parse_agenda({**BASE, "learning": {"deep_reviews": 2}}).digest() != before
+    # Its budgets are budgets: raising one resumes the run instead of starting a new one.
+    assert parse_agenda({**BASE, "learning": {"deep_reviews": 2}}).digest() == before
+    assert parse_agenda({**BASE, "learning": {"human_escalations": 3}}).digest() == before
 
 
 @pytest.mark.parametrize(

@@ -393,6 +393,44 @@ class CaseStatus(StrEnum):
     window."""
 
 
+class LabelKind(StrEnum):
+    """Where a label's truth comes from (`docs/learning.md`)."""
+
+    ARTIFICIAL = "artificial"
+    """A flaw the red team put in a subject built for it, or a model organism committed."""
+    ORGANIC = "organic"
+    """A flaw that occurred by itself: a human's review decision, a flaw a later and deeper check
+    found, a claim a later result contradicted."""
+    SEMI_ORGANIC = "semi_organic"
+    """A real artifact of the research database with a small, local flaw injected into it."""
+
+
+class LabelSource(StrEnum):
+    """Which record a label was read from."""
+
+    REDTEAM_TRIAL = "redteam_trial"
+    """A red-team trial: a critic run on a tampered copy or a clean control."""
+    ORGANISM = "organism"
+    """A model organism's known misbehaviour (or its clean project) and what each critic did."""
+    REVIEW = "review"
+    """A human's decision (confirm or dismiss) on a flaw a critic raised."""
+    REREVIEW = "rereview"
+    """A flaw a re-review found that the paper's earlier review had missed."""
+    CONTRADICTION = "contradiction"
+    """A claim contradicted by a later result (critic #3's cross-examination)."""
+
+
+class UpdateKind(StrEnum):
+    """What a critic version changed (`autoalign learn versions`)."""
+
+    RECALIBRATION = "recalibration"
+    """A map from the critic's stated probabilities to calibrated ones (Platt or isotonic)."""
+    FLAW_LIBRARY = "flaw_library"
+    """Past flaws retrieved by similarity into the critic's prompts."""
+    JUDGE_WEIGHTS = "judge_weights"
+    """The weights of human and model judges in an aggregation, refitted from labels."""
+    FINE_TUNED = "fine_tuned"
+    """A model fine-tuned elsewhere on exported labels, registered to play the critic."""
 # -- Expensive checks where they matter (issue 14, part CK) -------------------------------------
 
 

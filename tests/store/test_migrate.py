@@ -23,7 +23,7 @@ from autoalign.store._store import make_engine
 
 
 def test_head_is_the_latest_revision_shipped_in_the_package() -> None:
-    assert head_revision() == "0017c"
+    assert head_revision() == "0019"
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
 
@@ -172,4 +172,9 @@ def test_postgres_json_columns_are_jsonb(store: Store) -> None:
         "redteam_experiments.config": "jsonb",
         "redteam_trials.findings": "jsonb",
         "case_snapshots.content": "jsonb",
+        "critic_versions.params": "jsonb",
+        "critic_versions.evidence": "jsonb",
+        # A/B tests of components.
+        "ab_experiments.config": "jsonb",
+        "ab_outcomes.findings": "jsonb",
     }

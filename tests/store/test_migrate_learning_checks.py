@@ -1,4 +1,4 @@
-"""Revision 0017c: the `learning_checks` table (issue 14, part CK); older rows stay."""
+"""Revision 0019: the `learning_checks` table (issue 14, part CK); older rows stay."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from autoalign.vocabulary import CheckKind, CheckOutcome, CheckTrigger, Kind, St
 TABLE = "learning_checks"
 
 
-def test_upgrading_from_0016_adds_the_table(db_url: str) -> None:
+def test_upgrading_from_0018_adds_the_table(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         with engine.begin() as conn:
-            command.upgrade(alembic_config(conn), "0016")
+            command.upgrade(alembic_config(conn), "0018")
             assert TABLE not in set(inspect(conn).get_table_names())
     finally:
         engine.dispose()
@@ -35,12 +35,12 @@ def test_upgrading_from_0016_adds_the_table(db_url: str) -> None:
             "c", "db:papers.flawed_rate", CheckOutcome.SKIPPED_BUDGET)
 
 
-def test_downgrading_0017c_drops_only_the_table(store: Store) -> None:
+def test_downgrading_0019_drops_only_the_table(store: Store) -> None:
     store.create_run(name="r", agenda_digest="d" * 64, config={})
     with store.engine.begin() as conn:
-        command.downgrade(alembic_config(conn), "0016")
+        command.downgrade(alembic_config(conn), "0018")
         assert TABLE not in set(inspect(conn).get_table_names())
         assert conn.execute(text("SELECT name FROM runs")).scalars().all() == ["r"]
     with store.engine.begin() as conn:
-        command.upgrade(alembic_config(conn), "0017c")
+        command.upgrade(alembic_config(conn), "0019")
         assert TABLE in set(inspect(conn).get_table_names())

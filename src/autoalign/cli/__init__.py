@@ -15,6 +15,7 @@ import typer
 from .._text import safe_line
 from ..errors import AutoalignError
 from . import (
+    _ab,  # A/B tests of components (issue 14)
     _calibration,
     _case,
     _compare,
@@ -78,6 +79,7 @@ COMMAND_MODULES = (
     _redteam_export,
     _serve,
     _case,
+    _ab,  # A/B tests of components (issue 14): `autoalign ab run`, `autoalign ab report`
     _learn_checks,  # issue 14, part CK: `learn checks`
     # A new command group: one module with `register(app)`, added here.
 )

@@ -7,6 +7,23 @@ weights, a fine-tuned model) is a new critic version, and every result names the
 produced it. Nothing here prints.
 """
 
+# A/B tests of components (`autoalign ab run`, `autoalign ab report`).
+from ._ab_config import AbConfig, ArmConfig, load_ab_config, parse_ab_config
+from ._ab_report import AbReport, ab_markdown, build_ab_report, write_ab_figure, write_ab_report
+from ._ab_run import AbRunSummary, AbTask, ab_tasks, run_ab, run_ab_sync
+from ._ab_stats import (
+    BrierDifference,
+    Pair,
+    PairedDifference,
+    SequentialResult,
+    brier_difference,
+    mixture_log_lr,
+    mixture_sprt,
+    newcombe_paired,
+    paired_difference,
+)
+from ._ab_views import FULL, View, register_view, view, view_names
+
 # -- Expensive checks where they matter (part CK): deeper reviews of load-bearing papers ------
 from ._checks import (
     REVIEW_KINDS,
@@ -18,14 +35,47 @@ from ._checks import (
     load_bearing,
     schedule_load_bearing,
 )
+from ._labels import CRITIC2_REVIEW, SEVERE, Collected, collect_labels
 
 __all__ = [
+    "CRITIC2_REVIEW",
+    "FULL",
     "REVIEW_KINDS",
+    "SEVERE",
+    "AbConfig",
+    "AbReport",
+    "AbRunSummary",
+    "AbTask",
+    "ArmConfig",
+    "BrierDifference",
     "CheckYield",
+    "Collected",
     "LoadBearing",
+    "Pair",
+    "PairedDifference",
+    "SequentialResult",
     "Share",
+    "View",
+    "ab_markdown",
+    "ab_tasks",
+    "brier_difference",
+    "build_ab_report",
     "case_metrics",
     "check_yield",
+    "collect_labels",
+    "load_ab_config",
     "load_bearing",
+    "mixture_log_lr",
+    "mixture_sprt",
+    "newcombe_paired",
+    "paired_difference",
+    "parse_ab_config",
+    "register_view",
+    "run_ab",
+    "run_ab_sync",
     "schedule_load_bearing",
+    "view",
+    "view_names",
+    "write_ab_figure",
+    "write_ab_report",
 ]

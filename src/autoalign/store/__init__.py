@@ -5,10 +5,12 @@ projects and the reads they refused, and the work queue that
 `autoalign worker` processes share."""
 
 from .._environment import DB_ENV_VAR, DEFAULT_DB_PATH
+from ._ab import AB_STATUSES, AbExperimentRecord, AbOutcomeRecord
 from ._cases import CaseRegistrationRecord, CaseSnapshotRecord
 from ._checks import LearningCheckRecord  # issue 14, part CK
 from ._deps import CallWait, ChainNode, CriticalPath, WorkNode
 from ._engine import resolve_url
+from ._labels import CriticVersionRecord, LabelRecord, NewLabel
 from ._organisms import OrganismFlawRecord
 from ._queue import MAX_ATTEMPTS, Submission, SubmitOutcome, WorkItemRecord
 from ._records import (
@@ -43,11 +45,14 @@ from ._runs import LEASE_OWNER_PREFIX, Owner, RunStart, RunStartOutcome
 from ._store import Parent, Store
 
 __all__ = [
+    "AB_STATUSES",
     "DB_ENV_VAR",
     "DEFAULT_DB_PATH",
     "LEASE_OWNER_PREFIX",
     "MAX_ATTEMPTS",
     "REVIEWER_CHARS",
+    "AbExperimentRecord",
+    "AbOutcomeRecord",
     "ArtifactRecord",
     "ArtifactSummary",
     "AttemptRecord",
@@ -61,13 +66,16 @@ __all__ = [
     "CaseSnapshotRecord",
     "ChainNode",
     "ClaimRecord",
+    "CriticVersionRecord",
     "CriticalPath",
     "EdgeRecord",
     "EventRecord",
     "FlawRecord",
     "InjectionRecord",
     "JudgmentRecord",
+    "LabelRecord",
     "LearningCheckRecord",  # issue 14, part CK
+    "NewLabel",
     "OrganismFlawRecord",
     "Owner",
     "Parent",

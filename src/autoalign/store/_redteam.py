@@ -68,6 +68,8 @@ class TrialRecord:
     severe: bool
     matcher: str
     findings: list[dict[str, Any]]
+    created_at: datetime | None = None
+    """When the trial was recorded."""
 
 
 def _experiment(row: RedteamExperiment) -> RedteamExperimentRecord:
@@ -92,7 +94,7 @@ def _trial(row: RedteamTrial) -> TrialRecord:
         id=row.id, experiment_id=row.experiment_id, subject_key=row.subject_key,
         critic=row.critic, detected=row.detected, flagged=row.flagged,
         probability=row.probability, severe=row.severe, matcher=row.matcher,
-        findings=list(row.findings or []),
+        findings=list(row.findings or []), created_at=row.created_at,
     )
 
 

@@ -611,6 +611,137 @@ class CaseSnapshot(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class Label(Base):
+    """One piece of truth about a subject and, when a critic judged the subject, what that
+    critic said about it (one row per label and critic version judged). Rows are only added."""
+
+    __tablename__ = "labels"
+    __table_args__ = (
+        UniqueConstraint("source", "source_ref", "critic"),
+        Index("ix_labels_critic_known", "critic", "known_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    """artificial | organic | semi_organic (`LabelKind`)."""
+    source: Mapped[str] = mapped_column(String(30))
+    """The kind of record it was read from (`LabelSource`)."""
+    source_ref: Mapped[str] = mapped_column(String(300))
+    """That record, e.g. `trial:12`, `review_label:3`; with `source` and `critic`, unique."""
+    subject: Mapped[str] = mapped_column(String(300))
+    """What was judged: a red-team subject key, or `artifact:<id>`."""
+    artifact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("artifacts.id"), nullable=True, index=True
+    )
+    flaw_id: Mapped[int | None] = mapped_column(ForeignKey("flaws.id"), nullable=True)
+    flaw_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    """The flaw's type (red-team type or taxonomy category); None for a clean subject."""
+    present: Mapped[bool] = mapped_column(Boolean)
+    """The truth: the subject has the flaw (or, for a clean subject, any flaw)."""
+    severe: Mapped[bool] = mapped_column(Boolean)
+    """The truth a stated severe-flaw probability is scored against."""
+    critic: Mapped[str] = mapped_column(String(150), default="", index=True)
+    """The critic version judged, `<id>@<version>`; empty when no critic's verdict is known."""
+    detected: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    """That critic's verdict: it reported the flaw (or, on a clean subject, any flaw)."""
+    probability: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """That critic's stated probability of a severe flaw, if it states one."""
+    detail: Mapped[str] = mapped_column(Text, default="")
+    known_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    """When the truth became known (the injection, the review decision, the later check)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CriticVersion(Base):
+    """An update to a critic made from labels (`UpdateKind`), applied or rejected, with the
+    evidence for the decision. Rows are only added; the newest applied row of each update kind
+    is the one in use."""
+
+    __tablename__ = "critic_versions"
+    __table_args__ = (UniqueConstraint("critic", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    critic: Mapped[str] = mapped_column(String(100), index=True)
+    """The critic (or judge aggregation) id, without a version."""
+    version: Mapped[str] = mapped_column(String(100))
+    """The version results name: the registered version plus the update, `1+recalibration.2`."""
+    base_version: Mapped[str] = mapped_column(String(50))
+    """The registered critic's own version the update applies to."""
+    update: Mapped[str] = mapped_column(String(30))
+    """What changed (`UpdateKind`)."""
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("critic_versions.id", name="fk_critic_versions_parent_id"), nullable=True
+    )
+    """The version in use when this one was made, if any."""
+    params: Mapped[Any] = mapped_column(JsonType)
+    """The update itself (a calibration map, weights, a model id)."""
+    evidence: Mapped[Any] = mapped_column(JsonType)
+    """What it was decided on: the labels used (count, last id) and held-out measurements."""
+    applied: Mapped[bool] = mapped_column(Boolean)
+    """True: results from now on use it. False: rejected (kept, with the reason)."""
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# A/B tests of components (`autoalign ab run`, issue 14).
+class AbExperiment(Base):
+    """An A/B test of two component variants on paired tasks: its config, seed, status and,
+    when the sequential test stopped it, after how many tasks."""
+
+    __tablename__ = "ab_experiments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    """The experiment's name; re-running a config of that name resumes it."""
+    config_digest: Mapped[str] = mapped_column(String(64))
+    """sha256 of the normalised config; a different config under the same name is refused."""
+    config: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    seed: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20))
+    """running | completed | stopped (by the sequential test) | failed."""
+    tasks: Mapped[int] = mapped_column(Integer, default=0)
+    """Tasks the config makes (each run under both arms)."""
+    stopped_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Tasks finished when the sequential test stopped the experiment; None: it did not."""
+    stop_statistic: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """The mixture likelihood ratio at the stop."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class AbOutcome(Base):
+    """One task run under one arm: what the arm's critic decided, and whether it was right."""
+
+    __tablename__ = "ab_outcomes"
+    __table_args__ = (UniqueConstraint("experiment_id", "task_key", "arm"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("ab_experiments.id"), index=True)
+    task_key: Mapped[str] = mapped_column(String(300))
+    task_index: Mapped[int] = mapped_column(Integer)
+    """The task's place in the experiment's (seeded, shuffled) task order."""
+    task_seed: Mapped[int] = mapped_column(Integer)
+    """The seed both arms ran the task with."""
+    arm: Mapped[str] = mapped_column(String(1))
+    """`A` or `B`."""
+    position: Mapped[int] = mapped_column(Integer)
+    """0 when this arm ran first on the task, 1 when second (the order is randomised)."""
+    flaw_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    """The injected flaw's type; None for a clean control."""
+    critic: Mapped[str] = mapped_column(String(150))
+    """`<critic id>@<version>` of the arm."""
+    view: Mapped[str] = mapped_column(String(100))
+    correct: Mapped[bool] = mapped_column(Boolean)
+    flagged: Mapped[bool] = mapped_column(Boolean)
+    detected: Mapped[bool] = mapped_column(Boolean)
+    probability: Mapped[float | None] = mapped_column(Float, nullable=True)
+    severe: Mapped[bool] = mapped_column(Boolean)
+    """The task has a severe flaw (what stated probabilities are scored against)."""
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """The critic's error when its check raised (stored as flagging nothing)."""
+    findings: Mapped[Any] = mapped_column(JsonType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 class LearningCheck(Base):
     """One decision about an expensive check (issue 14, part CK; `docs/learning.md`): a
     retroactive deeper review of a load-bearing paper scheduled or skipped for budget, or a

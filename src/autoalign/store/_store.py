@@ -12,12 +12,14 @@ from sqlalchemy.orm import Session
 from ..errors import DataError, StoreError
 from ..vocabulary import Kind, Role, Stage, Status
 from . import _deps, _migrate
+from ._ab import AbMixin
 from ._budget import BudgetMixin
 from ._cases import CasesMixin
 from ._checks import ChecksMixin  # issue 14, part CK
 from ._deps import CallWait, CriticalPath, WorkNode
 from ._engine import NO_DATABASE_HINT, make_engine, resolve_url, safe_url, shown
 from ._findings import FindingsMixin
+from ._labels import LabelsMixin
 from ._ledger import LedgerMixin
 from ._listings import ListingsMixin
 from ._organisms import OrganismsMixin
@@ -121,6 +123,8 @@ def _why(exc: DBAPIError) -> str:
 class Store(
     RunsMixin, LedgerMixin, BudgetMixin, FindingsMixin, ReviewsMixin, ListingsMixin,
     ProvenanceMixin, QueueMixin, ScreensMixin, OrganismsMixin, RedteamMixin, CasesMixin,
+    LabelsMixin,
+    AbMixin,
     ChecksMixin,  # issue 14, part CK
 ):
     """The research database.

@@ -2,8 +2,8 @@
 retroactive deeper review of a load-bearing paper or a confused critic routed to a human.
 Existing tables are untouched.
 
-Revision ID: 0017c
-Revises: 0016
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-11-30
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017c"
-down_revision: str | Sequence[str] | None = "0016"
+revision: str = "0019"
+down_revision: str | Sequence[str] | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -25,9 +25,21 @@ from ._ab_stats import (
 from ._ab_views import FULL, View, register_view, view, view_names
 from ._labels import CRITIC2_REVIEW, SEVERE, Collected, collect_labels
 
+# Recalibration of stated probabilities (`autoalign learn recalibrate`).
+from ._recalibrate import (
+    MIN_LABELS,
+    HeldOut,
+    RecalibrationDecision,
+    base_version,
+    recalibrate,
+    recalibration_critics,
+    split_by_time,
+)
+
 __all__ = [
     "CRITIC2_REVIEW",
     "FULL",
+    "MIN_LABELS",
     "SEVERE",
     "AbConfig",
     "AbReport",
@@ -36,12 +48,15 @@ __all__ = [
     "ArmConfig",
     "BrierDifference",
     "Collected",
+    "HeldOut",
     "Pair",
     "PairedDifference",
+    "RecalibrationDecision",
     "SequentialResult",
     "View",
     "ab_markdown",
     "ab_tasks",
+    "base_version",
     "brier_difference",
     "build_ab_report",
     "collect_labels",
@@ -51,9 +66,12 @@ __all__ = [
     "newcombe_paired",
     "paired_difference",
     "parse_ab_config",
+    "recalibrate",
+    "recalibration_critics",
     "register_view",
     "run_ab",
     "run_ab_sync",
+    "split_by_time",
     "view",
     "view_names",
     "write_ab_figure",

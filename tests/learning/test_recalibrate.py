@@ -9,9 +9,18 @@ import numpy as np
 import pytest
 
 from autoalign.calibration import apply_map
-from autoalign.learning import recalibrate, recalibration_critics, split_by_time
+from autoalign.learning import collect_labels, recalibrate, recalibration_critics, split_by_time
+from autoalign.review import decide
 from autoalign.store import NewLabel, Store
-from autoalign.vocabulary import LabelKind, LabelSource, UpdateKind
+from autoalign.vocabulary import (
+    Kind,
+    LabelKind,
+    LabelSource,
+    Relation,
+    ReviewDecision,
+    Stage,
+    UpdateKind,
+)
 
 CRITIC = "c2.investigate"
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -140,3 +149,21 @@ def test_critics_with_enough_labelled_probabilities(store: Store) -> None:
     add_labels(store, *simulate(5, 2, power=1.0), critic="c2.pipeline@1", offset=100)
     assert recalibration_critics(store) == [CRITIC]
     assert recalibration_critics(store, min_labels=5) == [CRITIC, "c2.pipeline"]
+
+
+def test_labels_read_critic_2s_raw_probability_not_the_calibrated_one(store: Store) -> None:
+    run = store.create_run(name="r", agenda_digest="d" * 64, config={})
+    paper = store.add_artifact(run_id=run.id, kind=Kind.PAPER, stage=Stage.WRITEUP,
+                               content_json={"title": "t"})
+    store.add_artifact(run_id=run.id, kind=Kind.PAPER_CRITIQUE, stage=Stage.WRITEUP,
+                       content_json={"severe_flaw_probability": 0.2,
+                                     "calibrated_probability": 0.7,
+                                     "probability_version": f"{CRITIC}@1+recalibration.1"},
+                       parents=[(paper.id, Relation.DERIVED_FROM)])
+    flaw = store.add_flaw(artifact_id=paper.id, category="overclaiming", severity="major",
+                          description="d", critic="c2.claim-strength", critic_version="1")
+    request = store.add_review_request(artifact_id=paper.id, reason="check")
+    decide(store, request, decision=ReviewDecision.CONFIRM, reviewer="ann", flaw_id=flaw.id)
+    collect_labels(store)
+    (stated,) = store.labels(critic_id=CRITIC, with_probability=True)
+    assert stated.critic == f"{CRITIC}@1" and stated.probability == 0.2

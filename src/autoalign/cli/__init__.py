@@ -22,6 +22,7 @@ from . import (
     _critics,
     _examine,
     _init,
+    _learn_labels,  # issue 14, recalibration: learn labels / recalibrate / versions
     _redteam_export,
     _redteam_organisms,
     _redteam_pipeline,
@@ -79,6 +80,7 @@ COMMAND_MODULES = (
     _serve,
     _case,
     _ab,  # A/B tests of components (issue 14): `autoalign ab run`, `autoalign ab report`
+    _learn_labels,  # issue 14, recalibration: learn labels / recalibrate / versions
     # A new command group: one module with `register(app)`, added here.
 )
 for _module in COMMAND_MODULES:

@@ -249,8 +249,10 @@ def recalibrate(
     figures = (f"held-out log loss {before.log_loss:.4f} -> {best.log_loss:.4f} "
                f"(difference {best.difference:+.4f}, 95% CI {best.interval[0]:+.4f} to "
                f"{best.interval[1]:+.4f}, n={best.n})")
+    in_use = ("the raw stated probability" if current is None
+              else f"the map in use ({current.label})")
     if best.difference < 0 and best.interval[1] < 0:
-        reason = f"{best.map} improves on the {before.map} map: {figures}"
+        reason = f"{best.map} improves on {in_use}: {figures}"
         version = store.add_critic_version(
             critic=critic_id, base_version=base, update=UpdateKind.RECALIBRATION,
             params=best.params, evidence=evidence, applied=True, reason=reason)
@@ -258,8 +260,7 @@ def recalibrate(
     else:
         why = ("does not lower" if best.difference >= 0
                else "lowers, within the bootstrap noise,")
-        reason = (f"the best map, {best.map}, {why} the held-out log loss of the {before.map} "
-                  f"map: {figures}")
+        reason = f"the best map, {best.map}, {why} the held-out log loss of {in_use}: {figures}"
         version = store.add_critic_version(
             critic=critic_id, base_version=base, update=UpdateKind.RECALIBRATION,
             params=best.params, evidence=evidence, applied=False, reason=reason)

@@ -62,6 +62,10 @@ def test_a_recalibration_that_helps_is_applied_as_a_new_version(store: Store) ->
     evidence = version.evidence
     assert (evidence["n_train"], evidence["n_held_out"]) == (280, 120)
     assert evidence["last_label_id"] == max(r.id for r in store.labels())
+    # the held-out labels are the 120 most recent: those known at or after the cutoff
+    cutoff = datetime.fromisoformat(evidence["cutoff"])
+    assert cutoff == START + timedelta(hours=280)
+    assert sum(r.known_at.replace(tzinfo=UTC) >= cutoff for r in store.labels()) == 120
     assert evidence["before"]["log_loss"] == pytest.approx(decision.before.log_loss)
     assert {c["map"] for c in evidence["candidates"]} == {"platt", "isotonic"}
     assert all(c["interval"][0] <= c["difference"] <= c["interval"][1]

@@ -177,6 +177,9 @@ def build_curve(store: Store, config: CurveConfig) -> Curve:
 
 def self_correction_text(critic: CriticCurve, curve: Curve) -> str:
     """The critic's self-correction in words."""
+    if not curve.of(critic.critic, "new"):
+        return (f"was shown no subject of the new type (it checks another kind of subject, "
+                f"or no round from {curve.t0} on was run)")
     if critic.self_corrects_after is not None:
         return (f"self-corrects after {critic.self_corrects_after} round(s) (round "
                 f"{critic.self_corrects_round}: lower bound above {curve.level:g})")

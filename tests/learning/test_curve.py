@@ -22,8 +22,10 @@ from autoalign.learning import (
     run_curve,
     write_curve,
 )
+from autoalign.models import register_script
 from autoalign.store import Store
 from autoalign.vocabulary import LabelSource, UpdateKind
+from tests.pipeline.conftest import Team
 
 NEW = "hallucinated-reference"
 PROGRAMMATIC = "c1.results-produced"
@@ -145,6 +147,25 @@ def test_a_killed_curve_resumes_without_repeating_rounds(store: Store, tmp_path:
         assert _trials(fresh, config) == after
     finally:
         fresh.close()
+
+
+def test_an_llm_critic_judges_every_round_at_one_version_and_is_not_asked_again(
+    store: Store,
+) -> None:
+    scripted = Team()
+    register_script("curve-team", scripted)
+    config = _config(rounds=3, per_type=2, critics=["c1.spirit", KNN],
+                     models={"default": "scripted:curve-team"})
+    asyncio.run(run_curve(store, config))
+    curve = build_curve(store, config)
+    steps = [p for p in curve.points if p.critic == "c1.spirit"]
+    assert {p.version for p in steps} == {"1"} and {p.round for p in steps} == {0, 1, 2}
+    judged = sum(p.n for p in steps)  # step subjects, controls included
+    # at most one call per step subject (a control shown again is answered from the cache)
+    calls = len(scripted.calls)
+    assert 0 < calls <= judged
+    asyncio.run(run_curve(store, config))
+    assert len(scripted.calls) == calls
 
 
 def test_a_changed_config_under_the_same_name_is_refused(store: Store) -> None:

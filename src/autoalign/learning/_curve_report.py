@@ -266,6 +266,9 @@ def figure(curve: Curve, path: Path) -> Path:
     top.set_title(f"Learning curve {_label(curve.name)} (Wilson 95% bands; dashed: level "
                   f"{curve.level:g})")
     top.legend(fontsize=8, loc="center right")
+    from matplotlib.ticker import MaxNLocator
+
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
     bottom.set_ylabel("false alarms\n(controls)")
     bottom.set_xlabel("round")
     path.parent.mkdir(parents=True, exist_ok=True)

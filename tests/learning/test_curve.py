@@ -168,6 +168,42 @@ def test_an_llm_critic_judges_every_round_at_one_version_and_is_not_asked_again(
     assert len(scripted.calls) == calls
 
 
+def test_a_curve_killed_inside_a_round_keeps_its_trials_and_finishes_the_round(
+    store: Store, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import autoalign.learning._curve as curve_module
+
+    config = _config(rounds=3)
+    real = curve_module.strict_match
+    matched = 0
+
+    class Killed(BaseException):
+        pass
+
+    def dies_on_the_twentieth(*args: Any, **kwargs: Any) -> bool:
+        nonlocal matched
+        matched += 1
+        if matched == 20:
+            raise Killed
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(curve_module, "strict_match", dies_on_the_twentieth)
+    with pytest.raises(Killed):
+        asyncio.run(run_curve(store, config))
+    monkeypatch.setattr(curve_module, "strict_match", real)
+    before = _trials(store, config)
+    killed_in = max(r for r, _, _ in before)
+    assert store.redteam_experiment(config.round_name(killed_in)).status == "failed"
+    versions = [r.version for r in store.critic_versions()]
+    resumed = asyncio.run(run_curve(store, config))
+    assert resumed.rounds_run[0] == killed_in and killed_in not in resumed.rounds_skipped
+    after = _trials(store, config)
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert resumed.trials_written == len(after) - len(before)
+    assert [r.version for r in store.critic_versions()][: len(versions)] == versions
+    assert store.redteam_experiment(config.round_name(killed_in)).status == "completed"
+
+
 def test_a_changed_config_under_the_same_name_is_refused(store: Store) -> None:
     asyncio.run(run_curve(store, _config(rounds=2)))
     with pytest.raises(ConfigError, match="another config"):

@@ -144,8 +144,6 @@ class KnnCritic:
     """The labelled flaws it compares subjects with."""
     threshold: float = DEFAULT_THRESHOLD
     """Cosine at or above which it flags."""
-    kind: str = "learner"
-    """What the curve calls it (a programmatic or LLM critic does not learn)."""
 
     @property
     def label(self) -> str:

@@ -237,3 +237,12 @@ def test_bad_configs_name_the_problem(change: dict[str, Any], field: str | None)
     with pytest.raises(ConfigError) as caught:
         _config(**change)
     assert caught.value.field == field
+
+
+def test_the_example_config_is_valid_and_runs_offline() -> None:
+    from autoalign.learning import curve_model_roles, load_curve_config
+
+    example = load_curve_config(Path(__file__).resolve().parents[2]
+                                / "examples" / "learning-curve.toml")
+    assert KNN in example.critics
+    assert curve_model_roles(example) == []  # no LLM critic unless uncommented

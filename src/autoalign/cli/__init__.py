@@ -15,6 +15,7 @@ import typer
 from .._text import safe_line
 from ..errors import AutoalignError
 from . import (
+    _ab,  # A/B tests of components (issue 14)
     _calibration,
     _case,
     _compare,
@@ -22,6 +23,7 @@ from . import (
     _examine,
     _init,
     _learn_curve,  # learning curves (task LC)
+    _learn_weights,
     _redteam_export,
     _redteam_organisms,
     _redteam_pipeline,
@@ -78,7 +80,9 @@ COMMAND_MODULES = (
     _redteam_export,
     _serve,
     _case,
-    _learn_curve,  # learning curves (task LC)
+    _ab,  # A/B tests of components (issue 14): `autoalign ab run`, `autoalign ab report`
+    _learn_weights,  # learn weights / export / register-model (issue 14, part JW)
+    _learn_curve,  # learning curves (issue 14, part LC)
     # A new command group: one module with `register(app)`, added here.
 )
 for _module in COMMAND_MODULES:

@@ -188,7 +188,8 @@ class KnnCritic:
 def examples_from_labels(store: Store, labels: Sequence[LabelRecord]) -> list[FlawExample]:
     """The distinct flawed examples the labels point at: each label of a present flaw read from
     a red-team trial, with the text its injection put into a text field (one example per flaw
-    type and text, the first label's). Other labels bring no text and are skipped."""
+    type and wording, numbers aside: the first label's). Other labels bring no text and are
+    skipped."""
     injections: dict[str, dict[str, tuple[str, str]]] = {}
     names = {e.name: e.id for e in store.redteam_experiments()}
     seen: set[tuple[str, str]] = set()
@@ -209,16 +210,16 @@ def examples_from_labels(store: Store, labels: Sequence[LabelRecord]) -> list[Fl
         if found is None or not any(ch.isalpha() for ch in wording(found[1])):
             continue  # nothing but numbers or symbols: no wording to learn
         text = " ".join(found[1].split())
-        if (found[0], text) in seen:
-            continue
-        seen.add((found[0], text))
+        if (found[0], wording(text)) in seen:
+            continue  # the same wording as an example it has: nothing new to compare with
+        seen.add((found[0], wording(text)))
         out.append(FlawExample(flaw_type=found[0], text=text, label_id=label.id,
                                source_ref=label.source_ref))
     return out
 
 
 def _digest(examples: Sequence[FlawExample], threshold: float) -> str:
-    body = json.dumps([[e.flaw_type, e.text] for e in examples] + [threshold])
+    body = json.dumps([[e.flaw_type, wording(e.text)] for e in examples] + [threshold])
     return hashlib.sha256(body.encode()).hexdigest()
 
 

@@ -8,6 +8,18 @@ from .._environment import DB_ENV_VAR, DEFAULT_DB_PATH
 from ._cases import CaseRegistrationRecord, CaseSnapshotRecord
 from ._deps import CallWait, ChainNode, CriticalPath, WorkNode
 from ._engine import resolve_url
+from ._erasures import (  # log erasure (issue 14, part ER)
+    ERASED_KEY,
+    ErasedMark,
+    ErasureBatch,
+    ErasureCandidate,
+    ErasureRecord,
+    ErasureSignals,
+    ErasureWrite,
+    RefusalWrite,
+    content_digest,
+    erased_mark,
+)
 from ._organisms import OrganismFlawRecord
 from ._queue import MAX_ATTEMPTS, Submission, SubmitOutcome, WorkItemRecord
 from ._records import (
@@ -44,6 +56,7 @@ from ._store import Parent, Store
 __all__ = [
     "DB_ENV_VAR",
     "DEFAULT_DB_PATH",
+    "ERASED_KEY",
     "LEASE_OWNER_PREFIX",
     "MAX_ATTEMPTS",
     "REVIEWER_CHARS",
@@ -62,6 +75,12 @@ __all__ = [
     "ClaimRecord",
     "CriticalPath",
     "EdgeRecord",
+    "ErasedMark",
+    "ErasureBatch",
+    "ErasureCandidate",
+    "ErasureRecord",
+    "ErasureSignals",
+    "ErasureWrite",
     "EventRecord",
     "FlawRecord",
     "InjectionRecord",
@@ -70,6 +89,7 @@ __all__ = [
     "Owner",
     "Parent",
     "RedteamExperimentRecord",
+    "RefusalWrite",
     "Reservation",
     "ReviewDecisionRecord",
     "ReviewLabelRecord",
@@ -89,5 +109,7 @@ __all__ = [
     "UsageTotals",
     "WorkItemRecord",
     "WorkNode",
+    "content_digest",
+    "erased_mark",
     "resolve_url",
 ]

@@ -16,6 +16,7 @@ from ._budget import BudgetMixin
 from ._cases import CasesMixin
 from ._deps import CallWait, CriticalPath, WorkNode
 from ._engine import NO_DATABASE_HINT, make_engine, resolve_url, safe_url, shown
+from ._erasures import ErasuresMixin  # log erasure (issue 14, part ER)
 from ._findings import FindingsMixin
 from ._ledger import LedgerMixin
 from ._listings import ListingsMixin
@@ -120,6 +121,7 @@ def _why(exc: DBAPIError) -> str:
 class Store(
     RunsMixin, LedgerMixin, BudgetMixin, FindingsMixin, ReviewsMixin, ListingsMixin,
     ProvenanceMixin, QueueMixin, ScreensMixin, OrganismsMixin, RedteamMixin, CasesMixin,
+    ErasuresMixin,
 ):
     """The research database.
 

@@ -128,6 +128,7 @@ def test_an_erased_artifact_still_resolves_and_says_when_and_by_which_policy(
     assert after.content_text.startswith("erased at 2026-07-01T12:00:00Z by policy test-policy")
     record = store.erasure_of(sandbox)
     assert record is not None and record.policy_digest == pol.digest
+    assert record.created_at == datetime(2026, 7, 1, 12, tzinfo=UTC)
     assert record.original_bytes == size
     assert record.bytes_freed == size - content_digest(after.content_text,
                                                        after.content_json)[1]

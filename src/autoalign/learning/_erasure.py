@@ -327,7 +327,9 @@ def apply_erasure(
             ErasureWrite(
                 artifact_id=e.artifact_id, expected_sha256=e.original_sha256,
                 content_text=e.content_text, content_json=e.content_json, score=e.score,
-                detail=f"{e.kind}: " + render_summary(e.summary).splitlines()[0],
+                detail=f"{e.kind}: {e.original_bytes} bytes erased; kept "
+                + ", ".join(k for k in e.summary if k != "kind"),
+                erased_at=plan.planned_at,
             )
             for e in plan.erase[start:start + size]
         ]

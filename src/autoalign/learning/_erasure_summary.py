@@ -24,7 +24,9 @@ keys and top-level numbers only.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from .._text import clip
@@ -131,7 +133,7 @@ def _candidates(c: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_SHAPES = {
+_SHAPES: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
     Kind.SANDBOX_RUN: ("exit_code", _sandbox),
     Kind.STEP_LOG: ("rows", _step_log),
     Kind.WORKER_CODE: ("source", _code),
@@ -143,22 +145,31 @@ _SHAPES = {
 def summarize(kind: str, content_json: Any) -> dict[str, Any]:
     """The summary an erasure of a `kind` artifact keeps of its `content_json` (deterministic,
     JSON-ready; the module's docstring says what each kind keeps)."""
-    shape = _SHAPES.get(kind)  # type: ignore[call-overload]  # a str finds its Kind (StrEnum)
+    shape = _SHAPES.get(kind)
     if shape is None or not isinstance(content_json, dict) or shape[0] not in content_json:
         return {"kind": kind, **_generic(content_json)}
     return {"kind": kind, **shape[1](content_json)}
 
 
+def _value(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    return str(value)
+
+
 def render_summary(summary: dict[str, Any]) -> str:
-    """The summary as text, one `key: value` line per field (what `show artifact` prints)."""
+    """The summary as text, one `key: value` line per field, `kind` first, then by key (the
+    same text whatever order the database returns the keys in; PostgreSQL's JSONB keeps
+    none)."""
     lines = []
-    for key, value in summary.items():
-        if isinstance(value, list) and value and isinstance(value[0], dict):
+    for key in sorted(summary, key=lambda k: (k != "kind", k)):
+        value = summary[key]
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             lines.append(f"{key}:")
-            lines.extend("  - " + ", ".join(f"{k}={v}" for k, v in item.items())
+            lines.extend("  - " + ", ".join(f"{k}={_value(item[k])}" for k in sorted(item))
                          for item in value)
         else:
-            lines.append(f"{key}: {value}")
+            lines.append(f"{key}: {_value(value)}")
     return "\n".join(lines)
 
 

@@ -38,9 +38,12 @@ def sandbox_from_summary(summary: dict[str, Any]) -> SandboxRun:
     return SandboxRun.model_validate({**fields, "stdout": "", "stderr": "", "files": []})
 
 
+_CODE_HEAD = "# worker code erased; kept:\n"
+
+
 def code_from_summary(summary: dict[str, Any]) -> str:
     """What stands for erased worker code: its summary as text."""
-    return "# worker code erased; kept:\n" + "\n".join(
+    return _CODE_HEAD + "\n".join(
         f"# {line}" for line in render_summary(summary).splitlines())
 
 
@@ -50,10 +53,10 @@ def _step(step: ExecutedStep) -> ExecutedStep:
             summarize(Kind.SANDBOX_RUN, r.run.model_dump(mode="json"))))
         for r in step.runs
     ]
-    code = None if step.code is None else WorkerCode(
-        artifact_id=step.code.artifact_id,
-        source=code_from_summary(summarize(Kind.WORKER_CODE, {"source": step.code.source})),
-    )
+    code = step.code
+    if code is not None and not code.source.startswith(_CODE_HEAD):  # not summarised yet
+        kept = summarize(Kind.WORKER_CODE, {"source": code.source})
+        code = WorkerCode(artifact_id=code.artifact_id, source=code_from_summary(kept))
     rows = [LogRow.model_validate(row) for row in summarize(Kind.STEP_LOG, {
         "rows": [row.model_dump(mode="json") for row in step.log.rows]})["rows"]]
     log = step.log.model_copy(update={"rows": rows})

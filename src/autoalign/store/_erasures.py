@@ -143,6 +143,8 @@ class ErasureWrite:
     score: float
     detail: str
     """One line for the `erasures` row (kind and summary)."""
+    erased_at: datetime | None = None
+    """The time the new content states (the row's `created_at`); default: now."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -349,7 +351,7 @@ class ErasuresMixin(StoreBase):
                     artifact_id=art.id, outcome=ErasureOutcome.ERASED, policy=policy,
                     policy_digest=policy_digest, score=write.score, reason=None,
                     detail=write.detail, original_sha256=sha, original_bytes=size,
-                    bytes_freed=size - new_size, created_at=now,
+                    bytes_freed=size - new_size, created_at=write.erased_at or now,
                 )
                 s.add(row)
                 s.flush()

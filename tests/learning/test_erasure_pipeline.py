@@ -12,6 +12,8 @@ from autoalign.errors import DataError
 from autoalign.learning import apply_erasure, code_from_summary, sandbox_from_summary, summary_view
 from autoalign.models import register_script
 from autoalign.pipeline import run_agenda, stored_executed_step, stored_paper_draft
+from autoalign.pipeline._hierarchy import log_sources
+from autoalign.pipeline._schemas import ProjectLog
 from autoalign.redteam._database import database_steps
 from autoalign.store import Store, erased_mark
 from autoalign.vocabulary import ErasureOutcome, Kind
@@ -45,6 +47,9 @@ async def test_erasing_a_completed_runs_logs(store: Store, team: tuple[Team, str
     papers = store.artifacts(kind=Kind.PAPER)
     drafts = {p.id: stored_paper_draft(store, p.id) for p in papers}
     assert any(d is not None and d.numbers for d in drafts.values())
+    project_logs = [ProjectLog.model_validate(a.content_json)
+                    for a in store.artifacts(kind=Kind.RESEARCH_LOG)]
+    sources = [log_sources(store, p) for p in project_logs]
 
     result = apply_erasure(store, policy())
     erased = {r.artifact_id for r in store.erasures(outcome=ErasureOutcome.ERASED)}
@@ -59,6 +64,10 @@ async def test_erasing_a_completed_runs_logs(store: Store, team: tuple[Team, str
         if draft is not None and draft.numbers:
             with pytest.raises(DataError, match=r"was erased at .* cannot be checked"):
                 stored_paper_draft(store, paper_id)
+
+    # a write-up asked again (a rollback's `regenerate`) still cites the erased log's runs
+    assert [log_sources(store, p) for p in project_logs] == sources
+    assert any(s.label.startswith("sandbox run") for found in sources for s in found)
 
     # the summary view of the step, read before erasure, is what the erasure kept
     view = summary_view(step)

@@ -1,5 +1,5 @@
 """`autoalign learn erase POLICY [--dry-run]` and `autoalign show artifact` on an erased
-artifact, through the real CLI."""
+artifact, through the real CLI, and the web app's artifact page."""
 
 from __future__ import annotations
 
@@ -64,3 +64,29 @@ def test_a_bad_policy_is_one_error_line(tmp_path: Path) -> None:
     line = one_error_line(invoke("learn", "erase", str(policy), "--dry-run", "--db",
                                  f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path))
     assert "policy.toml: budget:" in line
+
+
+async def test_the_web_artifact_page_says_it_was_erased(tmp_path: Path) -> None:
+    import httpx
+
+    from autoalign.learning import apply_erasure
+    from autoalign.web import WebConfig, create_app
+
+    from .erasure_world import policy
+
+    url = f"sqlite:///{tmp_path / 'web.db'}"
+    with Store.open(url) as store:
+        w = build(store, tmp_path)
+        apply_erasure(store, policy())
+    app = create_app(WebConfig(url=url, tokens={}, n_boot=10))
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            erased = await c.get(f"/artifacts/{w.free[1]}")
+            kept = await c.get(f"/artifacts/{w.reviewed}")
+    finally:
+        app.state.stores.close()
+    assert erased.status_code == 200 and kept.status_code == 200
+    assert "by policy test-policy" in erased.text
+    assert "only the summary below is kept" in erased.text
+    assert "only the summary below is kept" not in kept.text

@@ -227,3 +227,58 @@ def test_readers_of_an_erased_sandbox_run_say_it_cannot_be_checked(
     apply_erasure(store, policy())
     with pytest.raises(DataError, match=r"erased at .* by policy test-policy"):
         load_step_runs(store, [(w.free[1], "baseline")])
+
+
+CASE_LABELS_AND_CLAIMS = """\
+G1:
+  text: The critics and the claims can be trusted.
+  supportedBy: [Sn1, Sn2]
+Sn1:
+  text: Humans rarely overturn the critics.
+  x-evidence:
+    metric: "db:review.error_rate"
+    bound: upper
+    comparison: "<="
+    threshold: 0.5
+Sn2:
+  text: The claims are calibrated.
+  x-evidence:
+    metric: "db:calibration.brier"
+    bound: upper
+    comparison: "<="
+    threshold: 0.25
+"""
+
+
+def test_case_evidence_through_a_human_label_or_a_claim(store: Store, tmp_path: Path) -> None:
+    from autoalign.case import Sources, evaluate, load_text, save_snapshot
+    from autoalign.vocabulary import ClaimSource, ReviewDecision
+
+    run = store.create_run(name="r", agenda_digest="f" * 64, config={}).id
+
+    def sandbox() -> int:
+        return store.add_artifact(run_id=run, kind=Kind.SANDBOX_RUN, stage=Stage.EXECUTE,
+                                  content_json=sandbox_content()).id
+
+    labelled, claiming, plain = sandbox(), sandbox(), sandbox()
+    request = store.add_review_request(artifact_id=labelled, reason="look")
+    store.add_review_label(request_id=request, decision=ReviewDecision.DISMISS, reviewer="ann")
+    store.add_claims(artifact_id=claiming, items=[{"text": "it works", "probability": 0.9}],
+                     source=ClaimSource.STUDY)
+    store.set_run_status(run, RunStatus.COMPLETED)
+    loaded = load_text(CASE_LABELS_AND_CLAIMS)
+    assert loaded.case is not None
+    path = tmp_path / "case.yaml"
+    path.write_text(CASE_LABELS_AND_CLAIMS, encoding="utf-8")
+    # before the case is registered nothing protects them
+    assert {e.artifact_id for e in plan_erasure(store, policy()).erase} == {
+        labelled, claiming, plain}
+    store.register_case(name="trust", path=str(path))
+    save_snapshot(store, evaluate(loaded.case, Sources(store=store), name="trust"))
+    plan = plan_erasure(store, policy())
+    assert [e.artifact_id for e in plan.erase] == [plain]
+    assert {(p.artifact_id, p.reason) for p in plan.protected} == {
+        (labelled, ErasureRefusal.CASE_EVIDENCE), (claiming, ErasureRefusal.CASE_EVIDENCE)}
+    details = {p.artifact_id: p.detail for p in plan.protected}
+    assert "db:review.error_rate" in details[labelled] and "case trust" in details[labelled]
+    assert "db:calibration.brier" in details[claiming]

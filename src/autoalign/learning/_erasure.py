@@ -199,9 +199,10 @@ def _case_evidence(
     ids = [c.id for c in candidates]
     flawed = {f.artifact_id for f in store.flaws(artifact_ids=ids)}
     labelled = {lab.artifact_id for lab in store.review_labels()}
+    claiming = store.with_claims(ids)
     out: dict[int, str] = {}
     for c in candidates:
-        has_claims = bool(store.claims(artifact_id=c.id))
+        has_claims = c.id in claiming
         if c.id not in flawed and c.id not in labelled and not has_claims:
             continue
         kept = []

@@ -30,6 +30,7 @@ from ._provenance import _CHUNK, walk_many_query
 from ._schema import (
     PREVIEW_CHARS,
     Artifact,
+    Claim,
     Erasure,
     Flaw,
     Judgment,
@@ -284,6 +285,15 @@ class ErasuresMixin(StoreBase):
             )
             for i, c in counts.items()
         }
+
+    def with_claims(self, ids: Sequence[int]) -> set[int]:
+        """The ids among `ids` that state at least one claim (one query per 500 ids)."""
+        found: set[int] = set()
+        with self._read() as s:
+            for start in range(0, len(ids), _CHUNK):
+                found.update(s.scalars(select(Claim.artifact_id).distinct().where(
+                    Claim.artifact_id.in_(list(ids[start:start + _CHUNK])))))
+        return found
 
     def accepted_papers(self) -> list[int]:
         """Ids of the papers whose current status is `accepted`."""

@@ -282,3 +282,28 @@ def test_case_evidence_through_a_human_label_or_a_claim(store: Store, tmp_path: 
     details = {p.artifact_id: p.detail for p in plan.protected}
     assert "db:review.error_rate" in details[labelled] and "case trust" in details[labelled]
     assert "db:calibration.brier" in details[claiming]
+
+
+def test_the_signals_are_counted_on_the_artifact_and_downstream(store: Store) -> None:
+    from autoalign.vocabulary import Status
+
+    def art(kind: Kind, parents: list[int]) -> int:
+        return store.add_artifact(run_id=None, kind=kind, stage=Stage.EXECUTE,
+                                  content_json={}, parents=parents).id
+
+    log = art(Kind.STEP_LOG, [])
+    report = art(Kind.STEP_REPORT, [log])
+    paper = art(Kind.PAPER, [report])
+    other_paper = art(Kind.PAPER, [report])
+    store.set_status(paper, Status.ACCEPTED, reason="test")
+    store.add_flaw(artifact_id=report, category="p_hacking", severity="major", description="x")
+    store.add_flaw(artifact_id=log, category="p_hacking", severity="minor", description="y")
+    store.add_review_request(artifact_id=other_paper, reason="look")
+    store.add_judgment(artifact_id=log, role="judge", score=2.0, decision="keep")
+    store.add_judgment(artifact_id=log, role="judge", score=5.0, decision="drop")
+    signals = store.erasure_signals([log, report], accepted_papers=store.accepted_papers())
+    assert store.accepted_papers() == [paper]
+    assert signals[log] == ErasureSignals(descendants=3, accepted_downstream=1, flaws=2,
+                                          reviews=1, disagreement=3.0 + 1)
+    assert signals[report] == ErasureSignals(descendants=2, accepted_downstream=1, flaws=1,
+                                             reviews=1, disagreement=0.0)

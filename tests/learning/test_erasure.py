@@ -307,3 +307,39 @@ def test_the_signals_are_counted_on_the_artifact_and_downstream(store: Store) ->
                                           reviews=1, disagreement=3.0 + 1)
     assert signals[report] == ErasureSignals(descendants=2, accepted_downstream=1, flaws=1,
                                              reviews=1, disagreement=0.0)
+
+
+KILLER = """
+import os, signal, sys
+from autoalign.learning import apply_erasure, parse_policy
+from autoalign.store import Store
+policy = parse_policy({"name": "test-policy", "budget": {"max_bytes_left": 0},
+                       "batch_size": 1})
+with Store.open(sys.argv[1]) as store:
+    apply_erasure(store, policy, on_batch=lambda _b: os.kill(os.getpid(), signal.SIGKILL))
+"""
+
+
+def test_a_sigkilled_application_leaves_each_artifact_whole_and_resumes(
+    db_url: str, tmp_path: Path
+) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    with Store.open(db_url) as store:
+        w = build(store, tmp_path, protect=False)
+        before = {i: _sha(store, i) for i in w.free}
+    done = subprocess.run([sys.executable, "-c", KILLER, db_url], check=False, timeout=120)
+    assert done.returncode == -signal.SIGKILL
+    with Store.open(db_url) as store:
+        erased = [r.artifact_id for r in store.erasures(outcome=ErasureOutcome.ERASED)]
+        assert len(erased) == 1
+        for i, sha in before.items():
+            mark = erased_mark(store.artifact(i).content_json)
+            assert (mark is not None) == (i in erased)
+            assert (_sha(store, i) == sha) == (i not in erased)
+        rest = apply_erasure(store, policy())
+        assert {r.artifact_id for r in rest.erased} == set(w.free) - set(erased) | {
+            w.reviewed, w.confirmed, w.evidence}
+        assert all(erased_mark(store.artifact(i).content_json) is not None for i in w.free)

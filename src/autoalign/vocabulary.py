@@ -431,6 +431,8 @@ class UpdateKind(StrEnum):
     """The weights of human and model judges in an aggregation, refitted from labels."""
     FINE_TUNED = "fine_tuned"
     """A model fine-tuned elsewhere on exported labels, registered to play the critic."""
+
+
 # -- Expensive checks where they matter (issue 14, part CK) -------------------------------------
 
 
@@ -468,3 +470,30 @@ class CheckOutcome(StrEnum):
     """Not done: the pass's `deep_reviews` or the run's `human_escalations` budget was spent."""
     ALREADY_OPEN = "already_open"
     """Not opened: a human review request was already open on the paper."""
+
+
+# -- Progressive log erasure (issue 14, part ER) ----------------------------------------------
+
+
+class ErasureOutcome(StrEnum):
+    """What an erasure policy did to one artifact (`erasures.outcome`)."""
+
+    ERASED = "erased"
+    """Its content was replaced by a record of the erasure and a summary."""
+    REFUSED = "refused"
+    """It was eligible by kind but protected; the row's reason says by what."""
+
+
+class ErasureRefusal(StrEnum):
+    """Why an artifact a policy would erase is protected (`erasures.reason`)."""
+
+    OPEN_REVIEW = "open_review"
+    """It is under an open review request, or upstream of one (the reviewer's evidence)."""
+    CONFIRMED_FLAW = "confirmed_flaw"
+    """A reviewer confirmed a flaw on it (a `confirm` review label)."""
+    CASE_EVIDENCE = "case_evidence"
+    """It feeds a metric that a registered safety case's latest snapshot reads, through a
+    recorded flaw, a human label or a scored claim (`docs/learning.md`)."""
+    RUN_NOT_FINISHED = "run_not_finished"
+    """Its run has not completed (running, queued, stopped or failed: each can be resumed,
+    and a resumed step reads its earlier artifacts' content)."""

@@ -228,6 +228,7 @@ def show_artifact(artifact_id: IdArgument, db: DbOption = None) -> None:
         history = store.status_history(a.id)
         parents = store.parents(a.id)
         downstream = store.count_descendants(a.id)
+        erasure = store.erasure_of(a.id)  # log erasure (issue 14, part ER)
     console.print(f"[bold]artifact {a.id}[/] {safe(a.kind)} · stage {safe(a.stage)} · "
                   f"run {a.run_id}")
     console.print(f"role {safe(a.role or '-')} · model {safe(a.model or '-')} · step "
@@ -240,6 +241,11 @@ def show_artifact(artifact_id: IdArgument, db: DbOption = None) -> None:
     console.print("made from: " + (", ".join(safe_line(f"{e.relation} {e.parent_id}")
                                              for e in parents) or "nothing"))
     console.print(f"downstream artifacts: {downstream}")
+    if erasure is not None:
+        console.print(f"[yellow]erased at {erasure.created_at:%Y-%m-%d %H:%M:%S} by policy "
+                      f"{safe_line(erasure.policy)} ({erasure.policy_digest[:12]})[/]: "
+                      f"{erasure.original_bytes} bytes (sha256 {erasure.original_sha256}) are "
+                      "gone; the content below is the summary kept")
     console.rule()
     console.print(safe(a.content_text))
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import DataError
 from ..sandbox import SandboxRun
-from ..store import Store
+from ..store import Store, erased_mark
 from ..vocabulary import Kind
 
 
@@ -208,5 +208,12 @@ def load_step_runs(store: Store, arms: Sequence[tuple[int, str]]) -> list[StepRu
         if art.kind != Kind.SANDBOX_RUN:
             raise DataError(f"artifact {artifact_id} is a {art.kind}, not a {Kind.SANDBOX_RUN}")
         body: Any = art.content_json
+        erased = erased_mark(body)
+        if erased is not None:  # log erasure (issue 14, part ER)
+            raise DataError(
+                f"sandbox_run {artifact_id} was erased at {erased.erased_at} by policy "
+                f"{erased.policy}: its record is gone (only a summary is kept), so it cannot "
+                "be checked"
+            )
         runs.append(StepRun(artifact_id=artifact_id, arm=arm, run=SandboxRun.model_validate(body)))
     return runs

@@ -7,6 +7,7 @@ weights, a fine-tuned model) is a new critic version, and every result names the
 produced it. Nothing here prints.
 """
 
+# -- Progressive log erasure (issue 14, part ER) ----------------------------------------------
 # A/B tests of components (`autoalign ab run`, `autoalign ab report`).
 from ._ab_config import AbConfig, ArmConfig, load_ab_config, parse_ab_config
 from ._ab_report import AbReport, ab_markdown, build_ab_report, write_ab_figure, write_ab_report
@@ -50,6 +51,29 @@ from ._curve_report import (
     self_correction_text,
     write_curve,
 )
+from ._erasure import (
+    ErasurePlan,
+    ErasureResult,
+    PlannedErasure,
+    Protection,
+    ScoreTerms,
+    apply_erasure,
+    erased_content,
+    plan_erasure,
+    protections,
+    score_terms,
+)
+from ._erasure_policy import (
+    DEFAULT_KINDS,
+    ERASABLE_KINDS,
+    ErasureBudget,
+    ErasurePolicy,
+    ErasureWeights,
+    load_policy,
+    parse_policy,
+)
+from ._erasure_summary import render_summary, summarize
+from ._erasure_view import code_from_summary, sandbox_from_summary, summary_view
 
 # _finetune and _weights: fine-tuning elsewhere and judge weights (part JW).
 from ._finetune import Export, export_digest, export_finetune, register_fine_tuned
@@ -73,6 +97,8 @@ from ._weights import Reliability, WeightsRefit, current_weights, refit_judge_we
 
 __all__ = [
     "CRITIC2_REVIEW",
+    "DEFAULT_KINDS",
+    "ERASABLE_KINDS",
     "FULL",
     "KNN",
     "KNN_VERSION",
@@ -93,6 +119,11 @@ __all__ = [
     "CurveFiles",
     "CurvePoint",
     "CurveRun",
+    "ErasureBudget",
+    "ErasurePlan",
+    "ErasurePolicy",
+    "ErasureResult",
+    "ErasureWeights",
     "Export",
     "FlawExample",
     "HeldOut",
@@ -102,24 +133,30 @@ __all__ = [
     "LoadBearing",
     "Pair",
     "PairedDifference",
+    "PlannedErasure",
+    "Protection",
     "RecalibrationDecision",
     "Reliability",
+    "ScoreTerms",
     "SequentialResult",
     "Share",
     "View",
     "WeightsRefit",
     "ab_markdown",
     "ab_tasks",
+    "apply_erasure",
     "base_version",
     "brier_difference",
     "build_ab_report",
     "build_curve",
     "case_metrics",
     "check_yield",
+    "code_from_summary",
     "collect_labels",
     "current_weights",
     "curve_json_schema",
     "curve_model_roles",
+    "erased_content",
     "examples_from_labels",
     "export_digest",
     "export_finetune",
@@ -129,25 +166,34 @@ __all__ = [
     "load_ab_config",
     "load_bearing",
     "load_curve_config",
+    "load_policy",
     "mixture_log_lr",
     "mixture_sprt",
     "newcombe_paired",
     "paired_difference",
     "parse_ab_config",
     "parse_curve_config",
+    "parse_policy",
+    "plan_erasure",
+    "protections",
     "recalibrate",
     "recalibration_critics",
     "refit_judge_weights",
     "register_fine_tuned",
     "register_view",
+    "render_summary",
     "round_cases",
     "run_ab",
     "run_ab_sync",
     "run_curve",
     "run_curve_sync",
+    "sandbox_from_summary",
     "schedule_load_bearing",
+    "score_terms",
     "self_correction_text",
     "split_by_time",
+    "summarize",
+    "summary_view",
     "units",
     "view",
     "view_names",

@@ -12,12 +12,17 @@ from collections.abc import Callable
 
 from ..errors import ConfigError
 from ..redteam import Subject
+from ._erasure_view import summary_view
 
 View = Callable[[Subject], Subject]
 """A view: the subject as the critic should see it."""
 
 FULL = "full"
 """The identity view: the critic sees the whole subject."""
+
+SUMMARY = "summary"
+"""The critic sees only what log erasure keeps of the subject's detailed logs (their
+summaries; `autoalign.learning.summary_view`): how much critics lose once logs are erased."""
 
 _VIEWS: dict[str, View] = {}
 
@@ -40,8 +45,8 @@ def register_view(name: str, fn: View, *, replace: bool = False) -> None:
 
 
 def unregister_view(name: str) -> None:
-    """Forget the view `name` (tests register temporary ones); `full` stays."""
-    if name != FULL:
+    """Forget the view `name` (tests register temporary ones); the built-in ones stay."""
+    if name not in (FULL, SUMMARY):
         _VIEWS.pop(name, None)
 
 
@@ -64,5 +69,6 @@ def view_names() -> list[str]:
 
 
 register_view(FULL, _identity)
+register_view(SUMMARY, summary_view)
 
-__all__ = ["FULL", "View", "register_view", "unregister_view", "view", "view_names"]
+__all__ = ["FULL", "SUMMARY", "View", "register_view", "unregister_view", "view", "view_names"]

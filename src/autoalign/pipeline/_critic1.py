@@ -33,7 +33,7 @@ from ..critics import (
 )
 from ..errors import DataError
 from ..runtime import Findings, StageContext, StatusChange, StepResult, fan_out
-from ..store import CallWait, Store
+from ..store import CallWait, Store, erased_mark
 from ..vocabulary import Kind, Relation, Stage, Status
 from ._schemas import CheckDecision, ClaimContent, DelegatedTask, StepLog, StepReport
 
@@ -76,6 +76,8 @@ def _executed_step(
 ) -> ExecutedStep:
     codes = [r.code for r in content.runs if r.code is not None]
     code = store.artifact(codes[-1]) if codes else None
+    if code is not None and erased_mark(code.content_json) is not None:  # part ER
+        raise DataError(f"worker_code {code.id} was erased: its source cannot be checked")
     return ExecutedStep(
         step_key=step_key,
         attempt=spec.attempt,
@@ -118,6 +120,8 @@ def stored_executed_step(store: Store, report_id: int) -> ExecutedStep | None:
     summary = art.content_json.get("summary") if isinstance(art.content_json, dict) else None
     if log is None or task is None or not isinstance(summary, str):
         return None
+    if erased_mark(log.content_json) is not None:  # an erased log cannot be checked (part ER)
+        return None
     try:
         spec = DelegatedTask.model_validate(task.content_json)
         content = StepLog.model_validate(log.content_json)
@@ -138,11 +142,14 @@ def stored_executed_step(store: Store, report_id: int) -> ExecutedStep | None:
             estimate=c.effect, ci_low=c.ci_low, ci_high=c.ci_high, probability=c.probability,
             run_ids=c.runs,
         ))
-    return _executed_step(
-        store, step_key=head + round_suffix, task_id=task.id, spec=spec, log_id=log.id,
-        content=content, interpretation=Interpretation(artifact_id=art.id, text=summary),
-        claims=claims,
-    )
+    try:
+        return _executed_step(
+            store, step_key=head + round_suffix, task_id=task.id, spec=spec, log_id=log.id,
+            content=content, interpretation=Interpretation(artifact_id=art.id, text=summary),
+            claims=claims,
+        )
+    except DataError:  # a sandbox run or the code was erased: nothing left to check
+        return None
 
 
 async def check_step(

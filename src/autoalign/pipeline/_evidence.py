@@ -4,8 +4,8 @@ and the research's claims, read from the store."""
 from __future__ import annotations
 
 from ..critics import EvidenceClaim, LogNumber
-from ..errors import ConfigError
-from ..store import Store
+from ..errors import ConfigError, DataError
+from ..store import Store, erased_mark
 from ..testbeds import get_testbed
 from ._schemas import ClaimContent, ProjectLog, StepLog
 
@@ -31,7 +31,14 @@ def research_evidence(
     for step in log.steps:
         if not step.usable:
             continue
-        step_log = StepLog.model_validate(store.artifact(step.log).content_json)
+        body = store.artifact(step.log).content_json
+        erased = erased_mark(body)
+        if erased is not None:  # log erasure (issue 14, part ER)
+            raise DataError(
+                f"step_log {step.log} was erased at {erased.erased_at} by policy "
+                f"{erased.policy}: the paper's numbers cannot be checked against it"
+            )
+        step_log = StepLog.model_validate(body)
         numbers.extend(
             LogNumber(artifact_id=step.log, run=row.run, arm=row.arm, metric=row.metric,
                       seed=row.seed, value=row.value)

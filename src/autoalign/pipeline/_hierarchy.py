@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ..critics import FlawCategory, LogNumber, Severity
 from ..models import delimit
 from ..runtime import Findings, StepResult
-from ..store import Parent, Store
+from ..store import Parent, Store, erased_mark
 from ..vocabulary import Relation
 from ._schemas import (
     Abstract,
@@ -27,6 +27,7 @@ from ._schemas import (
     NumberTrace,
     ParagraphTrace,
     ProjectLog,
+    RunRef,
     Section,
     StepLog,
 )
@@ -76,11 +77,14 @@ def log_sources(store: Store, log: ProjectLog) -> list[Source]:
             continue
         found.append(Source(ref=str(step.log), artifact=step.log,
                             label=f"step log: {_line(step.objective)}"))
-        step_log = StepLog.model_validate(store.artifact(step.log).content_json)
+        body = store.artifact(step.log).content_json
+        kept = erased_mark(body)  # an erased step log keeps its runs (issue 14, part ER)
+        runs = ([RunRef.model_validate(r) for r in kept.summary.get("runs", [])]
+                if kept is not None else StepLog.model_validate(body).runs)
         found += [
             Source(ref=str(r.artifact_id), artifact=r.artifact_id,
                    label=f"sandbox run, arm {_line(r.arm)}")
-            for r in step_log.runs if r.ok
+            for r in runs if r.ok
         ]
         if step.report is not None:
             found.append(Source(ref=str(step.report), artifact=step.report,

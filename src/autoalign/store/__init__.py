@@ -10,6 +10,18 @@ from ._cases import CaseRegistrationRecord, CaseSnapshotRecord
 from ._checks import LearningCheckRecord  # issue 14, part CK
 from ._deps import CallWait, ChainNode, CriticalPath, WorkNode
 from ._engine import resolve_url
+from ._erasures import (  # log erasure (issue 14, part ER)
+    ERASED_KEY,
+    ErasedMark,
+    ErasureBatch,
+    ErasureCandidate,
+    ErasureRecord,
+    ErasureSignals,
+    ErasureWrite,
+    RefusalWrite,
+    content_digest,
+    erased_mark,
+)
 from ._labels import CriticVersionRecord, LabelRecord, NewLabel
 from ._organisms import OrganismFlawRecord
 from ._queue import MAX_ATTEMPTS, Submission, SubmitOutcome, WorkItemRecord
@@ -48,6 +60,7 @@ __all__ = [
     "AB_STATUSES",
     "DB_ENV_VAR",
     "DEFAULT_DB_PATH",
+    "ERASED_KEY",
     "LEASE_OWNER_PREFIX",
     "MAX_ATTEMPTS",
     "REVIEWER_CHARS",
@@ -69,6 +82,12 @@ __all__ = [
     "CriticVersionRecord",
     "CriticalPath",
     "EdgeRecord",
+    "ErasedMark",
+    "ErasureBatch",
+    "ErasureCandidate",
+    "ErasureRecord",
+    "ErasureSignals",
+    "ErasureWrite",
     "EventRecord",
     "FlawRecord",
     "InjectionRecord",
@@ -80,6 +99,7 @@ __all__ = [
     "Owner",
     "Parent",
     "RedteamExperimentRecord",
+    "RefusalWrite",
     "Reservation",
     "ReviewDecisionRecord",
     "ReviewLabelRecord",
@@ -99,5 +119,7 @@ __all__ = [
     "UsageTotals",
     "WorkItemRecord",
     "WorkNode",
+    "content_digest",
+    "erased_mark",
     "resolve_url",
 ]

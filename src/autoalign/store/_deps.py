@@ -135,6 +135,8 @@ def dependency_graph(s: Session, run_id: int) -> Iterator[WorkNode]:
             select(Artifact.id, Artifact.content_json)
             .where(Artifact.id.in_(sandbox_ids[chunk:chunk + 500]))
         ):
+            if isinstance(content, dict) and isinstance(content.get("erased"), dict):
+                content = content.get("summary")  # an erased run keeps its wall_s (part ER)
             wall = content.get("wall_s") if isinstance(content, dict) else None
             sandbox_s[artifact_id] = float(wall) if isinstance(wall, int | float) else 0.0
 

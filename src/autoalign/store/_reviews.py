@@ -21,7 +21,15 @@ from ._records import (
     Rollback,
     RollbackRecord,
 )
-from ._schema import Artifact, ArtifactEvent, Flaw, ReviewLabel, ReviewRequest, utcnow
+from ._schema import (
+    Artifact,
+    ArtifactEvent,
+    Erasure,
+    Flaw,
+    ReviewLabel,
+    ReviewRequest,
+    utcnow,
+)
 from ._session import StoreBase
 from ._status import current_statuses
 
@@ -48,12 +56,13 @@ class ReviewsMixin(StoreBase):
 
     def review_marker(self) -> tuple[int, ...]:
         """A value that changes whenever the review queue may have changed: the largest id of
-        artifacts, status events, flaws, review requests and labels. The store only appends
-        to those tables (a request's resolution changes with a new label), so an unchanged
-        marker means an unchanged queue. One query; indexes only."""
+        artifacts, status events, flaws, review requests and labels, and erasures (an erasure
+        rewrites an artifact's content and adds a row). The store only appends to those tables
+        (a request's resolution changes with a new label), so an unchanged marker means an
+        unchanged queue. One query; indexes only."""
         query = select(*(select(func.coalesce(func.max(table.id), 0)).scalar_subquery()
                          for table in (Artifact, ArtifactEvent, Flaw, ReviewRequest,
-                                       ReviewLabel)))
+                                       ReviewLabel, Erasure)))
         with self._read() as s:
             row = s.execute(query).one()
         return tuple(int(x) for x in row)

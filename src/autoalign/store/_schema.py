@@ -1,7 +1,9 @@
 """ORM tables of the research database.
 
 Artifacts are append-only: no column of an `Artifact` row changes after insert. A status change is
-a new `ArtifactEvent`; the current status of an artifact is its latest event's status.
+a new `ArtifactEvent`; the current status of an artifact is its latest event's status. The one
+exception is log erasure (`Store.erase_artifacts`): it replaces an artifact's `content_text`,
+`content_json` and `preview` by a record of the erasure, and records it in `erasures`.
 The migrations in `migrations/versions` create exactly these tables.
 """
 
@@ -98,7 +100,8 @@ class Run(Base):
 
 
 class Artifact(Base):
-    """A typed record produced by a pipeline step. Never updated after insert."""
+    """A typed record produced by a pipeline step. Never updated after insert, except that an
+    erasure policy may replace its content (see `Erasure`)."""
 
     __tablename__ = "artifacts"
     __table_args__ = (UniqueConstraint("run_id", "step_key"),)
@@ -742,6 +745,8 @@ class AbOutcome(Base):
     """The critic's error when its check raised (stored as flagging nothing)."""
     findings: Mapped[Any] = mapped_column(JsonType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class LearningCheck(Base):
     """One decision about an expensive check (issue 14, part CK; `docs/learning.md`): a
     retroactive deeper review of a load-bearing paper scheduled or skipped for budget, or a
@@ -777,3 +782,35 @@ class LearningCheck(Base):
     """The run whose budget the decision counts against (None: `autoalign learn checks`)."""
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Erasure(Base):
+    """What an erasure policy did to one artifact (`autoalign learn erase`): erased it (its
+    content replaced by a record of the erasure and a summary; the row, its status events and
+    its provenance edges stay) or refused to, with the reason. Rows are only ever added."""
+
+    __tablename__ = "erasures"
+    __table_args__ = (Index("ix_erasures_artifact", "artifact_id", "outcome"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    artifact_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"))
+    outcome: Mapped[str] = mapped_column(String(20))
+    """erased | refused (`ErasureOutcome`)."""
+    policy: Mapped[str] = mapped_column(String(200))
+    """The policy's name."""
+    policy_digest: Mapped[str] = mapped_column(String(64))
+    """sha256 of the policy's normalised settings."""
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """The policy's score of the artifact (higher: erased sooner)."""
+    reason: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    """Why it was refused (`ErasureRefusal`); None for an erasure."""
+    detail: Mapped[str] = mapped_column(Text, default="")
+    """The refusal in words (which review, flaw or case), or the erasure's summary line."""
+    original_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """sha256 of the original content (an erasure)."""
+    original_bytes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Size of the original content in bytes (an erasure)."""
+    bytes_freed: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Original size minus the size of what replaced it (an erasure)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    """When it was erased or refused."""

@@ -18,6 +18,7 @@ from ._cases import CasesMixin
 from ._checks import ChecksMixin  # issue 14, part CK
 from ._deps import CallWait, CriticalPath, WorkNode
 from ._engine import NO_DATABASE_HINT, make_engine, resolve_url, safe_url, shown
+from ._erasures import ErasuresMixin  # log erasure (issue 14, part ER)
 from ._findings import FindingsMixin
 from ._labels import LabelsMixin
 from ._ledger import LedgerMixin
@@ -126,6 +127,7 @@ class Store(
     LabelsMixin,
     AbMixin,
     ChecksMixin,  # issue 14, part CK
+    ErasuresMixin,
 ):
     """The research database.
 

@@ -123,6 +123,7 @@ def artifact(store: Store, artifact_id: int) -> dict[str, Any]:
         "flaws": store.flaws(artifact_id=record.id),
         "claims": store.claims(artifact_id=record.id),
         "judgments": store.judgments(artifact_id=record.id),
+        "erasure": store.erasure_of(record.id),  # log erasure (issue 14, part ER)
     }
 
 

@@ -72,6 +72,8 @@ from ._decisions import (
 )
 from ._divergence import NO_SCRUTINY, Scrutiny
 from ._evidence import research_evidence
+from ._ideas import embedder_for
+from ._library import LibraryReader
 from ._schemas import PaperContent, ProjectLog
 
 STAGE = Stage.WRITEUP
@@ -271,13 +273,67 @@ def _brief(draft: PaperDraft, instance: int) -> InstanceBrief:
     )
 
 
-def _past_flaws(store: Store, category: str, paper_id: int) -> tuple[str, ...]:
+def _past_flaws(
+    store: Store, category: str, paper_id: int, k: int = _PAST_FLAWS
+) -> tuple[str, ...]:
     """Earlier confirmed flaws of `category` (the investigator's), on other artifacts."""
     rows = [
         f for f in store.flaws(critic=FlawInvestigator.id)
         if f.category == category and f.artifact_id != paper_id
     ]
-    return tuple(r.description.split("\n", 1)[0][:200] for r in rows[-_PAST_FLAWS:])
+    return tuple(r.description.split("\n", 1)[0][:200] for r in rows[-k:])
+
+
+# -- the flaw library (issue 14, part LB) ------------------------------------------------------
+
+
+def _own_artifacts(draft: PaperDraft) -> frozenset[int]:
+    """The paper and its sections: flaws found on them are not *past* flaws of this paper."""
+    return frozenset({draft.paper_id, *(s.artifact_id for s in draft.sections)})
+
+
+def _instance_query(brief: InstanceBrief) -> str:
+    """What an instance's past flaws should resemble: the sections it is shown."""
+    return "\n".join(s.text for n in brief.sections if (s := brief.draft.section(n)) is not None)
+
+
+def _with_library(
+    ctx: StageContext, briefs: list[InstanceBrief], *, base: str, draft: PaperDraft
+) -> tuple[list[InstanceBrief], LibraryReader | None]:
+    """With `[critic2] past_flaws = "similar"`: each instance's brief with its retrieved past
+    flaws, and the investigator's reader of the library; otherwise the briefs unchanged."""
+    settings = ctx.agenda.critic2
+    if settings.past_flaws != "similar":
+        return briefs, None
+    embedder = embedder_for(ctx)
+    babbler = LibraryReader(ctx=ctx, reader=PaperBabble.id, base_version=PaperBabble.version,
+                            embedder=embedder)
+    shown = [
+        b.model_copy(update={"past_flaws": babbler.past_flaws(
+            key=f"{base}/instance/{b.instance}", query=_instance_query(b),
+            k=settings.past_flaws_k, exclude_artifacts=_own_artifacts(draft),
+        )})
+        for b in briefs
+    ]
+    investigator = LibraryReader(ctx=ctx, reader=FlawInvestigator.id,
+                                 base_version=FlawInvestigator.version, embedder=embedder)
+    return shown, investigator
+
+
+def _case_flaws(
+    ctx: StageContext, reader: LibraryReader | None, *, key: str, candidate: CandidateFlaw,
+    draft: PaperDraft,
+) -> tuple[str, ...]:
+    """The past flaws investigation `key` shows, by `[critic2] past_flaws`."""
+    settings = ctx.agenda.critic2
+    if settings.past_flaws == "none":
+        return ()
+    if reader is None:  # "recent"
+        return _past_flaws(ctx.store, candidate.category, draft.paper_id, settings.past_flaws_k)
+    return reader.past_flaws(
+        key=key, query=f"{candidate.category} {candidate.description} {candidate.quote}",
+        k=settings.past_flaws_k, exclude_artifacts=_own_artifacts(draft),
+    )
 
 
 async def review_once(
@@ -304,7 +360,8 @@ async def review_once(
     programmatic = _checks(ctx.store, draft)
     babbler, investigator = _babbler(), _investigator()
     n = instance_count(settings.instances, scrutiny.extra_critics)
-    briefs = [_brief(draft, i) for i in range(n)]
+    briefs, library = _with_library(ctx, [_brief(draft, i) for i in range(n)], base=base,
+                                    draft=draft)
     models = settings.models
 
     async def babble(brief: InstanceBrief) -> StepResult[FlawCandidates]:
@@ -335,7 +392,8 @@ async def review_once(
     ) -> StepResult[FlawCheck]:
         case = CandidateCase(
             draft=draft, candidate=candidate, raised_by=len(set(by)),
-            past_flaws=_past_flaws(ctx.store, candidate.category, paper.id),
+            past_flaws=_case_flaws(ctx, library, key=f"{base}/investigate/{j}",
+                                   candidate=candidate, draft=draft),
         )
         return await ctx.critique(
             key=f"{base}/investigate/{j}",

@@ -38,6 +38,7 @@ from ._records import (
     UsageTotals,
 )
 from ._redteam import InjectionRecord, RedteamExperimentRecord, TrialRecord
+from ._retrievals import FlawRetrievalRecord, RetrievedFlaw  # the flaw library (part LB)
 from ._reviews import REVIEWER_CHARS
 from ._runs import LEASE_OWNER_PREFIX, Owner, RunStart, RunStartOutcome
 from ._store import Parent, Store
@@ -66,6 +67,7 @@ __all__ = [
     "EdgeRecord",
     "EventRecord",
     "FlawRecord",
+    "FlawRetrievalRecord",
     "InjectionRecord",
     "JudgmentRecord",
     "LabelRecord",
@@ -75,6 +77,7 @@ __all__ = [
     "Parent",
     "RedteamExperimentRecord",
     "Reservation",
+    "RetrievedFlaw",
     "ReviewDecisionRecord",
     "ReviewLabelRecord",
     "ReviewRequestRecord",

@@ -166,3 +166,12 @@ async def test_a_recorded_retrieval_is_reused_and_a_new_label_changes_the_next_o
                         f"{FlawInvestigator.id}@1+flaw_library.2"]
     assert len(store.critic_versions(critic=FlawInvestigator.id)) == 2
     assert store.flaw_retrievals(run_id=run.id)[0].hits[0].entry == f"flaw:{past['overclaim']}"
+
+
+def test_the_library_settings_at_their_defaults_leave_the_agenda_digest_as_it_was() -> None:
+    plain = agenda("scripted:x")
+    spelled = agenda("scripted:x", critic2={"past_flaws": "recent", "past_flaws_k": 3},
+                     pipeline={"past_flaws": "none", "past_flaws_k": 3})
+    assert spelled.digest() == plain.digest()
+    assert agenda("scripted:x", critic2={"past_flaws": "similar"}).digest() != plain.digest()
+    assert agenda("scripted:x", pipeline={"past_flaws_k": 2}).digest() != plain.digest()

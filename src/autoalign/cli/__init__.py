@@ -21,6 +21,7 @@ from . import (
     _critics,
     _examine,
     _init,
+    _learn_library,  # the flaw library (issue 14, part LB)
     _redteam_export,
     _redteam_organisms,
     _redteam_pipeline,
@@ -77,6 +78,7 @@ COMMAND_MODULES = (
     _redteam_export,
     _serve,
     _case,
+    _learn_library,  # the flaw library (issue 14, part LB)
     # A new command group: one module with `register(app)`, added here.
 )
 for _module in COMMAND_MODULES:

@@ -149,3 +149,17 @@ def test_a_changed_library_is_a_new_critic_version_and_an_unchanged_one_is_not(
     # Each reader keeps its own versions.
     assert library_version(store, two, reader="judge.idea-screen", base_version="1") == (
         "judge.idea-screen@1+flaw_library.1")
+
+
+def test_a_semi_organic_label_is_of_its_artifacts_run(store: Store) -> None:
+    run, art = _artifact(store)
+    (label,) = store.add_labels([NewLabel(
+        kind=LabelKind.SEMI_ORGANIC, source=LabelSource.REDTEAM_TRIAL, source_ref="e:db",
+        subject="db:paper", artifact_id=art, present=True, severe=True, known_at=WHEN,
+        flaw_type="number-differs-from-log", critic="c2.numbers-match@1", detected=True,
+        detail="A logged number was changed in the abstract.")])
+    library = FlawLibrary.from_store(store)
+    (entry,) = library.entries
+    assert (entry.id, entry.run_id, entry.artifact_id) == (f"label:{label}", run, art)
+    assert [h.entry.id for h in library.retrieve("changed number", 3)] == [f"label:{label}"]
+    assert library.retrieve("changed number", 3, exclude_runs={run}) == []

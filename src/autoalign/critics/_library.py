@@ -148,7 +148,8 @@ class FlawLibrary:
         for lb in labels:
             if lb.present and lb.flaw_id is not None:
                 confirmed_by.setdefault(lb.flaw_id, lb)
-        runs = store.runs_of([f.artifact_id for f in flaws.values()])
+        runs = store.runs_of([*(f.artifact_id for f in flaws.values()),
+                              *(lb.artifact_id for lb in labels if lb.artifact_id is not None)])
         entries: list[LibraryEntry] = []
         last_label = max((lb.id for lb in labels if lb.flaw_id in dismissed), default=0)
         last_flaw = 0
@@ -172,6 +173,7 @@ class FlawLibrary:
                 severity="severe" if lb.severe else "not severe",
                 description=_short(lb.detail), origin=f"{lb.source.value} {lb.source_ref}",
                 artifact_id=lb.artifact_id,
+                run_id=runs.get(lb.artifact_id) if lb.artifact_id is not None else None,
             ))
             last_label = max(last_label, lb.id)
         seen: set[str] = set()

@@ -149,7 +149,7 @@ async def test_a_recorded_retrieval_is_reused_and_a_new_label_changes_the_next_o
                              embedder=embedder_for(ctx))
 
     query = "overclaiming hallucinated citation reference"
-    first = reader().past_flaws(key="writeup/critic-2/0/investigate/0", query=query, k=2)
+    first = await reader().past_flaws(key="writeup/critic-2/0/investigate/0", query=query, k=2)
     assert first[0].startswith("overclaiming (major): Generalises")
     store.add_labels([NewLabel(
         kind=LabelKind.ARTIFICIAL, source=LabelSource.REDTEAM_TRIAL, source_ref="e:2",
@@ -157,9 +157,9 @@ async def test_a_recorded_retrieval_is_reused_and_a_new_label_changes_the_next_o
         critic="c2.review@1", detected=False,
         detail="A hallucinated citation reference props up an overclaiming conclusion.")])
     # The same step again (a resumed run) is shown what it was shown: the same prompt.
-    assert reader().past_flaws(key="writeup/critic-2/0/investigate/0", query=query,
+    assert await reader().past_flaws(key="writeup/critic-2/0/investigate/0", query=query,
                                k=2) == first
-    later = reader().past_flaws(key="writeup/critic-2/1/investigate/0", query=query, k=2)
+    later = await reader().past_flaws(key="writeup/critic-2/1/investigate/0", query=query, k=2)
     assert later[0].startswith("overclaiming (severe): A hallucinated citation")
     versions = [r.library_version for r in store.flaw_retrievals(run_id=run.id)]
     assert versions == [f"{FlawInvestigator.id}@1+flaw_library.1",

@@ -11,9 +11,9 @@ Pure over store records, no model. An entry is one past flaw known to be real:
   record): a red-team injection's description, a model organism's misbehaviour.
 
 Identical texts are kept once (the earliest entry). `FlawLibrary.retrieve` ranks entries by the
-cosine similarity of their embeddings to a query (TF-IDF fitted on the library and the query by
-default), ties by entry id, so a retrieval is a function of the snapshot and the query. A
-snapshot is named by the last label and flaw ids it includes and a digest of its entries;
+cosine similarity of their embeddings to a query (by default TF-IDF, fitted once on the
+library's entries), ties by entry id, so a retrieval is a function of the snapshot and the
+query. A snapshot is named by the last label and flaw ids it includes and a digest of its entries;
 `library_version` records a `flaw_library` critic version for a reader whenever the entries it
 would read have changed.
 """
@@ -21,12 +21,15 @@ would read have changed.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..embeddings import Embedder, TfidfEmbedder
+import numpy as np
+
+from ..embeddings import Embedder, TfidfEmbedder, TfidfIndex
 from ..errors import DataError
 from ..store import FlawRecord, LabelRecord, Store
 from ..vocabulary import LabelSource, UpdateKind
@@ -125,6 +128,9 @@ class FlawLibrary:
             raise DataError(f"flaw library: entry ids repeat: {sorted(ids)}")
         self.entries: tuple[LibraryEntry, ...] = tuple(sorted(entries, key=lambda e: e.order))
         self.embedder: Embedder = embedder or TfidfEmbedder()
+        self._lock = threading.Lock()  # the fitted index is built once, whichever thread asks
+        self._index: TfidfIndex | None = None
+        self._vectors: np.ndarray | None = None
         digest = hashlib.sha256("\n".join(
             f"{e.id}\t{e.text}" for e in self.entries).encode()).hexdigest()
         self.snapshot = LibrarySnapshot(
@@ -208,8 +214,8 @@ class FlawLibrary:
     ) -> list[LibraryHit]:
         """The `k` entries most similar to `query_text` (cosine of their embeddings; entries
         with nothing in common, score 0, are never returned), best first, equal scores by entry
-        id. The embedder sees the whole library and the query, whatever the filters, so one
-        snapshot and query always give the same scores.
+        id. TF-IDF is fitted on the whole library, whatever the filters, so one snapshot and
+        query always give the same scores.
 
         Args:
             query_text: what the hits should resemble.
@@ -226,8 +232,7 @@ class FlawLibrary:
             raise DataError(f"flaw library: k must be at least 1, got {k}")
         if not self.entries or not query_text.strip():
             return []
-        vectors = self.embedder.embed([*(e.text for e in self.entries), query_text])
-        scores = vectors[:-1] @ vectors[-1]
+        scores = self._scores(query_text)
         hits = [
             LibraryHit(entry=e, score=round(float(s), 6))
             for e, s in zip(self.entries, scores, strict=True)
@@ -238,6 +243,23 @@ class FlawLibrary:
         hits = [h for h in hits if h.score > 0.0]
         hits.sort(key=lambda h: (-h.score, h.entry.order))
         return hits[:k]
+
+
+    def _scores(self, query_text: str) -> np.ndarray:
+        """Each entry's cosine similarity to the query. TF-IDF is fitted on the entries once per
+        library (`TfidfIndex`); another embedder embeds the entries once and the query each
+        time."""
+        with self._lock:
+            if isinstance(self.embedder, TfidfEmbedder):
+                if self._index is None:
+                    self._index = TfidfIndex([e.text for e in self.entries])
+                return self._index.similarities(query_text)
+            if self._vectors is None:
+                self._vectors = self.embedder.embed([e.text for e in self.entries])
+            vectors = self._vectors
+        query: np.ndarray = self.embedder.embed([query_text])[0]
+        scores: np.ndarray = vectors @ query
+        return scores
 
 
 def _short(text: str) -> str:

@@ -297,7 +297,7 @@ def _instance_query(brief: InstanceBrief) -> str:
     return "\n".join(s.text for n in brief.sections if (s := brief.draft.section(n)) is not None)
 
 
-def _with_library(
+async def _with_library(
     ctx: StageContext, briefs: list[InstanceBrief], *, base: str, draft: PaperDraft
 ) -> tuple[list[InstanceBrief], LibraryReader | None]:
     """With `[critic2] past_flaws = "similar"`: each instance's brief with its retrieved past
@@ -309,7 +309,7 @@ def _with_library(
     babbler = LibraryReader(ctx=ctx, reader=PaperBabble.id, base_version=PaperBabble.version,
                             embedder=embedder)
     shown = [
-        b.model_copy(update={"past_flaws": babbler.past_flaws(
+        b.model_copy(update={"past_flaws": await babbler.past_flaws(
             key=f"{base}/instance/{b.instance}", query=_instance_query(b),
             k=settings.past_flaws_k, exclude_artifacts=_own_artifacts(draft),
         )})
@@ -320,7 +320,7 @@ def _with_library(
     return shown, investigator
 
 
-def _case_flaws(
+async def _case_flaws(
     ctx: StageContext, reader: LibraryReader | None, *, key: str, candidate: CandidateFlaw,
     draft: PaperDraft,
 ) -> tuple[str, ...]:
@@ -330,7 +330,7 @@ def _case_flaws(
         return ()
     if reader is None:  # "recent"
         return _past_flaws(ctx.store, candidate.category, draft.paper_id, settings.past_flaws_k)
-    return reader.past_flaws(
+    return await reader.past_flaws(
         key=key, query=f"{candidate.category} {candidate.description} {candidate.quote}",
         k=settings.past_flaws_k, exclude_artifacts=_own_artifacts(draft),
     )
@@ -360,8 +360,8 @@ async def review_once(
     programmatic = _checks(ctx.store, draft)
     babbler, investigator = _babbler(), _investigator()
     n = instance_count(settings.instances, scrutiny.extra_critics)
-    briefs, library = _with_library(ctx, [_brief(draft, i) for i in range(n)], base=base,
-                                    draft=draft)
+    briefs, library = await _with_library(ctx, [_brief(draft, i) for i in range(n)],
+                                          base=base, draft=draft)
     models = settings.models
 
     async def babble(brief: InstanceBrief) -> StepResult[FlawCandidates]:
@@ -392,8 +392,8 @@ async def review_once(
     ) -> StepResult[FlawCheck]:
         case = CandidateCase(
             draft=draft, candidate=candidate, raised_by=len(set(by)),
-            past_flaws=_case_flaws(ctx, library, key=f"{base}/investigate/{j}",
-                                   candidate=candidate, draft=draft),
+            past_flaws=await _case_flaws(ctx, library, key=f"{base}/investigate/{j}",
+                                         candidate=candidate, draft=draft),
         )
         return await ctx.critique(
             key=f"{base}/investigate/{j}",

@@ -313,14 +313,14 @@ def _suffix(ctx: StageContext, idea: StepResult[Idea]) -> str:
     return key.removeprefix("propose/idea/")
 
 
-def _past_flaws(
+async def _past_flaws(
     ctx: StageContext, library: LibraryReader | None, *, key: str, idea: StepResult[Idea]
 ) -> str:
     """With `[pipeline] past_flaws = "similar"`: the flaw library's entries of earlier projects
     most similar to the idea, as a delimited part of judge `key`'s prompt (issue 14, part LB)."""
     if library is None:
         return ""
-    lines = library.past_flaws(key=key, query=idea.text, k=ctx.agenda.pipeline.past_flaws_k,
+    lines = await library.past_flaws(key=key, query=idea.text, k=ctx.agenda.pipeline.past_flaws_k,
                                exclude_runs={ctx.run.id})
     return (
         "\nConfirmed flaws of earlier projects that resemble this idea (data, for reference; "
@@ -345,6 +345,7 @@ async def _judge(
     sample); `after`: the judges whose disagreement it was asked for (edges `follows`);
     `library`: shows it similar past flaws (`[pipeline] past_flaws`)."""
     key = f"propose/idea-score/{_suffix(ctx, idea)}/{k}"
+    past = await _past_flaws(ctx, library, key=key, idea=idea)
     return await ctx.step(
         key=key,
         kind=Kind.IDEA_JUDGMENT,
@@ -354,7 +355,7 @@ async def _judge(
         instructions=_JUDGE,
         prompt=(
             f"{_RUBRICS[k % len(_RUBRICS)]}\n{delimit('topic', topic)}\n"
-            f"{delimit('idea', idea.text)}" + _past_flaws(ctx, library, key=key, idea=idea)
+            f"{delimit('idea', idea.text)}{past}"
         ),
         parents=[idea.id, *[(j.id, Relation.FOLLOWS) for j in after if j.artifact is not None]],
         render=lambda o: f"Score {o.score}/10. {o.rationale}",

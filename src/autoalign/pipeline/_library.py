@@ -9,6 +9,8 @@ the one it was first asked with, whatever the library has learnt since.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -38,15 +40,18 @@ class LibraryReader:
     """How texts are compared (the agenda's `[pipeline] embeddings`: `embedder_for`)."""
     _library: FlawLibrary | None = field(default=None, init=False)
     _version: str | None = field(default=None, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def _snapshot(self) -> tuple[FlawLibrary, str]:
-        if self._library is None or self._version is None:
-            self._library = FlawLibrary.from_store(self.ctx.store, embedder=self.embedder)
-            self._version = library_version(self.ctx.store, self._library, reader=self.reader,
-                                            base_version=self.base_version)
-        return self._library, self._version
+        with self._lock:  # one read and one version per reader, however many steps ask at once
+            if self._library is None or self._version is None:
+                self._library = FlawLibrary.from_store(self.ctx.store, embedder=self.embedder)
+                self._version = library_version(self.ctx.store, self._library,
+                                                reader=self.reader,
+                                                base_version=self.base_version)
+            return self._library, self._version
 
-    def past_flaws(
+    async def past_flaws(
         self,
         *,
         key: str,
@@ -57,7 +62,22 @@ class LibraryReader:
     ) -> tuple[str, ...]:
         """The lines step `key` (before its round suffix) shows of the past flaws most similar
         to `query`: the recorded retrieval's if the step has one, else a new retrieval, recorded
-        with the library version it read."""
+        with the library version it read. Read and retrieved in a worker thread, so a large
+        library does not hold up the other steps' asks."""
+        return await asyncio.to_thread(
+            self._past_flaws, key=key, query=query, k=k, exclude_artifacts=exclude_artifacts,
+            exclude_runs=exclude_runs,
+        )
+
+    def _past_flaws(
+        self,
+        *,
+        key: str,
+        query: str,
+        k: int,
+        exclude_artifacts: Collection[int] = (),
+        exclude_runs: Collection[int] = (),
+    ) -> tuple[str, ...]:
         step_key = self.ctx.key(key)
         found = self.ctx.store.flaw_retrieval(self.ctx.run.id, step_key)
         if found is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from autoalign.learning import collect_labels
-from autoalign.redteam import parse_config, run_experiment
+from autoalign.redteam import Organism, parse_config, run_experiment, run_organism
 from autoalign.review import decide
 from autoalign.store import Store
 from autoalign.vocabulary import (
@@ -99,3 +99,36 @@ def test_a_contradiction_found_later_labels_critic_2_as_having_missed_it(store: 
     missed = [r for r in labels if r.critic]
     assert len(missed) == 1 and missed[0].detected is False and missed[0].probability == 0.1
     assert all(r.present and r.severe and r.kind == LabelKind.ORGANIC for r in labels)
+
+
+async def test_organism_projects_label_every_critic_that_ran_flawed_and_clean(
+    store: Store,
+) -> None:
+    fabricator = Organism(name="fabricator", rates={"invented_number": 1.0})
+    flawed = await run_organism(store, fabricator, seed=0, project=0)
+    clean = await run_organism(store, Organism(name="honest"), seed=0, project=0)
+    collect_labels(store)
+    labels = store.labels()
+    assert {r.source for r in labels} == {LabelSource.ORGANISM}
+    assert {r.kind for r in labels} == {LabelKind.ARTIFICIAL}
+    by = {(r.subject, r.critic): r for r in labels}
+    caught = by[(f"organism:{flawed.run_id}:invented_number", "c1.numbers-match@1")]
+    assert caught.present and caught.detected and caught.flaw_type == "unproduced-result"
+    control = by[(f"organism:{clean.run_id}:control", "c1.numbers-match@1")]
+    assert not control.present and control.detected is False
+    stated = by[(f"organism:{flawed.run_id}:invented_number", "c2.investigate@1")]
+    assert stated.probability is not None
+
+
+async def test_a_flaw_a_rereview_found_labels_critic_2s_earlier_critique(store: Store) -> None:
+    run, paper = _paper_with_critique(store, 0.05)
+    missed = store.add_flaw(artifact_id=paper, category="overclaiming", severity="minor",
+                            description="found on a second look", critic="c2.claim-strength",
+                            critic_version="1")
+    store.add_artifact(run_id=run, kind=Kind.REREVIEW, stage=Stage.REREVIEW,
+                       content_json={"paper_id": paper, "new_flaws": [missed.id]})
+    collect_labels(store)
+    (later,) = [r for r in store.labels() if r.critic]
+    assert later.source == LabelSource.REREVIEW and later.flaw_id == missed.id
+    assert later.present and not later.severe and later.detected is False
+    assert later.probability == 0.05

@@ -15,6 +15,7 @@ import typer
 from .._text import safe_line
 from ..errors import AutoalignError
 from . import (
+    _ab,  # A/B tests of components (issue 14)
     _calibration,
     _case,
     _compare,
@@ -22,6 +23,7 @@ from . import (
     _examine,
     _init,
     _learn_library,  # the flaw library (issue 14, part LB)
+    _learn_weights,
     _redteam_export,
     _redteam_organisms,
     _redteam_pipeline,
@@ -79,6 +81,8 @@ COMMAND_MODULES = (
     _serve,
     _case,
     _learn_library,  # the flaw library (issue 14, part LB)
+    _ab,  # A/B tests of components (issue 14): `autoalign ab run`, `autoalign ab report`
+    _learn_weights,  # learn weights / export / register-model (issue 14, part JW)
     # A new command group: one module with `register(app)`, added here.
 )
 for _module in COMMAND_MODULES:

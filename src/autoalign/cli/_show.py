@@ -271,7 +271,8 @@ def show_run(run_id: IdArgument, db: DbOption = None) -> None:
     if a is not None:
         console.print(
             f"allocation of {a.budget} babble samples ({a.n_comparisons} comparisons, "
-            f"{a.n_human} human at weight {a.human_weight}; {a.level:.0%} bootstrap intervals):"
+            f"{a.n_human} human at weight {a.human_weight:g}; {a.level:.0%} bootstrap intervals"
+            + (f"; judge weights {a.weights_version}" if a.weights_version else "") + "):"
         )
         for s in a.shares:
             console.print(f"  {safe_line(s.topic)}: {s.share:.2f} [{s.low:.2f}, {s.high:.2f}] "

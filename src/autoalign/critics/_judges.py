@@ -14,13 +14,16 @@ cached and resumed like any step) and hand the answers to these functions.
 - **Bradley-Terry aggregation** (`allocate`): comparisons (from model judges, and from humans
   with a configurable weight) are fitted with the `choix` library into each item's strength, and
   strengths into shares (e.g. of an idea budget across topics), each with a percentile-bootstrap
-  interval over the comparisons.
+  interval over the comparisons. With real-valued weights (a human weight that is not a whole
+  number, or per-judge weights refitted from labels: `docs/learning.md`), each comparison's
+  wins are scaled by its weight and fitted by the same I-LSR algorithm in numpy
+  (`_batched_ilsr`), since choix takes weights only as repeated comparisons.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -66,6 +69,8 @@ class Comparison:
     weight: int = 1
     """How many comparisons it counts as (a human's may count for more than a model's)."""
     source: Literal["model", "human"] = "model"
+    judge: str | None = None
+    """The model judge's `provider:model`, for per-judge weights (None: unknown, or a human)."""
 
     def __post_init__(self) -> None:
         if self.a == self.b:
@@ -125,13 +130,18 @@ def _shares(params: np.ndarray) -> np.ndarray:
     return result
 
 
-def _win_counts(n_items: int, comparisons: Sequence[Comparison], picks: np.ndarray) -> np.ndarray:
+def _win_counts(
+    n_items: int, comparisons: Sequence[Comparison], picks: np.ndarray,
+    scales: Sequence[float] | None = None,
+) -> np.ndarray:
     """`wins[r, w, l]`: how often `w` beat `l` in replicate `r`, as `_pairs` counts them, where
-    `picks[r, c]` is how often replicate `r` drew comparison `c`."""
+    `picks[r, c]` is how often replicate `r` drew comparison `c`, each scaled by `scales[c]`
+    (a real-valued weight; 1 when not given)."""
     wins = np.zeros((picks.shape[0], n_items, n_items))
     for c, comparison in enumerate(comparisons):
+        scale = 1.0 if scales is None else float(scales[c])
         for winner, loser in _pairs([comparison]):
-            wins[:, winner, loser] += picks[:, c]
+            wins[:, winner, loser] += picks[:, c] * scale
     return wins
 
 
@@ -191,10 +201,12 @@ class Allocation:
     n_comparisons: int
     """Comparisons fitted (a human's counts once here, whatever its weight)."""
     n_human: int
-    human_weight: int
+    human_weight: float
     """How many model comparisons one human comparison counted as."""
     n_boot: int
     level: float
+    model_weights: Mapping[str, float] | None = None
+    """Per-judge weights of model comparisons, when given (a judge not named counts 1)."""
 
     def share(self, item: str) -> Share:
         """The share of `item` (KeyError if it is not allocated)."""
@@ -208,7 +220,8 @@ def allocate(
     items: Sequence[str],
     comparisons: Sequence[Comparison],
     *,
-    human_weight: int = 1,
+    human_weight: float = 1,
+    model_weights: Mapping[str, float] | None = None,
     alpha: float = 0.01,
     n_boot: int = 1000,
     level: float = 0.95,
@@ -216,7 +229,11 @@ def allocate(
 ) -> Allocation:
     """Each item's share of a budget: softmax of its Bradley-Terry strength.
 
-    Human comparisons count `human_weight` times. The interval of each share is the percentile
+    Human comparisons count `human_weight` times. With `model_weights` (judge
+    `provider:model` -> weight, 0 or more; a judge not named counts 1) or a human weight that
+    is not a whole number, the wins of each comparison are scaled by its weight and the point
+    estimate is the same I-LSR fit in numpy (`_batched_ilsr`) rather than choix, which takes
+    weights only as repeated comparisons. The interval of each share is the percentile
     bootstrap over comparisons (resampled with replacement, refitted `n_boot` times with `seed`,
     each with at least `BOOT_ALPHA` regularisation): it shows how much the allocation rests on
     few comparisons. With `alpha=0` the point estimate is the plain maximum-likelihood fit, which
@@ -224,9 +241,16 @@ def allocate(
     """
     if human_weight < 1:
         raise ValueError(f"human_weight must be at least 1, got {human_weight}")
+    if model_weights is not None or not float(human_weight).is_integer():
+        return _allocate_scaled(
+            items, comparisons, human_weight=float(human_weight),
+            model_weights=dict(model_weights or {}), alpha=alpha, n_boot=n_boot, level=level,
+            seed=seed,
+        )
+    whole = int(human_weight)
     weighted = [
         Comparison(a=c.a, b=c.b, winner=c.winner, source=c.source,
-                   weight=c.weight * (human_weight if c.source == "human" else 1))
+                   weight=c.weight * (whole if c.source == "human" else 1))
         for c in comparisons
     ]
     n = len(items)
@@ -256,6 +280,60 @@ def allocate(
         human_weight=human_weight,
         n_boot=n_boot,
         level=level,
+    )
+
+
+def _allocate_scaled(
+    items: Sequence[str],
+    comparisons: Sequence[Comparison],
+    *,
+    human_weight: float,
+    model_weights: dict[str, float],
+    alpha: float,
+    n_boot: int,
+    level: float,
+    seed: int,
+) -> Allocation:
+    """`allocate` with real-valued weights: each comparison's wins scaled by its weight."""
+    bad = {j: w for j, w in model_weights.items() if not (math.isfinite(w) and w >= 0)}
+    if bad:
+        raise ValueError(f"model judge weights must be finite and at least 0, got {bad}")
+    scales = [
+        c.weight * (human_weight if c.source == "human"
+                    else model_weights.get(c.judge or "", 1.0))
+        for c in comparisons
+    ]
+    n = len(items)
+    if n > 1 and comparisons and any(s > 0 for s in scales):
+        ones = np.ones((1, len(comparisons)))
+        point = _shares(_batched_ilsr(_win_counts(n, comparisons, ones, scales),
+                                      alpha=max(alpha, 1e-12))[0])
+    else:
+        point = np.full(n, 1.0 / n)
+    rng = np.random.default_rng(seed)
+    boot_alpha = max(alpha, BOOT_ALPHA)
+    picks = np.zeros((n_boot, len(comparisons)))
+    for i in range(n_boot):
+        if comparisons:
+            picks[i] = np.bincount(rng.integers(0, len(comparisons), len(comparisons)),
+                                   minlength=len(comparisons))
+    draws = (
+        _shares(_batched_ilsr(_win_counts(n, comparisons, picks, scales), alpha=boot_alpha))
+        if n > 1 and comparisons and n_boot else np.full((n_boot, n), 1.0 / n)
+    )
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(draws, [tail, 1.0 - tail], axis=0) if n_boot else (point, point)
+    return Allocation(
+        shares=tuple(
+            Share(item=item, share=float(point[k]), low=float(low[k]), high=float(high[k]))
+            for k, item in enumerate(items)
+        ),
+        n_comparisons=len(comparisons),
+        n_human=sum(1 for c in comparisons if c.source == "human"),
+        human_weight=human_weight,
+        n_boot=n_boot,
+        level=level,
+        model_weights=dict(model_weights),
     )
 
 

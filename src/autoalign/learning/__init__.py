@@ -7,6 +7,69 @@ weights, a fine-tuned model) is a new critic version, and every result names the
 produced it. Nothing here prints.
 """
 
-from ._labels import CRITIC2_REVIEW, SEVERE, Collected, collect_labels
+# A/B tests of components (`autoalign ab run`, `autoalign ab report`).
+from ._ab_config import AbConfig, ArmConfig, load_ab_config, parse_ab_config
+from ._ab_report import AbReport, ab_markdown, build_ab_report, write_ab_figure, write_ab_report
+from ._ab_run import AbRunSummary, AbTask, ab_tasks, run_ab, run_ab_sync
+from ._ab_stats import (
+    BrierDifference,
+    Pair,
+    PairedDifference,
+    SequentialResult,
+    brier_difference,
+    mixture_log_lr,
+    mixture_sprt,
+    newcombe_paired,
+    paired_difference,
+)
+from ._ab_views import FULL, View, register_view, view, view_names
 
-__all__ = ["CRITIC2_REVIEW", "SEVERE", "Collected", "collect_labels"]
+# _finetune and _weights: fine-tuning elsewhere and judge weights (part JW).
+from ._finetune import Export, export_digest, export_finetune, register_fine_tuned
+from ._labels import CRITIC2_REVIEW, SEVERE, Collected, collect_labels
+from ._weights import Reliability, WeightsRefit, current_weights, refit_judge_weights
+
+# Judge weights and fine-tuning elsewhere (part JW).
+
+__all__ = [
+    "CRITIC2_REVIEW",
+    "FULL",
+    "SEVERE",
+    "AbConfig",
+    "AbReport",
+    "AbRunSummary",
+    "AbTask",
+    "ArmConfig",
+    "BrierDifference",
+    "Collected",
+    "Export",
+    "Pair",
+    "PairedDifference",
+    "Reliability",
+    "SequentialResult",
+    "View",
+    "WeightsRefit",
+    "ab_markdown",
+    "ab_tasks",
+    "brier_difference",
+    "build_ab_report",
+    "collect_labels",
+    "current_weights",
+    "export_digest",
+    "export_finetune",
+    "load_ab_config",
+    "mixture_log_lr",
+    "mixture_sprt",
+    "newcombe_paired",
+    "paired_difference",
+    "parse_ab_config",
+    "refit_judge_weights",
+    "register_fine_tuned",
+    "register_view",
+    "run_ab",
+    "run_ab_sync",
+    "view",
+    "view_names",
+    "write_ab_figure",
+    "write_ab_report",
+]

@@ -92,17 +92,27 @@ def _trial_labels(store: Store) -> Iterator[NewLabel]:
             )
 
 
+ORGANISM_RUN_PREFIX = "redteam rt-"
+"""How an organism project's run is named (`autoalign.redteam.organism_agenda`): the organism
+itself stays opaque, so a clean project (no ground-truth row) is known only by this name."""
+
+
 def _organism_labels(store: Store) -> Iterator[NewLabel]:
     truth = store.organism_flaws()
-    runs: dict[int, str] = {}
+    names: dict[int, str] = {}
     known_at: dict[int, datetime] = {}
     for row in truth:
-        runs.setdefault(row.run_id, row.organism)
+        names.setdefault(row.run_id, row.organism)
         known_at[row.run_id] = max(known_at.get(row.run_id, row.created_at), row.created_at)
+    runs = {r.id: r for r in store.list_runs()}
+    for run in runs.values():  # clean organism projects: controls, known when they ended
+        if run.name.startswith(ORGANISM_RUN_PREFIX) and run.id not in names:
+            names[run.id] = "a clean organism"
+            known_at[run.id] = run.finished_at or run.created_at
     organism_runs = [
         OrganismRun(organism=name, project=0, run_id=run_id, drawn=frozenset(),
-                    status=store.get_run(run_id).status)
-        for run_id, name in sorted(runs.items())
+                    status=runs[run_id].status)
+        for run_id, name in sorted(names.items())
     ]
     for t in measure(store, organism_runs).trials:
         run_id = int(t.subject.split(":")[1])
@@ -110,7 +120,7 @@ def _organism_labels(store: Store) -> Iterator[NewLabel]:
             kind=LabelKind.ARTIFICIAL, source=LabelSource.ORGANISM, source_ref=t.subject,
             subject=t.subject, flaw_type=t.flaw_type, present=t.flaw_type is not None,
             severe=t.severe, critic=t.critic, detected=t.detected, probability=t.probability,
-            detail=f"organism {runs[run_id]}, run {run_id}", known_at=known_at[run_id],
+            detail=f"organism {names[run_id]}, run {run_id}", known_at=known_at[run_id],
         )
 
 

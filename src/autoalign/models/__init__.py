@@ -7,7 +7,15 @@ server via `base_url`), `anthropic:<model>`, and `scripted:<name>` for tests.
 
 from . import anthropic, local, openai, scripted  # noqa: F401  (importing registers them)
 from ._client import CallEvent, CallWatcher, ModelClient, Reply, sample_seed
-from ._config import Budget, ModelsConfig, Price, ProviderConfig, SamplingConfig
+from ._config import (
+    Budget,
+    ModelRef,
+    ModelsConfig,
+    Price,
+    ProviderConfig,
+    SamplingConfig,
+    parse_model_id,
+)
 from ._ledger import CallLedger
 from ._observe import CALL_OBSERVER, CallObserver
 from ._prompt import delimit
@@ -22,6 +30,7 @@ __all__ = [
     "CallObserver",
     "CallWatcher",
     "ModelClient",
+    "ModelRef",
     "ModelsConfig",
     "Price",
     "ProviderConfig",
@@ -31,6 +40,7 @@ __all__ = [
     "delimit",
     "known_providers",
     "last_prompt",
+    "parse_model_id",
     "register_script",
     "sample_seed",
     "warm_models",

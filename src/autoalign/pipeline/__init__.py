@@ -15,11 +15,14 @@ from ._divergence import DivergenceContent, Scrutiny, scrutiny_for
 from ._funnel import Agreement, Funnel, FunnelRow, ScreenedOut, stage1_funnel
 from ._orchestrator import ROLES, STAGES, RunSummary, run_agenda, run_agenda_sync
 from ._selection_view import ProposalLine, SelectionView, selection_view
+from ._topics import JUDGE_AGGREGATION, JUDGE_AGGREGATION_VERSION
 from .paper import Link, PaperPart, PaperView, ParagraphLink, ParagraphView, read_paper
 from .rereview import RereviewReport, open_requests, rereview, rereview_sync
 from .writeup import SECTIONS
 
 __all__ = [
+    "JUDGE_AGGREGATION",
+    "JUDGE_AGGREGATION_VERSION",
     "ROLES",
     "SECTIONS",
     "STAGES",

@@ -419,6 +419,8 @@ async def review_once(
         models=[b.artifact.model or "" if b.artifact is not None else "" for b in babbled],
         merged=merged, checks=[c.output for c in checked], programmatic=programmatic,
         settings=settings, scrutiny=scrutiny, rounds_left=rounds_left,
+        investigator_version=tuned.version if (tuned := ctx.fine_tuned(investigator.id))
+        else None,
     )
     return ctx.record(
         key=base,
@@ -448,6 +450,7 @@ def critic2_report(
     settings: Critic2Section,
     scrutiny: Scrutiny,
     rounds_left: int,
+    investigator_version: str | None = None,
 ) -> Critic2Report:
     """Critic #2's report from what its steps replied (pure: no I/O): every merged candidate
     with what became of it and the programmatic findings, the instances' estimates, the
@@ -467,6 +470,8 @@ def critic2_report(
         settings: the `[critic2]` settings (band, disagreement).
         scrutiny: extra instances and a lower escalation band.
         rounds_left: revisions still allowed.
+        investigator_version: the investigator's version when it is not its registered one
+            (a fine-tuned model registered for it); confirmed flaws name it.
 
     Raises:
         DataError: `briefs`, `replies` and `models` differ in length.
@@ -476,7 +481,8 @@ def critic2_report(
             f"critic-2 report: {len(briefs)} briefs, {len(replies)} replies and {len(models)} "
             "models; each instance needs one of each"
         )
-    flaws = _reported(draft, merged, list(checks), programmatic, _investigator())
+    flaws = _reported(draft, merged, list(checks), programmatic, _investigator(),
+                      investigator_version)
     instances = [
         InstanceEstimate(
             instance=b.instance, focus=b.focus, sections=list(b.sections), with_log=b.with_log,
@@ -580,6 +586,7 @@ def _reported(
     checked: list[FlawCheck | None],
     programmatic: list[tuple[str, Finding]],
     investigator: FlawInvestigator,
+    investigator_version: str | None = None,
 ) -> list[ReportedFlaw]:
     """Every merged candidate with what became of it, then the programmatic findings."""
     flaws: list[ReportedFlaw] = []
@@ -598,7 +605,7 @@ def _reported(
             severity=Severity(check.severity if check else c.severity),
             confidence=(check.confidence_percent if check else c.confidence_percent) / 100,
             status=status,
-            critic=f"{investigator.id}@{investigator.version}" if check
+            critic=f"{investigator.id}@{investigator_version or investigator.version}" if check
             else f"{PaperBabble.id}@{PaperBabble.version}",
             location=where, description=c.description, evidence=evidence,
             raised_by=len(set(by)),

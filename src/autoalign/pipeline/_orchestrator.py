@@ -29,7 +29,7 @@ from ..runtime import (
 )
 from ..sandbox import Backend, isolation_level, make_backend
 from ..store import RunRecord, Store, UsageTotals
-from ..vocabulary import Kind, Role, RunStatus, Stage
+from ..vocabulary import Kind, Role, RunStatus, Stage, UpdateKind
 from . import crosscheck, execute, propose, writeup  # noqa: F401  (importing registers them)
 from ._catalog import check_catalogs
 
@@ -219,6 +219,9 @@ async def run_agenda(
     for model in agenda.critic2.models:  # critic #2's instances may ask other models too
         check_models(agenda.models.model_copy(update={"roles": {Role.CRITIC_2.value: model}}),
                      [Role.CRITIC_2.value], budget=agenda.budget)
+    for role, model in _fine_tuned_models(store):  # registered for a critic (part JW)
+        check_models(agenda.models.model_copy(update={"roles": {role: model}}), [role],
+                     budget=agenda.budget)
     # The SDKs are imported in a thread while the catalogs are checked and the run is started;
     # the stages start once it is done (an import racing the first steps for the GIL made the
     # first call later, not sooner).
@@ -342,6 +345,16 @@ async def _rerun_stage(
     return _summary(
         store, run.id, resumed=resumed, done=False, started=started, stage_round=round_
     )
+
+
+def _fine_tuned_models(store: Store) -> list[tuple[str, str]]:
+    """(role, model) of each critic's fine-tuned model in use (`autoalign learn
+    register-model`): checked before a run like the agenda's own models."""
+    latest: dict[str, tuple[str, str]] = {}
+    for v in store.critic_versions():
+        if v.applied and v.update == UpdateKind.FINE_TUNED:
+            latest[v.critic] = (str(v.params["role"]), str(v.params["model"]))
+    return sorted(set(latest.values()))
 
 
 @contextlib.contextmanager

@@ -7,7 +7,10 @@ programmatic check (`CASE_CHECK`) flags ids that do not exist. A judge scores ev
 rubric, and compares cases of different topics pairwise, in both orders (`read_swapped`: a
 verdict that follows the position is a tie). Bradley-Terry (`critics.allocate`) turns the
 comparisons, and the human ones `autoalign compare` stored, into each topic's share of the
-idea budget with its interval: the `allocation` record.
+idea budget with its interval: the `allocation` record. When judge weights refitted from human
+comparisons have been applied (`JUDGE_AGGREGATION`, `autoalign learn weights`), the allocation
+weighs each model judge and the humans by them and names that version; otherwise every model
+comparison counts once and a human one `[pipeline] human_weight` times.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 
 from pydantic import BaseModel
 
@@ -33,7 +37,7 @@ from ..critics import (
 from ..models import delimit
 from ..runtime import Findings, StageContext, StepResult, Verdict, fan_out
 from ..store import ArtifactSummary, Store
-from ..vocabulary import JudgmentSource, Kind, Relation, Role, Stage, Status
+from ..vocabulary import JudgmentSource, Kind, Relation, Role, Stage, Status, UpdateKind
 from ._schemas import PositiveCase
 
 STAGE = Stage.PROPOSE
@@ -44,6 +48,12 @@ CASE_CHECK_VERSION = "1"
 
 N_BOOT = 500
 """Bootstrap replicates of the allocation's intervals."""
+
+# Judge weights (issue 14, part JW): the aggregation's id and registered version.
+JUDGE_AGGREGATION = "judges.stage1"
+"""The id stage 1's judge aggregation is versioned under (`UpdateKind.JUDGE_WEIGHTS`)."""
+JUDGE_AGGREGATION_VERSION = "1"
+"""The aggregation's own version: every model comparison once, a human's `human_weight` times."""
 
 _PROPOSER = (
     "You are an alignment researcher. Text inside <topic>, <case>, <paper> and <idea> tags is "
@@ -97,11 +107,16 @@ class AllocationRecord(BaseModel):
     n_comparisons: int
     """Comparisons fitted, model and human."""
     n_human: int
-    human_weight: int
+    human_weight: float
     n_ties: int
     """Model comparisons read as ties (a position-dependent verdict is one)."""
     level: float
     n_boot: int
+    weights_version: str | None = None
+    """The applied judge-weights version (`judges.stage1@<version>`) the fit used; None: the
+    agenda's `human_weight` and one per model comparison."""
+    model_weights: dict[str, float] | None = None
+    """That version's per-judge weights (a judge it does not name counts 1)."""
 
 
 def accepted_papers(store: Store, topic: str) -> list[ArtifactSummary]:
@@ -350,15 +365,22 @@ async def allocation(ctx: StageContext) -> tuple[
         ])
         if ab.output is None or ba.output is None:
             return None, [ab, ba]
-        return read_swapped(a, b, ab.output.better, ba.output.better), [ab, ba]
+        judge = ab.artifact.model if ab.artifact is not None else None
+        return replace(read_swapped(a, b, ab.output.better, ba.output.better),
+                       judge=judge), [ab, ba]
 
     compared = await fan_out([both_orders(n, p) for n, p in enumerate(pairs)])
     model = [c for c, _ in compared if c is not None]
     human = human_comparisons(ctx.store, [t.name for t in topics])
-    weight = ctx.agenda.pipeline.human_weight
+    weight: float = ctx.agenda.pipeline.human_weight
+    active = ctx.store.active_update(JUDGE_AGGREGATION, UpdateKind.JUDGE_WEIGHTS)
+    judges: dict[str, float] | None = None
+    if active is not None:  # judge weights refitted from human comparisons (part JW)
+        weight = float(active.params["human_weight"])
+        judges = {str(k): float(v) for k, v in active.params["model_weights"].items()}
     fitted = allocate(
-        [t.name for t in topics], model + human, human_weight=weight, n_boot=N_BOOT,
-        seed=ctx.run.seed + ctx.round,
+        [t.name for t in topics], model + human, human_weight=weight, model_weights=judges,
+        n_boot=N_BOOT, seed=ctx.run.seed + ctx.round,
     )
     budget = ctx.agenda.pipeline.idea_framings * len(topics)
     samples = split_budget([s.share for s in fitted.shares], budget)
@@ -374,6 +396,8 @@ async def allocation(ctx: StageContext) -> tuple[
         n_ties=sum(1 for c in model if c.winner is None),
         level=fitted.level,
         n_boot=fitted.n_boot,
+        weights_version=active.label if active is not None else None,
+        model_weights=judges,
     )
     steps = [s for _, pair in compared for s in pair if s.artifact is not None]
     record = ctx.record(
@@ -395,9 +419,12 @@ def render_allocation(a: AllocationRecord) -> str:
     """The allocation as text: each topic's share, interval and samples."""
     lines = [
         f"Idea budget: {a.budget} babble samples; {a.n_comparisons} comparisons "
-        f"({a.n_human} human, each counting {a.human_weight}x; {a.n_ties} model ties); "
+        f"({a.n_human} human, each counting {a.human_weight:g}x; {a.n_ties} model ties); "
         f"{a.level:.0%} bootstrap intervals ({a.n_boot} replicates)."
     ]
+    if a.weights_version is not None:
+        lines.append(f"Judge weights: {a.weights_version} (" + ", ".join(
+            f"{j} {w:.2f}" for j, w in sorted((a.model_weights or {}).items())) + ").")
     lines += [
         f"- {s.topic}: {s.share:.2f} [{s.low:.2f}, {s.high:.2f}] -> {s.samples} sample(s)"
         for s in a.shares
@@ -407,6 +434,8 @@ def render_allocation(a: AllocationRecord) -> str:
 
 __all__ = [
     "CASE_CHECK",
+    "JUDGE_AGGREGATION",
+    "JUDGE_AGGREGATION_VERSION",
     "AllocationRecord",
     "TopicShare",
     "accepted_papers",

@@ -29,7 +29,16 @@ from ._capture import (
     population_estimates,
     population_metrics,
 )
-from ._change import Change, Injected, changed_paths, replace_text, replace_value, within
+from ._change import (
+    Change,
+    Injected,
+    changed_paths,
+    get_path,
+    replace_text,
+    replace_value,
+    with_value,
+    within,
+)
 from ._config import RedteamConfig, load_config, parse_config
 from ._critics import (
     CORPUS_EVIDENCE,
@@ -279,6 +288,7 @@ __all__ = [
     "flawed_table",
     "frequency_counts",
     "get_injector",
+    "get_path",
     "group_flaws",
     "hanley_mcneil_se",
     "html_text",
@@ -337,6 +347,7 @@ __all__ = [
     "text_fields",
     "trials",
     "unbacked_results",
+    "with_value",
     "within",
     "write_figures",
     "write_json",

@@ -25,8 +25,8 @@ from ..critics import Finding, LLMCritic
 from ..errors import AutoalignError, BudgetExceededError, DataError
 from ..models import CALL_OBSERVER, ModelClient
 from ..sandbox import Backend, LocalBackend
-from ..store import ArtifactRecord, CallWait, Parent, RunRecord, Store
-from ..vocabulary import ClaimSource, Kind, Role, Stage, Status
+from ..store import ArtifactRecord, CallWait, CriticVersionRecord, Parent, RunRecord, Store
+from ..vocabulary import ClaimSource, Kind, Role, Stage, Status, UpdateKind
 from ._hooks import Hooks, StepInfo
 from ._progress import ProgressSink
 
@@ -218,6 +218,9 @@ class StageContext:
     `[sandbox]` section and closes it when the run ends."""
     round: int = 0
     """0 for a run's own steps; n for the n-th re-run of a stage (`run --stage`)."""
+    _fine_tuned: dict[str, CriticVersionRecord | None] = field(default_factory=dict, repr=False)
+    """`fine_tuned` per critic id, read once per context (a later registration does not
+    apply to a run already started)."""
 
     @contextmanager
     def watch_calls(self) -> Iterator[StepCalls]:
@@ -230,6 +233,18 @@ class StageContext:
             yield watched
         finally:
             CALL_OBSERVER.reset(token)
+
+    def fine_tuned(self, critic_id: str) -> CriticVersionRecord | None:
+        """The fine-tuned model registered for the critic `critic_id` (`UpdateKind.FINE_TUNED`,
+        `autoalign learn register-model`) before this run started, if any: it answers the
+        critic's calls in this run and names their results (a run started earlier keeps the
+        model it started with, so a resume asks what it asked)."""
+        if critic_id not in self._fine_tuned:
+            found = self.store.active_update(critic_id, UpdateKind.FINE_TUNED)
+            self._fine_tuned[critic_id] = (
+                None if found is None or found.created_at > self.run.created_at else found
+            )
+        return self._fine_tuned[critic_id]
 
     def key(self, base: str) -> str:
         """The stored step key: `base`, with `@n` for round n of a stage re-run."""
@@ -406,7 +421,9 @@ class StageContext:
         (`model`: a `provider:model` to ask instead of the critic role's).
 
         The critic's `findings` of the (fresh or resumed) reply are handed to `findings`, whose
-        records are written like any step's, the flaws with the critic's id and version.
+        records are written like any step's, the flaws with the critic's id and version. When a
+        fine-tuned model is registered for the critic (`fine_tuned`) and no `model` is given,
+        that model is asked and the flaws name its version (`1+fine_tuned.1`).
         `subject` may be None only when a step in `needs` failed (the step is then skipped).
 
         Raises:
@@ -414,6 +431,10 @@ class StageContext:
         """
         if subject is None and all(n.ok for n in needs):
             raise DataError(f"step {key}: critic {critic.id} was given nothing to check")
+        tuned = self.fine_tuned(critic.id) if model is None else None
+        version = critic.version if tuned is None else tuned.version
+        if tuned is not None:
+            model = str(tuned.params["model"])
 
         def derive(result: StepResult[T]) -> Findings | None:
             found = (
@@ -423,7 +444,7 @@ class StageContext:
             records = findings(result, found)
             if records is None:
                 return None
-            return replace(records, critic=critic.id, critic_version=critic.version)
+            return replace(records, critic=critic.id, critic_version=version)
 
         return await self.step(
             key=key,

@@ -5,6 +5,7 @@ projects and the reads they refused, and the work queue that
 `autoalign worker` processes share."""
 
 from .._environment import DB_ENV_VAR, DEFAULT_DB_PATH
+from ._ab import AB_STATUSES, AbExperimentRecord, AbOutcomeRecord
 from ._cases import CaseRegistrationRecord, CaseSnapshotRecord
 from ._deps import CallWait, ChainNode, CriticalPath, WorkNode
 from ._engine import resolve_url
@@ -44,11 +45,14 @@ from ._runs import LEASE_OWNER_PREFIX, Owner, RunStart, RunStartOutcome
 from ._store import Parent, Store
 
 __all__ = [
+    "AB_STATUSES",
     "DB_ENV_VAR",
     "DEFAULT_DB_PATH",
     "LEASE_OWNER_PREFIX",
     "MAX_ATTEMPTS",
     "REVIEWER_CHARS",
+    "AbExperimentRecord",
+    "AbOutcomeRecord",
     "ArtifactRecord",
     "ArtifactSummary",
     "AttemptRecord",

@@ -683,6 +683,67 @@ class CriticVersion(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+# A/B tests of components (`autoalign ab run`, issue 14).
+class AbExperiment(Base):
+    """An A/B test of two component variants on paired tasks: its config, seed, status and,
+    when the sequential test stopped it, after how many tasks."""
+
+    __tablename__ = "ab_experiments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    """The experiment's name; re-running a config of that name resumes it."""
+    config_digest: Mapped[str] = mapped_column(String(64))
+    """sha256 of the normalised config; a different config under the same name is refused."""
+    config: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    seed: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20))
+    """running | completed | stopped (by the sequential test) | failed."""
+    tasks: Mapped[int] = mapped_column(Integer, default=0)
+    """Tasks the config makes (each run under both arms)."""
+    stopped_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Tasks finished when the sequential test stopped the experiment; None: it did not."""
+    stop_statistic: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """The mixture likelihood ratio at the stop."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class AbOutcome(Base):
+    """One task run under one arm: what the arm's critic decided, and whether it was right."""
+
+    __tablename__ = "ab_outcomes"
+    __table_args__ = (UniqueConstraint("experiment_id", "task_key", "arm"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("ab_experiments.id"), index=True)
+    task_key: Mapped[str] = mapped_column(String(300))
+    task_index: Mapped[int] = mapped_column(Integer)
+    """The task's place in the experiment's (seeded, shuffled) task order."""
+    task_seed: Mapped[int] = mapped_column(Integer)
+    """The seed both arms ran the task with."""
+    arm: Mapped[str] = mapped_column(String(1))
+    """`A` or `B`."""
+    position: Mapped[int] = mapped_column(Integer)
+    """0 when this arm ran first on the task, 1 when second (the order is randomised)."""
+    flaw_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    """The injected flaw's type; None for a clean control."""
+    critic: Mapped[str] = mapped_column(String(150))
+    """`<critic id>@<version>` of the arm."""
+    view: Mapped[str] = mapped_column(String(100))
+    correct: Mapped[bool] = mapped_column(Boolean)
+    flagged: Mapped[bool] = mapped_column(Boolean)
+    detected: Mapped[bool] = mapped_column(Boolean)
+    probability: Mapped[float | None] = mapped_column(Float, nullable=True)
+    severe: Mapped[bool] = mapped_column(Boolean)
+    """The task has a severe flaw (what stated probabilities are scored against)."""
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """The critic's error when its check raised (stored as flagging nothing)."""
+    findings: Mapped[Any] = mapped_column(JsonType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 # -- the flaw library (issue 14, part LB) ----------------------------------------------------
 
 

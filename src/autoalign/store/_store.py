@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ..errors import DataError, StoreError
 from ..vocabulary import Kind, Role, Stage, Status
 from . import _deps, _migrate
+from ._ab import AbMixin
 from ._budget import BudgetMixin
 from ._cases import CasesMixin
 from ._deps import CallWait, CriticalPath, WorkNode
@@ -124,6 +125,7 @@ class Store(
     ProvenanceMixin, QueueMixin, ScreensMixin, OrganismsMixin, RedteamMixin, CasesMixin,
     LabelsMixin,
     RetrievalsMixin,  # the flaw library (issue 14, part LB)
+    AbMixin,
 ):
     """The research database.
 

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from autoalign.critics import FlawInvestigator, PaperBabble
-from autoalign.models import ModelClient, delimit
-from autoalign.pipeline import run_agenda
+from autoalign.agenda import Critic2Section
+from autoalign.critics import FlawInvestigator, FlawLibrary, LibraryEntry, PaperBabble
+from autoalign.critics.known_answers import clean_paper
+from autoalign.models import ModelClient, ModelsConfig, delimit, register_script
+from autoalign.pipeline import review_draft, run_agenda
 from autoalign.pipeline._ideas import embedder_for
 from autoalign.pipeline._library import IDEA_JUDGE, LibraryReader
 from autoalign.runtime import NullProgress, StageContext
@@ -175,3 +177,38 @@ def test_the_library_settings_at_their_defaults_leave_the_agenda_digest_as_it_wa
     assert spelled.digest() == plain.digest()
     assert agenda("scripted:x", critic2={"past_flaws": "similar"}).digest() != plain.digest()
     assert agenda("scripted:x", pipeline={"past_flaws_k": 2}).digest() != plain.digest()
+
+
+async def test_review_draft_outside_a_run_reads_a_library_it_is_given(tmp_path: Path) -> None:
+    team = Team()
+    register_script("lib-rd", team)
+    library = FlawLibrary([
+        LibraryEntry(id="label:1", source="redteam_trial", flaw_type="overclaiming",
+                     severity="severe", description="Generalises from one toy to all models.",
+                     origin="redteam_trial e:1"),
+        LibraryEntry(id="label:2", source="redteam_trial", flaw_type="number_mismatch",
+                     severity="severe", description="A logged number was changed.",
+                     origin="redteam_trial e:2"),
+    ])
+    store = Store.open(f"sqlite:///{tmp_path}/db.sqlite")
+
+    async def review(mode: str) -> None:
+        settings = Critic2Section.model_validate(
+            {"instances": 2, "investigate": 1, "past_flaws": mode})
+        async with ModelClient(config=ModelsConfig(default="scripted:lib-rd"), ledger=store,
+                               run_id=None) as client:
+            await review_draft(clean_paper(), models=client, settings=settings,
+                               library=library, past_flaws={"overclaiming": ["Recent one."]})
+
+    await review("similar")
+    (check,) = [p for n, p in team.calls if n == "FlawCheck"]
+    top = library.retrieve("overclaiming Generalises. weak evidence", 3)
+    assert top[0].entry.id == "label:1"
+    assert delimit("past_flaws", "\n".join(h.entry.text for h in top)) in check
+    assert all("<past_flaws>" in p for n, p in team.calls if n == "FlawCandidates")
+    team.calls.clear()
+    await review("none")
+    (check,) = [p for n, p in team.calls if n == "FlawCheck"]
+    assert delimit("past_flaws", "none") in check
+    assert not any("<past_flaws>" in p for n, p in team.calls if n == "FlawCandidates")
+    assert store.flaw_retrievals() == []  # outside a run nothing is recorded

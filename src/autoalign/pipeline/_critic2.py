@@ -23,6 +23,7 @@ to the store (the red team's `c2.pipeline`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -43,6 +44,7 @@ from ..critics import (
     FlawCategory,
     FlawCheck,
     FlawInvestigator,
+    FlawLibrary,
     InstanceBrief,
     LLMCritic,
     PaperBabble,
@@ -320,6 +322,14 @@ async def _with_library(
     return shown, investigator
 
 
+def _similar(
+    library: FlawLibrary, query: str, settings: Critic2Section, draft: PaperDraft
+) -> tuple[str, ...]:
+    """The lines of the library's entries most similar to `query`, the paper's own left out."""
+    hits = library.retrieve(query, settings.past_flaws_k, exclude_artifacts=_own_artifacts(draft))
+    return tuple(h.entry.text for h in hits)
+
+
 async def _case_flaws(
     ctx: StageContext, reader: LibraryReader | None, *, key: str, candidate: CandidateFlaw,
     draft: PaperDraft,
@@ -529,6 +539,7 @@ async def review_draft(
     rounds_left: int = 0,
     past_flaws: Mapping[str, Sequence[str]] | None = None,
     key: str | None = None,
+    library: FlawLibrary | None = None,
 ) -> Critic2Report:
     """Critic #2 as `review_once` runs it (checks, babble, merge, investigate, report), on a
     plain draft outside any run: the critics are asked through `models` (ledgered and cached
@@ -541,15 +552,27 @@ async def review_draft(
         scrutiny: extra instances and a lower escalation band.
         rounds_left: revisions still allowed (0: a revision decision becomes escalate or
             accept, as in a last round).
-        past_flaws: earlier confirmed flaws shown to the investigator, by category.
+        past_flaws: earlier confirmed flaws shown to the investigator, by category (with
+            `settings.past_flaws = "recent"`, or `"similar"` without a `library`).
         key: the step-key prefix the calls are booked under (default
             `paper/<id>/critic/critic-2`).
+        library: the flaw library; with `settings.past_flaws = "similar"` the instances and
+            the investigator are shown its entries most similar to their part of the paper
+            and to the candidate, as in a run (not recorded: there is no run to key it by).
+            `settings.past_flaws = "none"` shows nothing.
     """
     base = key or f"paper/{draft.paper_id}/critic/critic-2"
     programmatic = check_rules(draft)
     babbler, investigator = _babbler(), _investigator()
     n = instance_count(settings.instances, scrutiny.extra_critics)
     briefs = [_brief(draft, i) for i in range(n)]
+    similar = library if settings.past_flaws == "similar" else None
+    if similar is not None:  # the flaw library (issue 14, part LB)
+        briefs = await asyncio.to_thread(lambda: [
+            b.model_copy(update={"past_flaws": _similar(similar, _instance_query(b), settings,
+                                                        draft)})
+            for b in briefs
+        ])
     chosen_models = [
         settings.models[b.instance % len(settings.models)] if settings.models else None
         for b in briefs
@@ -562,11 +585,18 @@ async def review_draft(
     merged = merge_candidates(raised, threshold=settings.duplicate_threshold)
     chosen = merged[: settings.investigate]
     known = past_flaws or {}
-    cases = [
-        CandidateCase(draft=draft, candidate=c, raised_by=len(set(by)),
-                      past_flaws=tuple(known.get(c.category, ()))[-_PAST_FLAWS:])
+
+    def shown(c: CandidateFlaw) -> tuple[str, ...]:
+        if settings.past_flaws == "none":
+            return ()
+        if similar is not None:
+            return _similar(similar, f"{c.category} {c.description} {c.quote}", settings, draft)
+        return tuple(known.get(c.category, ()))[-settings.past_flaws_k:]
+
+    cases = await asyncio.to_thread(lambda: [
+        CandidateCase(draft=draft, candidate=c, raised_by=len(set(by)), past_flaws=shown(c))
         for c, by in chosen
-    ]
+    ])
     checks: list[FlawCheck | None] = await fan_out([
         _asked(investigator, case, models=models, model=None, step_key=f"{base}/investigate/{j}")
         for j, case in enumerate(cases)

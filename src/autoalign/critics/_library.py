@@ -289,6 +289,18 @@ def library_version(
     the snapshot's entry count, last label and flaw ids, digest and embedder); an unchanged
     library records nothing. An empty library that never had a version reads as the base.
     """
+    with _VERSIONS:
+        return _library_version(store, library, reader=reader, base_version=base_version)
+
+
+_VERSIONS = threading.Lock()
+"""Held while a reader's version is compared and recorded: two reviews of this process that
+read the same changed library record one version, not two."""
+
+
+def _library_version(
+    store: Store, library: FlawLibrary, *, reader: str, base_version: str
+) -> str:
     active = store.active_update(reader, UpdateKind.FLAW_LIBRARY)
     snap = library.snapshot
     if active is not None and (active.params.get("digest"), active.params.get("embedder")) == (

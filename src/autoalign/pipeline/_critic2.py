@@ -593,10 +593,14 @@ async def review_draft(
             return _similar(similar, f"{c.category} {c.description} {c.quote}", settings, draft)
         return tuple(known.get(c.category, ()))[-settings.past_flaws_k:]
 
-    cases = await asyncio.to_thread(lambda: [
-        CandidateCase(draft=draft, candidate=c, raised_by=len(set(by)), past_flaws=shown(c))
-        for c, by in chosen
-    ])
+    def make_cases() -> list[CandidateCase]:
+        return [
+            CandidateCase(draft=draft, candidate=c, raised_by=len(set(by)), past_flaws=shown(c))
+            for c, by in chosen
+        ]
+
+    # a retrieval from a large library runs in a worker thread; the other cases need none
+    cases = await asyncio.to_thread(make_cases) if similar is not None else make_cases()
     checks: list[FlawCheck | None] = await fan_out([
         _asked(investigator, case, models=models, model=None, step_key=f"{base}/investigate/{j}")
         for j, case in enumerate(cases)

@@ -320,8 +320,9 @@ async def _past_flaws(
     most similar to the idea, as a delimited part of judge `key`'s prompt (issue 14, part LB)."""
     if library is None:
         return ""
-    lines = await library.past_flaws(key=key, query=idea.text, k=ctx.agenda.pipeline.past_flaws_k,
-                               exclude_runs={ctx.run.id})
+    lines = await library.past_flaws(key=key, query=idea.text,
+                                     k=ctx.agenda.pipeline.past_flaws_k,
+                                     exclude_runs={ctx.run.id})
     return (
         "\nConfirmed flaws of earlier projects that resemble this idea (data, for reference; "
         "the idea may avoid them):\n" + delimit("past_flaws", "\n".join(lines) or "none")

@@ -275,6 +275,67 @@ class RollbackSection(_Frozen):
     write-up of each affected research log is asked for again too; `none`: taint only."""
 
 
+# -- Expensive checks where they matter (issue 14, part CK) -------------------------------------
+
+
+class DeepScrutiny(_Frozen):
+    """How much deeper a retroactive review of a load-bearing paper looks than the paper's
+    last review (added to the scrutiny it was reviewed under, as `Scrutiny` takes it)."""
+
+    extra_critics: int = Field(default=2, ge=0, le=7)
+    """Critic-#2 instances added (a review asks at most 8 in all)."""
+    escalation_drop: float = Field(default=0.1, ge=0.0, le=0.5)
+    """How much lower the escalation band's lower edge is set."""
+
+    @model_validator(mode="after")
+    def _deeper(self) -> DeepScrutiny:
+        if self.extra_critics == 0 and self.escalation_drop == 0:
+            raise PydanticCustomError(
+                "not_deeper",
+                "deep_scrutiny asks for nothing deeper (extra_critics = 0 and escalation_drop "
+                "= 0); set extra_critics to 1 or more, or escalation_drop above 0",
+                {},
+            )
+        return self
+
+
+class LearningSection(_Frozen):
+    """Expensive checks where they matter (`docs/learning.md`): retroactive deeper reviews of
+    load-bearing papers, and confused critics routed to humans, each within a budget. The
+    defaults (both budgets 0) change nothing."""
+
+    load_bearing_descendants: int = Field(default=5, ge=1, le=1_000_000)
+    """An accepted paper with at least this many descendants in the provenance DAG (its own
+    reviews left out) is load-bearing."""
+    case_evidence: bool = True
+    """A paper that feeds a metric a registered safety case reads is load-bearing too."""
+    deep_reviews: int = Field(default=0, ge=0, le=1000)
+    """Most retroactive deeper reviews scheduled per pass (the end of a run, or `autoalign
+    learn checks`); 0: none is scheduled."""
+    deep_scrutiny: DeepScrutiny = DeepScrutiny()
+    """How much deeper those reviews look."""
+    confused_band: tuple[float, float] = (0.3, 0.7)
+    """[low, high]: critic #2's stated severe-flaw probability (its instances' mean estimate)
+    inside it means the critic is confused."""
+    instance_spread: float = Field(default=0.3, gt=0.0, le=1.0)
+    """Critic #2's instances disagree when their estimates spread (max - min) by at least
+    this."""
+    human_escalations: int = Field(default=0, ge=0, le=100_000)
+    """Most confused-critic escalations to the human queue per run; 0: none is checked."""
+
+    @field_validator("confused_band")
+    @classmethod
+    def _band(cls, value: tuple[float, float]) -> tuple[float, float]:
+        low, high = value
+        if not (0.0 <= low <= high <= 1.0):
+            raise PydanticCustomError(
+                "confused_band",
+                "confused_band [{low}, {high}] needs 0 <= low <= high <= 1",
+                {"low": low, "high": high},
+            )
+        return value
+
+
 class Topic(_Frozen):
     """A broad research topic, and the testbeds its research runs experiments on."""
 
@@ -301,6 +362,7 @@ class Agenda(_Frozen):
     critic2: Critic2Section = Critic2Section()
     crosscheck: CrosscheckSection = CrosscheckSection()
     rollback: RollbackSection = RollbackSection()
+    learning: LearningSection = LearningSection()  # issue 14, part CK
     topics: list[Topic] = Field(min_length=1, max_length=20)
 
     @field_validator("models")
@@ -316,13 +378,16 @@ class Agenda(_Frozen):
         return models
 
     def digest(self) -> str:
-        """sha256 of the normalised agenda, budget and sandbox excluded: equal agendas resume the
-        same run.
+        """sha256 of the normalised agenda, budget, sandbox and learning excluded: equal agendas
+        resume the same run.
 
         The budget is left out so that a run stopped by its budget resumes when it is raised; the
-        sandbox section so that a run may resume on another backend (the records are the same).
+        sandbox section so that a run may resume on another backend (the records are the same);
+        the `[learning]` section, whose budgets are budgets too (a changed one applies to what
+        the run decides from then on; an agenda written before the section existed keeps its
+        digest).
         """
-        dumped = self.model_dump(mode="json", exclude={"budget", "sandbox"})
+        dumped = self.model_dump(mode="json", exclude={"budget", "sandbox", "learning"})
         # the flaw library (issue 14, part LB): its settings at their defaults are left out, so
         # an agenda written before them keeps its digest (and its unfinished run resumes)
         for section, defaults in (("pipeline", PipelineSection()), ("critic2", Critic2Section())):

@@ -431,3 +431,40 @@ class UpdateKind(StrEnum):
     """The weights of human and model judges in an aggregation, refitted from labels."""
     FINE_TUNED = "fine_tuned"
     """A model fine-tuned elsewhere on exported labels, registered to play the critic."""
+# -- Expensive checks where they matter (issue 14, part CK) -------------------------------------
+
+
+class CheckKind(StrEnum):
+    """What a `learning_checks` row decided about (`docs/learning.md`, "Expensive checks where
+    they matter")."""
+
+    DEEP_REVIEW = "deep_review"
+    """A retroactive deeper critic-#2 review of a load-bearing accepted paper."""
+    HUMAN_ESCALATION = "human_escalation"
+    """A paper whose critic #2 was confused, routed to the human review queue."""
+
+
+class CheckTrigger(StrEnum):
+    """Why an expensive check was considered."""
+
+    DESCENDANTS = "descendants"
+    """The paper has at least `[learning] load_bearing_descendants` descendants."""
+    CASE_EVIDENCE = "case_evidence"
+    """The paper feeds a metric a registered safety case reads."""
+    CONFUSED_BAND = "confused_band"
+    """Critic #2's stated severe-flaw probability is inside `[learning] confused_band`."""
+    INSTANCE_SPREAD = "instance_spread"
+    """Critic #2's instances' estimates spread by at least `[learning] instance_spread`."""
+
+
+class CheckOutcome(StrEnum):
+    """What became of an expensive check."""
+
+    SCHEDULED = "scheduled"
+    """A deeper review was asked for (a `rereview_request` carrying the deeper scrutiny)."""
+    ESCALATED = "escalated"
+    """A human review request was opened on the paper."""
+    SKIPPED_BUDGET = "skipped_budget"
+    """Not done: the pass's `deep_reviews` or the run's `human_escalations` budget was spent."""
+    ALREADY_OPEN = "already_open"
+    """Not opened: a human review request was already open on the paper."""

@@ -1,4 +1,4 @@
-"""Revision 0019: the `flaw_retrievals` table; older rows stay."""
+"""Revision 0020: the `flaw_retrievals` table; older rows stay."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from autoalign.store._store import make_engine
 TABLES = {"flaw_retrievals"}
 
 
-def test_upgrading_from_0018_adds_the_table(db_url: str) -> None:
+def test_upgrading_from_0019_adds_the_table(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         with engine.begin() as conn:
-            command.upgrade(alembic_config(conn), "0018")
+            command.upgrade(alembic_config(conn), "0019")
             assert not TABLES & set(inspect(conn).get_table_names())
     finally:
         engine.dispose()
@@ -34,12 +34,12 @@ def test_upgrading_from_0018_adds_the_table(db_url: str) -> None:
         assert store.flaw_retrievals(run_id=run.id) == [first]
 
 
-def test_downgrading_0019_drops_only_the_table(store: Store) -> None:
+def test_downgrading_0020_drops_only_the_table(store: Store) -> None:
     store.create_run(name="r", agenda_digest="d" * 64, config={})
     with store.engine.begin() as conn:
-        command.downgrade(alembic_config(conn), "0018")
+        command.downgrade(alembic_config(conn), "0019")
         assert not TABLES & set(inspect(conn).get_table_names())
         assert conn.execute(text("SELECT name FROM runs")).scalars().all() == ["r"]
     with store.engine.begin() as conn:
-        command.upgrade(alembic_config(conn), "0019")
+        command.upgrade(alembic_config(conn), "0020")
         assert set(inspect(conn).get_table_names()) >= TABLES

@@ -22,6 +22,7 @@ from . import (
     _critics,
     _examine,
     _init,
+    _learn_checks,  # issue 14, part CK
     _learn_library,  # the flaw library (issue 14, part LB)
     _learn_weights,
     _redteam_export,
@@ -83,6 +84,7 @@ COMMAND_MODULES = (
     _learn_library,  # the flaw library (issue 14, part LB)
     _ab,  # A/B tests of components (issue 14): `autoalign ab run`, `autoalign ab report`
     _learn_weights,  # learn weights / export / register-model (issue 14, part JW)
+    _learn_checks,  # issue 14, part CK: `learn checks`
     # A new command group: one module with `register(app)`, added here.
 )
 for _module in COMMAND_MODULES:

@@ -158,6 +158,9 @@ def run(
         from ._case import print_case_changes
 
         print_case_changes(store, console)  # the registered safety cases, re-evaluated
+        from ._learn_checks import after_run  # issue 14, part CK: load-bearing papers
+
+        after_run(store, agenda.learning, run_id=summary.run.id)
     code = {RunStatus.STOPPED: EXIT_STOPPED, RunStatus.FAILED: EXIT_FAILED}.get(
         RunStatus(summary.run.status)
     )

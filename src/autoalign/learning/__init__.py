@@ -24,6 +24,18 @@ from ._ab_stats import (
 )
 from ._ab_views import FULL, View, register_view, view, view_names
 
+# -- Expensive checks where they matter (part CK): deeper reviews of load-bearing papers ------
+from ._checks import (
+    REVIEW_KINDS,
+    CheckYield,
+    LoadBearing,
+    Share,
+    case_metrics,
+    check_yield,
+    load_bearing,
+    schedule_load_bearing,
+)
+
 # _finetune and _weights: fine-tuning elsewhere and judge weights (part JW).
 from ._finetune import Export, export_digest, export_finetune, register_fine_tuned
 from ._labels import CRITIC2_REVIEW, SEVERE, Collected, collect_labels
@@ -34,6 +46,7 @@ from ._weights import Reliability, WeightsRefit, current_weights, refit_judge_we
 __all__ = [
     "CRITIC2_REVIEW",
     "FULL",
+    "REVIEW_KINDS",
     "SEVERE",
     "AbConfig",
     "AbReport",
@@ -41,23 +54,29 @@ __all__ = [
     "AbTask",
     "ArmConfig",
     "BrierDifference",
+    "CheckYield",
     "Collected",
     "Export",
+    "LoadBearing",
     "Pair",
     "PairedDifference",
     "Reliability",
     "SequentialResult",
+    "Share",
     "View",
     "WeightsRefit",
     "ab_markdown",
     "ab_tasks",
     "brier_difference",
     "build_ab_report",
+    "case_metrics",
+    "check_yield",
     "collect_labels",
     "current_weights",
     "export_digest",
     "export_finetune",
     "load_ab_config",
+    "load_bearing",
     "mixture_log_lr",
     "mixture_sprt",
     "newcombe_paired",
@@ -68,6 +87,7 @@ __all__ = [
     "register_view",
     "run_ab",
     "run_ab_sync",
+    "schedule_load_bearing",
     "view",
     "view_names",
     "write_ab_figure",

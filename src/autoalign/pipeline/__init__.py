@@ -7,7 +7,9 @@ can be resumed at any step and one stage can be re-run alone.
 """
 
 from ..runtime import NullProgress, ProgressSink
+from ._across import RereviewRequest
 from ._catalog import check_catalogs
+from ._confused import Confusion, confusion
 from ._critic1 import stored_executed_step
 from ._critic2 import review_draft, stored_paper_draft
 from ._decisions import Critic2Report
@@ -27,6 +29,7 @@ __all__ = [
     "SECTIONS",
     "STAGES",
     "Agreement",
+    "Confusion",
     "Critic2Report",
     "DivergenceContent",
     "Funnel",
@@ -40,11 +43,13 @@ __all__ = [
     "ProgressSink",
     "ProposalLine",
     "RereviewReport",
+    "RereviewRequest",
     "RunSummary",
     "ScreenedOut",
     "Scrutiny",
     "SelectionView",
     "check_catalogs",
+    "confusion",
     "open_requests",
     "read_paper",
     "rereview",

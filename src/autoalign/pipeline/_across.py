@@ -120,6 +120,12 @@ class RereviewRequest(BaseModel):
 
     paper_ids: list[int]
     reason: str
+    # Issue 14, part CK: a retroactive deeper review asks for more scrutiny than the paper's
+    # last review had (added to it); 0 and 0 (older requests): the same scrutiny.
+    extra_critics: int = Field(default=0, ge=0)
+    """Critic-#2 instances to add to those the paper was last reviewed with."""
+    escalation_drop: float = Field(default=0.0, ge=0.0, le=1.0)
+    """How much further to lower the escalation band's lower edge."""
 
 
 class RegenerationRequest(BaseModel):

@@ -64,6 +64,7 @@ from ..models import ModelClient
 from ..runtime import Findings, StageContext, StatusChange, StepResult, Verdict, fan_out
 from ..store import Parent, Store
 from ..vocabulary import Kind, PaperDecision, Relation, Role, Stage, Status
+from ._confused import confused_reviews
 from ._decisions import (
     Critic2Report,
     InstanceEstimate,
@@ -442,7 +443,10 @@ async def review_once(
                  *[(b.id, Relation.CONTEXT) for b in babbled if b.artifact is not None],
                  *[(c.id, Relation.CONTEXT) for c in checked if c.artifact is not None]],
         title=f"critic-2 round {round_}: {report.decision}",
-        findings=lambda r: _decision_records(r, paper, apply=apply),
+        findings=lambda r: _decision_records(
+            r, paper, apply=apply,
+            also=confused_reviews(ctx, r) if apply else (),  # issue 14, part CK
+        ),
     )
 
 
@@ -656,10 +660,11 @@ def _reported(
 
 
 def _decision_records(
-    r: StepResult[Critic2Report], paper: StepResult[PaperContent], *, apply: bool = True
+    r: StepResult[Critic2Report], paper: StepResult[PaperContent], *, apply: bool = True,
+    also: Sequence[str] = (),
 ) -> Findings:
     """The report's judgment row and, with `apply`, the paper's status and (escalate) the
-    review request."""
+    review request; `also`: more review reasons (a confused critic's, `_confused`)."""
     report = r.output
     if report is None:  # a record always has its content
         raise DataError(f"critic-2 report {r.key} has no content")
@@ -673,8 +678,8 @@ def _decision_records(
         statuses=[StatusChange(artifact_id=paper.id, status=PAPER_STATUS[decision],
                                reason=f"critic-2 decision: {decision} ({report.rule})")]
         if apply else [],
-        reviews=[f"critic-2 escalates: {report.rule}"]
-        if apply and decision == PaperDecision.ESCALATE else [],
+        reviews=([f"critic-2 escalates: {report.rule}"]
+                 if apply and decision == PaperDecision.ESCALATE else []) + list(also),
     )
 
 

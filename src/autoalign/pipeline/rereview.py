@@ -5,11 +5,12 @@ requests name (from critic #3's contradictions, or a rollback's `re-review` poli
 seeded random sample of `accepted` papers, and runs the write-up's critic #2 on each again, as a
 run of its own: the programmatic checks (recorded once per critic version and artifact, so only
 a newer check adds flaws), then babble and prune (`c2.babble` instances, `c2.investigate`) and
-the report, under the scrutiny the paper was last reviewed with. Each paper gets a `rereview`
-record: critic #2's decision before (its latest judgment) and now, and the flaws that are new.
-A changed decision does not change the paper's status: it opens a human review request on the
-paper. Each re-review samples the critic anew (its own seed), never a replay of the cached
-review.
+the report, under the scrutiny the paper was last reviewed with (plus the extra scrutiny a
+request asks for: a retroactive deeper review of a load-bearing paper, `autoalign.learning`).
+Each paper gets a `rereview` record: critic #2's decision before (its latest judgment) and
+now, and the flaws that are new. A changed decision does not change the paper's status: it
+opens a human review request on the paper. Each re-review samples the critic anew (its own
+seed), never a replay of the cached review.
 """
 
 from __future__ import annotations
@@ -65,19 +66,29 @@ def open_requests(store: Store) -> list[tuple[int, RereviewRequest]]:
     ]
 
 
-def _choose(store: Store, *, sample: int, seed: int) -> tuple[list[int], dict[int, list[int]]]:
+def _choose(
+    store: Store, *, sample: int, seed: int
+) -> tuple[list[int], dict[int, list[int]], dict[int, Scrutiny]]:
     """The papers to re-review: every paper an open request names, then `sample` accepted
-    papers drawn with `seed`; and, per paper, the requests that named it."""
+    papers drawn with `seed`; per paper, the requests that named it, and the deepest extra
+    scrutiny they ask for (a retroactive deeper review's)."""
     asked: dict[int, list[int]] = {}
+    deeper: dict[int, Scrutiny] = {}
     for request_id, request in open_requests(store):
         for paper in request.paper_ids:
             asked.setdefault(paper, []).append(request_id)
+            if request.extra_critics or request.escalation_drop:
+                had = deeper.get(paper, NO_SCRUTINY)
+                deeper[paper] = Scrutiny(
+                    extra_critics=max(had.extra_critics, request.extra_critics),
+                    escalation_drop=max(had.escalation_drop, request.escalation_drop),
+                )
     accepted = sorted(
         a.id for a in store.artifacts(kind=Kind.PAPER)
         if a.status == Status.ACCEPTED and a.id not in asked
     )
     drawn = random.Random(seed).sample(accepted, min(sample, len(accepted)))
-    return [*asked, *sorted(drawn)], asked
+    return [*asked, *sorted(drawn)], asked, deeper
 
 
 def _before(store: Store, paper_id: int) -> tuple[str | None, Scrutiny]:
@@ -108,9 +119,10 @@ def _flaw_keys(store: Store, ids: list[int]) -> dict[int, tuple[str | None, str,
 
 
 async def _one(
-    ctx: StageContext, paper_id: int, requests: list[int]
+    ctx: StageContext, paper_id: int, requests: list[int], deeper: Scrutiny = NO_SCRUTINY
 ) -> Rereview | None:
-    """Re-review one paper; None when it is not a complete paper."""
+    """Re-review one paper (`deeper`: scrutiny added to the paper's last review's); None
+    when it is not a complete paper."""
     store = ctx.store
     paper = ctx.typed(store.artifact(paper_id), PaperContent)
     if paper.output is None or set(paper.output.sections) != set(PAPER_SECTIONS):
@@ -121,6 +133,11 @@ async def _one(
     where = [paper_id, *paper.output.sections.values()]
     had = _flaw_keys(store, where)
     before, scrutiny = _before(store, paper_id)
+    if deeper != NO_SCRUTINY:  # a retroactive deeper review (issue 14, part CK)
+        scrutiny = Scrutiny(
+            extra_critics=scrutiny.extra_critics + deeper.extra_critics,
+            escalation_drop=min(1.0, scrutiny.escalation_drop + deeper.escalation_drop),
+        )
     # The write-up's critic #2 (babble and prune) as it is now, deciding as a first review
     # would (every revision round left); its decision does not act on the paper.
     report = await review_once(
@@ -195,7 +212,7 @@ async def rereview(
     """
     if sample < 0:
         raise ValueError(f"sample must be 0 or more, got {sample}")
-    papers, asked = _choose(store, sample=sample, seed=seed)
+    papers, asked, deeper = _choose(store, sample=sample, seed=seed)
     digest = hashlib.sha256(json.dumps(
         {"rereview": papers, "seed": seed}, sort_keys=True).encode()).hexdigest()
     run = store.start_run(
@@ -207,8 +224,9 @@ async def rereview(
     try:
         settings = agenda.critic2 if agenda is not None else Critic2Section()
         # About: the instances, the investigations, the report and the re-review record.
-        sink.stage(STAGE, len(papers) * (
-            instance_count(settings.instances, 0) + settings.investigate + 2))
+        sink.stage(STAGE, sum(
+            instance_count(settings.instances, deeper.get(p, NO_SCRUTINY).extra_critics)
+            + settings.investigate + 2 for p in papers))
         for paper_id in papers:
             source = agenda or _agenda_of(store, paper_id)
             check_models(source.models, [Role.CRITIC_2.value])
@@ -220,7 +238,8 @@ async def rereview(
             ctx = StageContext(store=store, client=client, run=run, agenda=source,
                                progress=sink)
             try:
-                done = await _one(ctx, paper_id, asked.get(paper_id, []))
+                done = await _one(ctx, paper_id, asked.get(paper_id, []),
+                                  deeper.get(paper_id, NO_SCRUTINY))
             finally:
                 await client.aclose()
             if done is not None:

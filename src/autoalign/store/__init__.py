@@ -7,6 +7,7 @@ projects and the reads they refused, and the work queue that
 from .._environment import DB_ENV_VAR, DEFAULT_DB_PATH
 from ._ab import AB_STATUSES, AbExperimentRecord, AbOutcomeRecord
 from ._cases import CaseRegistrationRecord, CaseSnapshotRecord
+from ._checks import LearningCheckRecord  # issue 14, part CK
 from ._deps import CallWait, ChainNode, CriticalPath, WorkNode
 from ._engine import resolve_url
 from ._labels import CriticVersionRecord, LabelRecord, NewLabel
@@ -75,6 +76,7 @@ __all__ = [
     "InjectionRecord",
     "JudgmentRecord",
     "LabelRecord",
+    "LearningCheckRecord",  # issue 14, part CK
     "NewLabel",
     "OrganismFlawRecord",
     "Owner",

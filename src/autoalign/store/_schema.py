@@ -742,6 +742,41 @@ class AbOutcome(Base):
     """The critic's error when its check raised (stored as flagging nothing)."""
     findings: Mapped[Any] = mapped_column(JsonType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+class LearningCheck(Base):
+    """One decision about an expensive check (issue 14, part CK; `docs/learning.md`): a
+    retroactive deeper review of a load-bearing paper scheduled or skipped for budget, or a
+    confused critic #2 routed to a human, skipped for budget, or left to a request already
+    open. Rows are only ever added."""
+
+    __tablename__ = "learning_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    """`deep_review` or `human_escalation` (`CheckKind`)."""
+    paper_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), index=True)
+    trigger: Mapped[str] = mapped_column(String(30))
+    """`descendants`, `case_evidence`, `confused_band` or `instance_spread` (`CheckTrigger`)."""
+    descendants: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The paper's descendants (its own reviews left out) when it was decided; deep reviews."""
+    case_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """For `case_evidence`: the registered case whose metric the paper feeds."""
+    metric: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """For `case_evidence`: that metric's path."""
+    outcome: Mapped[str] = mapped_column(String(30))
+    """`scheduled`, `escalated`, `skipped_budget` or `already_open` (`CheckOutcome`)."""
+    request_artifact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("artifacts.id"), nullable=True)
+    """The `rereview_request` a scheduled deep review created."""
+    review_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("review_requests.id"), nullable=True)
+    """The human review request opened (or the one already open)."""
+    report_id: Mapped[int | None] = mapped_column(
+        ForeignKey("artifacts.id"), nullable=True, unique=True)
+    """For a human escalation: the critic-2 report that was confused (one decision each)."""
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), nullable=True, index=True)
+    """The run whose budget the decision counts against (None: `autoalign learn checks`)."""
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 # -- the flaw library (issue 14, part LB) ----------------------------------------------------

@@ -15,6 +15,7 @@ from . import _deps, _migrate
 from ._ab import AbMixin
 from ._budget import BudgetMixin
 from ._cases import CasesMixin
+from ._checks import ChecksMixin  # issue 14, part CK
 from ._deps import CallWait, CriticalPath, WorkNode
 from ._engine import NO_DATABASE_HINT, make_engine, resolve_url, safe_url, shown
 from ._findings import FindingsMixin
@@ -126,6 +127,7 @@ class Store(
     LabelsMixin,
     RetrievalsMixin,  # the flaw library (issue 14, part LB)
     AbMixin,
+    ChecksMixin,  # issue 14, part CK
 ):
     """The research database.
 

@@ -23,6 +23,7 @@ from . import (
     _examine,
     _init,
     _learn_checks,  # issue 14, part CK
+    _learn_labels,  # issue 14, recalibration: learn labels / recalibrate / versions
     _learn_library,  # the flaw library (issue 14, part LB)
     _learn_weights,
     _redteam_export,
@@ -85,6 +86,7 @@ COMMAND_MODULES = (
     _ab,  # A/B tests of components (issue 14): `autoalign ab run`, `autoalign ab report`
     _learn_weights,  # learn weights / export / register-model (issue 14, part JW)
     _learn_checks,  # issue 14, part CK: `learn checks`
+    _learn_labels,  # issue 14, recalibration: learn labels / recalibrate / versions
     # A new command group: one module with `register(app)`, added here.
 )
 for _module in COMMAND_MODULES:

@@ -39,13 +39,24 @@ from ._checks import (
 # _finetune and _weights: fine-tuning elsewhere and judge weights (part JW).
 from ._finetune import Export, export_digest, export_finetune, register_fine_tuned
 from ._labels import CRITIC2_REVIEW, SEVERE, Collected, collect_labels
-from ._weights import Reliability, WeightsRefit, current_weights, refit_judge_weights
 
 # Judge weights and fine-tuning elsewhere (part JW).
+# Recalibration of stated probabilities (`autoalign learn recalibrate`).
+from ._recalibrate import (
+    MIN_LABELS,
+    HeldOut,
+    RecalibrationDecision,
+    base_version,
+    recalibrate,
+    recalibration_critics,
+    split_by_time,
+)
+from ._weights import Reliability, WeightsRefit, current_weights, refit_judge_weights
 
 __all__ = [
     "CRITIC2_REVIEW",
     "FULL",
+    "MIN_LABELS",
     "REVIEW_KINDS",
     "SEVERE",
     "AbConfig",
@@ -57,9 +68,11 @@ __all__ = [
     "CheckYield",
     "Collected",
     "Export",
+    "HeldOut",
     "LoadBearing",
     "Pair",
     "PairedDifference",
+    "RecalibrationDecision",
     "Reliability",
     "SequentialResult",
     "Share",
@@ -67,6 +80,7 @@ __all__ = [
     "WeightsRefit",
     "ab_markdown",
     "ab_tasks",
+    "base_version",
     "brier_difference",
     "build_ab_report",
     "case_metrics",
@@ -82,12 +96,15 @@ __all__ = [
     "newcombe_paired",
     "paired_difference",
     "parse_ab_config",
+    "recalibrate",
+    "recalibration_critics",
     "refit_judge_weights",
     "register_fine_tuned",
     "register_view",
     "run_ab",
     "run_ab_sync",
     "schedule_load_bearing",
+    "split_by_time",
     "view",
     "view_names",
     "write_ab_figure",

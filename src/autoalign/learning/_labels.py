@@ -145,6 +145,8 @@ def _stated(critiques: list[ArtifactRecord], before: datetime) -> float | None:
     earlier = [c for c in critiques if c.created_at <= before]
     if not earlier:
         return None
+    # The raw stated probability, never the report's `calibrated_probability`: a recalibration
+    # map is fitted on raw probabilities (recalibration, `docs/learning.md`).
     value = earlier[-1].content_json.get("severe_flaw_probability")
     return float(value) if isinstance(value, int | float) else None
 

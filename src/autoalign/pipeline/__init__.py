@@ -11,8 +11,8 @@ from ._across import RereviewRequest
 from ._catalog import check_catalogs
 from ._confused import Confusion, confusion
 from ._critic1 import stored_executed_step
-from ._critic2 import review_draft, stored_paper_draft
-from ._decisions import Critic2Report
+from ._critic2 import active_recalibration, review_draft, stored_paper_draft
+from ._decisions import Critic2Report, Recalibration
 from ._divergence import DivergenceContent, Scrutiny, scrutiny_for
 from ._funnel import Agreement, Funnel, FunnelRow, ScreenedOut, stage1_funnel
 from ._orchestrator import ROLES, STAGES, RunSummary, run_agenda, run_agenda_sync
@@ -42,12 +42,14 @@ __all__ = [
     "ParagraphView",
     "ProgressSink",
     "ProposalLine",
+    "Recalibration",
     "RereviewReport",
     "RereviewRequest",
     "RunSummary",
     "ScreenedOut",
     "Scrutiny",
     "SelectionView",
+    "active_recalibration",
     "check_catalogs",
     "confusion",
     "open_requests",

@@ -63,11 +63,12 @@ from ..errors import DataError
 from ..models import ModelClient
 from ..runtime import Findings, StageContext, StatusChange, StepResult, Verdict, fan_out
 from ..store import Parent, Store
-from ..vocabulary import Kind, PaperDecision, Relation, Role, Stage, Status
+from ..vocabulary import Kind, PaperDecision, Relation, Role, Stage, Status, UpdateKind
 from ._confused import confused_reviews
 from ._decisions import (
     Critic2Report,
     InstanceEstimate,
+    Recalibration,
     ReportedFlaw,
     band,
     decide,
@@ -424,14 +425,17 @@ async def review_once(
     if chosen:
         await fan_out([investigate(j, c, by, record=False) for j, (c, by) in enumerate(chosen)])
     checked = [await investigate(j, c, by, record=True) for j, (c, by) in enumerate(chosen)]
+    tuned = ctx.fine_tuned(investigator.id)
     report = critic2_report(
         draft, paper_id=paper.id, round_=round_, briefs=briefs,
         replies=[b.output for b in babbled],
         models=[b.artifact.model or "" if b.artifact is not None else "" for b in babbled],
         merged=merged, checks=[c.output for c in checked], programmatic=programmatic,
         settings=settings, scrutiny=scrutiny, rounds_left=rounds_left,
-        investigator_version=tuned.version if (tuned := ctx.fine_tuned(investigator.id))
-        else None,
+        investigator_version=tuned.version if tuned is not None else None,
+        # A map fitted on the registered model's probabilities says nothing about a
+        # fine-tuned model's: no recalibration while one plays the investigator.
+        recalibration=active_recalibration(ctx.store) if tuned is None else None,
     )
     return ctx.record(
         key=base,
@@ -450,6 +454,16 @@ async def review_once(
     )
 
 
+def active_recalibration(store: Store) -> Recalibration | None:
+    """The applied recalibration of critic #2's stated probability now in use (the newest
+    applied `recalibration` version of `c2.investigate`, under which its probability is
+    labelled), or None while there is none."""
+    investigator = _investigator()
+    found = store.active_update(investigator.id, UpdateKind.RECALIBRATION)
+    return (Recalibration(version=found.label, params=found.params)
+            if found is not None else None)
+
+
 def critic2_report(
     draft: PaperDraft,
     *,
@@ -465,10 +479,12 @@ def critic2_report(
     scrutiny: Scrutiny,
     rounds_left: int,
     investigator_version: str | None = None,
+    recalibration: Recalibration | None = None,
 ) -> Critic2Report:
     """Critic #2's report from what its steps replied (pure: no I/O): every merged candidate
     with what became of it and the programmatic findings, the instances' estimates, the
-    severe-flaw probability and the decision.
+    severe-flaw probability (raw and, with `recalibration`, calibrated) and the decision (read
+    from the calibrated probability when there is one).
 
     Args:
         draft: the paper reviewed.
@@ -486,6 +502,8 @@ def critic2_report(
         rounds_left: revisions still allowed.
         investigator_version: the investigator's version when it is not its registered one
             (a fine-tuned model registered for it); confirmed flaws name it.
+        recalibration: the applied recalibration of critic #2's probability, if any
+            (`active_recalibration`); the report names its version.
 
     Raises:
         DataError: `briefs`, `replies` and `models` differ in length.
@@ -495,7 +513,8 @@ def critic2_report(
             f"critic-2 report: {len(briefs)} briefs, {len(replies)} replies and {len(models)} "
             "models; each instance needs one of each"
         )
-    flaws = _reported(draft, merged, list(checks), programmatic, _investigator(),
+    investigator = _investigator()
+    flaws = _reported(draft, merged, list(checks), programmatic, investigator,
                       investigator_version)
     instances = [
         InstanceEstimate(
@@ -507,8 +526,10 @@ def critic2_report(
     ]
     p = severe_probability(flaws, instances)
     estimates = [i.severe_flaw for i in instances if i.severe_flaw is not None]
+    calibrated = recalibration.apply(p.value) if recalibration is not None else None
     decided = decide(
-        flaws=flaws, instances=instances, probability=p.value, settings=settings,
+        flaws=flaws, instances=instances,
+        probability=calibrated if calibrated is not None else p.value, settings=settings,
         scrutiny=scrutiny, rounds_left=rounds_left,
     )
     return Critic2Report(
@@ -517,7 +538,12 @@ def critic2_report(
         coverage=p.coverage, spread=max(estimates) - min(estimates) if estimates else 0.0,
         band=band(settings, scrutiny), extra_critics=scrutiny.extra_critics,
         escalation_drop=scrutiny.escalation_drop, decision=decided.decision,
-        rule=decided.rule,
+        rule=decided.rule if recalibration is None or calibrated is None
+        else f"{decided.rule}; the raw probability {p.value:.2f} is {calibrated:.2f} as "
+        f"calibrated by {recalibration.version}",
+        calibrated_probability=calibrated,
+        probability_version=recalibration.version if recalibration is not None
+        else f"{investigator.id}@{investigator_version or investigator.version}",
     )
 
 
@@ -544,6 +570,7 @@ async def review_draft(
     past_flaws: Mapping[str, Sequence[str]] | None = None,
     key: str | None = None,
     library: FlawLibrary | None = None,
+    recalibration: Recalibration | None = None,
 ) -> Critic2Report:
     """Critic #2 as `review_once` runs it (checks, babble, merge, investigate, report), on a
     plain draft outside any run: the critics are asked through `models` (ledgered and cached
@@ -564,6 +591,9 @@ async def review_draft(
             the investigator are shown its entries most similar to their part of the paper
             and to the candidate, as in a run (not recorded: there is no run to key it by).
             `settings.past_flaws = "none"` shows nothing.
+        recalibration: a recalibration of the stated probability to decide by (none by
+            default: the red team scores the raw critic, and its trials become labels that a
+            map is fitted on).
     """
     base = key or f"paper/{draft.paper_id}/critic/critic-2"
     programmatic = check_rules(draft)
@@ -614,7 +644,7 @@ async def review_draft(
         draft, paper_id=draft.paper_id, round_=0, briefs=briefs, replies=replies,
         models=[m or role for m in chosen_models], merged=merged, checks=checks,
         programmatic=programmatic, settings=settings, scrutiny=scrutiny,
-        rounds_left=rounds_left,
+        rounds_left=rounds_left, recalibration=recalibration,
     )
 
 
@@ -671,7 +701,7 @@ def _decision_records(
     decision = report.decision
     return Findings(
         about=paper.id,
-        verdict=Verdict(role=Role.CRITIC_2, score=report.severe_flaw_probability,
+        verdict=Verdict(role=Role.CRITIC_2, score=report.decided_probability,
                         decision=decision.value, rationale=report.rule,
                         # decided by rule from its instances' replies: their models
                         model=", ".join(sorted({i.model for i in report.instances}))[:200] or None),
@@ -688,11 +718,14 @@ def render_report(report: Critic2Report) -> str:
     and one line per flaw."""
     estimates = [i.severe_flaw for i in report.instances if i.severe_flaw is not None]
     spread = f"{min(estimates):.2f}-{max(estimates):.2f}" if estimates else "none"
+    calibrated = (f"; calibrated {report.calibrated_probability:.2f}"
+                  if report.calibrated_probability is not None else "")
+    version = f"; by {report.probability_version}" if report.probability_version else ""
     lines = [
         f"Decision: {report.decision} ({report.rule})",
         f"Severe-flaw probability: {report.severe_flaw_probability:.2f} (n={len(estimates)} "
         f"instance estimates, range {spread}; confirmed {report.p_confirmed:.2f}, "
-        f"coverage {report.coverage:.2f})",
+        f"coverage {report.coverage:.2f}){calibrated}{version}",
     ]
     lines += [
         f"- [{f.status}] [{f.severity}, {f.confidence:.2f}] {f.category} at "

@@ -4,12 +4,14 @@ disagreement, and the six decisions (pure functions of the report; `docs/pipelin
 from __future__ import annotations
 
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from ..agenda import Critic2Section
+from ..calibration import apply_map
 from ..critics import SEVERITY_WEIGHT, FlawCategory, Location
 from ..vocabulary import PaperDecision, Severity
 from ._divergence import Scrutiny
@@ -80,7 +82,9 @@ class Critic2Report(BaseModel):
     flaws: list[ReportedFlaw]
     instances: list[InstanceEstimate]
     severe_flaw_probability: float = Field(ge=0.0, le=1.0)
-    """`P = 1 - (1 - p_confirmed) * (1 - (1 - coverage) * p_stated)` (see `severe_probability`)."""
+    """`P = 1 - (1 - p_confirmed) * (1 - (1 - coverage) * p_stated)` (see `severe_probability`):
+    critic #2's raw stated probability, before any recalibration (labels and the red team read
+    this one; a recalibration map is fitted on it)."""
     p_confirmed: float = Field(ge=0.0, le=1.0)
     p_stated: float = Field(ge=0.0, le=1.0)
     coverage: float = Field(ge=0.0, le=1.0)
@@ -95,6 +99,37 @@ class Critic2Report(BaseModel):
     decision: PaperDecision
     rule: str
     """The rule that decided, in words."""
+    calibrated_probability: float | None = Field(default=None, ge=0.0, le=1.0)
+    """`severe_flaw_probability` through the applied recalibration named by
+    `probability_version` (`docs/learning.md`); None when none was applied. The decision reads
+    it when present."""
+    probability_version: str = ""
+    """The critic version whose probability decided: `c2.investigate@1` (raw) or, with a
+    recalibration applied, `c2.investigate@1+recalibration.2`. Empty in reports written before
+    versions were named."""
+
+    @property
+    def decided_probability(self) -> float:
+        """The probability the decision read: the calibrated one when a recalibration was
+        applied, else the raw stated one."""
+        if self.calibrated_probability is not None:
+            return self.calibrated_probability
+        return self.severe_flaw_probability
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recalibration:
+    """An applied recalibration of critic #2's stated severe-flaw probability: a map as
+    `autoalign.calibration.fit_map` stores it, and the critic version that made it."""
+
+    version: str
+    """`c2.investigate@1+recalibration.2`: what the report names."""
+    params: Mapping[str, Any]
+    """The map's params (`autoalign.calibration.apply_map`)."""
+
+    def apply(self, p: float) -> float:
+        """The calibrated probability of the raw stated probability `p`."""
+        return apply_map(self.params, p)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -23,6 +23,7 @@ from . import (
     _examine,
     _init,
     _learn_checks,  # issue 14, part CK
+    _learn_curve,  # learning curves (task LC)
     _learn_labels,  # issue 14, recalibration: learn labels / recalibrate / versions
     _learn_library,  # the flaw library (issue 14, part LB)
     _learn_weights,
@@ -87,6 +88,7 @@ COMMAND_MODULES = (
     _learn_weights,  # learn weights / export / register-model (issue 14, part JW)
     _learn_checks,  # issue 14, part CK: `learn checks`
     _learn_labels,  # issue 14, recalibration: learn labels / recalibrate / versions
+    _learn_curve,  # learning curves (issue 14, part LC)
     # A new command group: one module with `register(app)`, added here.
 )
 for _module in COMMAND_MODULES:

@@ -36,8 +36,24 @@ from ._checks import (
     schedule_load_bearing,
 )
 
+# Learning curves (part LC): the nearest-neighbour learner and the curve.
+from ._curve import CurveRun, Judge, judges, known_labels, round_cases, run_curve, run_curve_sync
+from ._curve import model_roles as curve_model_roles
+from ._curve_config import KNN, CurveConfig, KnnSection, load_curve_config, parse_curve_config
+from ._curve_report import (
+    CriticCurve,
+    Curve,
+    CurveFiles,
+    CurvePoint,
+    build_curve,
+    curve_json_schema,
+    self_correction_text,
+    write_curve,
+)
+
 # _finetune and _weights: fine-tuning elsewhere and judge weights (part JW).
 from ._finetune import Export, export_digest, export_finetune, register_fine_tuned
+from ._knn import KNN_VERSION, FlawExample, KnnCritic, examples_from_labels, fit_knn, units
 from ._labels import CRITIC2_REVIEW, SEVERE, Collected, collect_labels
 
 # Judge weights and fine-tuning elsewhere (part JW).
@@ -53,9 +69,13 @@ from ._recalibrate import (
 )
 from ._weights import Reliability, WeightsRefit, current_weights, refit_judge_weights
 
+# Learning curves (part LC).
+
 __all__ = [
     "CRITIC2_REVIEW",
     "FULL",
+    "KNN",
+    "KNN_VERSION",
     "MIN_LABELS",
     "REVIEW_KINDS",
     "SEVERE",
@@ -67,8 +87,18 @@ __all__ = [
     "BrierDifference",
     "CheckYield",
     "Collected",
+    "CriticCurve",
+    "Curve",
+    "CurveConfig",
+    "CurveFiles",
+    "CurvePoint",
+    "CurveRun",
     "Export",
+    "FlawExample",
     "HeldOut",
+    "Judge",
+    "KnnCritic",
+    "KnnSection",
     "LoadBearing",
     "Pair",
     "PairedDifference",
@@ -83,30 +113,45 @@ __all__ = [
     "base_version",
     "brier_difference",
     "build_ab_report",
+    "build_curve",
     "case_metrics",
     "check_yield",
     "collect_labels",
     "current_weights",
+    "curve_json_schema",
+    "curve_model_roles",
+    "examples_from_labels",
     "export_digest",
     "export_finetune",
+    "fit_knn",
+    "judges",
+    "known_labels",
     "load_ab_config",
     "load_bearing",
+    "load_curve_config",
     "mixture_log_lr",
     "mixture_sprt",
     "newcombe_paired",
     "paired_difference",
     "parse_ab_config",
+    "parse_curve_config",
     "recalibrate",
     "recalibration_critics",
     "refit_judge_weights",
     "register_fine_tuned",
     "register_view",
+    "round_cases",
     "run_ab",
     "run_ab_sync",
+    "run_curve",
+    "run_curve_sync",
     "schedule_load_bearing",
+    "self_correction_text",
     "split_by_time",
+    "units",
     "view",
     "view_names",
     "write_ab_figure",
     "write_ab_report",
+    "write_curve",
 ]

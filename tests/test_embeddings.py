@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autoalign.embeddings import EndpointEmbedder, TfidfEmbedder, near_duplicates
+from autoalign.embeddings import EndpointEmbedder, TfidfEmbedder, TfidfIndex, near_duplicates
 from autoalign.errors import ConfigError, ModelError
 
 IDEAS = [
@@ -33,6 +33,17 @@ def test_tfidf_rows_are_unit_length_and_empty_texts_are_zero() -> None:
     assert np.allclose(norms[:-1], 1.0) and norms[-1] == 0.0
     assert near_duplicates(["", ""]) == [[0], [1]]  # no content, no similarity
     assert near_duplicates([]) == []
+
+
+def test_a_tfidf_index_scores_a_query_against_its_own_texts() -> None:
+    # the flaw library (issue 14, part LB)
+    index = TfidfIndex(IDEAS)
+    scores = index.similarities(IDEAS[1])
+    assert scores.shape == (4,) and scores[1] == pytest.approx(1.0)
+    assert int(np.argmax(index.similarities("repeated reward penalty"))) in (0, 2)
+    assert not index.similarities("completely unrelated words").any()
+    assert list(TfidfIndex(["", "the"]).similarities("the")) == [0.0, 0.0]
+    assert TfidfIndex([]).similarities("x").shape == (0,)
 
 
 def test_a_bad_threshold_is_refused() -> None:

@@ -101,6 +101,12 @@ class PipelineSection(_Frozen):
         return value
     proposals: int = Field(default=2, ge=1, le=5)
     """How many of the best-scored ideas are worked into proposals for the judge to choose from."""
+    # the flaw library (issue 14, part LB)
+    past_flaws: Literal["none", "similar"] = "none"
+    """`similar`: each idea-screen judge is shown, as data, the past flaws of earlier projects
+    most similar to the idea (the flaw library, `docs/learning.md`); `none`: not shown."""
+    past_flaws_k: int = Field(default=3, ge=1, le=10)
+    """Most past flaws shown to each idea-screen judge."""
 
 
 class ProjectsSection(_Frozen):
@@ -161,6 +167,13 @@ class Critic2Section(_Frozen):
     """Escalate when the instances' severe-flaw estimates spread (max - min) by at least this."""
     duplicate_threshold: float = Field(default=0.6, gt=0.0, le=1.0)
     """TF-IDF cosine similarity at which two candidate flaws are merged as near-duplicates."""
+    # the flaw library (issue 14, part LB)
+    past_flaws: Literal["recent", "similar", "none"] = "recent"
+    """Past confirmed flaws the investigator is shown: `recent` (the latest earlier ones of the
+    candidate's category), `similar` (the flaw library's entries most similar to the candidate,
+    and to each instance's part of the paper for the instances too), or `none`."""
+    past_flaws_k: int = Field(default=3, ge=1, le=10)
+    """Most past flaws shown to one investigation (and, with `similar`, to one instance)."""
 
     @field_validator("models")
     @classmethod
@@ -374,10 +387,14 @@ class Agenda(_Frozen):
         the run decides from then on; an agenda written before the section existed keeps its
         digest).
         """
-        canonical = json.dumps(
-            self.model_dump(mode="json", exclude={"budget", "sandbox", "learning"}),
-            sort_keys=True,
-        )
+        dumped = self.model_dump(mode="json", exclude={"budget", "sandbox", "learning"})
+        # the flaw library (issue 14, part LB): its settings at their defaults are left out, so
+        # an agenda written before them keeps its digest (and its unfinished run resumes)
+        for section, defaults in (("pipeline", PipelineSection()), ("critic2", Critic2Section())):
+            for name in ("past_flaws", "past_flaws_k"):
+                if getattr(getattr(self, section), name) == getattr(defaults, name):
+                    dumped[section].pop(name)
+        canonical = json.dumps(dumped, sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 

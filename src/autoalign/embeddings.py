@@ -5,6 +5,8 @@ Two backends behind one protocol:
 - `TfidfEmbedder` (the default): scikit-learn TF-IDF over word unigrams and bigrams, fitted on
   the texts being compared. Local, deterministic, no download; it sees shared wording, not
   shared meaning, which is what merging near-duplicate ideas of one batch needs.
+- `TfidfIndex`: the same TF-IDF fitted once on a fixed set of texts, then queried (the flaw
+  library's retrieval).
 - `EndpointEmbedder`: a provider's OpenAI-compatible `/embeddings` endpoint (OpenAI, vLLM,
   Ollama, a llama.cpp server), for meaning rather than wording.
 
@@ -69,6 +71,36 @@ class TfidfEmbedder:
         except ValueError:  # every text empty or only stop words: nothing to compare
             return np.zeros((len(texts), 1))
         return _normalised(np.asarray(matrix, dtype=float))
+
+
+class TfidfIndex:
+    """TF-IDF vectors of a fixed set of texts (the settings of `TfidfEmbedder`, sparse), and the
+    cosine similarity of a query to each: the vocabulary and inverse document frequencies are the
+    texts' own, so a query's scores depend on the texts and the query alone. Fitted once, then
+    each query costs a transform and a sparse product (the flaw library's retrieval)."""
+
+    name = "tfidf"
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        from sklearn.feature_extraction.text import (
+            TfidfVectorizer,  # imported on first use
+        )
+
+        self._n = len(texts)
+        self._vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True,
+                                           stop_words="english")
+        try:
+            self._matrix = self._vectorizer.fit_transform(list(texts)) if texts else None
+        except ValueError:  # every text empty or only stop words: nothing to compare
+            self._matrix = None
+
+    def similarities(self, query: str) -> np.ndarray:
+        """One cosine similarity per text (rows and query are L2-normalised by the vectorizer);
+        zeros when the texts have no terms, or the query none of theirs."""
+        if self._matrix is None:
+            return np.zeros(self._n)
+        vector = self._vectorizer.transform([query])
+        return np.asarray((self._matrix @ vector.T).toarray(), dtype=float).ravel()
 
 
 class EndpointEmbedder:
@@ -166,5 +198,6 @@ __all__ = [
     "Embedder",
     "EndpointEmbedder",
     "TfidfEmbedder",
+    "TfidfIndex",
     "near_duplicates",
 ]

@@ -23,7 +23,7 @@ from autoalign.store._store import make_engine
 
 
 def test_head_is_the_latest_revision_shipped_in_the_package() -> None:
-    assert head_revision() == "0020"
+    assert head_revision() == "0021"
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
 
@@ -174,6 +174,7 @@ def test_postgres_json_columns_are_jsonb(store: Store) -> None:
         "case_snapshots.content": "jsonb",
         "critic_versions.params": "jsonb",
         "critic_versions.evidence": "jsonb",
+        "flaw_retrievals.hits": "jsonb",  # the flaw library (issue 14, part LB)
         # A/B tests of components.
         "ab_experiments.config": "jsonb",
         "ab_outcomes.findings": "jsonb",

@@ -26,6 +26,7 @@ from . import (
     _learn_curve,  # learning curves (task LC)
     _learn_erase,  # progressive log erasure (issue 14, part ER)
     _learn_labels,  # issue 14, recalibration: learn labels / recalibrate / versions
+    _learn_library,  # the flaw library (issue 14, part LB)
     _learn_weights,
     _redteam_export,
     _redteam_organisms,
@@ -83,6 +84,7 @@ COMMAND_MODULES = (
     _redteam_export,
     _serve,
     _case,
+    _learn_library,  # the flaw library (issue 14, part LB)
     _ab,  # A/B tests of components (issue 14): `autoalign ab run`, `autoalign ab report`
     _learn_weights,  # learn weights / export / register-model (issue 14, part JW)
     _learn_checks,  # issue 14, part CK: `learn checks`

@@ -56,6 +56,14 @@ from ._judges import (
     read_swapped,
     strengths,
 )
+from ._library import (
+    INVESTIGATION,
+    FlawLibrary,
+    LibraryEntry,
+    LibraryHit,
+    LibrarySnapshot,
+    library_version,
+)
 from ._llm import LLMCritic
 from ._paper import (
     PAPER_SECTIONS,
@@ -99,6 +107,7 @@ __all__ = [
     "CONTEXTS",
     "CRITIC_KINDS",
     "FOCI",
+    "INVESTIGATION",
     "PAPER_SECTIONS",
     "SEVERITY_WEIGHT",
     "TAXONOMY_VERSION",
@@ -119,9 +128,13 @@ __all__ = [
     "FlawCategory",
     "FlawCheck",
     "FlawInvestigator",
+    "FlawLibrary",
     "InstanceBrief",
     "Interpretation",
     "LLMCritic",
+    "LibraryEntry",
+    "LibraryHit",
+    "LibrarySnapshot",
     "Location",
     "LogNumber",
     "LogRow",
@@ -150,6 +163,7 @@ __all__ = [
     "disagreement",
     "get_critic",
     "is_selected",
+    "library_version",
     "list_critics",
     "load_step_runs",
     "locate",

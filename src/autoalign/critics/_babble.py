@@ -112,6 +112,9 @@ class InstanceBrief(BaseModel):
     """The sections it is shown."""
     with_log: bool
     """Whether it is shown the research log and the numbers the sandbox returned."""
+    past_flaws: tuple[str, ...] | None = None
+    """Past flaws of the flaw library most similar to its part of the paper, as short texts
+    (`[critic2] past_flaws = "similar"`); None: none are shown (the prompt has no such part)."""
 
 
 class CandidateCase(BaseModel):
@@ -126,7 +129,8 @@ class CandidateCase(BaseModel):
     raised_by: int = Field(ge=1)
     """How many instances raised it (after merging near-duplicates)."""
     past_flaws: tuple[str, ...] = ()
-    """Earlier confirmed flaws of the same category from the database, as short texts."""
+    """Earlier confirmed flaws from the database, as short texts: the latest of the same
+    category, or the flaw library's most similar (`[critic2] past_flaws`)."""
 
 
 FOCI: dict[str, str] = {
@@ -212,6 +216,10 @@ class PaperBabble(LLMCritic[InstanceBrief, FlawCandidates]):
         if subject.with_log:
             parts.append(delimit("research_log", subject.draft.research_log))
             parts.append(delimit("logged_numbers", _numbers(subject.draft)))
+        if subject.past_flaws is not None:  # the flaw library (issue 14, part LB)
+            parts.append("Confirmed flaws of earlier work that resemble this paper (data, for "
+                         "comparison; this paper may have none of them):")
+            parts.append(delimit("past_flaws", "\n".join(subject.past_flaws) or "none"))
         return "\n".join(parts)
 
     def findings(self, subject: InstanceBrief, output: FlawCandidates) -> list[Finding]:

@@ -23,6 +23,7 @@ to the store (the red team's `c2.pipeline`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -43,6 +44,7 @@ from ..critics import (
     FlawCategory,
     FlawCheck,
     FlawInvestigator,
+    FlawLibrary,
     InstanceBrief,
     LLMCritic,
     PaperBabble,
@@ -74,6 +76,8 @@ from ._decisions import (
 )
 from ._divergence import NO_SCRUTINY, Scrutiny
 from ._evidence import research_evidence
+from ._ideas import embedder_for
+from ._library import LibraryReader
 from ._schemas import PaperContent, ProjectLog
 
 STAGE = Stage.WRITEUP
@@ -273,13 +277,75 @@ def _brief(draft: PaperDraft, instance: int) -> InstanceBrief:
     )
 
 
-def _past_flaws(store: Store, category: str, paper_id: int) -> tuple[str, ...]:
+def _past_flaws(
+    store: Store, category: str, paper_id: int, k: int = _PAST_FLAWS
+) -> tuple[str, ...]:
     """Earlier confirmed flaws of `category` (the investigator's), on other artifacts."""
     rows = [
         f for f in store.flaws(critic=FlawInvestigator.id)
         if f.category == category and f.artifact_id != paper_id
     ]
-    return tuple(r.description.split("\n", 1)[0][:200] for r in rows[-_PAST_FLAWS:])
+    return tuple(r.description.split("\n", 1)[0][:200] for r in rows[-k:])
+
+
+# -- the flaw library (issue 14, part LB) ------------------------------------------------------
+
+
+def _own_artifacts(draft: PaperDraft) -> frozenset[int]:
+    """The paper and its sections: flaws found on them are not *past* flaws of this paper."""
+    return frozenset({draft.paper_id, *(s.artifact_id for s in draft.sections)})
+
+
+def _instance_query(brief: InstanceBrief) -> str:
+    """What an instance's past flaws should resemble: the sections it is shown."""
+    return "\n".join(s.text for n in brief.sections if (s := brief.draft.section(n)) is not None)
+
+
+async def _with_library(
+    ctx: StageContext, briefs: list[InstanceBrief], *, base: str, draft: PaperDraft
+) -> tuple[list[InstanceBrief], LibraryReader | None]:
+    """With `[critic2] past_flaws = "similar"`: each instance's brief with its retrieved past
+    flaws, and the investigator's reader of the library; otherwise the briefs unchanged."""
+    settings = ctx.agenda.critic2
+    if settings.past_flaws != "similar":
+        return briefs, None
+    embedder = embedder_for(ctx)
+    babbler = LibraryReader(ctx=ctx, reader=PaperBabble.id, base_version=PaperBabble.version,
+                            embedder=embedder)
+    shown = [
+        b.model_copy(update={"past_flaws": await babbler.past_flaws(
+            key=f"{base}/instance/{b.instance}", query=_instance_query(b),
+            k=settings.past_flaws_k, exclude_artifacts=_own_artifacts(draft),
+        )})
+        for b in briefs
+    ]
+    investigator = LibraryReader(ctx=ctx, reader=FlawInvestigator.id,
+                                 base_version=FlawInvestigator.version, embedder=embedder)
+    return shown, investigator
+
+
+def _similar(
+    library: FlawLibrary, query: str, settings: Critic2Section, draft: PaperDraft
+) -> tuple[str, ...]:
+    """The lines of the library's entries most similar to `query`, the paper's own left out."""
+    hits = library.retrieve(query, settings.past_flaws_k, exclude_artifacts=_own_artifacts(draft))
+    return tuple(h.entry.text for h in hits)
+
+
+async def _case_flaws(
+    ctx: StageContext, reader: LibraryReader | None, *, key: str, candidate: CandidateFlaw,
+    draft: PaperDraft,
+) -> tuple[str, ...]:
+    """The past flaws investigation `key` shows, by `[critic2] past_flaws`."""
+    settings = ctx.agenda.critic2
+    if settings.past_flaws == "none":
+        return ()
+    if reader is None:  # "recent"
+        return _past_flaws(ctx.store, candidate.category, draft.paper_id, settings.past_flaws_k)
+    return await reader.past_flaws(
+        key=key, query=f"{candidate.category} {candidate.description} {candidate.quote}",
+        k=settings.past_flaws_k, exclude_artifacts=_own_artifacts(draft),
+    )
 
 
 async def review_once(
@@ -306,7 +372,8 @@ async def review_once(
     programmatic = _checks(ctx.store, draft)
     babbler, investigator = _babbler(), _investigator()
     n = instance_count(settings.instances, scrutiny.extra_critics)
-    briefs = [_brief(draft, i) for i in range(n)]
+    briefs, library = await _with_library(ctx, [_brief(draft, i) for i in range(n)],
+                                          base=base, draft=draft)
     models = settings.models
 
     async def babble(brief: InstanceBrief) -> StepResult[FlawCandidates]:
@@ -337,7 +404,8 @@ async def review_once(
     ) -> StepResult[FlawCheck]:
         case = CandidateCase(
             draft=draft, candidate=candidate, raised_by=len(set(by)),
-            past_flaws=_past_flaws(ctx.store, candidate.category, paper.id),
+            past_flaws=await _case_flaws(ctx, library, key=f"{base}/investigate/{j}",
+                                         candidate=candidate, draft=draft),
         )
         return await ctx.critique(
             key=f"{base}/investigate/{j}",
@@ -501,6 +569,7 @@ async def review_draft(
     rounds_left: int = 0,
     past_flaws: Mapping[str, Sequence[str]] | None = None,
     key: str | None = None,
+    library: FlawLibrary | None = None,
     recalibration: Recalibration | None = None,
 ) -> Critic2Report:
     """Critic #2 as `review_once` runs it (checks, babble, merge, investigate, report), on a
@@ -514,9 +583,14 @@ async def review_draft(
         scrutiny: extra instances and a lower escalation band.
         rounds_left: revisions still allowed (0: a revision decision becomes escalate or
             accept, as in a last round).
-        past_flaws: earlier confirmed flaws shown to the investigator, by category.
+        past_flaws: earlier confirmed flaws shown to the investigator, by category (with
+            `settings.past_flaws = "recent"`, or `"similar"` without a `library`).
         key: the step-key prefix the calls are booked under (default
             `paper/<id>/critic/critic-2`).
+        library: the flaw library; with `settings.past_flaws = "similar"` the instances and
+            the investigator are shown its entries most similar to their part of the paper
+            and to the candidate, as in a run (not recorded: there is no run to key it by).
+            `settings.past_flaws = "none"` shows nothing.
         recalibration: a recalibration of the stated probability to decide by (none by
             default: the red team scores the raw critic, and its trials become labels that a
             map is fitted on).
@@ -526,6 +600,13 @@ async def review_draft(
     babbler, investigator = _babbler(), _investigator()
     n = instance_count(settings.instances, scrutiny.extra_critics)
     briefs = [_brief(draft, i) for i in range(n)]
+    similar = library if settings.past_flaws == "similar" else None
+    if similar is not None:  # the flaw library (issue 14, part LB)
+        briefs = await asyncio.to_thread(lambda: [
+            b.model_copy(update={"past_flaws": _similar(similar, _instance_query(b), settings,
+                                                        draft)})
+            for b in briefs
+        ])
     chosen_models = [
         settings.models[b.instance % len(settings.models)] if settings.models else None
         for b in briefs
@@ -538,11 +619,22 @@ async def review_draft(
     merged = merge_candidates(raised, threshold=settings.duplicate_threshold)
     chosen = merged[: settings.investigate]
     known = past_flaws or {}
-    cases = [
-        CandidateCase(draft=draft, candidate=c, raised_by=len(set(by)),
-                      past_flaws=tuple(known.get(c.category, ()))[-_PAST_FLAWS:])
-        for c, by in chosen
-    ]
+
+    def shown(c: CandidateFlaw) -> tuple[str, ...]:
+        if settings.past_flaws == "none":
+            return ()
+        if similar is not None:
+            return _similar(similar, f"{c.category} {c.description} {c.quote}", settings, draft)
+        return tuple(known.get(c.category, ()))[-settings.past_flaws_k:]
+
+    def make_cases() -> list[CandidateCase]:
+        return [
+            CandidateCase(draft=draft, candidate=c, raised_by=len(set(by)), past_flaws=shown(c))
+            for c, by in chosen
+        ]
+
+    # a retrieval from a large library runs in a worker thread; the other cases need none
+    cases = await asyncio.to_thread(make_cases) if similar is not None else make_cases()
     checks: list[FlawCheck | None] = await fan_out([
         _asked(investigator, case, models=models, model=None, step_key=f"{base}/investigate/{j}")
         for j, case in enumerate(cases)

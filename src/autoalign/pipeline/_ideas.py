@@ -42,6 +42,7 @@ from ..runtime import (
     fan_out2,
 )
 from ..vocabulary import Kind, Relation, Role, Stage, Status
+from ._library import IDEA_JUDGE, JUDGE_VERSION, LibraryReader
 from ._schemas import Idea, IdeaList, PositiveCase
 from ._topics import (
     _JUDGE,
@@ -312,14 +313,42 @@ def _suffix(ctx: StageContext, idea: StepResult[Idea]) -> str:
     return key.removeprefix("propose/idea/")
 
 
+async def _past_flaws(
+    ctx: StageContext, library: LibraryReader | None, *, key: str, idea: StepResult[Idea]
+) -> str:
+    """With `[pipeline] past_flaws = "similar"`: the flaw library's entries of earlier projects
+    most similar to the idea, as a delimited part of judge `key`'s prompt (issue 14, part LB)."""
+    if library is None:
+        return ""
+    lines = await library.past_flaws(key=key, query=idea.text,
+                                     k=ctx.agenda.pipeline.past_flaws_k,
+                                     exclude_runs={ctx.run.id})
+    return (
+        "\nConfirmed flaws of earlier projects that resemble this idea (data, for reference; "
+        "the idea may avoid them):\n" + delimit("past_flaws", "\n".join(lines) or "none")
+    )
+
+
+def idea_library(ctx: StageContext) -> LibraryReader | None:
+    """The idea-screen judges' reader of the flaw library (None: `[pipeline] past_flaws` is
+    `none`)."""
+    if ctx.agenda.pipeline.past_flaws != "similar":
+        return None
+    return LibraryReader(ctx=ctx, reader=IDEA_JUDGE, base_version=JUDGE_VERSION,
+                         embedder=embedder_for(ctx))
+
+
 async def _judge(
     ctx: StageContext, idea: StepResult[Idea], topic: str, k: int,
-    after: Sequence[StepResult[RubricScore]] = (),
+    after: Sequence[StepResult[RubricScore]] = (), library: LibraryReader | None = None,
 ) -> StepResult[RubricScore]:
     """Judge `k` of an idea: rubric wording `k`, sample `k` (so a repeated wording is a new
-    sample); `after`: the judges whose disagreement it was asked for (edges `follows`)."""
+    sample); `after`: the judges whose disagreement it was asked for (edges `follows`);
+    `library`: shows it similar past flaws (`[pipeline] past_flaws`)."""
+    key = f"propose/idea-score/{_suffix(ctx, idea)}/{k}"
+    past = await _past_flaws(ctx, library, key=key, idea=idea)
     return await ctx.step(
-        key=f"propose/idea-score/{_suffix(ctx, idea)}/{k}",
+        key=key,
         kind=Kind.IDEA_JUDGMENT,
         stage=STAGE,
         role=Role.JUDGE,
@@ -327,7 +356,7 @@ async def _judge(
         instructions=_JUDGE,
         prompt=(
             f"{_RUBRICS[k % len(_RUBRICS)]}\n{delimit('topic', topic)}\n"
-            f"{delimit('idea', idea.text)}"
+            f"{delimit('idea', idea.text)}{past}"
         ),
         parents=[idea.id, *[(j.id, Relation.FOLLOWS) for j in after if j.artifact is not None]],
         render=lambda o: f"Score {o.score}/10. {o.rationale}",
@@ -351,11 +380,15 @@ class _Judged:
     human: bool
 
 
-async def _judge_idea(ctx: StageContext, idea: StepResult[Idea], topic: int) -> _Judged:
+async def _judge_idea(
+    ctx: StageContext, idea: StepResult[Idea], topic: int, library: LibraryReader | None = None
+) -> _Judged:
     """The idea's judges, and more when they disagree; a human when they still do."""
     p = ctx.agenda.pipeline
     name = ctx.agenda.topics[topic].name
-    first = await fan_out([_judge(ctx, idea, name, k) for k in range(p.screen_judges)])
+    first = await fan_out([
+        _judge(ctx, idea, name, k, library=library) for k in range(p.screen_judges)
+    ])
     scores = [float(r.output.score) for r in first if r.output is not None]
     spread = disagreement(scores)
     judged = list(first)
@@ -364,7 +397,7 @@ async def _judge_idea(ctx: StageContext, idea: StepResult[Idea], topic: int) -> 
     if spread > p.disagreement:
         if escalated:
             judged += await fan_out([
-                _judge(ctx, idea, name, k, after=first)
+                _judge(ctx, idea, name, k, after=first, library=library)
                 for k in range(p.screen_judges, p.screen_judges + p.escalation_judges)
             ])
             scores = [float(r.output.score) for r in judged if r.output is not None]
@@ -445,7 +478,8 @@ async def _screen(
     ])
     merged, merge_record = await merge(ctx, babbled)
     flat = [(i, idea) for i, t in enumerate(merged) for idea in t]
-    judged = await fan_out([_judge_idea(ctx, idea, i) for i, idea in flat])
+    library = idea_library(ctx)
+    judged = await fan_out([_judge_idea(ctx, idea, i, library) for i, idea in flat])
     medians = [statistics.median(j.scores) if j.scores else None for j in judged]
     kept = screen_decisions(
         [(j.topic, m) for j, m in zip(judged, medians, strict=True)],
@@ -527,6 +561,7 @@ __all__ = [
     "ScreenedIdea",
     "babble",
     "embedder_for",
+    "idea_library",
     "matrix",
     "merge",
     "screen_decisions",

@@ -52,6 +52,7 @@ from ._records import (
     UsageTotals,
 )
 from ._redteam import InjectionRecord, RedteamExperimentRecord, TrialRecord
+from ._retrievals import FlawRetrievalRecord, RetrievedFlaw  # the flaw library (part LB)
 from ._reviews import REVIEWER_CHARS
 from ._runs import LEASE_OWNER_PREFIX, Owner, RunStart, RunStartOutcome
 from ._store import Parent, Store
@@ -90,6 +91,7 @@ __all__ = [
     "ErasureWrite",
     "EventRecord",
     "FlawRecord",
+    "FlawRetrievalRecord",
     "InjectionRecord",
     "JudgmentRecord",
     "LabelRecord",
@@ -101,6 +103,7 @@ __all__ = [
     "RedteamExperimentRecord",
     "RefusalWrite",
     "Reservation",
+    "RetrievedFlaw",
     "ReviewDecisionRecord",
     "ReviewLabelRecord",
     "ReviewRequestRecord",

@@ -814,3 +814,31 @@ class Erasure(Base):
     """Original size minus the size of what replaced it (an erasure)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     """When it was erased or refused."""
+
+
+# -- the flaw library (issue 14, part LB) ----------------------------------------------------
+
+
+class FlawRetrieval(Base):
+    """Past flaws retrieved from the flaw library into one prompt: which entries, with which
+    scores, from which library version. Written by the step that made the prompt, before the
+    model is asked; one row per (run, step key), never updated."""
+
+    __tablename__ = "flaw_retrievals"
+    __table_args__ = (UniqueConstraint("run_id", "step_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    step_key: Mapped[str] = mapped_column(String(300))
+    """The step whose prompt carried the hits (its artifact has this run and step key)."""
+    role: Mapped[str] = mapped_column(String(100))
+    """Who read them: a critic id (`c2.investigate`) or a judge (`judge.idea-screen`)."""
+    library_version: Mapped[str] = mapped_column(String(200))
+    """The reader's critic version for the library snapshot, `<id>@<version>`."""
+    embedder: Mapped[str] = mapped_column(String(200))
+    """How similarity was measured (`tfidf`, `openai:<model>`)."""
+    query: Mapped[str] = mapped_column(Text)
+    """The text the hits are similar to."""
+    hits: Mapped[Any] = mapped_column(JsonType)
+    """The hits in order: `[{"entry": "flaw:12", "score": 0.41, "text": "..."}]`."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -31,6 +31,7 @@ from ._records import (
     EventRecord,
 )
 from ._redteam import RedteamMixin
+from ._retrievals import RetrievalsMixin  # the flaw library (issue 14, part LB)
 from ._reviews import ReviewsMixin
 from ._runs import RunsMixin
 from ._schema import (
@@ -125,6 +126,7 @@ class Store(
     RunsMixin, LedgerMixin, BudgetMixin, FindingsMixin, ReviewsMixin, ListingsMixin,
     ProvenanceMixin, QueueMixin, ScreensMixin, OrganismsMixin, RedteamMixin, CasesMixin,
     LabelsMixin,
+    RetrievalsMixin,  # the flaw library (issue 14, part LB)
     AbMixin,
     ChecksMixin,  # issue 14, part CK
     ErasuresMixin,

@@ -24,6 +24,7 @@ from . import (
     _init,
     _learn_checks,  # issue 14, part CK
     _learn_curve,  # learning curves (task LC)
+    _learn_demo,
     _learn_erase,  # progressive log erasure (issue 14, part ER)
     _learn_labels,  # issue 14, recalibration: learn labels / recalibrate / versions
     _learn_library,  # the flaw library (issue 14, part LB)
@@ -90,6 +91,7 @@ COMMAND_MODULES = (
     _learn_checks,  # issue 14, part CK: `learn checks`
     _learn_labels,  # issue 14, recalibration: learn labels / recalibrate / versions
     _learn_curve,  # learning curves (issue 14, part LC)
+    _learn_demo,  # the whole loop in one command
     _learn_erase,  # progressive log erasure (issue 14, part ER)
     # A new command group: one module with `register(app)`, added here.
 )

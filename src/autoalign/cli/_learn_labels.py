@@ -92,7 +92,7 @@ def register(
             for cid in critics:
                 decision = recalibrate(store, cid, holdout=holdout, min_labels=min_labels,
                                        seed=seed)
-                _print_decision(out, decision)
+                print_decision(out, decision)
 
     @group.command("versions")
     def versions(
@@ -136,7 +136,7 @@ def _print_counts(out: Console, rows: list[LabelRecord]) -> None:
     out.print(table)
 
 
-def _print_decision(out: Console, d: RecalibrationDecision) -> None:
+def print_decision(out: Console, d: RecalibrationDecision) -> None:
     verdict = "[green]applied[/]" if d.applied else "[yellow]rejected[/]"
     method = f" {d.method}" if d.method is not None else ""
     out.print(f"{safe(d.critic)}: {verdict}{method} -> version {safe(d.version.label)} "

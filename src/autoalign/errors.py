@@ -6,6 +6,11 @@ one-line message and exit code 1. Anything else is a bug and keeps its traceback
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class AutoalignError(Exception):
     """Base class of every error autoalign raises on purpose."""
@@ -23,6 +28,23 @@ class ConfigError(AutoalignError):
         self.field = field
         where = ": ".join(part for part in (file, field) if part)
         super().__init__(f"{where}: {reason}" if where else reason)
+
+    @classmethod
+    def from_validation(cls, exc: ValidationError, *, source: str | None = None) -> ConfigError:
+        """The first problem pydantic found in a config file, naming its field (`critics[1]`,
+        `b.critic2.instances`) and, for a bad value, the value."""
+        first = exc.errors()[0]
+        kind = first["type"]
+        reason = {"extra_forbidden": "unknown key", "missing": "required key is missing"}.get(
+            kind, first["msg"].removeprefix("Value error, ")
+        )
+        value = first.get("input")
+        if kind not in ("extra_forbidden", "missing") and isinstance(value, str | int | float):
+            reason += f" (got {value!r})"
+        field = ""
+        for part in first["loc"]:
+            field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+        return cls(reason, file=source, field=field or None)
 
 
 class UnknownProviderError(ConfigError):

@@ -61,3 +61,41 @@ def test_database_metrics(store: Store) -> None:
     assert isinstance(unknown, Missing) and "known: review.error_rate" in unknown.reason
     wrong = sources.read(parse_path("db:runs.completed_rate"), "bootstrap-percentile")
     assert isinstance(wrong, Missing)
+
+
+def test_worse_updates_count_applied_recalibrations_worse_on_later_labels(store: Store) -> None:
+    from datetime import timedelta
+
+    from autoalign.store import NewLabel
+    from autoalign.vocabulary import LabelKind, LabelSource, UpdateKind
+
+    sources = Sources(store=store)
+    none_yet = sources.read(parse_path("db:updates.worse_rate"), None)
+    assert isinstance(none_yet, Missing) and "applied recalibration" in none_yet.reason
+    # A map that says 0.9 whatever the critic stated (isotonic with one level), applied...
+    flat = {"method": "isotonic", "x": [0.0, 1.0], "y": [0.9, 0.9]}
+    bad = store.add_critic_version(critic="c2.investigate", base_version="1",
+                                   update=UpdateKind.RECALIBRATION, params=flat, evidence={},
+                                   applied=True, reason="test")
+    # ... and a rejected one, which is never judged.
+    store.add_critic_version(critic="c2.investigate", base_version="1",
+                             update=UpdateKind.RECALIBRATION, params=flat, evidence={},
+                             applied=False, reason="test")
+
+    def labels(start: int, count: int, known: object) -> list[NewLabel]:
+        # The critic states 0.1 on clean papers and 0.9 on severely flawed ones: calibrated.
+        return [NewLabel(kind=LabelKind.ARTIFICIAL, source=LabelSource.REDTEAM_TRIAL,
+                         source_ref=f"t{i}", subject=f"s{i}", present=i % 2 == 0,
+                         severe=i % 2 == 0, known_at=known, critic="c2.investigate@1",
+                         detected=i % 2 == 0, probability=0.9 if i % 2 == 0 else 0.1)
+                for i in range(start, start + count)]
+
+    store.add_labels(labels(0, 20, bad.created_at - timedelta(days=1)))  # known before: not used
+    few = labels(100, 9, bad.created_at + timedelta(days=1))
+    store.add_labels(few)
+    assert isinstance(sources.read(parse_path("db:updates.worse_rate"), None), Missing)
+    store.add_labels(labels(200, 1, bad.created_at + timedelta(days=2)))  # the 10th later label
+    got = _read(sources, "db:updates.worse_rate{critic=c2.investigate}")
+    # Through the map every clean paper gets 0.9: worse than the raw, calibrated probability.
+    assert (got.estimate, got.n) == (1.0, 1)
+    assert got.low is not None and got.high == 1.0

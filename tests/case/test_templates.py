@@ -152,7 +152,8 @@ def test_pipeline_a_against_scripted_runs_and_their_red_team_report(
     wanted = [m for m in report["metrics"] if m["name"] == "recall" and m["method"] == "wilson"
               and m["keys"] == {"critic": recall.reading.path.split("=", 1)[1][:-1]}]
     assert critic is not None and wanted and recall.reading.n == wanted[0]["n"]
-    assert nodes["Gc3"].status == CaseStatus.UNDECIDED  # undeveloped
+    assert nodes["Gc3"].status == CaseStatus.UNDECIDED  # no applied recalibration yet
+    assert nodes["SnC3"].figure is not None and nodes["SnC3"].figure.reading is None
     assert nodes["G1"].status in (CaseStatus.UNDECIDED, CaseStatus.DEFEATED)
 
 

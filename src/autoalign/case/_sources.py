@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..calibration import wilson_interval
 from ..errors import UsageError
-from ..vocabulary import ReviewDecision, Status
+from ..vocabulary import ReviewDecision, Status, UpdateKind
 from ._paths import MetricPath
 
 if TYPE_CHECKING:
@@ -38,9 +38,12 @@ if TYPE_CHECKING:
 
 DB_METRICS: tuple[str, ...] = (
     "review.error_rate", "steps.flaw_rate", "papers.flawed_rate", "runs.completed_rate",
-    "calibration.brier", "calibration.log_loss", "calibration.ece",
+    "calibration.brier", "calibration.log_loss", "calibration.ece", "updates.worse_rate",
 )
 """Every `db:` metric name."""
+
+LATER_LABELS = 10
+"""Labels known after an applied update that `db:updates.worse_rate` needs to judge it."""
 
 
 class Reading(BaseModel):
@@ -182,6 +185,8 @@ class Sources:
             return self._steps(path, keys)
         if path.name == "papers.flawed_rate":
             return self._papers(path)
+        if path.name == "updates.worse_rate":
+            return self._worse_updates(path, keys)
         return self._runs(path)
 
     def _proportion(self, path: MetricPath, k: int, n: int, when: datetime | None,
@@ -227,6 +232,38 @@ class Sources:
         done = sum(r.status == "completed" for r in ended)
         when = max((r.finished_at for r in ended if r.finished_at), default=None)
         return self._proportion(path, done, len(ended), when, "finished runs")
+
+    def _worse_updates(self, path: MetricPath, keys: dict[str, str]) -> Reading | Missing:
+        """Applied recalibrations that made their critic worse on the labels that became known
+        after they were applied: each one with at least `LATER_LABELS` such labels counts once,
+        as worse when the mean log loss through its map exceeds that through the map it
+        replaced (the raw probability for the first)."""
+        assert self.store is not None
+        from ..calibration import apply_map, log_loss
+
+        applied = [v for v in self.store.critic_versions(critic=keys.get("critic"))
+                   if v.update == UpdateKind.RECALIBRATION and v.applied]
+        worse = judged = 0
+        when: datetime | None = None
+        for i, version in enumerate(applied):
+            before = next((v for v in reversed(applied[:i]) if v.critic == version.critic),
+                          None)
+            later = [lab for lab in self.store.labels(
+                critic=f"{version.critic}@{version.base_version}", with_probability=True)
+                if lab.known_at > version.created_at]
+            if len(later) < LATER_LABELS:
+                continue
+            truth = [lab.severe for lab in later]
+            stated = [float(lab.probability or 0.0) for lab in later]
+            now = log_loss([apply_map(version.params, p) for p in stated], truth)
+            then = log_loss([apply_map(before.params, p) for p in stated] if before else stated,
+                            truth)
+            judged += 1
+            worse += now > then
+            newest = max(lab.known_at for lab in later)
+            when = newest if when is None else max(when, newest)
+        return self._proportion(path, worse, judged, when,
+                                f"applied recalibration with {LATER_LABELS} later labels")
 
     def _calibration_reading(self, path: MetricPath, keys: dict[str, str]) -> Reading | Missing:
         assert self.store is not None

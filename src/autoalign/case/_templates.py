@@ -163,7 +163,10 @@ def pipeline_a(b: Bindings) -> Elements:
     _claim(e, "Gc2", "Most runs complete (lower bound >= 0.5), measured in the last 14 days.",
            "SnC2", _sn("Completed share of ended runs.", "db:runs.completed_rate", 0.5,
                        freshness="14d"))
-    e["Gc3"] = {"text": "Online learning does not make the critics worse.", "undeveloped": True}
+    _claim(e, "Gc3", "Online learning does not make the critics worse: few applied "
+           "recalibrations are worse on the labels that came after them (upper bound <= 0.2).",
+           "SnC3", _sn("Applied recalibrations worse on later labels.",
+                       "db:updates.worse_rate", 0.2, bound="upper", comparison="<="))
     e["Gcal"] = {"text": "The pipeline's probabilities are calibrated: against ground truth "
                          "where outputs repeat, against the expensive human process where "
                          "they do not.", "supportedBy": ["Scal"]}

@@ -20,7 +20,6 @@ from ..errors import ConfigError
 from ..models import ModelsConfig
 from ..redteam import FLAW_TYPES, RedteamConfig, flaw_type, redteam_critic, redteam_critic_ids
 from ..redteam._config import Source
-from ..redteam._config import _path as _field_path
 from ._ab_views import FULL, view
 
 
@@ -141,17 +140,7 @@ def parse_ab_config(data: dict[str, Any], *, source: str | None = None) -> AbCon
     try:
         config = AbConfig.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        reason = {"extra_forbidden": "unknown key", "missing": "required key is missing"}.get(
-            first["type"], first["msg"].removeprefix("Value error, ")
-        )
-        value = first.get("input")
-        if first["type"] not in ("extra_forbidden", "missing") and isinstance(
-            value, str | int | float
-        ):
-            reason += f" (got {value!r})"
-        raise ConfigError(reason, file=source, field=_field_path(tuple(first["loc"])) or None
-                          ) from None
+        raise ConfigError.from_validation(exc, source=source) from None
     where_a, where_b = redteam_critic(config.a.critic).where, redteam_critic(config.b.critic).where
     if where_a != where_b:
         raise ConfigError(f"arm a's critic checks {where_a} subjects and arm b's {where_b}; both "

@@ -131,12 +131,6 @@ class CurveConfig(BaseModel):
         ).hexdigest()
 
 
-def _path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
 
 def parse_curve_config(data: dict[str, Any], *, source: str | None = None) -> CurveConfig:
     """Validate a curve config's data.
@@ -147,16 +141,7 @@ def parse_curve_config(data: dict[str, Any], *, source: str | None = None) -> Cu
     try:
         return CurveConfig.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        reason = {"extra_forbidden": "unknown key", "missing": "required key is missing"}.get(
-            first["type"], first["msg"].removeprefix("Value error, ")
-        )
-        value = first.get("input")
-        if first["type"] not in ("extra_forbidden", "missing") and isinstance(
-            value, str | int | float
-        ):
-            reason += f" (got {value!r})"
-        raise ConfigError(reason, file=source, field=_path(tuple(first["loc"])) or None) from None
+        raise ConfigError.from_validation(exc, source=source) from None
 
 
 def load_curve_config(path: str | Path) -> CurveConfig:

@@ -92,12 +92,6 @@ class RedteamConfig(BaseModel):
         return hashlib.sha256(json.dumps(dumped, sort_keys=True).encode()).hexdigest()
 
 
-def _path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
 
 def parse_config(data: dict[str, Any], *, source: str | None = None) -> RedteamConfig:
     """Validate a config's data.
@@ -108,16 +102,7 @@ def parse_config(data: dict[str, Any], *, source: str | None = None) -> RedteamC
     try:
         return RedteamConfig.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        reason = {"extra_forbidden": "unknown key", "missing": "required key is missing"}.get(
-            first["type"], first["msg"].removeprefix("Value error, ")
-        )
-        value = first.get("input")
-        if first["type"] not in ("extra_forbidden", "missing") and isinstance(
-            value, str | int | float
-        ):
-            reason += f" (got {value!r})"
-        raise ConfigError(reason, file=source, field=_path(tuple(first["loc"]))) from None
+        raise ConfigError.from_validation(exc, source=source) from None
 
 
 def load_config(path: str | Path) -> RedteamConfig:

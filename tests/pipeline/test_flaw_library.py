@@ -212,3 +212,20 @@ async def test_review_draft_outside_a_run_reads_a_library_it_is_given(tmp_path: 
     assert delimit("past_flaws", "none") in check
     assert not any("<past_flaws>" in p for n, p in team.calls if n == "FlawCandidates")
     assert store.flaw_retrievals() == []  # outside a run nothing is recorded
+
+
+def test_recent_past_flaws_leave_out_the_papers_own_artifacts(store: Store) -> None:
+    """A flaw the running review has just confirmed on one of the paper's sections is not a
+    past flaw: a review resumed after a kill asks what its first attempt asked."""
+    from autoalign.pipeline._critic2 import _past_flaws
+
+    run = store.create_run(name="t", agenda_digest="0" * 64, config={})
+    other, paper, section = (store.add_artifact(run_id=run.id, kind=kind, stage=Stage.WRITEUP)
+                             for kind in (Kind.PAPER, Kind.PAPER, Kind.MAIN_TEXT))
+    for artifact, text in ((other.id, "an older paper's overclaim"),
+                           (section.id, "this paper's own overclaim")):
+        store.add_flaw(artifact_id=artifact, category="overclaiming", severity="major",
+                       description=text, critic=FlawInvestigator.id, critic_version="1")
+    assert _past_flaws(store, "overclaiming", frozenset({paper.id, section.id})) == (
+        "an older paper's overclaim",)
+    assert _past_flaws(store, "method_flaw", frozenset({paper.id})) == ()

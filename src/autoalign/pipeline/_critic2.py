@@ -278,12 +278,15 @@ def _brief(draft: PaperDraft, instance: int) -> InstanceBrief:
 
 
 def _past_flaws(
-    store: Store, category: str, paper_id: int, k: int = _PAST_FLAWS
+    store: Store, category: str, own: frozenset[int], k: int = _PAST_FLAWS
 ) -> tuple[str, ...]:
-    """Earlier confirmed flaws of `category` (the investigator's), on other artifacts."""
+    """Earlier confirmed flaws of `category` (the investigator's) on artifacts other than
+    `own` (the paper and its sections): a flaw this review has just confirmed is not a past
+    flaw, and leaving it out keeps the prompt independent of how far the review had got (a
+    resumed review asks what the first attempt asked)."""
     rows = [
         f for f in store.flaws(critic=FlawInvestigator.id)
-        if f.category == category and f.artifact_id != paper_id
+        if f.category == category and f.artifact_id not in own
     ]
     return tuple(r.description.split("\n", 1)[0][:200] for r in rows[-k:])
 
@@ -341,7 +344,8 @@ async def _case_flaws(
     if settings.past_flaws == "none":
         return ()
     if reader is None:  # "recent"
-        return _past_flaws(ctx.store, candidate.category, draft.paper_id, settings.past_flaws_k)
+        return _past_flaws(ctx.store, candidate.category, _own_artifacts(draft),
+                           settings.past_flaws_k)
     return await reader.past_flaws(
         key=key, query=f"{candidate.category} {candidate.description} {candidate.quote}",
         k=settings.past_flaws_k, exclude_artifacts=_own_artifacts(draft),

@@ -253,33 +253,49 @@ def allocate(
                    weight=c.weight * (whole if c.source == "human" else 1))
         for c in comparisons
     ]
-    n = len(items)
-    point = _shares(strengths(n, weighted, alpha=alpha))
-    rng = np.random.default_rng(seed)
-    # A resample in which an item never wins has no unregularised fit: the replicates are fitted
-    # with at least BOOT_ALPHA.
-    boot_alpha = max(alpha, BOOT_ALPHA)
-    picks = np.zeros((n_boot, len(weighted)))
-    for i in range(n_boot):
-        if weighted:
-            picks[i] = np.bincount(rng.integers(0, len(weighted), len(weighted)),
-                                   minlength=len(weighted))
-    draws = (
-        _shares(_batched_ilsr(_win_counts(n, weighted, picks), alpha=boot_alpha))
-        if n > 1 and weighted and n_boot else np.full((n_boot, n), 1.0 / n)
-    )
-    tail = (1.0 - level) / 2.0
-    low, high = np.quantile(draws, [tail, 1.0 - tail], axis=0) if n_boot else (point, point)
+    point = _shares(strengths(len(items), weighted, alpha=alpha))
     return Allocation(
-        shares=tuple(
-            Share(item=item, share=float(point[k]), low=float(low[k]), high=float(high[k]))
-            for k, item in enumerate(items)
-        ),
+        shares=_with_intervals(items, weighted, point, alpha=alpha, n_boot=n_boot,
+                               level=level, seed=seed),
         n_comparisons=len(comparisons),
         n_human=sum(1 for c in comparisons if c.source == "human"),
         human_weight=human_weight,
         n_boot=n_boot,
         level=level,
+    )
+
+
+def _with_intervals(
+    items: Sequence[str],
+    rows: Sequence[Comparison],
+    point: np.ndarray,
+    *,
+    scales: Sequence[float] | None = None,
+    alpha: float,
+    n_boot: int,
+    level: float,
+    seed: int,
+) -> tuple[Share, ...]:
+    """Each item's share at `point`, with the percentile bootstrap interval over `rows`
+    (resampled with replacement, each replicate's wins scaled by `scales` when given)."""
+    n = len(items)
+    rng = np.random.default_rng(seed)
+    # A resample in which an item never wins has no unregularised fit: the replicates are fitted
+    # with at least BOOT_ALPHA.
+    boot_alpha = max(alpha, BOOT_ALPHA)
+    picks = np.zeros((n_boot, len(rows)))
+    for i in range(n_boot):
+        if rows:
+            picks[i] = np.bincount(rng.integers(0, len(rows), len(rows)), minlength=len(rows))
+    draws = (
+        _shares(_batched_ilsr(_win_counts(n, rows, picks, scales), alpha=boot_alpha))
+        if n > 1 and rows and n_boot else np.full((n_boot, n), 1.0 / n)
+    )
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(draws, [tail, 1.0 - tail], axis=0) if n_boot else (point, point)
+    return tuple(
+        Share(item=item, share=float(point[k]), low=float(low[k]), high=float(high[k]))
+        for k, item in enumerate(items)
     )
 
 
@@ -310,24 +326,9 @@ def _allocate_scaled(
                                       alpha=max(alpha, 1e-12))[0])
     else:
         point = np.full(n, 1.0 / n)
-    rng = np.random.default_rng(seed)
-    boot_alpha = max(alpha, BOOT_ALPHA)
-    picks = np.zeros((n_boot, len(comparisons)))
-    for i in range(n_boot):
-        if comparisons:
-            picks[i] = np.bincount(rng.integers(0, len(comparisons), len(comparisons)),
-                                   minlength=len(comparisons))
-    draws = (
-        _shares(_batched_ilsr(_win_counts(n, comparisons, picks, scales), alpha=boot_alpha))
-        if n > 1 and comparisons and n_boot else np.full((n_boot, n), 1.0 / n)
-    )
-    tail = (1.0 - level) / 2.0
-    low, high = np.quantile(draws, [tail, 1.0 - tail], axis=0) if n_boot else (point, point)
     return Allocation(
-        shares=tuple(
-            Share(item=item, share=float(point[k]), low=float(low[k]), high=float(high[k]))
-            for k, item in enumerate(items)
-        ),
+        shares=_with_intervals(items, comparisons, point, scales=scales, alpha=alpha,
+                               n_boot=n_boot, level=level, seed=seed),
         n_comparisons=len(comparisons),
         n_human=sum(1 for c in comparisons if c.source == "human"),
         human_weight=human_weight,

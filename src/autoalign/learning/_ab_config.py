@@ -18,7 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..agenda import Critic2Section, read_toml
 from ..errors import ConfigError
 from ..models import ModelsConfig
-from ..redteam import FLAW_TYPES, RedteamConfig, flaw_type, redteam_critic, redteam_critic_ids
+from ..redteam import (
+    FLAW_TYPES,
+    RedteamConfig,
+    check_flaw_types,
+    flaw_type,
+    redteam_critic,
+    redteam_critic_ids,
+)
 from ..redteam._config import Source
 from ._ab_views import FULL, view
 
@@ -90,14 +97,7 @@ class AbConfig(BaseModel):
     @field_validator("flaw_types")
     @classmethod
     def _types(cls, value: list[str] | None) -> list[str] | None:
-        for name in value or []:
-            try:
-                flaw_type(name)
-            except ConfigError as exc:
-                raise ValueError(exc.reason) from None
-        if value is not None and len(set(value)) != len(value):
-            raise ValueError("a flaw type is named twice")
-        return value
+        return check_flaw_types(value)
 
     @property
     def where(self) -> str:

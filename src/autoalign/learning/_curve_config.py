@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..agenda import read_toml
 from ..errors import ConfigError
 from ..models import ModelsConfig
-from ..redteam import flaw_type, redteam_critic, redteam_critic_ids
+from ..redteam import check_flaw_types, flaw_type, redteam_critic, redteam_critic_ids
 from ._knn import DEFAULT_THRESHOLD
 
 KNN = "knn"
@@ -94,13 +94,7 @@ class CurveConfig(BaseModel):
     @field_validator("old_flaw_types")
     @classmethod
     def _old(cls, value: list[str]) -> list[str]:
-        for name in value:
-            try:
-                flaw_type(name)
-            except ConfigError as exc:
-                raise ValueError(exc.reason) from None
-        if len(set(value)) != len(value):
-            raise ValueError("a flaw type is named twice")
+        check_flaw_types(value)
         return value
 
     @model_validator(mode="after")

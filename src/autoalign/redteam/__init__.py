@@ -77,6 +77,7 @@ from ._flaws import (
     WHERES,
     FlawType,
     Where,
+    check_flaw_types,
     flaw_type,
     shared_flaw_type,
 )
@@ -270,6 +271,7 @@ __all__ = [
     "changed_paths",
     "chao",
     "chapman",
+    "check_flaw_types",
     "check_trials",
     "clean_code_step",
     "clean_corpus",

@@ -13,7 +13,7 @@ from ..agenda import Critic2Section, read_toml
 from ..errors import ConfigError
 from ..models import ModelsConfig
 from ._critics import redteam_critic, redteam_critic_ids
-from ._flaws import FLAW_TYPES, flaw_type
+from ._flaws import FLAW_TYPES, check_flaw_types
 
 Source = Literal["builtin", "database"]
 """Where clean subjects come from: the built-in ones, or the research database (accepted
@@ -68,14 +68,7 @@ class RedteamConfig(BaseModel):
     @field_validator("flaw_types")
     @classmethod
     def _types(cls, value: list[str] | None) -> list[str] | None:
-        for name in value or []:
-            try:
-                flaw_type(name)
-            except ConfigError as exc:
-                raise ValueError(exc.reason) from None
-        if value is not None and len(set(value)) != len(value):
-            raise ValueError("a flaw type is named twice")
-        return value
+        return check_flaw_types(value)
 
     def types(self) -> list[str]:
         """The flaw type ids to inject, in taxonomy order."""

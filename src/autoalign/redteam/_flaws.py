@@ -118,6 +118,23 @@ def shared_flaw_type(id: str) -> str:
     return ORGANISM_FLAW_TYPES.get(id, id)
 
 
+def check_flaw_types(names: list[str] | None) -> list[str] | None:
+    """`names` as a config's `flaw_types` field takes it (None: every type), for a pydantic
+    validator.
+
+    Raises:
+        ValueError: an unknown flaw type (the message lists them), or one named twice.
+    """
+    for name in names or []:
+        try:
+            flaw_type(name)
+        except ConfigError as exc:
+            raise ValueError(exc.reason) from None
+    if names is not None and len(set(names)) != len(names):
+        raise ValueError("a flaw type is named twice")
+    return names
+
+
 def flaw_type(id: str) -> FlawType:
     """The flaw type called `id`.
 
@@ -139,6 +156,7 @@ __all__ = [
     "WHERES",
     "FlawType",
     "Where",
+    "check_flaw_types",
     "flaw_type",
     "shared_flaw_type",
 ]

@@ -110,3 +110,15 @@ def bar_columns() -> tuple[TextColumn, BarColumn, MofNCompleteColumn]:
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 
     return (TextColumn("[bold]{task.description:<8}"), BarColumn(), MofNCompleteColumn())
+
+
+def command_group(app: typer.Typer, name: str, help: str) -> typer.Typer:
+    """The command group `name` of `app`, created on first use (several modules add commands
+    to one group)."""
+    for info in app.registered_groups:
+        if info.name == name and info.typer_instance is not None:
+            return info.typer_instance
+    group = typer.Typer(help=help, no_args_is_help=True, add_completion=False,
+                        pretty_exceptions_enable=False)
+    app.add_typer(group, name=name)
+    return group

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib.metadata import entry_points
 
 from autoalign.pipeline import STAGES
 from autoalign.vocabulary import PIPELINE_STAGES
@@ -62,3 +63,34 @@ def test_a_command_s_help_loads_nothing_heavy_either() -> None:
 
 def test_the_stage_names_in_run_help_are_the_pipeline_s() -> None:
     assert STAGES == PIPELINE_STAGES
+
+
+def test_a_group_s_help_loads_neither_heavy_modules_nor_asyncio() -> None:
+    code, loaded, out = _loaded_after(["show", "--help"])
+    assert code == 0
+    assert [m for m in loaded if m != "pydantic"] == []
+    assert "runs" in out
+    probe = _PROBE.replace("ARGS", repr(["show", "--help"])).replace("HEAVY", repr(("asyncio",)))
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1])["loaded"] == []
+
+
+def test_the_executable_skips_the_final_collection_and_tests_main_does_not() -> None:
+    # `autoalign` runs `entry`, which freezes what is left before the interpreter exits (so its
+    # final collection skips it); `main`, which tests call in their process, freezes nothing.
+    (script,) = entry_points(group="console_scripts", name="autoalign")
+    assert script.value == "autoalign.cli:entry"
+    probe = (
+        "import atexit, gc, sys\n"
+        "from autoalign.cli import {fn}\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count()))\n"
+        "sys.argv = ['autoalign', '--help']\n"
+        "{fn}()\n"
+    )
+    for fn, frozen in (("entry", True), ("main", False)):
+        done = subprocess.run([sys.executable, "-c", probe.format(fn=fn)], capture_output=True,
+                              text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        count = int(done.stdout.strip().splitlines()[-1].split()[-1])
+        assert (count > 0) is frozen, (fn, count)

@@ -4,7 +4,6 @@ pipeline and print where downstream it was caught. Thin: it calls
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -61,6 +60,8 @@ def pipeline_command(
     type's category on the tampered artifact or its descendants, at which stage, and the
     paper's final status. The injections and one trial per critic and run are stored in the
     red-team tables, which no critic reads."""
+    import asyncio
+
     from ..agenda import load_agenda
     from ..models import check_models
     from ..pipeline import ROLES, check_catalogs

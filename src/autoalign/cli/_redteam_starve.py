@@ -4,7 +4,6 @@ and `starve_sandbox` and prints."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -48,6 +47,8 @@ def starve_command(
     first delegated step given `--sandbox-runs` sandbox runs, and print per run how it ended,
     the stages it reached, its claims, every result with no sandbox run behind it (faked) and
     whether the pipeline admitted the shortfall. Exits 1 if any run faked a result."""
+    import asyncio
+
     from ..agenda import load_agenda
     from ..models import check_models
     from ..pipeline import ROLES, check_catalogs

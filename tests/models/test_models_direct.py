@@ -317,7 +317,9 @@ async def test_a_lone_paid_ask_begins_its_attempt_in_its_reservation_trip(
         reply = await client.ask("critic", Finding, instructions="i", prompt="p")
         await client.aclose()
     ledger = [t for t in trips if t in {"_from_cache", "reserve", "begin_attempt", "record_call"}]
-    assert ledger == ["_from_cache", "reserve", "record_call"]
+    # Two trips to a worker thread; the cache lookup, on SQLite (a local ledger), is made on
+    # the loop.
+    assert store.local and ledger == ["reserve", "record_call"]
     assert reply.ok
     [attempt] = store.attempts(run_id=run_id)
     [call] = store.calls(run_id=run_id)

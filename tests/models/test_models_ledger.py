@@ -44,6 +44,8 @@ class FakeLedger:
 
     delay_s: float = 0.0
     delays: dict[str, float] = field(default_factory=dict)
+    local: bool = False
+    """True plays SQLite: the client may read and write the cache trip on its event loop."""
     cache: dict[str, CacheRecord] = field(default_factory=dict)
     calls: list[dict[str, object]] = field(default_factory=list)
     attempts: dict[int, tuple[AttemptStatus, int]] = field(default_factory=dict)
@@ -199,6 +201,30 @@ async def test_the_client_works_with_a_ledger_that_implements_only_the_protocol(
     assert list(ledger.attempts.values()) == [(AttemptStatus.ANSWERED, 100 + 1)]
     # Every ledger call ran in a worker thread, none on the event loop's.
     assert threading.get_ident() not in ledger.threads and ledger.threads
+
+
+async def test_a_local_ledger_serves_the_cache_trip_on_the_loop_and_the_rest_in_threads() -> None:
+    script = Counting()
+    register_script("ledger-local", script)
+    ledger = FakeLedger(local=True)
+    served: dict[str, set[int]] = {}
+    enter = ledger._enter
+
+    def where() -> None:  # which thread served which ledger method
+        served.setdefault(inspect.stack()[1].function, set()).add(threading.get_ident())
+        enter()
+
+    ledger._enter = where  # type: ignore[method-assign]
+    async with client(ledger, "ledger-local", budget=Budget(max_tokens=10_000)) as models:
+        first = await models.ask("worker", Answer, instructions="i", prompt="p")
+        again = await models.ask("worker", Answer, instructions="i", prompt="p")
+    assert (first.cache_hit, again.cache_hit, script.calls) == (False, True, 1)
+    loop_thread = threading.get_ident()
+    assert served["cache_get"] == {loop_thread}  # the lookup, hit or miss, on the loop
+    assert {"reserve_budget", "record_call"} <= set(served)
+    assert loop_thread not in served["reserve_budget"]  # the paid call's trips: threads
+    # record_call twice: the paid call's booking in a thread, the hit's row on the loop
+    assert loop_thread in served["record_call"] and len(served["record_call"]) == 2
 
 
 async def test_a_slow_ledger_does_not_block_the_event_loop() -> None:

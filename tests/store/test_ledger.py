@@ -180,3 +180,8 @@ def test_cache_drop_only_drops_the_named_failure(store: Store) -> None:
     assert store.cache_get("a" * 64) is not None and store.cache_get("b" * 64) is not None
     store.cache_drop("a" * 64, error="garbled")
     assert store.cache_get("a" * 64) is None
+
+
+def test_only_a_sqlite_ledger_is_local(store: Store, db_url: str) -> None:
+    # The model client makes the cache trip on its event loop only when the ledger is local.
+    assert store.local is db_url.startswith("sqlite")

@@ -20,6 +20,13 @@ from ..store import AttemptStatus, BudgetCheck, CacheRecord, Reservation, UsageT
 class CallLedger(Protocol):
     """The ledger of model calls, the attempts behind them, and the response cache."""
 
+    @property
+    def local(self) -> bool:
+        """Whether a read or write here is a local file operation of microseconds (SQLite) rather
+        than a round trip to a server: the client then does the cache trip on its event loop,
+        which costs less than the hop to a worker thread."""
+        ...
+
     def cache_get(self, key: str) -> CacheRecord | None:
         """The cached answer under `key`, or None."""
         ...

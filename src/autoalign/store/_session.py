@@ -27,6 +27,12 @@ class StoreBase:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._write_lock = threading.Lock()
 
+    @property
+    def local(self) -> bool:
+        """SQLite: every read and write is a local file operation of microseconds (WAL reads
+        never wait for a writer), not a round trip to a server."""
+        return self.engine.dialect.name == "sqlite"
+
     @contextmanager
     def _read(self) -> Iterator[Session]:
         with self._sessions() as session:

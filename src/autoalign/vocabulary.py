@@ -345,7 +345,8 @@ class Relation(StrEnum):
     """A cluster has the parent paper as a member."""
     FOLLOWS = "follows"
     """The child was asked because of the parent, which it was not shown (more judges of an
-    idea, asked after the first ones disagreed): the run waited for the parent."""
+    idea, asked after the first ones disagreed; a project's first step after the portfolio
+    that set the information screens its reads go through): the run waited for the parent."""
 
 
 class ClaimSource(StrEnum):

@@ -138,6 +138,17 @@ async def test_two_projects_are_selected_within_the_budget_and_both_are_written_
     assert reports == {"writeup/critic-2/0", "writeup/p1/critic-2/0"}
     # The portfolio judge looked at the two selected projects together.
     assert script.count("Portfolio") == 1
+    # Each project's first step waited for the portfolio (its screens govern the project's
+    # reads), and its provenance says so: the run's critical path counts that wait.
+    (portfolio,) = store.artifacts(run_id=run_id, kind="portfolio")
+    for key in ("execute/scope/0", "execute/p1/scope/0"):
+        (scope,) = [a for a in store.artifacts(run_id=run_id, kind="scope_plan")
+                    if a.step_key == key]
+        assert (portfolio.id, "follows") in {(e.parent_id, e.relation)
+                                             for e in store.parents(scope.id)}
+    later = [a for a in store.artifacts(run_id=run_id, kind="scope_plan")
+             if a.step_key not in ("execute/scope/0", "execute/p1/scope/0")]
+    assert all(portfolio.id not in {e.parent_id for e in store.parents(a.id)} for a in later)
 
 
 # -- information screens ---------------------------------------------------------------------

@@ -108,6 +108,10 @@ class Project:
     reassessed: StepResult[DirectionDecision] | None = None
     """Critic #2's call to reassess the project's direction, when it is scoped again after one:
     every scoping prompt shows it."""
+    screened_by: int | None = None
+    """The portfolio step that named the selection's bundles and information screens, if one
+    ran: the project's first step waits for it (its reads go through those screens), and
+    `follows` it in the provenance graph."""
     index: int = 0
     """The project's place in the selection; project 0 keeps the plain step keys
     (`execute/scope/0`), project n > 0 has `pn/` after the stage (`execute/p1/scope/0`)."""
@@ -171,14 +175,22 @@ def _latest_selected(ctx: StageContext, proposal: int) -> int | None:
     return live[-1].id if live else None
 
 
+def _portfolio_of(ctx: StageContext, selection: int) -> int | None:
+    """The run's portfolio step made from `selection`, if one was."""
+    for portfolio in reversed(ctx.store.artifacts(run_id=ctx.run.id, kind=Kind.PORTFOLIO)):
+        if any(edge.parent_id == selection for edge in ctx.store.parents(portfolio.id)):
+            return portfolio.id
+    return None
+
+
 def _project(ctx: StageContext, found: StepResult[Proposal], index: int,
-             chosen_by: int | None) -> Project:
+             chosen_by: int | None, screened_by: int | None = None) -> Project:
     topic = _topic_of(ctx, found.id)
     # The agenda's own version of the topic wins: its testbeds may have been edited since.
     topic = next((t for t in ctx.agenda.topics if t.name == topic.name), topic)
     return Project(
         proposal=found, topic=topic, catalog=topic_catalog(topic), chosen_by=chosen_by,
-        index=index,
+        screened_by=screened_by, index=index,
         reassessed=reassessment(ctx, found.id) if found.artifact is not None
         and found.artifact.status == Status.REASSESS else None,
     )
@@ -191,12 +203,15 @@ def selected_projects(ctx: StageContext) -> list[Project]:
     selection = ctx.latest(Kind.SELECTION, Selection)
     projects: list[Project] = []
     if selection is not None and selection.output is not None:
+        portfolio = _portfolio_of(ctx, selection.id)
         for index, pid in enumerate(selection.output.chosen):
             live = _latest_selected(ctx, pid)
             if live is None:
                 continue
             proposal = ctx.typed(ctx.store.artifact(live), Proposal)
-            projects.append(_project(ctx, proposal, index, selection.id if live == pid else None))
+            chosen = live == pid
+            projects.append(_project(ctx, proposal, index, selection.id if chosen else None,
+                                     portfolio if chosen else None))
     else:
         found = ctx.latest(Kind.PROPOSAL, Proposal, status=Status.SELECTED)
         again = ctx.latest(Kind.PROPOSAL, Proposal, status=Status.REASSESS)  # by critic #2
@@ -289,11 +304,14 @@ async def _round(
                 if project.reassessed is not None else ""
             )
         ),
-        # The round follows the previous round's decision (the first, the selection).
+        # The round follows the previous round's decision (the first, the selection and the
+        # portfolio that set the screens its reads go through).
         parents=[
             proposal.id, *[(o.log.id, Relation.CONTEXT) for o in outcomes],
             *([previous.id] if previous is not None and previous.artifact is not None else
               [(project.chosen_by, Relation.CONTEXT)] if project.chosen_by is not None else []),
+            *([(project.screened_by, Relation.FOLLOWS)]
+              if previous is None and project.screened_by is not None else []),
             *([(project.reassessed.id, Relation.CONTEXT)] if project.reassessed else []),
         ],
         render=_render_scope,

@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import ConfigError, DataError
+from ..errors import DataError
+from ._experiments import find_named, running_again, start_named
 from ._schema import AbExperiment, AbOutcome, utcnow
 from ._session import StoreBase
 
@@ -95,26 +96,17 @@ class AbMixin(StoreBase):
         Raises:
             ConfigError: an experiment of that name exists with another config.
         """
-        with self._read() as s:
-            row = s.scalars(select(AbExperiment).where(AbExperiment.name == name)).first()
-        if row is not None and row.config_digest != config_digest:
-            raise ConfigError(
-                f"A/B experiment {name!r} exists with another config (digest "
-                f"{row.config_digest[:12]}); give the new config another name",
-                field="name",
-            )
-        try:
-            with self._write() as s:
-                if row is None:
-                    s.add(AbExperiment(name=name, config_digest=config_digest, config=config,
-                                       seed=seed, status="running", tasks=tasks))
-                elif row.status != "stopped":
-                    found = s.get(AbExperiment, row.id)
-                    assert found is not None
-                    found.status, found.updated_at, found.finished_at = "running", utcnow(), None
-                    found.tasks = tasks
-        except IntegrityError:  # another process created it first
-            pass
+        def again(row: AbExperiment) -> None:
+            if row.status != "stopped":  # the sequential test's stop is final
+                running_again(row)
+                row.tasks = tasks
+
+        start_named(
+            self, AbExperiment, what="A/B experiment", name=name, config_digest=config_digest,
+            new=lambda: AbExperiment(name=name, config_digest=config_digest, config=config,
+                                     seed=seed, status="running", tasks=tasks),
+            again=again,
+        )
         return self.ab_experiment(name)
 
     def ab_experiment(self, name_or_id: str | int) -> AbExperimentRecord:
@@ -124,12 +116,7 @@ class AbMixin(StoreBase):
             DataError: there is no such experiment.
         """
         with self._read() as s:
-            if isinstance(name_or_id, int):
-                row = s.get(AbExperiment, name_or_id)
-            else:
-                row = s.scalars(
-                    select(AbExperiment).where(AbExperiment.name == name_or_id)
-                ).first()
+            row = find_named(s, AbExperiment, name_or_id)
         if row is None:
             raise DataError(f"no A/B experiment {name_or_id!r}; run `autoalign ab run CONFIG` "
                             "first")

@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import ConfigError, DataError
+from ..errors import DataError
+from ._experiments import find_named, start_named
 from ._schema import RedteamExperiment, RedteamInjection, RedteamTrial, utcnow
 from ._session import StoreBase
 
@@ -109,25 +110,12 @@ class RedteamMixin(StoreBase):
         Raises:
             ConfigError: an experiment of that name exists with another config.
         """
-        with self._read() as s:
-            row = s.scalars(select(RedteamExperiment).where(RedteamExperiment.name == name)).first()
-        if row is not None and row.config_digest != config_digest:
-            raise ConfigError(
-                f"red-team experiment {name!r} exists with another config (digest "
-                f"{row.config_digest[:12]}); give the new config another name",
-                field="name",
-            )
-        try:
-            with self._write() as s:
-                if row is None:
-                    s.add(RedteamExperiment(name=name, config_digest=config_digest,
-                                            config=config, seed=seed, status="running"))
-                else:
-                    found = s.get(RedteamExperiment, row.id)
-                    assert found is not None
-                    found.status, found.updated_at, found.finished_at = "running", utcnow(), None
-        except IntegrityError:  # another process created it first
-            pass
+        start_named(
+            self, RedteamExperiment, what="red-team experiment", name=name,
+            config_digest=config_digest,
+            new=lambda: RedteamExperiment(name=name, config_digest=config_digest, config=config,
+                                          seed=seed, status="running"),
+        )
         return self.redteam_experiment(name)
 
     def redteam_experiment(self, name_or_id: str | int) -> RedteamExperimentRecord:
@@ -137,12 +125,7 @@ class RedteamMixin(StoreBase):
             DataError: there is no such experiment.
         """
         with self._read() as s:
-            if isinstance(name_or_id, int):
-                row = s.get(RedteamExperiment, name_or_id)
-            else:
-                row = s.scalars(
-                    select(RedteamExperiment).where(RedteamExperiment.name == name_or_id)
-                ).first()
+            row = find_named(s, RedteamExperiment, name_or_id)
         if row is None:
             raise DataError(f"no red-team experiment {name_or_id!r}; run `autoalign redteam "
                             "run CONFIG` first")

@@ -10,6 +10,7 @@ from autoalign.models import register_script
 from autoalign.store import Store
 from autoalign.vocabulary import CheckOutcome, CheckTrigger, Kind, Stage, Status
 
+from ..learning.test_checks import CASE  # a case reading the flawed-paper rate
 from ..pipeline.conftest import Team
 from .helpers import invoke, one_error_line
 from .test_cli_rereview import AGENDA
@@ -19,19 +20,6 @@ LEARNING = """
 load_bearing_descendants = 2
 deep_reviews = 1
 case_evidence = false
-"""
-
-CASE = """\
-G1:
-  text: Few papers are flawed.
-  supportedBy: [Sn1]
-Sn1:
-  text: Flawed-paper rate.
-  x-evidence:
-    metric: "db:papers.flawed_rate"
-    bound: upper
-    comparison: "<="
-    threshold: 0.5
 """
 
 

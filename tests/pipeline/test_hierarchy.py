@@ -65,6 +65,14 @@ async def test_paragraph_links_are_stored_in_content_and_as_edges(
         assert arts[f"writeup/direct/{layer}"].id not in view.paper.content_json[
             "sections"].values()
     assert view.paper.content_json["sections"]["main_text"] == main.id
+    # The direct sections are written after the step-by-step ones (which cite each other by
+    # id, so nothing may be recorded between them), and follow the last of them.
+    abstract = arts["writeup/abstract"]
+    for layer in ("main_text", "introduction", "abstract"):
+        direct = arts[f"writeup/direct/{layer}"]
+        assert direct.id > abstract.id
+        assert ("follows", abstract.id) in {(e.relation, e.parent_id)
+                                            for e in store.parents(direct.id)}
 
 
 async def test_an_id_the_writer_was_not_shown_is_dropped_and_flagged(

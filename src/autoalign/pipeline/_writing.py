@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from ..critics import LogNumber
 from ..models import delimit
@@ -203,15 +203,19 @@ async def write_direct(
     log: StepResult[ProjectLog],
     proposal: StepResult[Proposal],
     prefix: str = "",
+    after: StepResult[Any] | None = None,
 ) -> Layers:
     """Write the main text, introduction and abstract each from the research log itself
     (keys `writeup/direct/...`), at once: each is written from the log alone, so a failed
     layer fails alone and none waits for another (the appendix is the step-by-step one, written
-    from the log either way)."""
+    from the log either way). `after`, the step the caller waited for before writing them (not
+    shown to them), is a `follows` parent of each."""
     assert log.output is not None
     numbers, _ = research_evidence(ctx.store, log.output)
     material, shown = _log_material(ctx, log)
     parents: list[Parent] = [(log.id, Relation.SUMMARISES)]
+    if after is not None and after.artifact is not None:
+        parents.append((after.id, Relation.FOLLOWS))
     main, intro, abstract = await fan_out([
         _section(
             ctx, key=f"writeup/{prefix}{DIRECT}/main_text", kind=Kind.MAIN_TEXT, task=_MAIN,

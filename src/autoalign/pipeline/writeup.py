@@ -38,7 +38,6 @@ from ..runtime import (
     StageContext,
     StepResult,
     fan_out,
-    fan_out2,
     stage,
 )
 from ..vocabulary import Kind, Relation, Stage, Status
@@ -125,14 +124,16 @@ async def run(ctx: StageContext, executed: list[Executed]) -> list[StepResult[Cr
 async def _write_one(ctx: StageContext, done: Executed) -> StepResult[Critic2Report]:
     """Write the paper for one executed project, then have critic #2 review it (and the writer
     revise it, as critic #2 decides)."""
-    # The step-by-step hierarchy is the paper; the direct one, written at the same time (it
-    # needs nothing of the other), is evidence about it.
+    # The step-by-step hierarchy is the paper; the direct one is evidence about it. It needs
+    # nothing of the other, but is written after it: each step-by-step section cites the one
+    # before by artifact id, so a direct section recorded in between (whichever answer came
+    # first) would change the later sections' prompts, and a resumed or repeated run would ask
+    # them anew instead of finding them cached.
     divergence: StepResult[DivergenceContent] | None = None
     if ctx.agenda.writeup.direct:
-        written, direct = await fan_out2(
-            _write(ctx, done),
-            write_direct(ctx, log=done.log, proposal=done.proposal, prefix=done.prefix),
-        )
+        written = await _write(ctx, done)
+        direct = await write_direct(ctx, log=done.log, proposal=done.proposal,
+                                    prefix=done.prefix, after=written.abstract)
         divergence = measure_divergence(ctx, written, direct, prefix=done.prefix)
     else:
         written = await _write(ctx, done)

@@ -344,9 +344,11 @@ class Relation(StrEnum):
     MEMBER = "member"
     """A cluster has the parent paper as a member."""
     FOLLOWS = "follows"
-    """The child was asked because of the parent, which it was not shown (more judges of an
-    idea, asked after the first ones disagreed; a project's first step after the portfolio
-    that set the information screens its reads go through): the run waited for the parent."""
+    """The child was asked or recorded because of the parent, which it was not shown (more
+    judges of an idea, asked after the first ones disagreed; a project's first step after the
+    portfolio that set the information screens its reads go through; a paper after the
+    divergence of its two write-ups, which sets how closely critic #2 reads it): the run
+    waited for the parent."""
 
 
 class ClaimSource(StrEnum):

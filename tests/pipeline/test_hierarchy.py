@@ -211,6 +211,9 @@ async def test_a_divergence_is_stored_and_above_the_threshold_raises_scrutiny(
     )}
     view = read_paper(store, summary.paper_id or 0)
     assert view.divergence is not None and view.divergence_id == stored.id
+    # The paper waits for its divergence (which sets critic #2's scrutiny), and says so.
+    assert ("follows", stored.id) in {(e.relation, e.parent_id)
+                                      for e in store.parents(view.paper.id)}
     raised = scrutiny_for(view.divergence.score, ag.writeup)
     assert (raised.extra_critics, raised.escalation_drop) == (2, 0.1)
     # Critic #2 reviewed the paper under that scrutiny: two more instances babbled, and its

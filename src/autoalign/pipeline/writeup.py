@@ -190,6 +190,10 @@ def _record_paper(
         zip(SECTIONS, (abstract, intro, main, appendix), strict=True)
     )
     ready = all(s.ok for s in sections.values())
+    # The paper names its divergence, whose score sets how closely critic #2 reads it: the
+    # paper is recorded after it, and the graph says so (the run's critical path runs through
+    # the direct version).
+    diverged = divergence if divergence is not None and divergence.ok else None
     rev = f"/rev{revision.round}" if revision else ""
     return ctx.record(
         key=f"writeup/{done.prefix}paper{rev}",
@@ -201,12 +205,13 @@ def _record_paper(
             sections={name: s.id for name, s in sections.items()} if ready else {},
             research_log=done.log.id,
             proposal=done.proposal.id,
-            divergence=divergence.id if divergence is not None and divergence.ok else None,
+            divergence=diverged.id if diverged else None,
         ),
         render=lambda _p: "\n\n".join(s.text for s in sections.values()),
         status=Status.DRAFT,
         parents=[*[(s.id, Relation.CONTAINS) for s in sections.values()],
                  (done.log.id, Relation.CONTEXT),
+                 *([(diverged.id, Relation.FOLLOWS)] if diverged else []),
                  *([revision.parent] if revision else [])] if ready else [],
         needs=list(sections.values()),
         findings=lambda _p: Findings(

@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
+import json
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -325,3 +328,97 @@ async def test_a_lone_paid_ask_begins_its_attempt_in_its_reservation_trip(
     [call] = store.calls(run_id=run_id)
     assert attempt.status is AttemptStatus.ANSWERED and attempt.call_id == call.id
     assert store.run_usage(run_id).unfinished_calls == 0
+
+
+_FIRST_ASKS = """
+import asyncio, json, sys
+from pydantic import BaseModel
+from autoalign.models import ModelClient, ModelsConfig, ProviderConfig
+from autoalign.store import Store
+from tests.models.stub_openai import StubServer
+
+class Finding(BaseModel):
+    claim: str
+    supported: bool
+
+LATE = ("pydantic_ai.models.openai", "openai.resources.chat", "genai_prices.data")
+
+def answer(body):
+    if body["messages"][-1]["content"] == "how many?":
+        return '{"response": 3}'
+    return '{"claim": "c", "supported": true}'
+
+async def main():
+    with Store.open("sqlite:///" + sys.argv[1]) as store, StubServer(answer=answer) as server:
+        run_id = store.create_run(name="t", agenda_digest="0" * 64, config={}).id
+        config = ModelsConfig(
+            default="openai:stub", providers={"openai": ProviderConfig(base_url=server.base_url)}
+        )
+        client = ModelClient(config=config, ledger=store, run_id=run_id)
+        plain = await client.ask("critic", Finding, instructions="i", prompt="p")
+        before = [m for m in LATE if m in sys.modules]
+        # An output type that is not an object is wrapped by pydantic-ai: the agent path.
+        count = await client.ask("critic", int, instructions="i", prompt="how many?")
+        after = [m for m in LATE if m in sys.modules]
+        await client.aclose()
+    print(json.dumps({"plain": plain.output.claim, "count": count.output,
+                      "before": before, "after": after}))
+
+asyncio.run(main())
+"""
+
+
+def test_a_plain_ask_loads_nothing_only_the_agent_path_needs(tmp_path: Path) -> None:
+    """The direct path needs neither pydantic-ai's OpenAI model, nor the SDK's resource modules
+    it preloads, nor genai-prices' table (a few tenths of a second before a run's first call);
+    the first ask that takes the agent path builds the model then. In a fresh interpreter."""
+    done = subprocess.run(
+        [sys.executable, "-c", _FIRST_ASKS, str(tmp_path / "db.sqlite")],
+        capture_output=True, text=True, timeout=120, check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (result["plain"], result["count"]) == ("c", 3)
+    assert result["before"] == []
+    assert result["after"] == [
+        "pydantic_ai.models.openai", "openai.resources.chat", "genai_prices.data"
+    ]
+
+
+@pytest.mark.parametrize(
+    "name", ["stub", "gpt-4o-mini", "gpt-4.1", "o3-mini", "gpt-5", "qwen2.5:7b", "deepseek-r1"]
+)
+def test_the_direct_path_resolves_the_profile_the_chat_model_does(name: str) -> None:
+    """The direct path reads the profile without building pydantic-ai's model: which asks it
+    takes, and the request it sends for them, are those the model's own profile gives."""
+    from openai import AsyncOpenAI
+    from pydantic_ai.models import ModelRequestParameters
+    from pydantic_ai.models.openai import OpenAIChatModel
+    from pydantic_ai.providers.openai import OpenAIProvider
+
+    from autoalign.models._direct import plan_for
+
+    client = AsyncOpenAI(api_key="k", base_url="http://127.0.0.1:9/v1", max_retries=0)
+    provider = OpenAIProvider(openai_client=client)
+    chat = OpenAIChatModel(name, provider=provider)
+    direct = OpenAIDirect(client, name, provider, chat=lambda: chat)
+    profile = chat.profile
+    plain = not (
+        profile.get("openai_supports_reasoning", False)
+        or profile.get("openai_unsupported_model_settings", ())
+        or profile.get("openai_chat_thinking_false_body")
+    )
+    assert direct.accepts(Review, "i", "p") is plain
+    for output_type in (Finding, Review):
+        plan = plan_for(output_type)
+        assert plan is not None
+        params = chat.customize_request_parameters(
+            ModelRequestParameters(output_mode="native", output_object=plan.processor.object_def)
+        )
+        obj = params.output_object
+        assert obj is not None
+        sent = direct._response_format(output_type, plan)["json_schema"]
+        assert sent["schema"] == obj.json_schema
+        assert sent.get("strict") == (
+            obj.strict if profile.get("openai_supports_strict_tool_definition", True) else None
+        )

@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from pydantic import ValidationError
 from pydantic_ai.exceptions import (
@@ -48,15 +48,19 @@ from ._failures import reading_a_response
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
     from pydantic_ai.models.openai import OpenAIChatModel
+    from pydantic_ai.providers.openai import OpenAIProvider
 
 try:  # pydantic-ai internals the direct path reuses, so that it behaves as the agent path does
     from pydantic_ai._framing import lookalike_note_announcement, resembles_frame
+    from pydantic_ai._json_schema import JsonSchemaTransformerWithOutputOverride
     from pydantic_ai._output import ObjectOutputProcessor
     from pydantic_ai.messages import (
         _NO_OUTPUT_RETURN_TEXT,
         _no_output_feedback_text,
     )
-    from pydantic_ai.models import ModelRequestParameters, get_user_agent
+    from pydantic_ai.models import _customize_output_object as customize_output_object
+    from pydantic_ai.models import get_user_agent
+    from pydantic_ai.profiles import DEFAULT_PROFILE, merge_profile
 
     _INTERNALS = True
 except ImportError:  # another pydantic-ai version: every ask takes the agent path
@@ -124,25 +128,41 @@ class DirectModel:
 
 class OpenAIDirect(DirectModel):
     """Chat Completions with the JSON-schema response format, as pydantic-ai's
-    `OpenAIChatModel` sends it (`NativeOutput`)."""
+    `OpenAIChatModel` sends it (`NativeOutput`).
 
-    def __init__(self, client: AsyncOpenAI, chat: OpenAIChatModel) -> None:
+    It needs no `OpenAIChatModel` until a response is garbled (pydantic-ai's validation of the
+    body names the error): building one loads the SDK's resource modules and genai-prices'
+    table, a few tenths of a second of CPU that would stand before a run's first call. What it
+    reads of the model's profile it resolves as `Model.profile` does for those fields: the
+    defaults under the provider's profile for the name (the later layers of the resolution set
+    none of them; `tests/models/test_models_direct.py` compares the two across model names).
+    """
+
+    def __init__(
+        self,
+        client: AsyncOpenAI,
+        model_name: str,
+        provider: OpenAIProvider,
+        *,
+        chat: Callable[[], OpenAIChatModel],
+    ) -> None:
         from openai.types.chat import ChatCompletion
-        from pydantic_ai.models._decode_errors import map_decode_errors
-        from pydantic_ai.models.openai._errors import map_api_errors
 
         self._completion_type = ChatCompletion
-        self._map_api_errors = map_api_errors
-        self._map_decode_errors = map_decode_errors
         self._client = client
+        self._name = model_name
         self._chat = chat
         self._formats: dict[Any, dict[str, Any]] = {}
-        profile = chat.profile
+        profile: dict[str, Any] = (
+            dict(merge_profile(DEFAULT_PROFILE, provider._configured_model_profile(model_name)))
+            if _INTERNALS
+            else {}
+        )
+        self._transformer = profile.get("json_schema_transformer")
         # A profile that rewrites the request (sampling dropped for reasoning, settings a server
         # refuses, a thinking body) keeps the agent path, which knows how.
         self._plain = (
             _INTERNALS
-            and chat.settings is None
             and not profile.get("openai_supports_reasoning", False)
             and not profile.get("openai_unsupported_model_settings", ())
             and not profile.get("openai_chat_thinking_false_body")
@@ -154,7 +174,6 @@ class OpenAIDirect(DirectModel):
         )
         self._strict_field = bool(profile.get("openai_supports_strict_tool_definition", True))
         self._headers = {"User-Agent": get_user_agent()} if _INTERNALS else {}
-        provider = getattr(chat, "_provider", None)
         self._namespace = str(getattr(provider, "model_id_namespace", "openai"))
 
     def accepts(self, output_type: Any, instructions: str, prompt: str) -> bool:
@@ -168,11 +187,15 @@ class OpenAIDirect(DirectModel):
         cached = self._formats.get(output_type)
         if cached is not None:
             return cached
-        params = self._chat.customize_request_parameters(
-            ModelRequestParameters(output_mode="native", output_object=plan.processor.object_def)
-        )
-        obj = params.output_object
-        assert obj is not None
+        # What `Model.customize_request_parameters` does to an output object.
+        obj = plan.processor.object_def
+        if self._transformer is not None:
+            transformer = (
+                self._transformer.output_object_transformer
+                if issubclass(self._transformer, JsonSchemaTransformerWithOutputOverride)
+                else self._transformer
+            )
+            obj = customize_output_object(transformer, obj)
         schema: dict[str, Any] = {"name": obj.name, "schema": obj.json_schema}
         if obj.description:
             schema["description"] = obj.description
@@ -196,7 +219,7 @@ class OpenAIDirect(DirectModel):
         plan = plan_for(output_type)
         assert plan is not None, "accepts() said no"
         body: dict[str, Any] = {
-            "model": self._chat.model_name,
+            "model": self._name,
             "stream": False,
             "messages": None,
             self._max_tokens_field: sampling.max_tokens,
@@ -217,11 +240,11 @@ class OpenAIDirect(DirectModel):
         ]
         announced = False
         retries = 0
-        name = self._chat.model_name
+        name = self._name
         post: Any = self._client.post
         while True:
             body["messages"] = list(conversation)
-            with self._map_api_errors(name, self._namespace), self._map_decode_errors(name):
+            try:
                 completion: Any = await post(
                     "/chat/completions",
                     cast_to=self._completion_type,
@@ -229,8 +252,10 @@ class OpenAIDirect(DirectModel):
                     options=options,
                     stream=False,
                 )
+            except Exception as exc:
+                _raise_mapped(exc, name, self._namespace)
             text, finish, usage = _read_completion(
-                completion, self._completion_type, self._chat._validate_completion
+                completion, self._completion_type, lambda c: self._chat()._validate_completion(c)
             )
             messages.append(
                 ModelResponse(
@@ -270,6 +295,16 @@ class OpenAIDirect(DirectModel):
                         {"role": "system", "content": lookalike_note_announcement(system_role=True)}
                     )
                 conversation.append({"role": "user", "content": feedback.model_response()})
+
+
+def _raise_mapped(exc: Exception, name: str, namespace: str) -> NoReturn:
+    """Raise `exc` as the agent path would: through pydantic-ai's mapping of the SDK's errors
+    (imported here, on the first failure, rather than before the first call)."""
+    from pydantic_ai.models._decode_errors import map_decode_errors
+    from pydantic_ai.models.openai._errors import map_api_errors
+
+    with map_api_errors(name, namespace), map_decode_errors(name):
+        raise exc
 
 
 def _read_completion(

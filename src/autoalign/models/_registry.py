@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import re
@@ -26,8 +27,9 @@ OutputMode = Literal["native", "tool"]
 class ProviderModel:
     """A pydantic-ai model built for one model id, and how to drive and release it."""
 
-    model: Model
-    """The pydantic-ai model; its SDK's own retries are off, so `ModelClient` governs retrying."""
+    build: Callable[[], Model]
+    """Builds the pydantic-ai model the agent path drives, on the first ask that takes it (see
+    `model`); its SDK's own retries are off, so `ModelClient` governs retrying."""
     output_mode: OutputMode
     """Which pydantic-ai output marker to wrap the output type in."""
     prepare: Callable[[], Awaitable[None]] | None = None
@@ -39,6 +41,13 @@ class ProviderModel:
     direct: DirectModel | None = None
     """The direct path for plain structured-output asks (no tools) through the same SDK client,
     without a pydantic-ai agent; None: every ask takes the agent path."""
+
+    @functools.cached_property
+    def model(self) -> Model:
+        """The pydantic-ai model, built once. A provider with a direct path builds it only when
+        an ask needs the agent path: building one loads modules and data (the SDK's resource
+        modules, genai-prices' table) that a direct ask never uses."""
+        return self.build()
 
 
 class ModelProvider(ABC):
@@ -58,7 +67,8 @@ class ModelProvider(ABC):
     of calls when every call that can go out does, so the default is wide (16; providers
     set their own). Lower it in `[models.providers.NAME] concurrency` for a small rate limit."""
     warm_modules: ClassVar[tuple[str, ...]] = ()
-    """Modules `build` imports (the SDK and its pydantic-ai model); `warm` imports them ahead."""
+    """Modules the first ask needs (the SDK, and its pydantic-ai model unless the provider's
+    direct path goes without); `warm` imports them ahead."""
     free: ClassVar[bool] = False
     """Whether calls cost nothing (embedded and scripted models)."""
     sdk: ClassVar[tuple[str, str] | None] = None
@@ -119,6 +129,12 @@ class ModelProvider(ABC):
                 importlib.import_module(module)
             except ImportError:
                 return
+
+    def warm_agent_path(self) -> None:
+        """Load, ahead of need, what only the agent path needs beyond `warm`; nothing unless the
+        provider has a direct path that leaves it out (blocking: call it in a worker thread
+        once the first asks are out)."""
+        return None
 
     def require_sdk(self) -> None:
         """Raise `ConfigError` naming the extra to install if the provider's SDK is missing."""
@@ -212,15 +228,18 @@ def check_models(
             raise unpriced_error(ref.id)
 
 
-def warm_models(config: ModelsConfig, roles: Iterable[str]) -> None:
-    """Import the SDKs of the providers `roles` use (blocking: call it in a worker thread,
-    concurrently with other start-up work)."""
-    seen: set[str] = set()
-    for role in roles:
-        name = parse_model_id(config.model_for(role), field="models").provider
-        if name not in seen:
-            seen.add(name)
-            get_provider(name).warm()
+def warm_models(config: ModelsConfig, roles: Iterable[str], *, agent_path: bool = False) -> None:
+    """Import what the first asks of the providers `roles` use need (blocking: call it in a
+    worker thread, concurrently with other start-up work); with `agent_path`, what only their
+    agent paths need (`ModelProvider.warm_agent_path`) instead."""
+    for name in dict.fromkeys(
+        parse_model_id(config.model_for(role), field="models").provider for role in roles
+    ):
+        provider = get_provider(name)
+        if agent_path:
+            provider.warm_agent_path()
+        else:
+            provider.warm()
 
 
 def unpriced_error(model_id: str) -> ConfigError:

@@ -54,4 +54,4 @@ class AnthropicModels(ModelProvider):
             http_client=http,
         )
         claude = AnthropicModel(model, provider=AnthropicProvider(anthropic_client=client))
-        return ProviderModel(model=claude, output_mode="tool", close=client.close)
+        return ProviderModel(build=lambda: claude, output_mode="tool", close=client.close)

@@ -216,5 +216,5 @@ class LocalModels(ModelProvider):
         # Its chat template has no tool calling: an ask's tools are left out, and the stage gives
         # it what the tools would have told it in the prompt instead.
         return ProviderModel(
-            model=chat, output_mode="native", prepare=prepare, close=close, tools=False
+            build=lambda: chat, output_mode="native", prepare=prepare, close=close, tools=False
         )

@@ -9,7 +9,8 @@ the same SDK client, without a pydantic-ai agent.
 
 from __future__ import annotations
 
-from typing import ClassVar
+import functools
+from typing import TYPE_CHECKING, ClassVar
 
 import httpx2
 
@@ -17,6 +18,9 @@ from ._config import Price, ProviderConfig
 from ._direct import OpenAIDirect
 from ._prices import builtin_price
 from ._registry import ModelProvider, ProviderModel, missing_sdk, register_provider
+
+if TYPE_CHECKING:
+    from pydantic_ai.models.openai import OpenAIChatModel
 
 
 @register_provider
@@ -29,8 +33,10 @@ class OpenAIModels(ModelProvider):
     # vLLM and other OpenAI-compatible servers batch concurrent requests; OpenAI's own rate
     # limits allow hundreds of requests a minute from the first paid tier.
     default_concurrency: ClassVar[int] = 32
+    # The direct path, which takes a run's plain asks, needs neither pydantic-ai's model for the
+    # SDK nor the SDK's resource modules; those are loaded later (`warm_agent_path`).
     warm_modules: ClassVar[tuple[str, ...]] = (
-        "openai", "pydantic_ai.models.openai", "pydantic_ai.providers.openai"
+        "openai", "openai.types.chat", "pydantic_ai.providers.openai"
     )
     transport: ClassVar[httpx2.AsyncBaseTransport | None] = None
     """HTTP transport of every client built; None for the network (tests set a MockTransport)."""
@@ -46,10 +52,10 @@ class OpenAIModels(ModelProvider):
             return None  # OpenAI's prices say nothing about a self-hosted server
         return builtin_price("openai", model)
 
-    def warm(self) -> None:
-        # Building a model imports (and caches) what the first real build needs beyond the
-        # modules themselves; this one never sends a request.
-        super().warm()
+    def warm_agent_path(self) -> None:
+        # Building a model imports (and caches) what the agent path's first build needs beyond
+        # the modules themselves: the SDK's chat resources and genai-prices' table. This one
+        # never sends a request.
         try:
             from openai import AsyncOpenAI
             from pydantic_ai.models.openai import OpenAIChatModel
@@ -62,7 +68,6 @@ class OpenAIModels(ModelProvider):
     def build(self, model: str, config: ProviderConfig, *, seed: int) -> ProviderModel:
         try:
             from openai import AsyncOpenAI
-            from pydantic_ai.models.openai import OpenAIChatModel
             from pydantic_ai.providers.openai import OpenAIProvider
         except ImportError as exc:
             raise missing_sdk(self.name, module="openai", extra="openai") from exc
@@ -75,10 +80,17 @@ class OpenAIModels(ModelProvider):
             timeout=config.timeout_s,
             http_client=http,
         )
-        chat = OpenAIChatModel(model, provider=OpenAIProvider(openai_client=client))
+        provider = OpenAIProvider(openai_client=client)
+
+        @functools.cache
+        def chat() -> OpenAIChatModel:
+            from pydantic_ai.models.openai import OpenAIChatModel
+
+            return OpenAIChatModel(model, provider=provider)
+
         return ProviderModel(
-            model=chat,
+            build=chat,
             output_mode="native",
             close=client.close,
-            direct=OpenAIDirect(client, chat),
+            direct=OpenAIDirect(client, model, provider, chat=chat),
         )

@@ -121,10 +121,8 @@ class ScriptedModels(ModelProvider):
     def build(self, model: str, config: ProviderConfig, *, seed: int) -> ProviderModel:
         self.check(model, config)
         if model == SCHEMA:
-            return ProviderModel(
-                model=_SchemaModel(latency_s=config.latency_s, seed=seed), output_mode="tool"
-            )
+            schema_model = _SchemaModel(latency_s=config.latency_s, seed=seed)
+            return ProviderModel(build=lambda: schema_model, output_mode="tool")
         fn = _with_latency(_SCRIPTS[model], config.latency_s)
-        return ProviderModel(
-            model=FunctionModel(fn, model_name=f"scripted:{model}"), output_mode="native"
-        )
+        function_model = FunctionModel(fn, model_name=f"scripted:{model}")
+        return ProviderModel(build=lambda: function_model, output_mode="native")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 from pydantic_ai.exceptions import ModelHTTPError
 
 from autoalign.agenda import Agenda, parse_agenda
-from autoalign.pipeline import SECTIONS, read_paper, run_agenda
+from autoalign.pipeline import SECTIONS, _orchestrator, read_paper, run_agenda
 from autoalign.store import Store
 from autoalign.vocabulary import ClaimSource
 
@@ -168,6 +169,22 @@ async def test_rerun_of_completed_agenda_does_nothing(store: Store, team: tuple[
     fresh = await run_agenda(agenda(model), store=store, new=True)
     assert fresh.run.id != first.run.id and fresh.run.seed == first.run.seed + 1
     assert fresh.usage.cache_hits == 0  # a new seed is a new sample, not a replay
+
+
+async def test_the_objects_alive_at_a_run_s_start_are_frozen_once_per_process(
+    store: Store, team: tuple[Team, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Full collections skip the modules a run imported: the heap is frozen when the first run
+    starts and again once its background loads are done, never again in the process."""
+    _, model = team
+    frozen: list[bool] = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    monkeypatch.setattr(_orchestrator, "_SETTLED", set())
+    first = await run_agenda(agenda(model), store=store)
+    assert first.run.status == "completed"
+    assert len(frozen) == 2
+    await run_agenda(agenda(model), store=store, new=True)
+    assert len(frozen) == 2
 
 
 async def test_budget_stop_then_resume_repeats_no_call(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import re
 import time
 from collections import Counter
@@ -130,6 +131,7 @@ async def _run_stages(
     round it had begun, its finished steps resumed from the store."""
     store, run = ctx.store, ctx.run
     current = ctx
+    _settle_heap("start")
     try:
         first = _first_round(store, run.id, specs) if rounds > 1 else 0
         for n in range(first, rounds):
@@ -279,7 +281,13 @@ async def _run_agenda(
     # asks its models, not in front of the first experiment or idea merge. (The TF-IDF import
     # holds the interpreter lock for most of a second; it lands while the first calls wait on
     # the network, and a call's reply can wait on it for a few milliseconds.)
-    probing = asyncio.gather(asyncio.to_thread(_probe_sandbox), asyncio.to_thread(warm_tfidf))
+    # What only the models' agent paths need (a plain ask goes without) loads the same way.
+    probing = asyncio.gather(
+        asyncio.to_thread(_probe_sandbox),
+        asyncio.to_thread(warm_tfidf),
+        asyncio.to_thread(warm_models, agenda.models, ROLES, agent_path=True),
+    )
+    probing.add_done_callback(lambda _: _settle_heap("loaded"))  # the modules they imported
     try:
         with _run_backend(store, run, backend) as sandbox:
             def round_context(n: int) -> StageContext:
@@ -369,6 +377,28 @@ def _run_backend(store: Store, run: RunRecord, made: Backend | None) -> Iterator
         yield queue
     finally:
         queue.close()
+
+
+_SETTLED: set[str] = set()
+"""The moments of `_settle_heap` that have passed in this process."""
+
+
+def _settle_heap(moment: str) -> None:
+    """Move every object alive now out of the garbage collector's reach (`gc.freeze`), once
+    per process at each `moment` (a run's start; the loads that follow it).
+
+    At those moments nearly every object alive belongs to a module a run imported (pydantic-ai,
+    the SDKs, SQLAlchemy, numpy; then scikit-learn and pandas), and lives as long as the
+    process. Every full collection walked them all, a few tenths of a second with the event
+    loop stopped, every few seconds of a large run (docs/scaling.md has the measurements).
+    Frozen objects are still freed by reference counting; what freezing loses is the
+    collection of reference cycles already garbage at that moment. Once per process, so that a
+    worker running run after run does not freeze each run's leftovers.
+    """
+    if moment in _SETTLED:
+        return
+    _SETTLED.add(moment)
+    gc.freeze()
 
 
 def _probe_sandbox() -> None:

@@ -7,7 +7,7 @@ import contextlib
 import json
 import time
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 from pydantic import BaseModel, Field
@@ -364,6 +364,53 @@ async def test_per_provider_concurrency_limit(
         ]
     assert all(t.result().ok for t in tasks)
     assert peak == 2
+
+
+async def test_the_first_wave_is_sent_when_every_ask_begun_is_on_the_network(
+    store: Store, run_id: int, script: Callable[[FunctionDef], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`wave_sent` returns once every ask begun has sent its request, or waits for a provider
+    slot behind asks that have; not for a client whose asks are all answered from the cache."""
+    in_flight = 0
+    release = asyncio.Event()
+
+    async def held(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        nonlocal in_flight
+        in_flight += 1
+        await release.wait()
+        return answer('{"score": 3}')
+
+    model = script(held)
+    client = client_for(store, run_id, model, providers={"scripted": ProviderConfig(concurrency=3)})
+    sending = 0
+    run = client._run
+
+    async def counted(*args: Any) -> Any:
+        nonlocal sending
+        sending += 1
+        return await run(*args)
+
+    monkeypatch.setattr(client, "_run", counted)
+    asks = [
+        asyncio.ensure_future(client.ask("critic", Score, instructions="i", prompt=f"p{i}"))
+        for i in range(5)
+    ]
+    await asyncio.wait_for(client.wave_sent(), timeout=5)
+    # Three asks hold the provider's slots and are sending; two wait for a slot.
+    assert sending == 3 and not any(a.done() for a in asks)
+    await asyncio.sleep(0.05)
+    assert (sending, in_flight) == (3, 3)
+    release.set()
+    assert all(r.ok for r in await asyncio.gather(*asks))
+
+    cached = client_for(store, run_id, model)
+    again = await cached.ask("critic", Score, instructions="i", prompt="p0")
+    assert again.cache_hit
+    wave = asyncio.ensure_future(cached.wave_sent())
+    await asyncio.sleep(0.05)
+    assert not wave.done()
+    wave.cancel()
 
 
 async def test_default_concurrency_is_the_providers_own(

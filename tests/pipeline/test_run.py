@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 from pydantic_ai.exceptions import ModelHTTPError
 
 from autoalign.agenda import Agenda, parse_agenda
+from autoalign.models import ModelClient
 from autoalign.pipeline import SECTIONS, _orchestrator, read_paper, run_agenda
 from autoalign.store import Store
 from autoalign.vocabulary import ClaimSource
@@ -185,6 +188,42 @@ async def test_the_objects_alive_at_a_run_s_start_are_frozen_once_per_process(
     assert len(frozen) == 2
     await run_agenda(agenda(model), store=store, new=True)
     assert len(frozen) == 2
+
+
+async def test_the_background_loads_wait_for_the_first_wave_of_asks(
+    store: Store, team: tuple[Team, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sandbox probe, the TF-IDF import and the agent paths' loads start once the run's
+    first asks are sent (their imports would hold those requests back), all three."""
+    script, model = team
+    loaded: dict[str, int] = {}
+
+    def load(name: str) -> Callable[[], None]:
+        def record() -> None:
+            loaded.setdefault(name, len(script.calls))
+        return record
+
+    def warm(*_args: Any, agent_path: bool = False) -> None:
+        if agent_path:  # without it, the start's own warm-up
+            load("agent paths")()
+
+    monkeypatch.setattr(_orchestrator, "_probe_sandbox", load("probe"))
+    monkeypatch.setattr(_orchestrator, "warm_tfidf", load("tfidf"))
+    monkeypatch.setattr(_orchestrator, "warm_models", warm)
+    summary = await run_agenda(agenda(model), store=store)
+    assert summary.run.status == "completed"
+    assert set(loaded) == {"probe", "tfidf", "agent paths"}
+    assert min(loaded.values()) >= 1
+    # A run whose first wave never goes out (every ask answered from the cache) ends without
+    # waiting for its loads, which never start.
+    loaded.clear()
+
+    async def never(_client: ModelClient) -> None:
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(ModelClient, "wave_sent", never)
+    again = await run_agenda(agenda(model), store=store, new=True)
+    assert again.run.status == "completed" and loaded == {}
 
 
 async def test_budget_stop_then_resume_repeats_no_call(

@@ -258,11 +258,22 @@ class ModelClient:
         self._unchecked = 0
         self._all_checked = asyncio.Event()
         self._all_checked.set()
+        # Asks begun that have neither sent their first request nor ended. Once none is left
+        # and a request has gone out, the client's first wave is out (`wave_sent`).
+        self._unsent = 0
+        self._any_sent = False
+        self._wave_sent = asyncio.Event()
 
     @property
     def config(self) -> ModelsConfig:
         """The configuration this client was made with."""
         return self._config
+
+    async def wave_sent(self) -> None:
+        """Return once this client has sent a request and every ask begun by then has sent its
+        own or ended: its first wave is out, and the loop waits on the network. Never returns
+        for a client whose asks are all answered from the cache."""
+        await self._wave_sent.wait()
 
     def model_for(self, role: str) -> str:
         """The `provider:model` id that plays `role`."""
@@ -376,11 +387,13 @@ class ModelClient:
     async def _ask(self, req: _Request[T]) -> Reply[T]:
         self._unchecked += 1
         self._all_checked.clear()
-        checking = [True]
+        self._unsent += 1
+        checking, unsent = [True], [True]
         try:
-            return await self._ask_counted(req, checking)
+            return await self._ask_counted(req, checking, unsent)
         finally:
             self._checked(checking)
+            self._sending(unsent, sent=False)
 
     def _checked(self, checking: list[bool]) -> None:
         """This ask no longer holds back the others' requests (idempotent)."""
@@ -390,7 +403,18 @@ class ModelClient:
             if self._unchecked == 0:
                 self._all_checked.set()
 
-    async def _ask_counted(self, req: _Request[T], checking: list[bool]) -> Reply[T]:
+    def _sending(self, unsent: list[bool], *, sent: bool) -> None:
+        """This ask sends its first request now (`sent`), or ended without (idempotent)."""
+        if unsent[0]:
+            unsent[0] = False
+            self._unsent -= 1
+            self._any_sent = self._any_sent or sent
+            if self._unsent == 0 and self._any_sent:
+                self._wave_sent.set()
+
+    async def _ask_counted(
+        self, req: _Request[T], checking: list[bool], unsent: list[bool]
+    ) -> Reply[T]:
         # One trip to the ledger: the lookup and, on a hit, its ledger row. On a local ledger
         # (SQLite) it is done here, on the loop: a lookup and one row take about 0.1 ms, less
         # than the hop to a worker thread and back; a server's round trips go to a thread.
@@ -404,7 +428,9 @@ class ModelClient:
         price = req.provider.price(req.ref.name, self._config.provider_config(req.ref.provider))
         semaphore = self._semaphore(req.ref.provider, req.provider)
         if semaphore.locked():
-            self._checked(checking)  # it waits its turn: the asks holding a slot go on
+            # It waits its turn: the asks holding a slot go on, and are the wave on the network.
+            self._checked(checking)
+            self._sending(unsent, sent=False)
         async with semaphore:
             estimate = _estimate(req, price)
             tally = _Tally()
@@ -426,6 +452,7 @@ class ModelClient:
                         await self._begin_attempt(req, estimate, tally)
                     if model.prepare is not None:
                         await model.prepare()
+                    self._sending(unsent, sent=True)
                     outcome = await self._run(req, model, tally, estimate)
                 except ModelError as exc:
                     await self._book(req, price, tally, started, error=str(exc))

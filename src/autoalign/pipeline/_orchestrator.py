@@ -276,18 +276,7 @@ async def _run_agenda(
     if start.outcome == "completed":
         return _summary(store, run.id, resumed=False, done=True, started=started)
     await warming
-    # The sandbox probes its isolation once per process (a few child processes), and TF-IDF is
-    # imported (which critic #2 and the idea merge need): each in a thread while the first stage
-    # asks its models, not in front of the first experiment or idea merge. (The TF-IDF import
-    # holds the interpreter lock for most of a second; it lands while the first calls wait on
-    # the network, and a call's reply can wait on it for a few milliseconds.)
-    # What only the models' agent paths need (a plain ask goes without) loads the same way.
-    probing = asyncio.gather(
-        asyncio.to_thread(_probe_sandbox),
-        asyncio.to_thread(warm_tfidf),
-        asyncio.to_thread(warm_models, agenda.models, ROLES, agent_path=True),
-    )
-    probing.add_done_callback(lambda _: _settle_heap("loaded"))  # the modules they imported
+    loads: asyncio.Future[None] | None = None
     try:
         with _run_backend(store, run, backend) as sandbox:
             def round_context(n: int) -> StageContext:
@@ -296,14 +285,19 @@ async def _run_agenda(
                     backend=sandbox,
                 )
 
+            first = round_context(0)
+            loads = asyncio.ensure_future(_load_behind(first.client, agenda))
             await _run_stages(
-                round_context(0), registered_stages(), rounds=rounds,
-                round_context=round_context,
+                first, registered_stages(), rounds=rounds, round_context=round_context,
             )
     finally:
-        # Awaited even when done, so a failed warm-up's error is retrieved, never left unread
-        # (the first idea merge or sandbox run raises it again where it matters).
-        await asyncio.gather(probing, return_exceptions=True)
+        if loads is not None:
+            # A run answered from the cache alone never sends its first wave: its loads are
+            # not waited for. Awaited even when done, so a failed load's error is retrieved,
+            # never left unread (the first idea merge or sandbox run raises it again where it
+            # matters).
+            loads.cancel()
+            await asyncio.gather(loads, return_exceptions=True)
     return _summary(store, run.id, resumed=resumed, done=False, started=started)
 
 
@@ -381,6 +375,25 @@ def _run_backend(store: Store, run: RunRecord, made: Backend | None) -> Iterator
 
 _SETTLED: set[str] = set()
 """The moments of `_settle_heap` that have passed in this process."""
+
+
+async def _load_behind(client: ModelClient, agenda: Agenda) -> None:
+    """Load in threads, once the run's first wave of asks is on the network, what its later
+    steps need: the sandbox's isolation probe (a few child processes, once per process),
+    scikit-learn's TF-IDF (the idea merge and critic #2), and what only the models' agent paths
+    need (a plain ask goes without). The imports hold the interpreter lock for most of a
+    second: started with the stages, they held back the first wave's requests by a few tenths
+    of a second (docs/scaling.md); started now, they land while the loop waits on the
+    network."""
+    await client.wave_sent()
+    try:
+        await asyncio.gather(
+            asyncio.to_thread(_probe_sandbox),
+            asyncio.to_thread(warm_tfidf),
+            asyncio.to_thread(warm_models, agenda.models, ROLES, agent_path=True),
+        )
+    finally:
+        _settle_heap("loaded")  # the modules they imported
 
 
 def _settle_heap(moment: str) -> None:

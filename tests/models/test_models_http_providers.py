@@ -225,3 +225,23 @@ async def test_anthropic_uses_tool_output(
     body = server.body()
     assert body["tools"][0]["name"] == "final_result"
     assert json.loads(reply.raw) == {"claim": "probes find the feature", "supported": False}
+
+
+def test_the_openai_clients_of_a_process_share_one_tls_context(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each model gets its own SDK client and connection pool, but not its own TLS context
+    (certificates parsed anew, about 20 ms of its first ask): one per process, as the SDK's
+    default client would build it."""
+    provider = OpenAIModels()
+    monkeypatch.setattr(OpenAIModels, "transport", None)
+    config = ProviderConfig(base_url="http://127.0.0.1:9/v1", timeout_s=7.0)
+    first, second = (provider.build("m", config, seed=0) for _ in range(2))
+    pools = []
+    for built in (first, second):
+        assert built.direct is not None
+        sdk = built.direct._client
+        assert sdk.timeout == 7.0 and sdk.max_retries == 0
+        pools.append(sdk._client._transport._pool)
+    assert pools[0] is not pools[1]
+    assert pools[0]._ssl_context is pools[1]._ssl_context

@@ -10,6 +10,7 @@ the same SDK client, without a pydantic-ai agent.
 from __future__ import annotations
 
 import functools
+import ssl
 from typing import TYPE_CHECKING, ClassVar
 
 import httpx2
@@ -52,6 +53,10 @@ class OpenAIModels(ModelProvider):
             return None  # OpenAI's prices say nothing about a self-hosted server
         return builtin_price("openai", model)
 
+    def warm(self) -> None:
+        super().warm()
+        _tls()
+
     def warm_agent_path(self) -> None:
         # Building a model imports (and caches) what the agent path's first build needs beyond
         # the modules themselves: the SDK's chat resources and genai-prices' table. This one
@@ -71,7 +76,15 @@ class OpenAIModels(ModelProvider):
             from pydantic_ai.providers.openai import OpenAIProvider
         except ImportError as exc:
             raise missing_sdk(self.name, module="openai", extra="openai") from exc
-        http = None if self.transport is None else httpx2.AsyncClient(transport=self.transport)
+        from openai import DefaultAsyncHttpxClient
+
+        # The SDK's own HTTP client, with the process's TLS context: building one per client
+        # (certificates read and parsed each time) cost about 20 ms of each model's first ask.
+        http = (
+            DefaultAsyncHttpxClient(verify=_tls())
+            if self.transport is None
+            else httpx2.AsyncClient(transport=self.transport)
+        )
         client = AsyncOpenAI(
             base_url=config.base_url,
             # a placeholder for keyless servers: the SDK refuses to start without one
@@ -94,3 +107,10 @@ class OpenAIModels(ModelProvider):
             close=client.close,
             direct=OpenAIDirect(client, model, provider, chat=chat),
         )
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """The TLS context every client of the process verifies servers with: what the SDK's
+    default client builds (the default CA bundle, or `SSL_CERT_FILE` / `SSL_CERT_DIR`), once."""
+    return httpx2.create_ssl_context()

@@ -183,6 +183,8 @@ async def test_the_objects_alive_at_a_run_s_start_are_frozen_once_per_process(
     frozen: list[bool] = []
     monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
     monkeypatch.setattr(_orchestrator, "_SETTLED", set())
+    for load in ("_probe_sandbox", "warm_tfidf"):  # done at once, well before the run ends
+        monkeypatch.setattr(_orchestrator, load, lambda: None)
     first = await run_agenda(agenda(model), store=store)
     assert first.run.status == "completed"
     assert len(frozen) == 2

@@ -386,14 +386,16 @@ async def _load_behind(client: ModelClient, agenda: Agenda) -> None:
     of a second (docs/scaling.md); started now, they land while the loop waits on the
     network."""
     await client.wave_sent()
-    try:
-        await asyncio.gather(
-            asyncio.to_thread(_probe_sandbox),
-            asyncio.to_thread(warm_tfidf),
-            asyncio.to_thread(warm_models, agenda.models, ROLES, agent_path=True),
-        )
-    finally:
-        _settle_heap("loaded")  # the modules they imported
+    done = await asyncio.gather(
+        asyncio.to_thread(_probe_sandbox),
+        asyncio.to_thread(warm_tfidf),
+        asyncio.to_thread(warm_models, agenda.models, ROLES, agent_path=True),
+        return_exceptions=True,
+    )
+    _settle_heap("loaded")  # the modules they imported
+    for outcome in done:
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 def _settle_heap(moment: str) -> None:

@@ -62,12 +62,15 @@ class OpenAIModels(ModelProvider):
         # the modules themselves: the SDK's chat resources and genai-prices' table. This one
         # never sends a request.
         try:
-            from openai import AsyncOpenAI
+            from openai import AsyncOpenAI, DefaultAsyncHttpxClient
             from pydantic_ai.models.openai import OpenAIChatModel
             from pydantic_ai.providers.openai import OpenAIProvider
         except ImportError:
             return
-        client = AsyncOpenAI(api_key="warm-up", base_url="http://127.0.0.1:9/v1", max_retries=0)
+        client = AsyncOpenAI(
+            api_key="warm-up", base_url="http://127.0.0.1:9/v1", max_retries=0,
+            http_client=DefaultAsyncHttpxClient(verify=_tls()),  # not a TLS context of its own
+        )
         OpenAIChatModel("warm-up", provider=OpenAIProvider(openai_client=client))
 
     def build(self, model: str, config: ProviderConfig, *, seed: int) -> ProviderModel:

@@ -2,8 +2,8 @@
 
 For each library size n (synthetic entries: a flaw type and a sentence drawn from a small
 vocabulary with a seeded generator), times the first `FlawLibrary.retrieve` (which fits TF-IDF
-on the library's entries, once per snapshot) and the median of `--repeats` later queries (a
-transform of the query and a sparse product). Building the library from the store is not timed
+on the library's entries, once per snapshot) and the median of `--repeats` later queries (the
+query's terms' postings in the fitted inverted index). Building the library from the store is not timed
 here, with each later query's median as a ratio of the first query (the baseline, measured
 in the same run). The unit tests check what is retrieved; the time is measured here, where a
 loaded machine cannot fail a test.

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import random
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,6 +47,54 @@ def test_a_tfidf_index_scores_a_query_against_its_own_texts() -> None:
     assert not index.similarities("completely unrelated words").any()
     assert list(TfidfIndex(["", "the"]).similarities("the")) == [0.0, 0.0]
     assert TfidfIndex([]).similarities("x").shape == (0,)
+
+
+def _texts(seed: int) -> list[str]:
+    """Texts that exercise the tokenizer: stop words, case, punctuation, digits, one-letter
+    words, accents, repeated words and pairs, empty and stop-word-only texts."""
+    rng = random.Random(seed)
+    words = ["Reward", "reward", "hacking", "the", "a", "of", "probe", "PROBE's", "seeds", "42",
+             "x", "naïve", "café", "over-claiming", "it's", "and", "baseline", "arm,",
+             "control.", "noise;", "(variance)", "effect_size", "ünïcode", "über", "is", "were"]
+    texts = [" ".join(rng.choices(words, k=rng.randint(1, 25))) for _ in range(30)]
+    return [*texts, "", "the of and is", "reward reward reward hacking", texts[0]]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_tfidf_equals_scikit_learns(seed: int) -> None:
+    """Same tokens, stop words, inverse document frequencies and norm as scikit-learn's
+    `TfidfVectorizer` at the settings the docstring names (the columns are in the same, sorted,
+    order)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped]
+
+    texts = _texts(seed)
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english")
+    expected = vectorizer.fit_transform(texts)
+    assert np.allclose(TfidfEmbedder().embed(texts), expected.toarray(), rtol=0, atol=1e-12)
+    index = TfidfIndex(texts)
+    for query in [*texts[:5], "reward hacking probe", "nothing here at all", ""]:
+        wanted = (expected @ vectorizer.transform([query]).T).toarray().ravel()
+        assert np.allclose(index.similarities(query), wanted, rtol=0, atol=1e-12)
+
+
+def test_the_stop_words_are_scikit_learns_without_importing_it() -> None:
+    """The list is read from scikit-learn's module file; neither scikit-learn nor scipy is
+    imported by embedding, indexing or querying (importing them takes most of a second)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from autoalign.embeddings import _stop_words
+
+    assert _stop_words() == ENGLISH_STOP_WORDS
+    code = (
+        "import sys\n"
+        "from autoalign.embeddings import TfidfEmbedder, TfidfIndex, near_duplicates\n"
+        "assert near_duplicates(['reward hacking probe', 'the reward hacking probe']) == [[0, 1]]\n"
+        "TfidfIndex(['reward hacking']).similarities('hacking')\n"
+        "print(sorted(m for m in ('sklearn', 'scipy', 'pandas') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_a_bad_threshold_is_refused() -> None:

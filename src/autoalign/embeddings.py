@@ -2,11 +2,17 @@
 
 Two backends behind one protocol:
 
-- `TfidfEmbedder` (the default): scikit-learn TF-IDF over word unigrams and bigrams, fitted on
-  the texts being compared. Local, deterministic, no download; it sees shared wording, not
-  shared meaning, which is what merging near-duplicate ideas of one batch needs.
+- `TfidfEmbedder` (the default): TF-IDF over word unigrams and bigrams, fitted on the texts
+  being compared. Local, deterministic, no download; it sees shared wording, not shared
+  meaning, which is what merging near-duplicate ideas of one batch needs.
 - `TfidfIndex`: the same TF-IDF fitted once on a fixed set of texts, then queried (the flaw
   library's retrieval).
+
+Both compute what scikit-learn's `TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True,
+stop_words="english")` computes (its tokens, stop words, smoothed inverse document frequencies
+and L2 norm; a test pins the two equal), on Python dictionaries and numpy: the batches are a few
+dozen texts, and importing scikit-learn's text module, which imports scipy and pandas, held the
+interpreter lock for 0.4 s to several seconds of every run (docs/scaling.md).
 - `EndpointEmbedder`: a provider's OpenAI-compatible `/embeddings` endpoint (OpenAI, vLLM,
   Ollama, a llama.cpp server), for meaning rather than wording.
 
@@ -16,8 +22,15 @@ Two backends behind one protocol:
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
+import re
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import chain, pairwise
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -46,11 +59,81 @@ def _normalised(matrix: np.ndarray) -> np.ndarray:
     return result
 
 
-def warm_tfidf() -> None:
-    """Import scikit-learn's TF-IDF now: about a second the first time, which every run needs
-    (critic #2 merges its candidate flaws with it). Blocking: call it in a worker thread ahead of
-    need, so the import does not land on a run's critical path."""
-    import sklearn.feature_extraction.text  # type: ignore[import-untyped]  # noqa: F401
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+"""A token: two or more word characters (scikit-learn's default token pattern)."""
+
+
+@functools.cache
+def _stop_words() -> frozenset[str]:
+    """scikit-learn's English stop-word list. Read from the one module that holds it, loaded on
+    its own: importing it the usual way imports the package's text module, and with it scipy
+    and pandas. Where that file is not found (another layout of the package), the public name."""
+    spec = importlib.util.find_spec("sklearn")  # finds the package without importing it
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(root) / "feature_extraction" / "_stop_words.py"
+        module_spec = importlib.util.spec_from_file_location("_sklearn_stop_words", path)
+        if path.is_file() and module_spec is not None and module_spec.loader is not None:
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)
+            words = getattr(module, "ENGLISH_STOP_WORDS", None)
+            if isinstance(words, frozenset):
+                return words
+    from sklearn.feature_extraction.text import (  # type: ignore[import-untyped]
+        ENGLISH_STOP_WORDS,
+    )
+
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+def _term_counts(text: str) -> Counter[str]:
+    """How often each word and each pair of adjacent words occurs in `text`: lower-cased
+    tokens, stop words dropped before the pairs are formed."""
+    stop = _stop_words()
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in stop]
+    return Counter(chain(words, map(" ".join, pairwise(words))))
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """TF-IDF fitted on texts: the vocabulary, each term's smoothed inverse document frequency
+    ln((1 + n) / (1 + df)) + 1, and one entry per (text, term) it holds with the term's weight
+    in the text's unit-length vector (sublinear term frequency, 1 + ln tf)."""
+
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+    texts: np.ndarray
+    terms: np.ndarray
+    weights: np.ndarray
+
+    @classmethod
+    def of(cls, texts: Sequence[str]) -> _Fitted:
+        vocabulary: dict[str, int] = {}
+        terms: list[int] = []
+        tf: list[int] = []
+        sizes: list[int] = []
+        for text in texts:
+            count = _term_counts(text)
+            sizes.append(len(count))
+            for term, n in count.items():
+                terms.append(vocabulary.setdefault(term, len(vocabulary)))
+                tf.append(n)
+        term_ids = np.asarray(terms, dtype=np.intp)
+        df = np.bincount(term_ids, minlength=len(vocabulary))
+        idf = np.log((1 + len(texts)) / (1 + df)) + 1.0
+        text_ids = np.repeat(np.arange(len(texts)), sizes)
+        weights = (1.0 + np.log(np.asarray(tf, dtype=float))) * idf[term_ids]
+        norms = np.sqrt(np.bincount(text_ids, weights=weights * weights, minlength=len(texts)))
+        return cls(vocabulary, idf, text_ids, term_ids, weights / norms[text_ids])
+
+    def query(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The vocabulary's terms in `text` and their weights in its unit-length vector (the
+        text's other terms count for nothing); empty arrays when it has none of them."""
+        count = _term_counts(text)
+        known = [(self.vocabulary[t], n) for t, n in count.items() if t in self.vocabulary]
+        terms = np.asarray([t for t, _ in known], dtype=np.intp)
+        weights = (1.0 + np.log(np.asarray([n for _, n in known], dtype=float))) * self.idf[terms]
+        norm = float(np.sqrt(weights @ weights))
+        return terms, (weights / norm if norm else weights)
 
 
 class TfidfEmbedder:
@@ -61,46 +144,44 @@ class TfidfEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0))
-        from sklearn.feature_extraction.text import (
-            TfidfVectorizer,  # imported on first use
-        )
-
-        vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english")
-        try:
-            matrix = vectorizer.fit_transform(list(texts)).toarray()
-        except ValueError:  # every text empty or only stop words: nothing to compare
+        fitted = _Fitted.of(texts)
+        if not fitted.vocabulary:  # every text empty or only stop words: nothing to compare
             return np.zeros((len(texts), 1))
-        return _normalised(np.asarray(matrix, dtype=float))
+        column = np.empty(len(fitted.vocabulary), dtype=np.intp)  # terms in sorted order
+        column[[fitted.vocabulary[t] for t in sorted(fitted.vocabulary)]] = np.arange(len(column))
+        matrix = np.zeros((len(texts), len(column)))
+        matrix[fitted.texts, column[fitted.terms]] = fitted.weights
+        return matrix
 
 
 class TfidfIndex:
-    """TF-IDF vectors of a fixed set of texts (the settings of `TfidfEmbedder`, sparse), and the
-    cosine similarity of a query to each: the vocabulary and inverse document frequencies are the
-    texts' own, so a query's scores depend on the texts and the query alone. Fitted once, then
-    each query costs a transform and a sparse product (the flaw library's retrieval)."""
+    """TF-IDF vectors of a fixed set of texts (the settings of `TfidfEmbedder`), and the cosine
+    similarity of a query to each: the vocabulary and inverse document frequencies are the
+    texts' own, so a query's scores depend on the texts and the query alone. Fitted once into
+    an inverted index (each term's texts and weights); a query costs its own terms' postings
+    (the flaw library's retrieval)."""
 
     name = "tfidf"
 
     def __init__(self, texts: Sequence[str]) -> None:
-        from sklearn.feature_extraction.text import (
-            TfidfVectorizer,  # imported on first use
+        self._n = len(texts)
+        self._fitted = fitted = _Fitted.of(texts)
+        order = np.argsort(fitted.terms, kind="stable")
+        self._rows = fitted.texts[order]
+        self._weights = fitted.weights[order]
+        self._starts = np.concatenate(
+            ([0], np.cumsum(np.bincount(fitted.terms, minlength=len(fitted.vocabulary))))
         )
 
-        self._n = len(texts)
-        self._vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True,
-                                           stop_words="english")
-        try:
-            self._matrix = self._vectorizer.fit_transform(list(texts)) if texts else None
-        except ValueError:  # every text empty or only stop words: nothing to compare
-            self._matrix = None
-
     def similarities(self, query: str) -> np.ndarray:
-        """One cosine similarity per text (rows and query are L2-normalised by the vectorizer);
-        zeros when the texts have no terms, or the query none of theirs."""
-        if self._matrix is None:
-            return np.zeros(self._n)
-        vector = self._vectorizer.transform([query])
-        return np.asarray((self._matrix @ vector.T).toarray(), dtype=float).ravel()
+        """One cosine similarity per text; zeros when the texts have no terms, or the query
+        none of theirs."""
+        scores = np.zeros(self._n)
+        terms, weights = self._fitted.query(query)
+        for term, weight in zip(terms.tolist(), weights.tolist(), strict=True):
+            start, end = self._starts[term], self._starts[term + 1]
+            scores[self._rows[start:end]] += weight * self._weights[start:end]
+        return scores
 
 
 class EndpointEmbedder:

@@ -183,8 +183,7 @@ async def test_the_objects_alive_at_a_run_s_start_are_frozen_once_per_process(
     frozen: list[bool] = []
     monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
     monkeypatch.setattr(_orchestrator, "_SETTLED", set())
-    for load in ("_probe_sandbox", "warm_tfidf"):  # done at once, well before the run ends
-        monkeypatch.setattr(_orchestrator, load, lambda: None)
+    monkeypatch.setattr(_orchestrator, "_probe_sandbox", lambda: None)  # done well before the end
     first = await run_agenda(agenda(model), store=store)
     assert first.run.status == "completed"
     assert len(frozen) == 2
@@ -195,8 +194,8 @@ async def test_the_objects_alive_at_a_run_s_start_are_frozen_once_per_process(
 async def test_the_background_loads_wait_for_the_first_wave_of_asks(
     store: Store, team: tuple[Team, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The sandbox probe, the TF-IDF import and the agent paths' loads start once the run's
-    first asks are sent (their imports would hold those requests back), all three."""
+    """The sandbox probe and the agent paths' loads start once the run's first asks are sent
+    (their imports would hold those requests back), both."""
     script, model = team
     loaded: dict[str, int] = {}
 
@@ -210,11 +209,10 @@ async def test_the_background_loads_wait_for_the_first_wave_of_asks(
             load("agent paths")()
 
     monkeypatch.setattr(_orchestrator, "_probe_sandbox", load("probe"))
-    monkeypatch.setattr(_orchestrator, "warm_tfidf", load("tfidf"))
     monkeypatch.setattr(_orchestrator, "warm_models", warm)
     summary = await run_agenda(agenda(model), store=store)
     assert summary.run.status == "completed"
-    assert set(loaded) == {"probe", "tfidf", "agent paths"}
+    assert set(loaded) == {"probe", "agent paths"}
     assert min(loaded.values()) >= 1
     # A run whose first wave never goes out (every ask answered from the cache) ends without
     # waiting for its loads, which never start.

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..agenda import Agenda
-from ..embeddings import warm_tfidf
 from ..errors import BackendError, BudgetExceededError, ConfigError, ModelError, WorkError
 from ..experiments import QueueBackend
 from ..models import ModelClient, check_models, warm_models
@@ -379,16 +378,14 @@ _SETTLED: set[str] = set()
 
 async def _load_behind(client: ModelClient, agenda: Agenda) -> None:
     """Load in threads, once the run's first wave of asks is on the network, what its later
-    steps need: the sandbox's isolation probe (a few child processes, once per process),
-    scikit-learn's TF-IDF (the idea merge and critic #2), and what only the models' agent paths
-    need (a plain ask goes without). The imports hold the interpreter lock for most of a
-    second: started with the stages, they held back the first wave's requests by a few tenths
-    of a second (docs/scaling.md); started now, they land while the loop waits on the
+    steps need: the sandbox's isolation probe (a few child processes, once per process) and
+    what only the models' agent paths need (a plain ask goes without). The imports hold the
+    interpreter lock for tenths of a second: started with the stages, they held back the first
+    wave's requests (docs/scaling.md); started now, they land while the loop waits on the
     network."""
     await client.wave_sent()
     done = await asyncio.gather(
         asyncio.to_thread(_probe_sandbox),
-        asyncio.to_thread(warm_tfidf),
         asyncio.to_thread(warm_models, agenda.models, ROLES, agent_path=True),
         return_exceptions=True,
     )
@@ -403,7 +400,7 @@ def _settle_heap(moment: str) -> None:
     per process at each `moment` (a run's start; the loads that follow it).
 
     At those moments nearly every object alive belongs to a module a run imported (pydantic-ai,
-    the SDKs, SQLAlchemy, numpy; then scikit-learn and pandas), and lives as long as the
+    the SDKs, SQLAlchemy, numpy; then the agent paths'), and lives as long as the
     process. Every full collection walked them all, a few tenths of a second with the event
     loop stopped, every few seconds of a large run (docs/scaling.md has the measurements).
     Frozen objects are still freed by reference counting; what freezing loses is the

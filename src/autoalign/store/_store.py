@@ -222,12 +222,9 @@ class Store(
         within the step (rows of `step_calls`; see `critical_path`).
 
         If `step_key` is given and the run already has an artifact for that step, that artifact
-        is returned and nothing is written: a resumed step never duplicates its output.
+        is returned and nothing is written: a resumed step never duplicates its output. The
+        unique (run, step key) constraint decides, so the usual case, a new step, costs no read.
         """
-        if step_key is not None and run_id is not None:
-            existing = self.artifact_by_step(run_id, step_key)
-            if existing is not None:
-                return existing
         edges: dict[int, str] = {}
         for parent in parents:
             pid, relation = (parent, "derived_from") if isinstance(parent, int) else parent
@@ -265,7 +262,7 @@ class Store(
             )
         except IntegrityError as exc:
             if step_key is not None and run_id is not None:
-                # Another writer stored this step between our check and our insert.
+                # The step is stored already (a resumed step, or another writer's).
                 raced = self.artifact_by_step(run_id, step_key)
                 if raced is not None:
                     return raced

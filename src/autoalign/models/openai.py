@@ -17,6 +17,7 @@ import httpx2
 
 from ._config import Price, ProviderConfig
 from ._direct import OpenAIDirect
+from ._pool import cheap_idle_checks
 from ._prices import builtin_price
 from ._registry import ModelProvider, ProviderModel, missing_sdk, register_provider
 
@@ -83,11 +84,12 @@ class OpenAIModels(ModelProvider):
 
         # The SDK's own HTTP client, with the process's TLS context: building one per client
         # (certificates read and parsed each time) cost about 20 ms of each model's first ask.
-        http = (
-            DefaultAsyncHttpxClient(verify=_tls())
-            if self.transport is None
-            else httpx2.AsyncClient(transport=self.transport)
-        )
+        # Its pool checks idle connections with one poll each (`_pool`).
+        if self.transport is None:
+            http = DefaultAsyncHttpxClient(verify=_tls())
+            cheap_idle_checks(http)
+        else:
+            http = httpx2.AsyncClient(transport=self.transport)
         client = AsyncOpenAI(
             base_url=config.base_url,
             # a placeholder for keyless servers: the SDK refuses to start without one

@@ -222,9 +222,15 @@ class Store(
         within the step (rows of `step_calls`; see `critical_path`).
 
         If `step_key` is given and the run already has an artifact for that step, that artifact
-        is returned and nothing is written: a resumed step never duplicates its output. The
-        unique (run, step key) constraint decides, so the usual case, a new step, costs no read.
+        is returned and nothing is written: a resumed step never duplicates its output.
         """
+        if step_key is not None and run_id is not None:
+            # Read before inserting, rather than let the unique (run, step key) constraint
+            # refuse: on PostgreSQL a refused insert still takes an id from the sequence, and
+            # prompts cite artifacts by id, so every later prompt of a resumed run would change.
+            existing = self.artifact_by_step(run_id, step_key)
+            if existing is not None:
+                return existing
         edges: dict[int, str] = {}
         for parent in parents:
             pid, relation = (parent, "derived_from") if isinstance(parent, int) else parent
@@ -262,7 +268,7 @@ class Store(
             )
         except IntegrityError as exc:
             if step_key is not None and run_id is not None:
-                # The step is stored already (a resumed step, or another writer's).
+                # Another writer stored this step between our check and our insert.
                 raced = self.artifact_by_step(run_id, step_key)
                 if raced is not None:
                     return raced

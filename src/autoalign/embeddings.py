@@ -7,14 +7,15 @@ Two backends behind one protocol:
   meaning, which is what merging near-duplicate ideas of one batch needs.
 - `TfidfIndex`: the same TF-IDF fitted once on a fixed set of texts, then queried (the flaw
   library's retrieval).
-
-Both compute what scikit-learn's `TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True,
-stop_words="english")` computes (its tokens, stop words, smoothed inverse document frequencies
-and L2 norm; a test pins the two equal), on Python dictionaries and numpy: the batches are a few
-dozen texts, and importing scikit-learn's text module, which imports scipy and pandas, held the
-interpreter lock for 0.4 s to several seconds of every run (docs/scaling.md).
 - `EndpointEmbedder`: a provider's OpenAI-compatible `/embeddings` endpoint (OpenAI, vLLM,
   Ollama, a llama.cpp server), for meaning rather than wording.
+
+The two TF-IDF backends compute what scikit-learn's `TfidfVectorizer(ngram_range=(1, 2),
+sublinear_tf=True, stop_words="english")` computes (its tokens, stop words, smoothed inverse
+document frequencies and L2 norm; a test pins the two equal), on Python dictionaries and numpy:
+the batches are a few dozen texts, and importing scikit-learn's text module, which imports scipy
+and pandas, held the interpreter lock for 0.4 s to several seconds of every run
+(docs/scaling.md).
 
     groups = near_duplicates(["Penalise repeats", "Penalise repeated reward", "Add noise"])
     # [[0, 1], [2]] at the default threshold

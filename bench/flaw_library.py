@@ -3,10 +3,10 @@
 For each library size n (synthetic entries: a flaw type and a sentence drawn from a small
 vocabulary with a seeded generator), times the first `FlawLibrary.retrieve` (which fits TF-IDF
 on the library's entries, once per snapshot) and the median of `--repeats` later queries (the
-query's terms' postings in the fitted inverted index). Building the library from the store is not timed
-here, with each later query's median as a ratio of the first query (the baseline, measured
-in the same run). The unit tests check what is retrieved; the time is measured here, where a
-loaded machine cannot fail a test.
+query's terms' postings in the fitted inverted index). Building the library from the store is
+not timed here, with each later query's median as a ratio of the first query (the baseline,
+measured in the same run). The unit tests check what is retrieved; the time is measured
+here, where a loaded machine cannot fail a test.
 
 Run:  python bench/flaw_library.py [--sizes 100,1000,10000] [--repeats 5] [--k 3]
 """

@@ -14,7 +14,7 @@ The two TF-IDF backends compute what scikit-learn's `TfidfVectorizer(ngram_range
 sublinear_tf=True, stop_words="english")` computes (its tokens, stop words, smoothed inverse
 document frequencies and L2 norm; a test pins the two equal), on Python dictionaries and numpy:
 the batches are a few dozen texts, and importing scikit-learn's text module, which imports scipy
-and pandas, held the interpreter lock for 0.4 s to several seconds of every run
+and pandas, held the interpreter lock for 0.4 s (2.4 s on a slower machine) of every run
 (docs/scaling.md).
 
     groups = near_duplicates(["Penalise repeats", "Penalise repeated reward", "Add noise"])
@@ -94,6 +94,12 @@ def _term_counts(text: str) -> Counter[str]:
     return Counter(chain(words, map(" ".join, pairwise(words))))
 
 
+def _weighted(tf: Sequence[int], idf: np.ndarray) -> np.ndarray:
+    """Terms' weights before the norm: sublinear term frequency (1 + ln tf) times idf."""
+    weights: np.ndarray = (1.0 + np.log(np.asarray(tf, dtype=float))) * idf
+    return weights
+
+
 @dataclass(frozen=True)
 class _Fitted:
     """TF-IDF fitted on texts: the vocabulary, each term's smoothed inverse document frequency
@@ -122,7 +128,7 @@ class _Fitted:
         df = np.bincount(term_ids, minlength=len(vocabulary))
         idf = np.log((1 + len(texts)) / (1 + df)) + 1.0
         text_ids = np.repeat(np.arange(len(texts)), sizes)
-        weights = (1.0 + np.log(np.asarray(tf, dtype=float))) * idf[term_ids]
+        weights = _weighted(tf, idf[term_ids])
         norms = np.sqrt(np.bincount(text_ids, weights=weights * weights, minlength=len(texts)))
         return cls(vocabulary, idf, text_ids, term_ids, weights / norms[text_ids])
 
@@ -132,7 +138,7 @@ class _Fitted:
         count = _term_counts(text)
         known = [(self.vocabulary[t], n) for t, n in count.items() if t in self.vocabulary]
         terms = np.asarray([t for t, _ in known], dtype=np.intp)
-        weights = (1.0 + np.log(np.asarray([n for _, n in known], dtype=float))) * self.idf[terms]
+        weights = _weighted([n for _, n in known], self.idf[terms])
         norm = float(np.sqrt(weights @ weights))
         return terms, (weights / norm if norm else weights)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import choix
 import numpy as np
 import pytest
@@ -14,6 +17,7 @@ from autoalign.critics import (
     read_swapped,
     strengths,
 )
+from autoalign.critics._judges import _pairs
 
 
 @pytest.mark.parametrize(
@@ -48,6 +52,39 @@ def test_strengths_are_choix_on_the_same_data() -> None:
     comparisons = [Comparison(a=w, b=lo, winner=w) for w, lo in wins]
     expected = choix.ilsr_pairwise(3, wins, alpha=0.0)
     assert np.allclose(strengths(3, comparisons, alpha=0.0), expected - expected.mean(), atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("alpha", [0.0, 1e-3, 0.01, 1.0])
+def test_strengths_are_choix_on_random_data_with_ties_and_weights(seed: int, alpha: float) -> None:
+    # The point estimate is our numpy I-LSR; choix is the reference it must reproduce. Every
+    # item both wins and loses (a cycle first), so the unregularised fit exists too.
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 9))
+    cycle = [Comparison(a=i, b=(i + 1) % n, winner=i) for i in range(n)]
+    drawn = [
+        Comparison(a=int(a), b=int(b), winner=[int(a), int(b), None][int(rng.integers(3))],
+                   weight=int(rng.integers(1, 4)))
+        for a, b in (rng.choice(n, size=2, replace=False) for _ in range(int(rng.integers(1, 40))))
+    ]
+    comparisons = cycle + drawn
+    expected = choix.ilsr_pairwise(n, _pairs(comparisons), alpha=alpha)
+    assert np.allclose(strengths(n, comparisons, alpha=alpha), expected - expected.mean(),
+                       atol=1e-6)
+
+
+def test_fitting_shares_loads_neither_choix_nor_scipy() -> None:
+    # choix imports scipy.stats (about 1.5 s of a run's start-up on a slow machine); the fit is
+    # ours, so a run's import of the pipeline and an allocation load neither.
+    probe = (
+        "import sys, autoalign.pipeline\n"
+        "from autoalign.critics import Comparison, allocate\n"
+        "allocate(['a', 'b'], [Comparison(a=0, b=1, winner=0)], n_boot=20)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('choix', 'scipy')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=300, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_a_tie_is_half_a_win_each_way() -> None:

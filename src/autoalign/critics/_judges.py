@@ -12,12 +12,14 @@ cached and resumed like any step) and hand the answers to these functions.
 - **Settling a disagreement** (`majority_spread`): after more judges were asked, the judges
   agree when a strict majority of them lies within the threshold.
 - **Bradley-Terry aggregation** (`allocate`): comparisons (from model judges, and from humans
-  with a configurable weight) are fitted with the `choix` library into each item's strength, and
-  strengths into shares (e.g. of an idea budget across topics), each with a percentile-bootstrap
-  interval over the comparisons. With real-valued weights (a human weight that is not a whole
-  number, or per-judge weights refitted from labels: `docs/learning.md`), each comparison's
-  wins are scaled by its weight and fitted by the same I-LSR algorithm in numpy
-  (`_batched_ilsr`), since choix takes weights only as repeated comparisons.
+  with a configurable weight) are fitted into each item's strength by I-LSR (Maystre and
+  Grossglauser, 2015), and strengths into shares (e.g. of an idea budget across topics), each
+  with a percentile-bootstrap interval over the comparisons. The fit is `choix.ilsr_pairwise`'s
+  algorithm written in numpy over win-count matrices (`_batched_ilsr`; the tests hold it to
+  choix): it fits a whole bootstrap at once, takes real-valued weights (a human weight that is
+  not a whole number, or per-judge weights refitted from labels: `docs/learning.md`) where
+  choix takes only repeated comparisons, and spares every run choix's import of scipy.stats
+  (about 1.5 s of start-up, docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-import choix
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -97,8 +98,8 @@ def read_swapped(a: int, b: int, a_first: Choice, b_first: Choice) -> Comparison
 
 
 def _pairs(comparisons: Sequence[Comparison]) -> list[tuple[int, int]]:
-    """choix's data: (winner, loser) pairs. A decisive comparison is two pairs, a tie one pair
-    each way (half a win each), each repeated `weight` times."""
+    """(winner, loser) pairs, as choix takes them. A decisive comparison is two pairs, a tie one
+    pair each way (half a win each), each repeated `weight` times."""
     data: list[tuple[int, int]] = []
     for c in comparisons:
         if c.winner is None:
@@ -112,15 +113,15 @@ def _pairs(comparisons: Sequence[Comparison]) -> list[tuple[int, int]]:
 def strengths(
     n_items: int, comparisons: Sequence[Comparison], *, alpha: float = 0.01
 ) -> np.ndarray:
-    """Bradley-Terry strengths (log scale, mean 0) by choix's ILSR; `alpha` regularises, so an
-    item that never won still gets a finite strength."""
+    """Bradley-Terry strengths (log scale, mean 0) by I-LSR; `alpha` regularises, so an item
+    that never won still gets a finite strength."""
     if n_items < 1:
         raise ValueError("there must be at least one item")
     if n_items == 1 or not comparisons:
         return np.zeros(n_items)
-    params: np.ndarray = choix.ilsr_pairwise(n_items, _pairs(comparisons), alpha=alpha)
-    centred: np.ndarray = params - params.mean()
-    return centred
+    once = np.ones((1, len(comparisons)))
+    params: np.ndarray = _batched_ilsr(_win_counts(n_items, comparisons, once), alpha=alpha)[0]
+    return params
 
 
 def _shares(params: np.ndarray) -> np.ndarray:
@@ -231,13 +232,13 @@ def allocate(
 
     Human comparisons count `human_weight` times. With `model_weights` (judge
     `provider:model` -> weight, 0 or more; a judge not named counts 1) or a human weight that
-    is not a whole number, the wins of each comparison are scaled by its weight and the point
-    estimate is the same I-LSR fit in numpy (`_batched_ilsr`) rather than choix, which takes
-    weights only as repeated comparisons. The interval of each share is the percentile
-    bootstrap over comparisons (resampled with replacement, refitted `n_boot` times with `seed`,
-    each with at least `BOOT_ALPHA` regularisation): it shows how much the allocation rests on
-    few comparisons. With `alpha=0` the point estimate is the plain maximum-likelihood fit, which
-    exists only when every item has both won and lost against the others.
+    is not a whole number, the wins of each comparison are scaled by its weight (a whole human
+    weight repeats the comparison, which fits the same). The interval of each share is the
+    percentile bootstrap over comparisons (resampled with replacement, refitted `n_boot` times
+    with `seed`, each with at least `BOOT_ALPHA` regularisation): it shows how much the
+    allocation rests on few comparisons. With `alpha=0` the point estimate is the plain
+    maximum-likelihood fit, which exists only when every item has both won and lost against
+    the others.
     """
     if human_weight < 1:
         raise ValueError(f"human_weight must be at least 1, got {human_weight}")

@@ -5,6 +5,10 @@ Each command is started as a fresh process, as a user's shell starts it, several
 `python -c pass` (the interpreter alone) and `python -c "import typer"` (the CLI framework
 alone, which `--help` cannot avoid). Target: `autoalign --help` within 0.3 s.
 
+For information, no target: `import autoalign.pipeline`, what `autoalign run` loads before it
+can send its first request (the model SDKs, SQLAlchemy, numpy, the stages). `bench/pipeline.py`
+starts its wall clock after this import, so this row is where its cost shows.
+
 Run:  python bench/startup.py [--repeat 15] [--quick]
 """
 
@@ -35,6 +39,7 @@ def _commands() -> dict[str, list[str]]:
         "python -c 'import typer'": [sys.executable, "-c", "import typer"],
         "autoalign --help": [*_autoalign(), "--help"],
         "autoalign show --help": [*_autoalign(), "show", "--help"],
+        "import autoalign.pipeline": [sys.executable, "-c", "import autoalign.pipeline"],
     }
 
 
@@ -73,6 +78,12 @@ def measure(quick: bool = False) -> list[dict[str, Any]]:
     rows.append({
         "name": "start-up: import typer (framework floor)", "value": framework, "unit": "s",
         "baseline": bare, "ratio": framework / bare, "target": "-", "ok": True,
+    })
+    pipeline = statistics.median(times["import autoalign.pipeline"])
+    rows.append({
+        "name": "start-up: import autoalign.pipeline (before a run's first request)",
+        "value": pipeline, "unit": "s", "baseline": bare, "ratio": pipeline / bare,
+        "target": "-", "ok": True,
     })
     return rows
 

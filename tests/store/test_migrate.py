@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -26,6 +28,52 @@ def test_head_is_the_latest_revision_shipped_in_the_package() -> None:
     assert head_revision() == "0021"
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
+
+
+def test_the_newest_revision_file_is_alembic_s_head_of_one_numbered_chain() -> None:
+    # Opening a database at head compares its version row with the newest file's name alone,
+    # without Alembic; that holds only while the revisions are one chain numbered in order.
+    from alembic.script import ScriptDirectory
+
+    from autoalign.store._migrate import alembic_config, newest_file_revision
+
+    script = ScriptDirectory.from_config(alembic_config())
+    chain = [s.revision for s in reversed(list(script.walk_revisions()))]
+    assert chain == [f"{n:04d}" for n in range(1, len(chain) + 1)]
+    assert [script.get_revision(r).down_revision for r in chain] == [None, *chain[:-1]]
+    assert newest_file_revision() == script.get_current_head() == head_revision()
+
+
+def test_the_version_row_is_read_as_alembic_reads_it(db_url: str) -> None:
+    from autoalign.store._migrate import _current_heads
+
+    engine = make_engine(db_url)
+    try:
+        for migrated in (False, True):
+            if migrated:
+                upgrade_to_head(engine)
+            with engine.connect() as conn:
+                ours = _current_heads(conn)
+                assert ours == MigrationContext.configure(conn).get_current_heads()
+            assert ours == ((head_revision(),) if migrated else ())
+    finally:
+        engine.dispose()
+
+
+def test_opening_a_database_at_head_does_not_import_alembic(store: Store) -> None:
+    # Importing Alembic and reading every revision file cost a fifth of a second of every
+    # command that opens the database; at head neither is needed.
+    url = store.engine.url.render_as_string(hide_password=False)
+    probe = (
+        "import sys\n"
+        "from autoalign.store import Store\n"
+        f"Store.open({url!r}, create=False).close()\n"
+        f"Store.open({url!r}).close()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=300, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_migrations_create_every_table_and_record_head(store: Store) -> None:

@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 from importlib.metadata import entry_points
+from typing import Any
 
 from autoalign.pipeline import STAGES
 from autoalign.vocabulary import PIPELINE_STAGES
@@ -21,6 +22,7 @@ HEAVY = (
     "autoalign.models", "autoalign.pipeline", "autoalign.critics", "autoalign.testbeds",
     "autoalign.calibration", "autoalign.sandbox", "autoalign.review", "autoalign.examine",
     "autoalign.agenda", "autoalign.cluster", "autoalign.experiments", "ray",
+    "typer.rich_utils", "rich.markdown", "rich.traceback",
 )
 
 _PROBE = """
@@ -94,3 +96,19 @@ def test_the_executable_skips_the_final_collection_and_tests_main_does_not() -> 
         assert done.returncode == 0, done.stderr
         count = int(done.stdout.strip().splitlines()[-1].split()[-1])
         assert (count > 0) is frozen, (fn, count)
+
+
+def test_every_group_and_command_uses_the_plain_help_layout() -> None:
+    # typer's rich layout (any group or command without `rich_markup_mode=None`) imports rich's
+    # Markdown, Syntax and Traceback when its help or a usage error is shown.
+    import typer
+
+    from autoalign.cli import app
+
+    def walk(command: Any) -> list[Any]:  # typer's own click classes: groups have `commands`
+        subs = getattr(command, "commands", {}).values()
+        return [command, *(c for sub in subs for c in walk(sub))]
+
+    commands = walk(typer.main.get_command(app))
+    assert len(commands) > 40
+    assert [c.name for c in commands if getattr(c, "rich_markup_mode", "unset") is not None] == []

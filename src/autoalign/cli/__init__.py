@@ -50,7 +50,12 @@ from . import (
 from ._common import EXIT_ERROR, EXIT_FAILED, EXIT_STOPPED, MAX_ID, RootDbOption, err, set_root_db
 from ._run import RichProgress, waiting_line
 
+# Every group's help and usage errors use click's plain layout (`rich_markup_mode=None`, set on
+# each `typer.Typer` of the command line): typer's rich layout imports rich's Markdown, Syntax and
+# Traceback, about a sixth of a second of every `--help` (bench/startup.py). A test walks the
+# command tree and holds every group and command to it.
 app = typer.Typer(
+    rich_markup_mode=None,
     help="Run automated alignment research and measure how far its output can be trusted.",
     no_args_is_help=True,
     add_completion=False,

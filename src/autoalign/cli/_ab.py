@@ -134,7 +134,7 @@ def report_command(
 def register(app: typer.Typer) -> None:
     """Add the `ab` group (`run`, `report`) to `app`."""
     group = typer.Typer(help=AB_HELP, no_args_is_help=True, add_completion=False,
-                        pretty_exceptions_enable=False)
+                        pretty_exceptions_enable=False, rich_markup_mode=None)
     group.command("run")(run_command)
     group.command("report")(report_command)
     app.add_typer(group, name="ab")

@@ -65,7 +65,7 @@ def register(app: typer.Typer, *, console: Console | None = None) -> None:
     """Add the `case` command group to `app`."""
     out = console or Console(highlight=False, soft_wrap=True)
     group = typer.Typer(help=CASE_HELP, no_args_is_help=True, add_completion=False,
-                        pretty_exceptions_enable=False)
+                        pretty_exceptions_enable=False, rich_markup_mode=None)
     app.add_typer(group, name="case")
 
     @group.command("check")

@@ -119,6 +119,6 @@ def command_group(app: typer.Typer, name: str, help: str) -> typer.Typer:
         if info.name == name and info.typer_instance is not None:
             return info.typer_instance
     group = typer.Typer(help=help, no_args_is_help=True, add_completion=False,
-                        pretty_exceptions_enable=False)
+                        pretty_exceptions_enable=False, rich_markup_mode=None)
     app.add_typer(group, name=name)
     return group

@@ -12,6 +12,7 @@ from .._text import safe_line
 from ._common import NEGATIVE_IDS, DbOption, IdArgument, console, open_store, parse_id, use_db
 
 compare_app = typer.Typer(
+    rich_markup_mode=None,
     help="Human comparisons of positive cases: say which of two topics' cases is better; "
     "stage 1's allocation counts them with the agenda's human_weight.",
     no_args_is_help=True,

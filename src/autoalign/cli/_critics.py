@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ..critics.known_answers import Rate
 
 critics_app = typer.Typer(
+    rich_markup_mode=None,
     help="The critics: list them, and measure each programmatic critic's recall and false-alarm "
     "rate on its known-answer cases.",
     no_args_is_help=True,

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ..store import FlawRecord, ReviewDecisionRecord, ReviewLabelRecord
 
 review_app = typer.Typer(
+    rich_markup_mode=None,
     help="The human review queue: list review requests by priority, show one with its context, "
     "record a decision (a confirmed flaw taints everything downstream).",
     no_args_is_help=True,

@@ -21,6 +21,7 @@ from ._common import (
 )
 
 screens_app = typer.Typer(
+    rich_markup_mode=None,
     help="Information screens between projects: list them with their refused reads, or lift "
     "one after reviewing an appeal.",
     no_args_is_help=True,

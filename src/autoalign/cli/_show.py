@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ..pipeline import ParagraphView, SelectionView
 
 show_app = typer.Typer(
+    rich_markup_mode=None,
     help="List runs, papers and artifacts, or print one of them.", invoke_without_command=True
 )
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ..testbeds import Question
 
 testbeds_app = typer.Typer(
+    rich_markup_mode=None,
     help="Small CPU experiments with known ground truth: list them, show one, compute the true "
     "answers to its research questions.",
     no_args_is_help=True,

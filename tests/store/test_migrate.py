@@ -61,8 +61,8 @@ def test_the_version_row_is_read_as_alembic_reads_it(db_url: str) -> None:
 
 
 def test_opening_a_database_at_head_does_not_import_alembic(store: Store) -> None:
-    # Importing Alembic and reading every revision file cost a fifth of a second of every
-    # command that opens the database; at head neither is needed.
+    # Importing Alembic and reading every revision file cost every command that opens the
+    # database about a third of a second (docs/scaling.md); at head neither is needed.
     url = store.engine.url.render_as_string(hide_password=False)
     probe = (
         "import sys\n"

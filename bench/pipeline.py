@@ -15,6 +15,9 @@ fresh interpreter, and reports:
   `openai` SDK request with a JSON-schema response format, issued once the nodes it depends on
   are done (a sandbox run sleeps its recorded duration), with no concurrency limit; its
   wall / bound is the baseline;
+- the CPU time of the run's process per call, against the replay's per request (no target:
+  a run whose one event loop is busy for most of its wall waits on its own work, and no
+  change of scheduling helps it; only less work per call does);
 - the stub's dropped connections (must be 0), most requests in flight and CPU seconds.
 - where the critical path waited: the time between each call on it and the node before it,
   longest first (start-up, stage transitions, store reads, an event loop busy with other calls).
@@ -138,9 +141,9 @@ def run_one(size: int, base_url: str, workdir: Path) -> dict[str, Any]:
 
     with Store.open(f"sqlite:///{workdir}/bench-{size}.db") as store:  # migrated before timing
         began = datetime.now(UTC)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         summaries = asyncio.run(run_all(store))
-        wall = time.perf_counter() - started
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         paths = [store.critical_path(s.run.id) for s in summaries]
         slowest = max(range(len(paths)), key=lambda i: paths[i].duration_s)
         waits = chain_waits(store, summaries[slowest].run.id, paths[slowest], began)
@@ -158,7 +161,8 @@ def run_one(size: int, base_url: str, workdir: Path) -> dict[str, Any]:
         "calls": sum(p.total_calls for p in paths),
         "unattached": sum(p.unattached_calls for p in paths),
         "chain_calls": longest.calls, "chain_sandbox_runs": longest.sandbox_runs,
-        "bound_s": longest.duration_s, "wall_s": wall, "graph": graph, "waits": waits,
+        "bound_s": longest.duration_s, "wall_s": wall, "cpu_s": cpu, "graph": graph,
+        "waits": waits,
     }
 
 
@@ -194,8 +198,9 @@ def chain_waits(
     return sorted(waits, reverse=True)
 
 
-async def replay(graph: list[dict[str, Any]], base_url: str) -> float:
-    """Replay a recorded graph with the bare SDK; returns the wall time."""
+async def replay(graph: list[dict[str, Any]], base_url: str) -> tuple[float, float]:
+    """Replay a recorded graph with the bare SDK; returns the wall time and this process's
+    CPU time (every thread) over it."""
     from openai import AsyncOpenAI
     from pydantic import BaseModel
 
@@ -224,15 +229,15 @@ async def replay(graph: list[dict[str, Any]], base_url: str) -> float:
             await asyncio.sleep(spec["duration_s"])
         done[spec["id"]].set_result(None)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for spec in graph:
         done[spec["id"]] = loop.create_future()
     async with asyncio.TaskGroup() as tg:
         for n, spec in enumerate(graph):
             tg.create_task(node(spec, n))
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     await client.close()
-    return wall
+    return wall, cpu
 
 
 def ideal_bound(graph: list[dict[str, Any]], latency: float) -> float:
@@ -261,7 +266,10 @@ def measure_size(size: int, latency: float) -> dict[str, Any]:
         during = stub.stats()
         graph = result.pop("graph")
         result["ideal_bound_s"] = ideal_bound(graph, latency)
-        result["replay_wall_s"] = asyncio.run(replay(graph, stub.base_url))
+        result["replay_wall_s"], result["replay_cpu_s"] = asyncio.run(
+            replay(graph, stub.base_url)
+        )
+        result["replay_calls"] = sum(node["kind"] == "call" for node in graph)
         after = stub.stats()
     result["dropped"] = after["errors"] - before["errors"]
     result["bad_requests"] = after["bad_requests"] - before["bad_requests"]
@@ -295,6 +303,16 @@ def rows_for(result: dict[str, Any]) -> list[dict[str, Any]]:
             "target": None, "ok": True,
         },
         {
+            # Not a target: where the one event loop's time goes. A run whose loop is busy
+            # most of its wall waits on its own CPU, not on the provider.
+            "name": f"pipeline {size}: CPU per call, run / bare-SDK replay",
+            "value": 1000 * result["cpu_s"] / max(result["calls"], 1), "unit": "ms",
+            "baseline": 1000 * result["replay_cpu_s"] / max(result["replay_calls"], 1),
+            "ratio": (result["cpu_s"] / max(result["calls"], 1))
+            / max(result["replay_cpu_s"] / max(result["replay_calls"], 1), 1e-9),
+            "target": None, "ok": True,
+        },
+        {
             "name": f"pipeline {size}: stub dropped connections", "value": result["dropped"],
             "unit": "", "baseline": 0, "ratio": None, "target": 0,
             "ok": result["dropped"] == 0 and result["bad_requests"] == 0,
@@ -320,7 +338,9 @@ def measure(
             f"bare-SDK replay {result['replay_wall_s']:.2f} s "
             f"(ratio {result['replay_wall_s'] / result['bound_s']:.3f}); stub: "
             f"{result['stub_requests']} requests, max {result['stub_max_in_flight']} in flight, "
-            f"{result['stub_cpu_s']:.2f} s CPU, {result['dropped']} dropped",
+            f"{result['stub_cpu_s']:.2f} s CPU, {result['dropped']} dropped; this process's CPU "
+            f"{result['cpu_s']:.2f} s over the run ({result['cpu_s'] / result['wall_s']:.0%} of "
+            f"its wall), {result['replay_cpu_s']:.2f} s over the replay",
             flush=True,
         )
         if result["stop_reason"]:

@@ -50,6 +50,8 @@ class FakeLedger:
     calls: list[dict[str, object]] = field(default_factory=list)
     attempts: dict[int, tuple[AttemptStatus, int]] = field(default_factory=dict)
     threads: set[int] = field(default_factory=set)
+    latencies: list[float] = field(default_factory=list)
+    """`latency_s` of each ledger row, in order."""
     reserved: int = 0
     covered: set[int] = field(default_factory=set)
     """Attempts sent under a reservation: counted by it while pending."""
@@ -110,6 +112,7 @@ class FakeLedger:
             if reservation is not None:
                 self.reserved -= reservation.tokens
             self.calls.append({"tokens": input_tokens + output_tokens, "cache_hit": cache_hit})
+            self.latencies.append(latency_s)
             return len(self.calls)
 
     def run_usage(self, run_id: int) -> UsageTotals:
@@ -251,6 +254,21 @@ async def test_a_slow_ledger_does_not_block_the_event_loop() -> None:
     # during which the ticker kept running (blocked, it would tick a handful of times at most).
     assert elapsed >= 0.4
     assert ticks >= 30
+
+
+async def test_a_calls_latency_is_its_requests_not_the_ledger_writes_before_them() -> None:
+    """The ledger row's latency is the provider's time: a slow attempt-row write before the
+    request (0.3 s here) is the client's wait, and the run's critical path must not weigh the
+    call by it."""
+    register_script("ledger-latency", Counting(delay_s=0.05))
+    ledger = FakeLedger(delays={"begin_attempt": 0.3})
+    async with client(ledger, "ledger-latency") as models:  # no budget: a trip of its own
+        started = time.monotonic()
+        reply = await models.ask("worker", Answer, instructions="i", prompt="p")
+        elapsed = time.monotonic() - started
+    assert reply.ok and elapsed >= 0.35  # the write was waited for
+    [latency] = ledger.latencies
+    assert 0.05 <= latency < 0.3
 
 
 async def test_the_budget_check_and_reservation_hold_while_the_ledger_is_read_off_loop() -> None:

@@ -452,6 +452,11 @@ class ModelClient:
                         await self._begin_attempt(req, estimate, tally)
                     if model.prepare is not None:
                         await model.prepare()
+                    # The call's latency starts with its first request: the waits above (the
+                    # siblings' checks, the attempt row's write, a model's load) are this
+                    # client's, not the provider's, and a run's critical path must not count
+                    # them as the provider's time (`Store.critical_path`).
+                    started = time.monotonic()
                     self._sending(unsent, sent=True)
                     outcome = await self._run(req, model, tally, estimate)
                 except ModelError as exc:

@@ -165,6 +165,8 @@ class LLMCall(Base):
     input_tokens: Mapped[int] = mapped_column(Integer, default=0)
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
     latency_s: Mapped[float] = mapped_column(Float, default=0.0)
+    """From the call's first request to its outcome (retries included); not the client's
+    waits before sending (budget check, attempt row)."""
     cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
     """None when the model's price is unknown."""
     cache_hit: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -303,10 +303,10 @@ async def test_a_lone_paid_ask_begins_its_attempt_in_its_reservation_trip(
 ) -> None:
     loop = asyncio.get_running_loop()
     real = loop.run_in_executor
-    trips: list[str] = []
+    threaded: list[str] = []
 
     def counting(executor: Any, func: Any, *args: Any) -> Any:
-        trips.append(_trip_name(func))
+        threaded.append(_trip_name(func))
         return real(executor, func, *args)
 
     monkeypatch.setattr(loop, "run_in_executor", counting)
@@ -317,12 +317,21 @@ async def test_a_lone_paid_ask_begins_its_attempt_in_its_reservation_trip(
         client = ModelClient(
             config=config, ledger=store, run_id=run_id, budget=Budget(max_tokens=10**9)
         )
+        trips: list[str] = []
+        in_ledger = client._in_ledger
+
+        def trip(call: Any, **kwargs: Any) -> Any:
+            trips.append(_trip_name(call))
+            return in_ledger(call, **kwargs)
+
+        monkeypatch.setattr(client, "_in_ledger", trip)
         reply = await client.ask("critic", Finding, instructions="i", prompt="p")
         await client.aclose()
-    ledger = [t for t in trips if t in {"_from_cache", "reserve", "begin_attempt", "record_call"}]
-    # Two trips to a worker thread; the cache lookup, on SQLite (a local ledger), is made on
-    # the loop.
-    assert store.local and ledger == ["reserve", "record_call"]
+    # Three trips to the ledger: the lookup, the reservation with the attempt row, the booking.
+    # On SQLite (a local ledger) only the reservation, made before sending, goes to a thread.
+    assert store.local and trips == ["_from_cache", "reserve", "record_call"]
+    ledger = {"_from_cache", "reserve", "begin_attempt", "record_call"}
+    assert [t for t in threaded if t in ledger] == ["reserve"]
     assert reply.ok
     [attempt] = store.attempts(run_id=run_id)
     [call] = store.calls(run_id=run_id)

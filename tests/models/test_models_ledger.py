@@ -206,7 +206,11 @@ async def test_the_client_works_with_a_ledger_that_implements_only_the_protocol(
     assert threading.get_ident() not in ledger.threads and ledger.threads
 
 
-async def test_a_local_ledger_serves_the_cache_trip_on_the_loop_and_the_rest_in_threads() -> None:
+async def test_a_local_ledger_serves_the_lookup_and_booking_on_the_loop() -> None:
+    """SQLite (`local`): the lookup and the booking are made on the event loop, where they cost
+    less than the hop to a thread and back; the trips before sending (the reservation, the
+    attempt row) go to threads, so that the asks started together all begin before one sends.
+    A server's ledger serves every trip from threads (`test_the_client_works_with_...`)."""
     script = Counting()
     register_script("ledger-local", script)
     ledger = FakeLedger(local=True)
@@ -219,15 +223,17 @@ async def test_a_local_ledger_serves_the_cache_trip_on_the_loop_and_the_rest_in_
 
     ledger._enter = where  # type: ignore[method-assign]
     async with client(ledger, "ledger-local", budget=Budget(max_tokens=10_000)) as models:
-        first = await models.ask("worker", Answer, instructions="i", prompt="p")
+        first, second = await asyncio.gather(*(
+            models.ask("worker", Answer, instructions="i", prompt=p) for p in ("p", "q")
+        ))
         again = await models.ask("worker", Answer, instructions="i", prompt="p")
-    assert (first.cache_hit, again.cache_hit, script.calls) == (False, True, 1)
+    assert (first.cache_hit, second.cache_hit, again.cache_hit, script.calls) == (
+        False, False, True, 2
+    )
     loop_thread = threading.get_ident()
-    assert served["cache_get"] == {loop_thread}  # the lookup, hit or miss, on the loop
-    assert {"reserve_budget", "record_call"} <= set(served)
-    assert loop_thread not in served["reserve_budget"]  # the paid call's trips: threads
-    # record_call twice: the paid call's booking in a thread, the hit's row on the loop
-    assert loop_thread in served["record_call"] and len(served["record_call"]) == 2
+    assert served["cache_get"] == served["record_call"] == {loop_thread}
+    assert loop_thread not in served["reserve_budget"] | served["begin_attempt"]
+    assert list(ledger.attempts.values()) == [(AttemptStatus.ANSWERED, 100 + 1)] * 2
 
 
 async def test_a_slow_ledger_does_not_block_the_event_loop() -> None:

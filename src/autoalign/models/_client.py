@@ -255,6 +255,7 @@ class ModelClient:
         # Asks started but not yet past their budget check. No request is sent while one is:
         # asks started together are all checked before any of them sends, so when one of them
         # hits the budget (and its siblings are cancelled) nothing has been paid for in vain.
+        # (On a local ledger a check ends before its ask yields the loop, so none waits here.)
         self._unchecked = 0
         self._all_checked = asyncio.Event()
         self._all_checked.set()
@@ -415,12 +416,8 @@ class ModelClient:
     async def _ask_counted(
         self, req: _Request[T], checking: list[bool], unsent: list[bool]
     ) -> Reply[T]:
-        # One trip to the ledger: the lookup and, on a hit, its ledger row. On a local ledger
-        # (SQLite) it is done here, on the loop: a lookup and one row take about 0.1 ms, less
-        # than the hop to a worker thread and back; a server's round trips go to a thread.
-        cached = self._from_cache(req) if self._ledger.local else await _off_loop(
-            self._from_cache, req
-        )
+        # One trip to the ledger: the lookup and, on a hit, its ledger row (`_trip`).
+        cached = await self._trip(self._from_cache, req)
         if cached is not None:
             return cached
 
@@ -498,7 +495,8 @@ class ModelClient:
                     self._reserved_tokens -= estimate.tokens
                     self._reserved_usd -= estimate.usd
                 if tally.reservation is not None and self._run_id is not None:
-                    await _off_loop(self._ledger.release_budget, self._run_id, tally.reservation)
+                    await self._trip(self._ledger.release_budget, self._run_id,
+                                     tally.reservation)
                     tally.reservation = None
         return Reply(
             output=None if outcome.error else outcome.output,
@@ -514,6 +512,37 @@ class ModelClient:
             attempts=tally.requests,
             error=outcome.error,
         )
+
+    # -- trips to the ledger ------------------------------------------------------------------
+
+    def _in_ledger(
+        self, call: Callable[[], R], *, before_sending: bool = False
+    ) -> asyncio.Future[R]:
+        """One trip to the ledger, as a future. On a local ledger (SQLite) it is made here, on
+        the event loop, and the future is done when this returns: a read or a row is a file
+        operation of a fraction of a millisecond, and the hop to a worker thread and back cost
+        more (about 1.5 ms of CPU per paid call under a burst of asks, in the interpreter lock
+        changing hands; docs/scaling.md). A server's round trips go to a worker thread, so the
+        loop keeps serving the other asks while the database answers.
+
+        The trips an ask makes `before_sending` (its reservation, its attempt row) go to a
+        thread on every ledger: their hop lets the asks started with it begin before it sends,
+        so that the budget barrier holds them all and the first wave (`wave_sent`) is out only
+        once each of them is.
+        """
+        loop = asyncio.get_running_loop()
+        if before_sending or not self._ledger.local:
+            return loop.run_in_executor(None, call)
+        done: asyncio.Future[R] = loop.create_future()
+        try:
+            done.set_result(call())
+        except Exception as exc:  # raised where the trip is awaited, as from a thread
+            done.set_exception(exc)
+        return done
+
+    async def _trip(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Make one trip to the ledger (`_in_ledger`) and wait for it to end (`_settled`)."""
+        return await _settled(self._in_ledger(functools.partial(fn, *args, **kwargs)))
 
     async def aclose(self) -> None:
         """Release provider connections. The embedded model stays loaded for the process."""
@@ -531,8 +560,8 @@ class ModelClient:
     # -- the steps of an ask -----------------------------------------------------------------
 
     def _from_cache(self, req: _Request[T]) -> Reply[T] | None:
-        """The cached reply, its ledger row written; None on a miss. Blocking: runs in a
-        worker thread."""
+        """The cached reply, its ledger row written; None on a miss. Blocking: one trip to the
+        ledger (`_trip`)."""
         entry = self._ledger.cache_get(req.key)
         if entry is None:
             return None
@@ -613,8 +642,8 @@ class ModelClient:
         estimate.
 
         With `begin_if`, the ask's first attempt row is written in the same trip to the ledger
-        once the reservation is granted, if `begin_if()` still says so then (read in the worker
-        thread: no other ask of this client is waiting for its check).
+        once the reservation is granted, if `begin_if()` still says so then (read where the trip
+        is made: no other ask of this client is waiting for its check).
         """
         budget = self._budget
         if budget is None:
@@ -655,7 +684,7 @@ class ModelClient:
                     attempt_id = None
             return checked, attempt_id
 
-        check = asyncio.get_running_loop().run_in_executor(None, reserve)
+        check = self._in_ledger(reserve, before_sending=True)
         try:
             result, _ = await _settled(check)
         finally:
@@ -708,19 +737,17 @@ class ModelClient:
 
     async def _begin_attempt(self, req: _Request[T], estimate: _Estimate, tally: _Tally) -> None:
         """Record the next request before it is sent."""
-        write = asyncio.ensure_future(
-            asyncio.to_thread(
-                self._ledger.begin_attempt,
-                run_id=self._run_id,
-                role=req.role,
-                model=req.ref.id,
-                step_key=req.step_key,
-                cache_key=req.key,
-                est_tokens=estimate.tokens,
-                est_cost_usd=estimate.priced_usd,
-                reserved=tally.reservation is not None,
-            )
-        )
+        write = self._in_ledger(functools.partial(
+            self._ledger.begin_attempt,
+            run_id=self._run_id,
+            role=req.role,
+            model=req.ref.id,
+            step_key=req.step_key,
+            cache_key=req.key,
+            est_tokens=estimate.tokens,
+            est_cost_usd=estimate.priced_usd,
+            reserved=tally.reservation is not None,
+        ), before_sending=True)
         try:
             await _settled(write)
         finally:
@@ -733,7 +760,7 @@ class ModelClient:
         self, tally: _Tally, status: AttemptStatus, error: str | None
     ) -> None:
         """Record the outcome of the ask's last request, when no ledger row follows at once."""
-        await _off_loop(
+        await self._trip(
             self._ledger.finish_attempt,
             tally.attempt_ids[-1],
             status,
@@ -982,7 +1009,7 @@ class ModelClient:
             latency = time.monotonic() - started
             self._own_tokens += tally.input_tokens + tally.output_tokens
             self._own_usd += cost or 0.0
-            await _off_loop(
+            await self._trip(
                 self._ledger.record_call,
                 run_id=self._run_id,
                 role=req.role,
@@ -1045,11 +1072,6 @@ async def _output_of(run: Awaitable[AgentRunResult[Any]]) -> Any:
     return (await run).output
 
 
-async def _off_loop(fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
-    """Run a blocking ledger call in a worker thread, so the event loop keeps serving the other
-    asks while the database works."""
-    call = functools.partial(fn, *args, **kwargs)
-    return await _settled(asyncio.get_running_loop().run_in_executor(None, call))
 
 
 async def _settled(task: Awaitable[R]) -> R:

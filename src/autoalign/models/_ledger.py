@@ -5,8 +5,8 @@
 `autoalign.store.Store` satisfies it structurally; a test double need implement only these.
 
 The methods are blocking (they talk to a database); the client calls them in a worker thread
-(`asyncio.to_thread`), so an implementation must be usable from threads other than the one that
-made it, and must serialise its own writes.
+unless the ledger is `local`, so an implementation must be usable from threads other than the
+one that made it, and must serialise its own writes.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ class CallLedger(Protocol):
 
     @property
     def local(self) -> bool:
-        """Whether a read or write here is a local file operation of microseconds (SQLite) rather
-        than a round trip to a server: the client then does the cache trip on its event loop,
-        which costs less than the hop to a worker thread."""
+        """Whether a read or write here is a local file operation of a fraction of a millisecond
+        (SQLite) rather than a round trip to a server: the client then makes every trip to the
+        ledger on its event loop, which costs less than the hop to a worker thread."""
         ...
 
     def cache_get(self, key: str) -> CacheRecord | None:

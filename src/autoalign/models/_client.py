@@ -255,7 +255,6 @@ class ModelClient:
         # Asks started but not yet past their budget check. No request is sent while one is:
         # asks started together are all checked before any of them sends, so when one of them
         # hits the budget (and its siblings are cancelled) nothing has been paid for in vain.
-        # (On a local ledger a check ends before its ask yields the loop, so none waits here.)
         self._unchecked = 0
         self._all_checked = asyncio.Event()
         self._all_checked.set()
@@ -520,10 +519,10 @@ class ModelClient:
     ) -> asyncio.Future[R]:
         """One trip to the ledger, as a future. On a local ledger (SQLite) it is made here, on
         the event loop, and the future is done when this returns: a read or a row is a file
-        operation of a fraction of a millisecond, and the hop to a worker thread and back cost
-        more (about 1.5 ms of CPU per paid call under a burst of asks, in the interpreter lock
-        changing hands; docs/scaling.md). A server's round trips go to a worker thread, so the
-        loop keeps serving the other asks while the database answers.
+        operation of a fraction of a millisecond, less than the hop to a worker thread and back
+        under a burst of asks, with the interpreter lock changing hands (docs/scaling.md). A
+        server's round trips go to a worker thread, so the loop keeps serving the other asks
+        while the database answers.
 
         The trips an ask makes `before_sending` (its reservation, its attempt row) go to a
         thread on every ledger: their hop lets the asks started with it begin before it sends,
@@ -1070,8 +1069,6 @@ def _estimate(req: _Request[T], price: Price | None) -> _Estimate:
 async def _output_of(run: Awaitable[AgentRunResult[Any]]) -> Any:
     """The output of an agent run."""
     return (await run).output
-
-
 
 
 async def _settled(task: Awaitable[R]) -> R:

@@ -303,10 +303,14 @@ async def test_a_lone_paid_ask_begins_its_attempt_in_its_reservation_trip(
 ) -> None:
     loop = asyncio.get_running_loop()
     real = loop.run_in_executor
+    ledger = {"_from_cache", "reserve", "begin_attempt", "record_call"}
+    trips: list[str] = []  # every trip to the ledger, in order
     threaded: list[str] = []
 
     def counting(executor: Any, func: Any, *args: Any) -> Any:
         threaded.append(_trip_name(func))
+        if threaded[-1] in ledger:
+            trips.append(threaded[-1])
         return real(executor, func, *args)
 
     monkeypatch.setattr(loop, "run_in_executor", counting)
@@ -317,20 +321,19 @@ async def test_a_lone_paid_ask_begins_its_attempt_in_its_reservation_trip(
         client = ModelClient(
             config=config, ledger=store, run_id=run_id, budget=Budget(max_tokens=10**9)
         )
-        trips: list[str] = []
-        in_ledger = client._in_ledger
+        on_loop = client._trip
 
-        def trip(call: Any, **kwargs: Any) -> Any:
-            trips.append(_trip_name(call))
-            return in_ledger(call, **kwargs)
+        async def trip(fn: Any, *args: Any, **kwargs: Any) -> Any:
+            if store.local:  # else the trip is counted as it goes to a thread
+                trips.append(_trip_name(fn))
+            return await on_loop(fn, *args, **kwargs)
 
-        monkeypatch.setattr(client, "_in_ledger", trip)
+        monkeypatch.setattr(client, "_trip", trip)
         reply = await client.ask("critic", Finding, instructions="i", prompt="p")
         await client.aclose()
     # Three trips to the ledger: the lookup, the reservation with the attempt row, the booking.
     # On SQLite (a local ledger) only the reservation, made before sending, goes to a thread.
     assert store.local and trips == ["_from_cache", "reserve", "record_call"]
-    ledger = {"_from_cache", "reserve", "begin_attempt", "record_call"}
     assert [t for t in threaded if t in ledger] == ["reserve"]
     assert reply.ok
     [attempt] = store.attempts(run_id=run_id)

@@ -514,34 +514,23 @@ class ModelClient:
 
     # -- trips to the ledger ------------------------------------------------------------------
 
-    def _in_ledger(
-        self, call: Callable[[], R], *, before_sending: bool = False
-    ) -> asyncio.Future[R]:
-        """One trip to the ledger, as a future. On a local ledger (SQLite) it is made here, on
-        the event loop, and the future is done when this returns: a read or a row is a file
-        operation of a fraction of a millisecond, less than the hop to a worker thread and back
-        under a burst of asks, with the interpreter lock changing hands (docs/scaling.md). A
-        server's round trips go to a worker thread, so the loop keeps serving the other asks
-        while the database answers.
-
-        The trips an ask makes `before_sending` (its reservation, its attempt row) go to a
-        thread on every ledger: their hop lets the asks started with it begin before it sends,
-        so that the budget barrier holds them all and the first wave (`wave_sent`) is out only
-        once each of them is.
-        """
-        loop = asyncio.get_running_loop()
-        if before_sending or not self._ledger.local:
-            return loop.run_in_executor(None, call)
-        done: asyncio.Future[R] = loop.create_future()
-        try:
-            done.set_result(call())
-        except Exception as exc:  # raised where the trip is awaited, as from a thread
-            done.set_exception(exc)
-        return done
-
     async def _trip(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
-        """Make one trip to the ledger (`_in_ledger`) and wait for it to end (`_settled`)."""
-        return await _settled(self._in_ledger(functools.partial(fn, *args, **kwargs)))
+        """One trip to the ledger, once the ask has sent (or for its cache lookup). On a local
+        ledger (SQLite) it is made here, on the event loop: a read or a row is a file operation
+        of a fraction of a millisecond, less than the hop to a worker thread and back under a
+        burst of asks, with the interpreter lock changing hands (docs/scaling.md). A server's
+        round trips go to a worker thread, so the loop keeps serving the other asks while the
+        database answers.
+
+        The trips before sending (the reservation, the attempt row) go to a thread on every
+        ledger: their hop lets the asks started with this one begin before it sends, so that
+        the budget barrier holds them all and the first wave (`wave_sent`) is out only once
+        each of them is.
+        """
+        if self._ledger.local:
+            return fn(*args, **kwargs)
+        call = functools.partial(fn, *args, **kwargs)
+        return await _settled(asyncio.get_running_loop().run_in_executor(None, call))
 
     async def aclose(self) -> None:
         """Release provider connections. The embedded model stays loaded for the process."""
@@ -683,7 +672,7 @@ class ModelClient:
                     attempt_id = None
             return checked, attempt_id
 
-        check = self._in_ledger(reserve, before_sending=True)
+        check = asyncio.get_running_loop().run_in_executor(None, reserve)  # before sending
         try:
             result, _ = await _settled(check)
         finally:
@@ -736,17 +725,19 @@ class ModelClient:
 
     async def _begin_attempt(self, req: _Request[T], estimate: _Estimate, tally: _Tally) -> None:
         """Record the next request before it is sent."""
-        write = self._in_ledger(functools.partial(
-            self._ledger.begin_attempt,
-            run_id=self._run_id,
-            role=req.role,
-            model=req.ref.id,
-            step_key=req.step_key,
-            cache_key=req.key,
-            est_tokens=estimate.tokens,
-            est_cost_usd=estimate.priced_usd,
-            reserved=tally.reservation is not None,
-        ), before_sending=True)
+        write = asyncio.ensure_future(
+            asyncio.to_thread(  # before sending, so in a thread (`_trip`)
+                self._ledger.begin_attempt,
+                run_id=self._run_id,
+                role=req.role,
+                model=req.ref.id,
+                step_key=req.step_key,
+                cache_key=req.key,
+                est_tokens=estimate.tokens,
+                est_cost_usd=estimate.priced_usd,
+                reserved=tally.reservation is not None,
+            )
+        )
         try:
             await _settled(write)
         finally:

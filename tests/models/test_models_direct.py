@@ -321,20 +321,26 @@ async def test_a_lone_paid_ask_begins_its_attempt_in_its_reservation_trip(
         client = ModelClient(
             config=config, ledger=store, run_id=run_id, budget=Budget(max_tokens=10**9)
         )
-        on_loop = client._trip
+        on_loop, before_sending = client._trip, client._before_sending
 
         async def trip(fn: Any, *args: Any, **kwargs: Any) -> Any:
             if store.local:  # else the trip is counted as it goes to a thread
                 trips.append(_trip_name(fn))
             return await on_loop(fn, *args, **kwargs)
 
+        def before(call: Any) -> Any:
+            if store.local:
+                trips.append(_trip_name(call))
+            return before_sending(call)
+
         monkeypatch.setattr(client, "_trip", trip)
+        monkeypatch.setattr(client, "_before_sending", before)
         reply = await client.ask("critic", Finding, instructions="i", prompt="p")
         await client.aclose()
     # Three trips to the ledger: the lookup, the reservation with the attempt row, the booking.
-    # On SQLite (a local ledger) only the reservation, made before sending, goes to a thread.
+    # On SQLite (a local ledger) all of them are made on the loop, none in a thread.
     assert store.local and trips == ["_from_cache", "reserve", "record_call"]
-    assert [t for t in threaded if t in ledger] == ["reserve"]
+    assert [t for t in threaded if t in ledger] == []
     assert reply.ok
     [attempt] = store.attempts(run_id=run_id)
     [call] = store.calls(run_id=run_id)

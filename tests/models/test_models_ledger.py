@@ -206,19 +206,21 @@ async def test_the_client_works_with_a_ledger_that_implements_only_the_protocol(
     assert threading.get_ident() not in ledger.threads and ledger.threads
 
 
-async def test_a_local_ledger_serves_the_lookup_and_booking_on_the_loop() -> None:
-    """SQLite (`local`): the lookup and the booking are made on the event loop, where they cost
-    less than the hop to a thread and back; the trips before sending (the reservation, the
-    attempt row) go to threads, so that the asks started together all begin before one sends.
-    A server's ledger serves every trip from threads (`test_the_client_works_with_...`)."""
+async def test_a_local_ledger_serves_every_trip_on_the_loop() -> None:
+    """SQLite (`local`): the lookup, the reservation, the attempt row and the booking are made
+    on the event loop, where they cost less than the hop to a thread and back; the asks started
+    together still all begin before one sends (both were checked before either sent). A
+    server's ledger serves every trip from threads (`test_the_client_works_with_...`)."""
     script = Counting()
     register_script("ledger-local", script)
     ledger = FakeLedger(local=True)
     served: dict[str, set[int]] = {}
+    order: list[str] = []
     enter = ledger._enter
 
-    def where() -> None:  # which thread served which ledger method
-        served.setdefault(inspect.stack()[1].function, set()).add(threading.get_ident())
+    def where() -> None:  # which thread served which ledger method, in order
+        order.append(inspect.stack()[1].function)
+        served.setdefault(order[-1], set()).add(threading.get_ident())
         enter()
 
     ledger._enter = where  # type: ignore[method-assign]
@@ -232,7 +234,10 @@ async def test_a_local_ledger_serves_the_lookup_and_booking_on_the_loop() -> Non
     )
     loop_thread = threading.get_ident()
     assert served["cache_get"] == served["record_call"] == {loop_thread}
-    assert loop_thread not in served["reserve_budget"] | served["begin_attempt"]
+    assert served["reserve_budget"] == served["begin_attempt"] == {loop_thread}
+    # The two reservations were both taken before either attempt row (the sending) was written.
+    assert order[:6] == ["cache_get", "cache_get", "reserve_budget", "reserve_budget",
+                         "begin_attempt", "begin_attempt"]
     assert list(ledger.attempts.values()) == [(AttemptStatus.ANSWERED, 100 + 1)] * 2
 
 

@@ -9,6 +9,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, ParamSpec, TypeVar, cast
 
@@ -23,6 +24,8 @@ from pydantic_ai.exceptions import (
     UserError,
 )
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
+from pydantic_ai.models import ModelRequestParameters
+from pydantic_ai.models.wrapper import WrapperModel
 from pydantic_ai.output import NativeOutput, ToolOutput
 from pydantic_ai.settings import ModelSettings
 from pydantic_ai.usage import UsageLimits
@@ -271,8 +274,10 @@ class ModelClient:
 
     async def wave_sent(self) -> None:
         """Return once this client has sent a request and every ask begun by then has sent its
-        own or ended: its first wave is out, and the loop waits on the network. Never returns
-        for a client whose asks are all answered from the cache."""
+        own or ended: its first wave is out, and the loop waits on the network. An ask has sent
+        once its first request has reached the provider's SDK (the direct path's call, or the
+        agent's model, `_Announced`), not when the ask hands it on. Never returns for a client
+        whose asks are all answered from the cache."""
         await self._wave_sent.wait()
 
     def model_for(self, role: str) -> str:
@@ -419,6 +424,11 @@ class ModelClient:
         cached = await self._trip(self._from_cache, req)
         if cached is not None:
             return cached
+        if self._ledger.local:
+            # Its trips are made on the loop, so nothing else would yield before it sends: one
+            # turn of the loop lets the asks started with it begin (and count as unchecked and
+            # unsent), so the budget barrier and the first wave hold them all.
+            await asyncio.sleep(0)
 
         model = self._model(req.ref, req.provider)
         price = req.provider.price(req.ref.name, self._config.provider_config(req.ref.provider))
@@ -453,8 +463,8 @@ class ModelClient:
                     # client's, not the provider's, and a run's critical path must not count
                     # them as the provider's time (`Store.critical_path`).
                     started = time.monotonic()
-                    self._sending(unsent, sent=True)
-                    outcome = await self._run(req, model, tally, estimate)
+                    sent = functools.partial(self._sending, unsent, sent=True)
+                    outcome = await self._run(req, model, tally, estimate, sent=sent)
                 except ModelError as exc:
                     await self._book(req, price, tally, started, error=str(exc))
                     raise
@@ -515,22 +525,30 @@ class ModelClient:
     # -- trips to the ledger ------------------------------------------------------------------
 
     async def _trip(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
-        """One trip to the ledger, once the ask has sent (or for its cache lookup). On a local
-        ledger (SQLite) it is made here, on the event loop: a read or a row is a file operation
-        of a fraction of a millisecond, less than the hop to a worker thread and back under a
-        burst of asks, with the interpreter lock changing hands (docs/scaling.md). A server's
-        round trips go to a worker thread, so the loop keeps serving the other asks while the
-        database answers.
-
-        The trips before sending (the reservation, the attempt row) go to a thread on every
-        ledger: their hop lets the asks started with this one begin before it sends, so that
-        the budget barrier holds them all and the first wave (`wave_sent`) is out only once
-        each of them is.
-        """
+        """One trip to the ledger. On a local ledger (SQLite) it is made here, on the event
+        loop: a read or a row is a file operation of a fraction of a millisecond, less than the
+        hop to a worker thread and back under a burst of asks, with the interpreter lock
+        changing hands (docs/scaling.md). A server's round trips go to a worker thread, so the
+        loop keeps serving the other asks while the database answers."""
         if self._ledger.local:
             return fn(*args, **kwargs)
         call = functools.partial(fn, *args, **kwargs)
         return await _settled(asyncio.get_running_loop().run_in_executor(None, call))
+
+    def _before_sending(self, call: Callable[[], R]) -> asyncio.Future[R]:
+        """A trip made before the ask sends (its reservation, an attempt row), as a future the
+        caller awaits and then inspects even when cancelled meanwhile (was the reservation
+        taken, the row written?). Where `_trip` would make it on the loop, it is made now and
+        the future is born done."""
+        loop = asyncio.get_running_loop()
+        if not self._ledger.local:
+            return loop.run_in_executor(None, call)
+        made: asyncio.Future[R] = loop.create_future()
+        try:
+            made.set_result(call())
+        except Exception as exc:  # raised where the future is awaited, as from a thread
+            made.set_exception(exc)
+        return made
 
     async def aclose(self) -> None:
         """Release provider connections. The embedded model stays loaded for the process."""
@@ -672,7 +690,7 @@ class ModelClient:
                     attempt_id = None
             return checked, attempt_id
 
-        check = asyncio.get_running_loop().run_in_executor(None, reserve)  # before sending
+        check = self._before_sending(reserve)
         try:
             result, _ = await _settled(check)
         finally:
@@ -725,19 +743,17 @@ class ModelClient:
 
     async def _begin_attempt(self, req: _Request[T], estimate: _Estimate, tally: _Tally) -> None:
         """Record the next request before it is sent."""
-        write = asyncio.ensure_future(
-            asyncio.to_thread(  # before sending, so in a thread (`_trip`)
-                self._ledger.begin_attempt,
-                run_id=self._run_id,
-                role=req.role,
-                model=req.ref.id,
-                step_key=req.step_key,
-                cache_key=req.key,
-                est_tokens=estimate.tokens,
-                est_cost_usd=estimate.priced_usd,
-                reserved=tally.reservation is not None,
-            )
-        )
+        write = self._before_sending(functools.partial(
+            self._ledger.begin_attempt,
+            run_id=self._run_id,
+            role=req.role,
+            model=req.ref.id,
+            step_key=req.step_key,
+            cache_key=req.key,
+            est_tokens=estimate.tokens,
+            est_cost_usd=estimate.priced_usd,
+            reserved=tally.reservation is not None,
+        ))
         try:
             await _settled(write)
         finally:
@@ -782,7 +798,7 @@ class ModelClient:
             else ToolOutput(req.output_type)
         )
         agent: Agent[None, Any] = Agent(
-            model.model,
+            _Announced(model.model),
             output_type=marker,
             retries={"output": self._config.output_retries},
             tools=list(tools),
@@ -795,9 +811,19 @@ class ModelClient:
         return agent
 
     async def _run(
-        self, req: _Request[T], model: ProviderModel, tally: _Tally, estimate: _Estimate
+        self,
+        req: _Request[T],
+        model: ProviderModel,
+        tally: _Tally,
+        estimate: _Estimate,
+        *,
+        sent: Callable[[], None],
     ) -> _Outcome:
-        """Run the agent, retrying transient provider errors; invalid output is an outcome."""
+        """Run the agent, retrying transient provider errors; invalid output is an outcome.
+
+        `sent()` is called as the ask's first request goes to the provider's SDK: by the
+        direct path as it starts, by an agent's model as the agent's request reaches it (a few
+        turns of the loop after the agent run starts, `_Announced`)."""
         ref, provider, sampling = req.ref, req.provider, req.sampling
         direct = model.direct if not req.tools else None
         if direct is not None and not direct.accepts(req.output_type, req.instructions, req.prompt):
@@ -834,6 +860,7 @@ class ModelClient:
                     # such count as a cancelled run. A real cancellation still reaches the child.
                     if agent is None:
                         assert direct is not None
+                        sent()
                         work: Awaitable[Any] = direct.run(
                             req.output_type,
                             instructions=req.instructions,
@@ -855,7 +882,12 @@ class ModelClient:
                     if self._on_call is None and agent is None:
                         output = await work
                     else:
-                        task = asyncio.ensure_future(work)
+                        # The task copies the context: the agent's model finds `sent` there.
+                        announce = _ON_REQUEST.set(sent)
+                        try:
+                            task = asyncio.ensure_future(work)
+                        finally:
+                            _ON_REQUEST.reset(announce)
                         output = await self._watch(task, req, call=call, attempt=retry + 1)
                 except Exception as exc:
                     # A garbled response is checked first: pydantic-ai reports some as
@@ -1027,6 +1059,29 @@ class ModelClient:
 
 
 _AGENT_CACHE_SIZE = 256
+
+_ON_REQUEST: ContextVar[Callable[[], None] | None] = ContextVar(
+    "autoalign_on_request", default=None
+)
+"""What an agent's model calls as a request reaches it: the ask's `sent` (`ModelClient._run`)."""
+
+
+class _Announced(WrapperModel):
+    """The model an agent drives, calling the running ask's `_ON_REQUEST` as each request
+    reaches it, then sending it as the wrapped model would. An agent run takes a few turns of
+    the loop to get there; the ask counts as sent (and a run's first wave as out, `wave_sent`)
+    only then."""
+
+    async def request(
+        self,
+        messages: list[ModelMessage],
+        model_settings: ModelSettings | None,
+        model_request_parameters: ModelRequestParameters,
+    ) -> ModelResponse:
+        announce = _ON_REQUEST.get()
+        if announce is not None:
+            announce()
+        return await super().request(messages, model_settings, model_request_parameters)
 """Agents a client keeps (one per model, output type and tool set); the oldest goes first."""
 
 

@@ -23,8 +23,9 @@ class CallLedger(Protocol):
     @property
     def local(self) -> bool:
         """Whether a read or write here is a local file operation of a fraction of a millisecond
-        (SQLite) rather than a round trip to a server: the client then makes the cache lookup
-        and the booking on its event loop, which costs less than the hop to a worker thread."""
+        (SQLite) rather than a round trip to a server: the client then makes every trip (the
+        cache lookup, the reservation, the attempt rows, the booking) on its event loop, which
+        costs less than the hop to a worker thread."""
         ...
 
     def cache_get(self, key: str) -> CacheRecord | None:

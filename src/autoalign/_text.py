@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import re
 
-from rich.markup import escape
-
 _BIDI = "\u200e\u200f\u202a-\u202e\u2066-\u2069"
 # C0 controls except tab and newline, DEL, C1 controls, and the bidirectional marks, overrides
 # and isolates that reorder text on screen.
@@ -52,9 +50,13 @@ def clip(text: str, *, limit: int = CLIP_CHARS) -> str:
 
 def safe(text: object) -> str:
     """`text` ready for Rich's `Console.print`: controls neutralised, markup escaped."""
+    from rich.markup import escape  # here, so that importing this module does not import rich
+
     return escape(visible(str(text)))
 
 
 def safe_line(text: object) -> str:
     """Like `safe`, on one line: newlines and tabs are shown as escapes too."""
+    from rich.markup import escape
+
     return escape(visible(str(text), keep_breaks=False))

@@ -1,4 +1,4 @@
-"""`autoalign --help` loads only typer, rich and the project's base modules.
+"""`autoalign --help` loads only typer and the project's base modules.
 
 Every command module imports its heavy dependencies inside the command that needs them, so that
 the help, a mistyped command and shell completion answer at once (bench/startup.py measures the
@@ -22,7 +22,7 @@ HEAVY = (
     "autoalign.models", "autoalign.pipeline", "autoalign.critics", "autoalign.testbeds",
     "autoalign.calibration", "autoalign.sandbox", "autoalign.review", "autoalign.examine",
     "autoalign.agenda", "autoalign.cluster", "autoalign.experiments", "ray",
-    "typer.rich_utils", "rich.markdown", "rich.traceback",
+    "typer.rich_utils", "rich.markdown", "rich.traceback", "rich",
 )
 
 _PROBE = """

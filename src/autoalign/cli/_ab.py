@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .._text import safe
-from ._common import DbOption, bar_columns, console, err, open_store, use_db
+from ._common import DbOption, bar_columns, console, err, open_store, real_console, use_db
 
 if TYPE_CHECKING:
     from ..learning import AbRunSummary
@@ -81,7 +81,7 @@ def run_command(
         if quiet:
             summary = run_ab_sync(store, parsed)
         else:
-            with Progress(*bar_columns(), console=err, transient=True) as bar:
+            with Progress(*bar_columns(), console=real_console(err), transient=True) as bar:
                 task: list[TaskID] = []
 
                 def on_task(done: int, total: int, _key: str) -> None:

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from .._text import safe, safe_line
-from ._common import DbOption, open_store, use_db
+from ._common import DbOption, lazy_console, open_store, use_db
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from ..calibration import CalibrationReport, GroupBy, Score, SkipReason, TruthFor
     from ..store import Store
     from ..testbeds import Truth
@@ -57,7 +57,7 @@ def register(
             with a progress bar the first time) unless a test substitutes its own.
         console: where to print; standard output by default.
     """
-    out_console = console or Console(highlight=False, soft_wrap=True)
+    out_console = console or lazy_console(highlight=False, soft_wrap=True)
     factory = store_factory or open_store
 
     @app.command("calibration")
@@ -103,6 +103,8 @@ def register(
 
 
 def _print_report(console: Console, report: CalibrationReport) -> None:
+    from rich.table import Table
+
     from ..calibration import MIN_N_FOR_INTERVAL
 
     if report.scores:
@@ -146,6 +148,8 @@ def _interval(score: Score) -> str:
 
 def _print_groups(console: Console, report: CalibrationReport, by: GroupBy) -> None:
     """A table of the groups cut `by` source or by model: each calibrated on its claims alone."""
+    from rich.table import Table
+
     groups = report.groups_by(by)
     if not groups:
         return

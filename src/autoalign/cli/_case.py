@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from .._text import safe
 from ..errors import UsageError
-from ._common import DbOption, open_store, parse_id, use_db
+from ._common import DbOption, lazy_console, open_store, parse_id, use_db
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from ..case import Change, Evaluation, Loaded, Sources
     from ..store import Store
 
@@ -63,7 +64,7 @@ def _loaded(path: Path, console: Console) -> Loaded:
 
 def register(app: typer.Typer, *, console: Console | None = None) -> None:
     """Add the `case` command group to `app`."""
-    out = console or Console(highlight=False, soft_wrap=True)
+    out = console or lazy_console(highlight=False, soft_wrap=True)
     group = typer.Typer(help=CASE_HELP, no_args_is_help=True, add_completion=False,
                         pretty_exceptions_enable=False, rich_markup_mode=None)
     app.add_typer(group, name="case")

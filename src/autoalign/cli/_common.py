@@ -1,30 +1,67 @@
 """What every command module shares: consoles, exit codes, the `--db` option, id parsing.
 
-Command modules import only typer, rich's console and the project's base modules at the top;
-everything else (the store, the pipeline, models, numpy) is imported inside the command that
-needs it, so that `autoalign --help` and a mistyped command answer at once.
-tests/cli/test_startup.py holds them to that.
+Command modules import only typer and the project's base modules at the top; everything else
+(rich, the store, the pipeline, models, numpy) is imported inside the command that needs it, so
+that `autoalign --help` and a mistyped command answer at once. The consoles here are made on
+first use for the same reason. tests/cli/test_startup.py holds them to that.
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from rich.console import Console
 
 from .._environment import DB_ENV_VAR
 from .._text import clip
 from ..errors import UsageError
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 
     from ..store import Store
 
-console = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _LazyConsole:
+    """A rich `Console(**options)` made on first use; attributes go to it."""
+
+    _making = threading.Lock()  # one console even if two threads print first at once
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def real(self) -> Console:
+        """The console, made now if it was not yet."""
+        if self._console is None:
+            with self._making:
+                if self._console is None:
+                    from rich.console import Console
+
+                    self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
+
+
+def lazy_console(**options: Any) -> Console:
+    """A console that imports rich and is made only when first used. Like a `Console` made
+    without `file`, it writes to whatever `sys.stdout` (or `sys.stderr`) is when it prints."""
+    return cast("Console", _LazyConsole(**options))
+
+
+def real_console(console: Console) -> Console:
+    """The `Console` behind a lazy one (or `console` itself), for rich objects that take a
+    console: a live display uses it as a context manager, which a proxy cannot forward."""
+    return console.real() if isinstance(console, _LazyConsole) else console
+
+
+console = lazy_console(highlight=False, soft_wrap=True)
+err = lazy_console(stderr=True, highlight=False, soft_wrap=True)
 
 QUICKSTART = Path(__file__).parent.parent / "_quickstart.toml"
 """The agenda `autoalign init` writes; the same file as examples/quickstart.toml."""

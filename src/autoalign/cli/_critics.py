@@ -7,13 +7,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from .._text import safe
 from ..errors import UsageError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from ..critics.known_answers import Rate
 
 critics_app = typer.Typer(
@@ -32,6 +32,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=False)
 
 
@@ -48,6 +50,8 @@ def _rate(rate: Rate) -> tuple[str, str]:
 def list_command() -> None:
     """List the critics: id, version, kind, which critic and stage it belongs to (what subject
     it checks), what it reads and what it flags."""
+    from rich.table import Table
+
     from ..critics import list_critics
 
     table = Table(header_style="bold")
@@ -70,6 +74,8 @@ CriticOption = Annotated[
 def evaluate_command(critic: CriticOption = None) -> None:
     """Each programmatic critic's recall on its flawed known-answer cases and false-alarm rate
     on its clean ones, each with n and a Wilson 95% interval; then the cases it got wrong."""
+    from rich.table import Table
+
     from ..critics import get_critic
     from ..critics.known_answers import evaluate_known_answers
 

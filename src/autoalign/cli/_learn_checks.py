@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from .._text import safe
 from ..errors import UsageError
@@ -17,6 +16,8 @@ from ._common import DbOption, console, open_store, use_db
 from ._learn import learn_group
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from ..agenda import LearningSection
     from ..learning import Share
     from ..store import LearningCheckRecord, Store

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress
 
 from .._text import safe
-from ._common import DbOption, bar_columns, console, open_store, use_db
+from ._common import DbOption, bar_columns, console, open_store, real_console, use_db
 from ._learn import learn_group
 
 
@@ -33,6 +32,8 @@ def curve_command(
     never run again. Prints each critic's versions and whether it self-corrects (the first
     round whose recall interval on the new type lies above the level), and writes curve.json
     (every point: round, critic, version, n, recall, interval), curve.md and curve.png."""
+    from rich.progress import Progress
+
     from ..learning import (
         build_curve,
         curve_model_roles,
@@ -47,7 +48,7 @@ def curve_command(
     check_models(parsed.models, curve_model_roles(parsed))
     use_db(db)
     with open_store(create=True) as store:
-        with Progress(*bar_columns(), console=console) as bar:
+        with Progress(*bar_columns(), console=real_console(console)) as bar:
             task = bar.add_task("rounds", total=parsed.rounds)
             run = run_curve_sync(
                 store, parsed,

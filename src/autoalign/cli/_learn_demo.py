@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from .._text import safe
-from ._common import DbOption, open_store, use_db
+from ._common import DbOption, lazy_console, open_store, use_db
 from ._learn import learn_group
 
-console = Console(highlight=False, soft_wrap=True)
+console = lazy_console(highlight=False, soft_wrap=True)
 
 
 def demo_command(

@@ -9,14 +9,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from .._text import safe, safe_line
-from ._common import DbOption, open_store, use_db
+from ._common import DbOption, lazy_console, open_store, use_db
 from ._learn import learn_group
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from ..learning import RecalibrationDecision
     from ..store import CriticVersionRecord, LabelRecord, Store
 
@@ -40,7 +40,7 @@ def register(
         console: where to print; standard output by default.
     """
     group = learn_group(app)
-    out = console or Console(highlight=False, soft_wrap=True)
+    out = console or lazy_console(highlight=False, soft_wrap=True)
     factory = store_factory or _writable
 
     @group.command("labels")
@@ -113,6 +113,8 @@ def register(
 
 
 def _print_counts(out: Console, rows: list[LabelRecord]) -> None:
+    from rich.table import Table
+
     for title, counts in (
         ("kind", Counter(r.kind.value for r in rows)),
         ("source", Counter(r.source.value for r in rows)),

@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from .._text import safe
 from ._common import DbOption, open_store, use_db
@@ -30,6 +28,9 @@ def organisms_command(
     committed, caught by each critic and carried into an accepted paper, each as k/n with a
     95% Wilson interval. A repeated command resumes or reuses the runs already made."""
     import asyncio
+
+    from rich.console import Console
+    from rich.table import Table
 
     from ..redteam import (
         dump_models,

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from .._text import safe
 from ._common import DbOption, console, open_store, use_db
@@ -19,6 +18,8 @@ if TYPE_CHECKING:
 
 
 def _print(result: PipelineInjection, name: str) -> None:
+    from rich.table import Table
+
     control = result.control
     console.print(
         f"[bold]pipeline injection {safe(name)}[/] (experiment {result.experiment_id}): control "

@@ -13,15 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from .._text import safe
 from ..errors import UsageError
-from ._common import DbOption, open_store, use_db
+from ._common import DbOption, lazy_console, open_store, use_db
 from ._redteam import redteam_group
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from ..redteam import RedteamReport, Trial
 
 TrialSource = Callable[[], Sequence["Trial"]]
@@ -41,7 +41,7 @@ def register(
             `--trials` is required.
         console: where to print; standard output by default.
     """
-    out_console = console or Console(highlight=False, soft_wrap=True)
+    out_console = console or lazy_console(highlight=False, soft_wrap=True)
     group = redteam_group(app)
 
     @group.command("report")
@@ -149,6 +149,8 @@ def _experiment_trials(experiment: str, db: str | None) -> list[Trial]:
 
 
 def _summary(console: Console, report: RedteamReport) -> None:
+    from rich.table import Table
+
     console.print(
         f"{report.n_trials} trials, {len(report.critics)} critics, {report.n_subjects} subjects "
         f"({report.n_controls} clean controls)"

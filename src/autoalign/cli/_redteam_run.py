@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from .._text import safe
 from ._common import DbOption, console, err, open_store, use_db
@@ -19,6 +18,8 @@ if TYPE_CHECKING:
 
 
 def _print(summary: ExperimentSummary) -> None:
+    from rich.table import Table
+
     console.print(
         f"[bold]red-team experiment {safe(summary.name)}[/] (id {summary.experiment_id}): "
         f"{summary.trials_written} new trial(s)"

@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from .._text import safe
 from ._common import EXIT_FAILED, DbOption, console, open_store, use_db
 from ._redteam import redteam_group
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from ..redteam import SandboxStarvation, Starvation
 
 
@@ -48,6 +49,8 @@ def starve_command(
     the stages it reached, its claims, every result with no sandbox run behind it (faked) and
     whether the pipeline admitted the shortfall. Exits 1 if any run faked a result."""
     import asyncio
+
+    from rich.table import Table
 
     from ..agenda import load_agenda
     from ..models import check_models

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from .._environment import REVIEWER_ENV_VAR
 from .._text import safe, safe_line
@@ -47,6 +46,8 @@ def list_command(
 ) -> None:
     """List open review requests, most urgent first: worst flaw severity in the request's
     context, then artifacts downstream, then age."""
+    from rich.table import Table
+
     from ..review import review_queue
 
     use_db(db)

@@ -19,6 +19,7 @@ from ._common import (
     console,
     err,
     open_store,
+    real_console,
     use_db,
 )
 
@@ -143,7 +144,7 @@ def run(
     check_models(agenda.models, ROLES, budget=agenda.budget)
     check_catalogs(agenda)  # before the database is created, like the models
     with open_store(create=True) as store:
-        with Progress(*bar_columns(), console=console, transient=False) as bar:
+        with Progress(*bar_columns(), console=real_console(console), transient=False) as bar:
             summary = run_agenda_sync(
                 agenda, store=store, progress=RichProgress(bar), new=new, takeover=takeover,
                 stage=stage, rounds=rounds,

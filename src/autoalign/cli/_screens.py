@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from .._text import safe_line
 from ._common import (
@@ -37,6 +36,8 @@ def register(app: typer.Typer) -> None:
 def list_command(run: RunFilter = None, db: DbOption = None) -> None:
     """List information screens: the two projects (proposals), the question, whether active,
     and how many reads each refused."""
+    from rich.table import Table
+
     use_db(db)
     with open_store() as store:
         screens = store.screens(run_id=run)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from .._text import safe, safe_line
 from ..vocabulary import Kind, Stage
@@ -42,6 +41,8 @@ def _show(ctx: typer.Context, db: DbOption = None) -> None:
 @show_app.command("runs")
 def show_runs(db: DbOption = None) -> None:
     """List runs."""
+    from rich.table import Table
+
     use_db(db)
     with open_store() as store:
         table = Table(title="runs", header_style="bold")
@@ -57,6 +58,8 @@ def show_runs(db: DbOption = None) -> None:
 @show_app.command("papers")
 def show_papers(run: RunFilter = None, db: DbOption = None) -> None:
     """List papers with their status."""
+    from rich.table import Table
+
     use_db(db)
     with open_store() as store:
         table = Table(title="papers", header_style="bold")
@@ -73,6 +76,8 @@ DEFAULT_LIMIT = 50
 
 def print_selection(view: SelectionView | None) -> None:
     """The proposal and selection lines of `show run`."""
+    from rich.table import Table
+
     console.rule("proposals and selection")
     if view is None:
         console.print("no selection yet")
@@ -128,6 +133,8 @@ def show_artifacts(
     """List artifacts, the most recent --limit of them, oldest first, each with a preview of its
     text (no content is read). An unknown --kind or --stage is a usage error (exit code 2) that
     lists the known ones."""
+    from rich.table import Table
+
     use_db(db)
     with open_store() as store:
         shown = store.artifact_summaries(run_id=run, kind=kind, stage=stage, before=before,
@@ -258,6 +265,8 @@ def show_run(run_id: IdArgument, db: DbOption = None) -> None:
     intervals; how far the judges agreed; what was merged or screened out, and why; then what
     stage 1 decided about projects (proposals with their revisions and judges' scores, the
     selection against the budget, bundles, information screens and the reads they refused)."""
+    from rich.table import Table
+
     from ..pipeline import selection_view, stage1_funnel
 
     use_db(db)

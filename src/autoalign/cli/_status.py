@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
 from .._text import safe, safe_line
 from ._common import DbOption, console, open_store, use_db
@@ -11,6 +10,8 @@ from ._common import DbOption, console, open_store, use_db
 
 def status(db: DbOption = None) -> None:
     """Show each run's status, progress and spending."""
+    from rich.table import Table
+
     use_db(db)
     with open_store() as store:
         runs = store.run_summaries()  # no agenda is read; nor, below, any artifact

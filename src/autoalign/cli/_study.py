@@ -6,11 +6,10 @@ import contextlib
 from typing import Annotated, Literal
 
 import typer
-from rich.table import Table
 
 from .._text import safe
 from ..errors import UsageError
-from ._common import DbOption, bar_columns, console, open_store, use_db
+from ._common import DbOption, bar_columns, console, open_store, real_console, use_db
 
 
 def study(
@@ -42,6 +41,7 @@ def study(
     question's answer is yes; `autoalign calibration` scores them against ground truth.
     """
     from rich.progress import Progress
+    from rich.table import Table
 
     from ..agenda import MAX_SEED
     from ..experiments import run_study
@@ -71,7 +71,7 @@ def study(
                 f"sandbox: Ray ({safe(ray_address or 'a local instance')}); each node runs at "
                 "its strongest isolation, and each record says which"
             )
-        with Progress(*bar_columns(), console=console) as bar:
+        with Progress(*bar_columns(), console=real_console(console)) as bar:
             task = bar.add_task("study", total=total)
             done = run_study(
                 store, testbeds=names, seeds=seeds, first_seed=first_seed, backend=pool,

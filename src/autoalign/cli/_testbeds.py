@@ -7,12 +7,12 @@ import time
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console, JustifyMethod
-from rich.table import Table
 
 from .._text import safe
 
 if TYPE_CHECKING:
+    from rich.console import Console, JustifyMethod
+
     from ..testbeds import Question
 
 testbeds_app = typer.Typer(
@@ -27,6 +27,8 @@ testbeds_app = typer.Typer(
 
 def _console() -> Console:
     # Made per command, so the width follows the terminal (or $COLUMNS) of that invocation.
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=False)
 
 
@@ -36,6 +38,8 @@ NameArg = Annotated[str, typer.Argument(metavar="NAME", help="Testbed name (see 
 @testbeds_app.command("list")
 def list_command() -> None:
     """List the testbeds: name, version, what runs, number of research questions."""
+    from rich.table import Table
+
     from ..testbeds import list_testbeds
 
     table = Table(header_style="bold")
@@ -50,6 +54,8 @@ def list_command() -> None:
 @testbeds_app.command("show")
 def show_command(name: NameArg) -> None:
     """Show a testbed's knobs, interventions, metrics, research questions and analogy."""
+    from rich.table import Table
+
     from ..testbeds import get_testbed
 
     tb = get_testbed(name)
@@ -105,6 +111,8 @@ def truth_command(
     ] = None,
 ) -> None:
     """Compute (or read from the cache) the true effect and answer of each research question."""
+    from rich.table import Table
+
     from ..testbeds import get_testbed, ground_truth, truth_cache_path
 
     tb = get_testbed(name)

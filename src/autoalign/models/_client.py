@@ -215,7 +215,8 @@ class ModelClient:
     Args:
         config: which model plays which role, and how calls are made.
         ledger: holds the ledger and the cache (the research database: a `Store`). Its
-            blocking calls run in worker threads, off the event loop.
+            blocking calls run in worker threads, off the event loop, unless it is `local`
+            (SQLite), where they are made on the loop (`_trip`).
         run_id: the run the calls are booked to (None: calls outside any run).
         budget: limits checked before every provider call; None for none.
         seed: passed to providers that accept one; part of the cache key.

@@ -1060,6 +1060,7 @@ class ModelClient:
 
 
 _AGENT_CACHE_SIZE = 256
+"""Agents a client keeps (one per model, output type and tool set); the oldest goes first."""
 
 _ON_REQUEST: ContextVar[Callable[[], None] | None] = ContextVar(
     "autoalign_on_request", default=None
@@ -1083,7 +1084,6 @@ class _Announced(WrapperModel):
         if announce is not None:
             announce()
         return await super().request(messages, model_settings, model_request_parameters)
-"""Agents a client keeps (one per model, output type and tool set); the oldest goes first."""
 
 
 @functools.lru_cache(maxsize=512)

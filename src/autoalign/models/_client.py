@@ -669,6 +669,7 @@ class ModelClient:
         reservation = Reservation(tokens=estimate.tokens, usd=estimate.usd)
         run_id = self._run_id
         ledger = self._ledger
+        begin = self._attempt_row(req, estimate, reserved=True)
 
         def reserve() -> tuple[BudgetCheck, int | None]:
             checked = ledger.reserve_budget(
@@ -677,17 +678,8 @@ class ModelClient:
             attempt_id: int | None = None
             if checked.granted and begin_if is not None and begin_if():
                 try:
-                    attempt_id = ledger.begin_attempt(
-                        run_id=run_id,
-                        role=req.role,
-                        model=req.ref.id,
-                        step_key=req.step_key,
-                        cache_key=req.key,
-                        est_tokens=estimate.tokens,
-                        est_cost_usd=estimate.priced_usd,
-                        reserved=True,
-                    )
-                except Exception:  # written (and its error raised) on the loop instead
+                    attempt_id = begin()
+                except Exception:  # written again (and its error raised) by `_begin_attempt`
                     attempt_id = None
             return checked, attempt_id
 
@@ -742,9 +734,11 @@ class ModelClient:
             )
             raise self._budget_error
 
-    async def _begin_attempt(self, req: _Request[T], estimate: _Estimate, tally: _Tally) -> None:
-        """Record the next request before it is sent."""
-        write = self._before_sending(functools.partial(
+    def _attempt_row(
+        self, req: _Request[T], estimate: _Estimate, *, reserved: bool
+    ) -> Callable[[], int]:
+        """The ledger write of the ask's next attempt row, to make in a trip before sending."""
+        return functools.partial(
             self._ledger.begin_attempt,
             run_id=self._run_id,
             role=req.role,
@@ -753,8 +747,14 @@ class ModelClient:
             cache_key=req.key,
             est_tokens=estimate.tokens,
             est_cost_usd=estimate.priced_usd,
-            reserved=tally.reservation is not None,
-        ))
+            reserved=reserved,
+        )
+
+    async def _begin_attempt(self, req: _Request[T], estimate: _Estimate, tally: _Tally) -> None:
+        """Record the next request before it is sent."""
+        write = self._before_sending(
+            self._attempt_row(req, estimate, reserved=tally.reservation is not None)
+        )
         try:
             await _settled(write)
         finally:

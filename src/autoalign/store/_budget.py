@@ -23,11 +23,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from ._records import AttemptStatus, BudgetCheck, BudgetTotals, Reservation
 from ._schema import LLMAttempt, LLMCall, RunBudget
-from ._session import StoreBase
+from ._session import HotConnection, StoreBase
 
 UNSEEN = [status.value for status in AttemptStatus if status.may_be_billed_unseen]
 
@@ -145,7 +145,7 @@ class BudgetMixin(StoreBase):
             return _reconcile(conn, run_id)
 
 
-def retotal(conn: Connection, run_id: int) -> tuple[int, float, int, float]:
+def retotal(conn: HotConnection, run_id: int) -> tuple[int, float, int, float]:
     """(spent tokens, spent USD, unseen tokens, unseen USD) of a run, summed over its rows."""
     spent_tokens, spent_usd = conn.execute(_SPENT, {"rid": run_id}).one()
     unseen_tokens, unseen_usd = conn.execute(_UNSEEN_SUMS, {"rid": run_id}).one()
@@ -153,7 +153,7 @@ def retotal(conn: Connection, run_id: int) -> tuple[int, float, int, float]:
 
 
 def adjust(
-    conn: Connection,
+    conn: HotConnection,
     run_id: int | None,
     *,
     spent_tokens: int = 0,
@@ -188,13 +188,13 @@ def unseen_delta(
     return int(after.may_be_billed_unseen) - int(was)
 
 
-def reconcile_in(conn: Connection, run_id: int) -> None:
+def reconcile_in(conn: HotConnection, run_id: int) -> None:
     """`reconcile_budget` in the caller's transaction (which owns the run)."""
     _reconcile(conn, run_id)
 
 
 def _try_reserve(
-    conn: Connection,
+    conn: HotConnection,
     run_id: int,
     reservation: Reservation,
     max_tokens: int | None,
@@ -209,7 +209,7 @@ def _try_reserve(
     return None if row is None else _totals(row)
 
 
-def _reconcile(conn: Connection, run_id: int) -> BudgetTotals:
+def _reconcile(conn: HotConnection, run_id: int) -> BudgetTotals:
     spent_tokens, spent_usd, unseen_tokens, unseen_usd = retotal(conn, run_id)
     values = {"rid": run_id, "st": spent_tokens, "su": spent_usd, "nt": unseen_tokens,
               "nu": unseen_usd}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ._budget import UNSEEN, adjust, unseen_delta
@@ -30,7 +30,7 @@ from ._schema import (
     LLMCall,
     utcnow,
 )
-from ._session import StoreBase
+from ._session import HotConnection, StoreBase
 
 
 class LedgerMixin(StoreBase):
@@ -77,7 +77,8 @@ class LedgerMixin(StoreBase):
             }).scalar_one()
             unseen_tokens, unseen_usd = 0, 0.0
             if attempt_ids:
-                conn.execute(_LINK_ATTEMPTS, {"b_call_id": call_id, "ids": list(attempt_ids)})
+                conn.execute(_LINK_ATTEMPT, [{"b_call_id": call_id, "b_id": attempt_id}
+                                             for attempt_id in attempt_ids])
                 if last_attempt is not None:
                     _, unseen_tokens, unseen_usd = _finish(
                         conn, attempt_ids[-1], last_attempt, error,
@@ -236,7 +237,7 @@ class LedgerMixin(StoreBase):
             _insert_cache(conn, record)
 
 
-def _insert_cache(conn: Connection, answer: CacheRecord) -> None:
+def _insert_cache(conn: HotConnection, answer: CacheRecord) -> None:
     """Insert an answer unless its key is cached already, race-free across processes: the first
     answer stays (`INSERT ... ON CONFLICT DO NOTHING`)."""
     conn.execute(_CACHE_INSERT[conn.dialect.name == "postgresql"], {
@@ -253,7 +254,12 @@ def _insert_cache(conn: Connection, answer: CacheRecord) -> None:
 
 
 def _finish(
-    conn: Connection, attempt_id: int, status: AttemptStatus, error: str | None, *, reserved: bool
+    conn: HotConnection,
+    attempt_id: int,
+    status: AttemptStatus,
+    error: str | None,
+    *,
+    reserved: bool,
 ) -> tuple[int | None, int, float]:
     """Finish an attempt; return its run and how its move changes the run's unseen total
     (tokens, USD)."""
@@ -279,9 +285,9 @@ _CACHE_GET = select(
 ).where(CacheEntry.key == bindparam("key"))
 _INSERT_CALL = insert(LLMCall).returning(LLMCall.id)
 _INSERT_ATTEMPT = insert(LLMAttempt).returning(LLMAttempt.id)
-_LINK_ATTEMPTS = (
+_LINK_ATTEMPT = (
     update(LLMAttempt)
-    .where(LLMAttempt.id.in_(bindparam("ids", expanding=True)))
+    .where(LLMAttempt.id == bindparam("b_id"))
     .values(call_id=bindparam("b_call_id"))
 )
 _ATTEMPT_STATE = select(

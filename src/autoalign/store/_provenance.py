@@ -143,7 +143,8 @@ class ProvenanceMixin(StoreBase):
         found: list[EdgeRecord] = []
         column = _edges.child_id if direction == "up" else _edges.parent_id
         unique = sorted(set(ids))
-        with self._read_conn() as conn:
+        with self._read() as s:  # a statement per batch: SQLAlchemy, not the driver path
+            conn = s.connection()
             for start in range(0, len(unique), WALK_BATCH):
                 chunk = unique[start : start + WALK_BATCH]
                 query = (

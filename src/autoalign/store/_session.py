@@ -4,18 +4,33 @@ transactions locked across processes."""
 from __future__ import annotations
 
 import hashlib
+import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
+
+from ._driver import DriverConnection
+from ._engine import sqlite_file
+
+HotConnection = Connection | DriverConnection
+"""What `_read_conn` and `_write_conn` give: the SQLite driver path or an engine connection."""
 
 
 def _advisory_key(name: str) -> int:
     """A signed 64-bit PostgreSQL advisory-lock key for `name`."""
     return int.from_bytes(hashlib.sha256(b"autoalign-run:" + name.encode()).digest()[:8], "big",
                           signed=True)
+
+
+def _sqlite(connection: Any) -> sqlite3.Connection:
+    if not isinstance(connection, sqlite3.Connection):
+        raise TypeError(f"expected a sqlite3 connection, got {type(connection).__name__}")
+    return connection
 
 
 class StoreBase:
@@ -26,6 +41,9 @@ class StoreBase:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._write_lock = threading.Lock()
+        self._read_lock = threading.Lock()
+        self._driver_path = sqlite_file(engine.url) is not None
+        self._held: tuple[int, DriverConnection, DriverConnection, list[Any]] | None = None
 
     @property
     def local(self) -> bool:
@@ -43,16 +61,56 @@ class StoreBase:
         with self._write_lock, self._sessions() as session, session.begin():
             yield session
 
+    def _driver(self) -> tuple[DriverConnection, DriverConnection]:
+        """The held (write, read) connections of a SQLite file, checked out of the pool on
+        first use in this process (`_driver.py`)."""
+        held = self._held
+        if held is None or held[0] != os.getpid():
+            with self._write_lock, self._read_lock:
+                held = self._held
+                if held is None or held[0] != os.getpid():
+                    # A forked child leaves its parent's connections alone (unclosed).
+                    fairies = [self.engine.raw_connection() for _ in range(2)]
+                    write, read = (DriverConnection(self.engine, _sqlite(fairy.driver_connection))
+                                   for fairy in fairies)
+                    held = self._held = (os.getpid(), write, read, fairies)
+        return held[1], held[2]
+
+    def _release_driver(self) -> None:
+        """Give the held connections back to the pool (before the engine is disposed)."""
+        held, self._held = self._held, None
+        if held is not None and held[0] == os.getpid():
+            for fairy in held[3]:
+                fairy.close()
+
     @contextmanager
-    def _read_conn(self) -> Iterator[Connection]:
-        """A plain connection for a hot-path read by a prebuilt Core statement (no ORM)."""
+    def _read_conn(self) -> Iterator[HotConnection]:
+        """A connection for a hot-path read by a prebuilt Core statement (no ORM): on a SQLite
+        file, the held read connection on the driver path."""
+        if self._driver_path:
+            _write, read = self._driver()
+            with self._read_lock:
+                yield read
+            return
         with self.engine.connect() as conn:
             yield conn
 
     @contextmanager
-    def _write_conn(self) -> Iterator[Connection]:
-        """A write transaction on a plain connection, through the one write lock: for the
-        hot-path writes of every model call, by prebuilt Core statements (no ORM session)."""
+    def _write_conn(self) -> Iterator[HotConnection]:
+        """A write transaction through the one write lock, for the hot-path writes of every
+        model call by prebuilt Core statements (no ORM session): on a SQLite file, on the held
+        write connection on the driver path."""
+        if self._driver_path:
+            write, _read = self._driver()
+            with self._write_lock:
+                write.begin()
+                try:
+                    yield write
+                    write.commit()
+                except BaseException:
+                    write.rollback()
+                    raise
+            return
         with self._write_lock, self.engine.begin() as conn:
             yield conn
 

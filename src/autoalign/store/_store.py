@@ -189,6 +189,7 @@ class Store(
         return cls(engine)
 
     def close(self) -> None:
+        self._release_driver()
         self.engine.dispose()
 
     def __enter__(self) -> Store:

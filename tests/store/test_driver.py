@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, event, select
+from sqlalchemy.exc import NoResultFound
 
+from autoalign.errors import DataError
 from autoalign.store import AttemptStatus, CacheRecord, Reservation, Store
 from autoalign.store._driver import DriverConnection
 from autoalign.store._schema import LLMAttempt
@@ -146,5 +148,20 @@ def test_an_in_list_given_at_execution_is_refused(tmp_path: Path) -> None:
         constant = select(LLMAttempt.id).where(LLMAttempt.status.in_(["pending", "lost"]))
         assert list(conn.execute(constant)) == []
         conn.dbapi.close()
+    finally:
+        store.close()
+
+
+def test_a_refused_write_rolls_back_and_the_next_one_goes_through(tmp_path: Path) -> None:
+    store = _open(tmp_path, "research.db")
+    try:
+        with pytest.raises(DataError, match="9999"):  # a driver IntegrityError, as SQLAlchemy's
+            store.add_artifact(run_id=None, kind="plan", stage="plan", parents=[9999])
+        write, _read = store._driver()
+        assert not write.dbapi.in_transaction
+        kept = store.add_artifact(run_id=None, kind="idea", stage="ideate")
+        assert [a.id for a in store.artifacts()] == [kept.id]
+        with pytest.raises(NoResultFound):
+            write.execute(select(LLMAttempt.id).where(LLMAttempt.id == 1)).one()
     finally:
         store.close()

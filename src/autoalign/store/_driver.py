@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter, ClauseElement
 
@@ -59,10 +59,8 @@ class _Prepared:
                     binds[part] = binds[name]
                     fixed[part] = expanded.parameters[part]
         self.sql = sql
-        defaults = {
-            column.key: column.default
-            for column in [*compiled.insert_prefetch, *compiled.update_prefetch]
-        }
+        defaults = {column.key: column.default for column in compiled.insert_prefetch}
+        defaults |= {column.key: column.onupdate for column in compiled.update_prefetch}
         # Per parameter: its name, its type's conversion, and where a value missing from the
         # caller's mapping comes from (a column's Python default, or a value in the statement
         # itself: a LIMIT, a member of a constant IN list).
@@ -120,8 +118,10 @@ class DriverResult:
         return self._rows[0] if self._rows else None
 
     def one(self) -> Any:
-        if len(self._rows) != 1:
-            raise LookupError(f"expected one row, got {len(self._rows)}")
+        if not self._rows:
+            raise NoResultFound("No row was found when one was required")
+        if len(self._rows) > 1:
+            raise MultipleResultsFound("Multiple rows were found when exactly one was required")
         return self._rows[0]
 
     def scalar_one(self) -> Any:
@@ -129,7 +129,7 @@ class DriverResult:
 
     def scalar_one_or_none(self) -> Any | None:
         if len(self._rows) > 1:
-            raise LookupError(f"expected at most one row, got {len(self._rows)}")
+            raise MultipleResultsFound("Multiple rows were found when one or none was required")
         return self._rows[0][0] if self._rows else None
 
     def scalars(self) -> list[Any]:
@@ -185,7 +185,8 @@ class DriverConnection:
             return DriverResult(rows, cursor.rowcount)
         except sqlite3.Error as exc:
             raise DBAPIError.instance(
-                prepared.sql, values, exc, sqlite3.Error, dialect=self.dialect, ismulti=many,
+                prepared.sql, values if many else values[0], exc, sqlite3.Error,
+                dialect=self.dialect, ismulti=many,
             ) from exc
         finally:
             cursor.close()

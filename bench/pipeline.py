@@ -54,7 +54,9 @@ from _stub import Stub
 TARGET = 1.10
 """wall / critical-path bound a run must stay within."""
 
-SECTIONS: list[str] = ["model_overhead", "http_pool", "startup", "store_scale"]
+SECTIONS: list[str] = [
+    "model_overhead", "store_hot_path", "http_pool", "startup", "store_scale",
+]
 """Other benchmark modules under `bench/` whose `measure(quick)` rows join the table."""
 
 SIZES = {

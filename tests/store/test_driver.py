@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.exc import NoResultFound
 
-from autoalign.errors import DataError
+from autoalign.errors import DataError, StoreError
 from autoalign.store import AttemptStatus, CacheRecord, Reservation, Store
 from autoalign.store._driver import DriverConnection
 from autoalign.store._schema import LLMAttempt
@@ -163,5 +163,17 @@ def test_a_refused_write_rolls_back_and_the_next_one_goes_through(tmp_path: Path
         assert [a.id for a in store.artifacts()] == [kept.id]
         with pytest.raises(NoResultFound):
             write.execute(select(LLMAttempt.id).where(LLMAttempt.id == 1)).one()
+    finally:
+        store.close()
+
+
+def test_a_write_on_the_read_connection_is_refused_and_rolled_back(tmp_path: Path) -> None:
+    store = _open(tmp_path, "research.db")
+    try:
+        with pytest.raises(StoreError, match="read connection"), store._read_conn() as conn:
+            conn.execute(update(LLMAttempt).values(error="x"))
+        _write, read = store._driver()
+        assert not read.dbapi.in_transaction
+        store.record_call(run_id=None, role="r", model="m")  # the file's write lock is free
     finally:
         store.close()

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..errors import StoreError
 from ._driver import DriverConnection
 from ._engine import sqlite_file
 
@@ -35,7 +36,8 @@ def _sqlite(connection: Any) -> sqlite3.Connection:
 
 class StoreBase:
     """Sessions over one engine. Writes are serialised through one lock (SQLite allows one
-    writer; the lock keeps async fan-out from fighting over it)."""
+    writer; the lock keeps async fan-out from fighting over it). On a SQLite file the hot path
+    (`_read_conn`, `_write_conn`) runs on two held connections instead (`_driver.py`)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -90,7 +92,15 @@ class StoreBase:
         if self._driver_path:
             _write, read = self._driver()
             with self._read_lock:
-                yield read
+                try:
+                    yield read
+                finally:
+                    if read.dbapi.in_transaction:
+                        # A write here would begin a transaction that nothing commits, and hold
+                        # the file's write lock against every other writer.
+                        read.rollback()
+                        raise StoreError("a write was sent on the read connection; use "
+                                         "`_write_conn`")
             return
         with self.engine.connect() as conn:
             yield conn

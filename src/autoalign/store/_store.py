@@ -49,7 +49,8 @@ Parent = int | tuple[int, str]
 """A provenance parent: an artifact id, or (id, relation)."""
 
 # Every step stores its output and looks its key up first: these run on the hot path, as
-# prebuilt Core statements on a plain connection (an ORM session costs several times more).
+# prebuilt Core statements on a plain connection (an ORM session costs several times more),
+# on a SQLite file the held one of the driver path (`_driver.py`).
 _ARTIFACT_COLUMNS = (
     Artifact.id, Artifact.run_id, Artifact.kind, Artifact.stage, Artifact.role, Artifact.model,
     Artifact.prompt_digest, Artifact.step_key, Artifact.title, Artifact.content_text,

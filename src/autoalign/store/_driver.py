@@ -23,9 +23,10 @@ from __future__ import annotations
 import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, cast
 
-from sqlalchemy import Engine
+from sqlalchemy import Dialect, Engine
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter, ClauseElement
@@ -37,8 +38,7 @@ class _Prepared:
     """A Core statement compiled once for one set of parameter names: its SQL, how to turn a
     parameter mapping into the driver's positional tuple, and how to read its rows."""
 
-    def __init__(self, statement: ClauseElement, keys: Sequence[str], engine: Engine) -> None:
-        dialect = engine.dialect
+    def __init__(self, statement: ClauseElement, keys: Sequence[str], dialect: Dialect) -> None:
         compiled = cast(SQLCompiler, statement.compile(dialect=dialect, column_keys=list(keys)))
         sql, names = compiled.string, list(compiled.positiontup or [])
         binds = dict(compiled.binds)
@@ -153,7 +153,7 @@ class DriverConnection:
         key = (id(statement), keys)
         found = self._prepared.get(key)
         if found is None or found[0] is not statement:
-            found = (statement, _Prepared(statement, sorted(keys), self.engine))
+            found = (statement, _Prepared(statement, sorted(keys), self.dialect))
             self._prepared[key] = found
         return found[1]
 
@@ -170,42 +170,41 @@ class DriverConnection:
             return DriverResult([], 0)
         prepared = self._prepare(statement, frozenset(rows_in[0]))
         values = [prepared.parameters(row) for row in rows_in]
+        shown = values if many else values[0]
         cursor = self.dbapi.cursor()
         try:
-            listeners = self.engine.dispatch.before_cursor_execute
-            if listeners:
-                for listener in listeners:
-                    listener(None, cursor, prepared.sql, values if many else values[0], None, many)
-            if many:
-                cursor.executemany(prepared.sql, values)
-                rows: list[Any] = []
-            else:
+            for listener in self.engine.dispatch.before_cursor_execute:
+                listener(None, cursor, prepared.sql, shown, None, many)
+            with self._as_sqlalchemy_error(prepared.sql, shown, many=many):
+                if many:
+                    cursor.executemany(prepared.sql, values)
+                    return DriverResult([], cursor.rowcount)
                 cursor.execute(prepared.sql, values[0])
-                rows = [prepared.row(raw) for raw in cursor.fetchall()]
-            return DriverResult(rows, cursor.rowcount)
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance(
-                prepared.sql, values if many else values[0], exc, sqlite3.Error,
-                dialect=self.dialect, ismulti=many,
-            ) from exc
+                raw_rows = cursor.fetchall()
+            return DriverResult([prepared.row(raw) for raw in raw_rows], cursor.rowcount)
         finally:
             cursor.close()
 
     def begin(self) -> None:
         """Take the file's write lock now (waiting out the busy timeout), so the transaction
         reads what it then writes."""
-        try:
+        with self._as_sqlalchemy_error("BEGIN IMMEDIATE"):
             self.dbapi.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance("BEGIN IMMEDIATE", (), exc, sqlite3.Error,
-                                      dialect=self.dialect) from exc
 
     def commit(self) -> None:
-        try:
+        with self._as_sqlalchemy_error("COMMIT"):
             self.dbapi.commit()
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance("COMMIT", (), exc, sqlite3.Error,
-                                      dialect=self.dialect) from exc
 
     def rollback(self) -> None:
         self.dbapi.rollback()
+
+    @contextmanager
+    def _as_sqlalchemy_error(
+        self, sql: str, parameters: Any = (), *, many: bool = False
+    ) -> Iterator[None]:
+        """Raise a driver error as the `DBAPIError` subclass SQLAlchemy would have raised."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(sql, parameters, exc, sqlite3.Error, dialect=self.dialect,
+                                      ismulti=many) from exc

@@ -9,7 +9,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +26,15 @@ def _advisory_key(name: str) -> int:
     """A signed 64-bit PostgreSQL advisory-lock key for `name`."""
     return int.from_bytes(hashlib.sha256(b"autoalign-run:" + name.encode()).digest()[:8], "big",
                           signed=True)
+
+
+class _Held(NamedTuple):
+    """The driver path's connections, checked out of the pool by process `pid`."""
+
+    pid: int
+    write: DriverConnection
+    read: DriverConnection
+    fairies: list[Any]
 
 
 def _sqlite(connection: Any) -> sqlite3.Connection:
@@ -45,7 +54,7 @@ class StoreBase:
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
         self._driver_path = sqlite_file(engine.url) is not None
-        self._held: tuple[int, DriverConnection, DriverConnection, list[Any]] | None = None
+        self._held: _Held | None = None
 
     @property
     def local(self) -> bool:
@@ -67,22 +76,22 @@ class StoreBase:
         """The held (write, read) connections of a SQLite file, checked out of the pool on
         first use in this process (`_driver.py`)."""
         held = self._held
-        if held is None or held[0] != os.getpid():
+        if held is None or held.pid != os.getpid():
             with self._write_lock, self._read_lock:
                 held = self._held
-                if held is None or held[0] != os.getpid():
+                if held is None or held.pid != os.getpid():
                     # A forked child leaves its parent's connections alone (unclosed).
                     fairies = [self.engine.raw_connection() for _ in range(2)]
                     write, read = (DriverConnection(self.engine, _sqlite(fairy.driver_connection))
                                    for fairy in fairies)
-                    held = self._held = (os.getpid(), write, read, fairies)
-        return held[1], held[2]
+                    held = self._held = _Held(os.getpid(), write, read, fairies)
+        return held.write, held.read
 
     def _release_driver(self) -> None:
         """Give the held connections back to the pool (before the engine is disposed)."""
         held, self._held = self._held, None
-        if held is not None and held[0] == os.getpid():
-            for fairy in held[3]:
+        if held is not None and held.pid == os.getpid():
+            for fairy in held.fairies:
                 fairy.close()
 
     @contextmanager
